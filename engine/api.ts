@@ -1,0 +1,174 @@
+/**
+ * The engine's public types: what an embedding application (the server, the tools, tests)
+ * programs against. The implementation lives in the modules; `index.ts` re-exports these.
+ */
+
+/**
+ * A key or value as the application sees it, by WiredTiger format character:
+ * `S` -> string, `u` -> Buffer, `q`/`Q`/`r` -> bigint, `b B h H i I l L` -> number;
+ * a multi-column format (e.g. `IuQQ`) -> an array of those.
+ */
+export type Item = string | Buffer | number | bigint | Item[];
+
+/** How a table's pages are stored. */
+export type StorageMode = 'local' | 'disagg';
+
+export interface ConnectionConfig {
+  /** Create the home if it does not exist (default true). */
+  create?: boolean;
+  /** Open without writing anything (default false). */
+  readOnly?: boolean;
+  /** Cache size in bytes (default 100 MB). Memory stays bounded by it whatever the data size. */
+  cacheSize?: number;
+  /** `disagg` (default) keeps shared tables in the page log; `local` keeps everything in `.wt` files. */
+  storage?: StorageMode;
+  /** Page log location (default `HOME/pagelog`). */
+  pageLogPath?: string;
+  /** Key provider module: `example`, `mock` or a path to an ES module. Disaggregated mode only. */
+  keyProvider?: string;
+  /** Key provider configuration string (`key=value,...`). */
+  keyProviderConfig?: string;
+  /** Receives the engine's structured log events. */
+  logger?: EngineLogger;
+}
+
+export interface EngineLogEvent {
+  level: 'debug' | 'info' | 'warn' | 'error';
+  component: string;
+  msg: string;
+  attr?: Record<string, unknown>;
+}
+
+export type EngineLogger = (event: EngineLogEvent) => void;
+
+export interface TableInfo {
+  /** `table:NAME`. */
+  uri: string;
+  /** The `file:` URI holding the data. */
+  fileUri: string;
+  /** The file id (page-log table id for a shared table). */
+  id: number;
+  keyFormat: string;
+  valueFormat: string;
+  /** True when the table's pages live in the page log. */
+  shared: boolean;
+  /** The `file:` entry's configuration string. */
+  config: string;
+}
+
+/** The identity and contents of a completed checkpoint. */
+export interface CheckpointInfo {
+  /**
+   * The checkpoint's identity: the completion record's LSN in disaggregated mode, the
+   * metadata checkpoint order in local mode, as a decimal string.
+   */
+  id: string;
+  /** The stable timestamp the checkpoint was taken at (0n when none was set). */
+  timestamp: bigint;
+  oldestTimestamp: bigint;
+  /** Completion record LSN (disaggregated mode). */
+  lsn?: number;
+  /** Turtle page LSN named by the completion record (disaggregated mode). */
+  metadataLsn?: number;
+  /** Key-provider page LSN named by the turtle page (disaggregated mode with a key provider). */
+  keyProviderPageLsn?: number;
+  /** When the checkpoint completed (ms since the epoch). */
+  time: number;
+}
+
+export interface KeyProviderStatus {
+  module: string;
+  keyVersion: number;
+  pageLsn: number | undefined;
+}
+
+export interface Connection {
+  readonly home: string;
+  readonly storage: StorageMode;
+  readonly readOnly: boolean;
+  /**
+   * Creates a table. `uri` is `table:NAME`; `config` holds at least `key_format` and
+   * `value_format`. `shared` (disaggregated mode only, default true) puts its pages in the
+   * page log; local tables live in `NAME.wt`.
+   */
+  createTable(uri: string, config: string, options?: { shared?: boolean }): void;
+  /** Drops a table and its file or pages. */
+  dropTable(uri: string): void;
+  hasTable(uri: string): boolean;
+  /** The table entry for `table:NAME` or its `file:` URI. */
+  getTable(uri: string): TableInfo;
+  listTables(): TableInfo[];
+  openSession(): Session;
+  /** Moves the stable and oldest timestamps forward. */
+  setTimestamps(timestamps: { stable?: bigint; oldest?: bigint }): void;
+  readonly stableTimestamp: bigint;
+  readonly oldestTimestamp: bigint;
+  /** Takes a checkpoint at the stable timestamp and resolves once it is durable. */
+  checkpoint(): Promise<CheckpointInfo>;
+  /** The last durable checkpoint (the one opened, or the one last taken). */
+  lastCheckpoint(): CheckpointInfo | undefined;
+  keyProviderStatus(): KeyProviderStatus | undefined;
+  /** Makes the key provider rotate at the next checkpoint. */
+  requestKeyRotation(): void;
+  /** Takes a final checkpoint (unless read-only) and releases everything. */
+  close(): Promise<void>;
+}
+
+export interface Session {
+  /** Starts a transaction: its writes become visible to others at commit, all at once. */
+  beginTransaction(options?: { readTimestamp?: bigint }): void;
+  /** Commits with an optional commit timestamp (must be above the stable timestamp). */
+  commitTransaction(options?: { commitTimestamp?: bigint }): void;
+  rollbackTransaction(): void;
+  readonly inTransaction: boolean;
+  openCursor(uri: string): Cursor;
+  close(): void;
+}
+
+export interface Range {
+  gt?: Item;
+  gte?: Item;
+  lt?: Item;
+  lte?: Item;
+  reverse?: boolean;
+}
+
+export interface SearchNearResult {
+  key: Item;
+  value: Item;
+  /** -1: the found key is smaller than the one asked for, 0: equal, 1: larger. */
+  exact: -1 | 0 | 1;
+}
+
+/**
+ * A cursor over one table. Outside a transaction every write commits on its own (without a
+ * timestamp).
+ */
+export interface Cursor {
+  readonly uri: string;
+  /** The value stored under `key`, or undefined. */
+  get(key: Item): Item | undefined;
+  /** Inserts or overwrites. */
+  put(key: Item, value: Item): void;
+  /** Inserts; throws `SchemaError` with code `ALREADY_EXISTS` when the key exists. */
+  insert(key: Item, value: Item): void;
+  /** Overwrites; throws with code `NOT_FOUND` when the key does not exist. */
+  update(key: Item, value: Item): void;
+  /** Removes; returns false when the key did not exist. */
+  remove(key: Item): boolean;
+  /** The record at `key`, else the nearest smaller or larger one. */
+  searchNear(key: Item): SearchNearResult | undefined;
+  /** Records in key order (or reverse), within an optional range. */
+  entries(range?: Range): IterableIterator<[Item, Item]>;
+  /** Positions on the next (or first) record; false at the end. */
+  next(): boolean;
+  /** Positions on the previous (or last) record; false at the start. */
+  prev(): boolean;
+  /** Forgets the position. */
+  reset(): void;
+  /** The key at the current position. */
+  readonly key: Item;
+  /** The value at the current position. */
+  readonly value: Item;
+  close(): void;
+}
