@@ -1,0 +1,286 @@
+import { ErrorCode, FormatError } from '../errors.js';
+import { packedUintSize, readPackedUint, readPackedUintBig, writePackedUint } from './packed.js';
+
+/**
+ * Row-store cells (FORMATS.md section 5): the descriptor byte, short and long key and value
+ * cells, time windows and aggregates, address cells and overflow references.
+ */
+
+/** Cell types as the descriptor's high nibble, plus the three short forms. */
+export const CellType = {
+  AddressDeleted: 0x00,
+  AddressInternal: 0x10,
+  AddressLeaf: 0x20,
+  AddressLeafNoOverflow: 0x30,
+  Deleted: 0x40,
+  Key: 0x50,
+  KeyOverflow: 0x60,
+  KeyPrefix: 0x70,
+  Value: 0x80,
+  ValueCopy: 0x90,
+  ValueOverflow: 0xa0,
+  ValueOverflowRemoved: 0xb0,
+  KeyOverflowRemoved: 0xc0,
+} as const;
+export type CellTypeValue = (typeof CellType)[keyof typeof CellType];
+
+export const CELL_SECOND_DESCRIPTOR = 0x08;
+export const CELL_64V = 0x04;
+export const SHORT_KEY = 0x01;
+export const SHORT_KEY_PREFIX = 0x02;
+export const SHORT_VALUE = 0x03;
+export const SHORT_MAX_LENGTH = 63;
+export const CELL_SIZE_ADJUST = 64;
+
+export const TimeFlags = {
+  Prepare: 0x01,
+  DurableStart: 0x02,
+  DurableStop: 0x04,
+  StartTs: 0x08,
+  StopTs: 0x10,
+  StartTxn: 0x20,
+  StopTxn: 0x40,
+} as const;
+
+export const TS_MAX = (1n << 64n) - 1n;
+export const TXN_MAX = (1n << 64n) - 11n;
+
+/**
+ * The raw time fields of a cell's second descriptor, as stored (stop and durable values are
+ * deltas; `decodeTimeWindow` and `decodeTimeAggregate` turn them into absolute values).
+ */
+export interface RawTimeFields {
+  flags: number;
+  startTs?: bigint;
+  startTxn?: bigint;
+  durableStartDelta?: bigint;
+  stopDelta?: bigint;
+  stopTxnDelta?: bigint;
+  durableStopDelta?: bigint;
+}
+
+export interface TimeWindow {
+  startTs: bigint;
+  startTxn: bigint;
+  durableStartTs: bigint;
+  stopTs: bigint;
+  stopTxn: bigint;
+  durableStopTs: bigint;
+  prepared: boolean;
+}
+
+export interface TimeAggregate {
+  oldestStartTs: bigint;
+  newestTxn: bigint;
+  newestStartDurableTs: bigint;
+  newestStopTs: bigint;
+  newestStopTxn: bigint;
+  newestStopDurableTs: bigint;
+  prepared: boolean;
+}
+
+/** One decoded cell. Short forms report their long type (`Key`, `KeyPrefix`, `Value`). */
+export interface Cell {
+  type: CellTypeValue;
+  /** True for the 1-byte-descriptor short forms. */
+  short: boolean;
+  /** Offset of the descriptor byte in the page. */
+  offset: number;
+  /** Total bytes of the cell. */
+  size: number;
+  /** Prefix-compression count (keys only). */
+  prefix: number;
+  /** Key or value bytes, or the address cookie of address and overflow cells. */
+  data: Buffer;
+  /** The RLE / record-number value; always 0 on a valid row-store cell. */
+  v: bigint;
+  time?: RawTimeFields;
+  /** `ValueCopy` only: byte distance back from this cell to the copied value cell. */
+  copyOffset?: number;
+  /** `AddressDeleted` on a fast-truncate page: txn id, timestamp, durable timestamp. */
+  fastTruncate?: { txn: bigint; ts: bigint; durableTs: bigint };
+}
+
+function truncated(offset: number, what: string): FormatError {
+  return new FormatError(`${what} runs past the end of the page`, { offset }, ErrorCode.FormatTruncated);
+}
+
+/**
+ * Decodes the cell at `offset`; `end` is the end of the page's cells (its `mem_size`).
+ * `fastTruncatePage` says whether the page carries `WT_PAGE_FT_UPDATE`.
+ */
+export function unpackCell(page: Buffer, offset: number, end: number, fastTruncatePage = false): Cell {
+  if (offset >= end) throw truncated(offset, 'cell');
+  const desc = page[offset]!;
+  const shortType = desc & 0x03;
+  if (shortType !== 0) {
+    const length = desc >> 2;
+    let p = offset + 1;
+    let prefix = 0;
+    if (shortType === SHORT_KEY_PREFIX) {
+      if (p >= end) throw truncated(offset, 'cell prefix');
+      prefix = page[p++]!;
+    }
+    if (p + length > end) throw truncated(offset, 'short cell data');
+    const type = shortType === SHORT_KEY ? CellType.Key : shortType === SHORT_KEY_PREFIX ? CellType.KeyPrefix : CellType.Value;
+    return { type, short: true, offset, size: p + length - offset, prefix, data: page.subarray(p, p + length), v: 0n };
+  }
+
+  const type = (desc & 0xf0) as CellTypeValue;
+  if (type > CellType.KeyOverflowRemoved) {
+    throw new FormatError(`invalid cell type 0x${type.toString(16)}`, { offset });
+  }
+  let p = offset + 1;
+  let prefix = 0;
+  if (type === CellType.KeyPrefix) {
+    if (p >= end) throw truncated(offset, 'cell prefix');
+    prefix = page[p++]!;
+  }
+  let time: RawTimeFields | undefined;
+  if (desc & CELL_SECOND_DESCRIPTOR) {
+    if (p >= end) throw truncated(offset, 'cell second descriptor');
+    const flags = page[p++]!;
+    if (flags & 0x80) throw new FormatError('unused bit set in the cell time flags', { offset: p - 1 });
+    time = { flags };
+    const next = (): bigint => {
+      if (p >= end) throw truncated(offset, 'cell time fields');
+      const [value, n] = readPackedUintBig(page, p);
+      p += n;
+      return value;
+    };
+    if (flags & TimeFlags.StartTs) time.startTs = next();
+    if (flags & TimeFlags.StartTxn) time.startTxn = next();
+    if (flags & TimeFlags.DurableStart) time.durableStartDelta = next();
+    if (flags & TimeFlags.StopTs) time.stopDelta = next();
+    if (flags & TimeFlags.StopTxn) time.stopTxnDelta = next();
+    if (flags & TimeFlags.DurableStop) time.durableStopDelta = next();
+  }
+  let v = 0n;
+  if (desc & CELL_64V) {
+    if (p >= end) throw truncated(offset, 'cell RLE value');
+    const [value, n] = readPackedUintBig(page, p);
+    p += n;
+    v = value;
+  }
+  let fastTruncate: Cell['fastTruncate'];
+  if (type === CellType.AddressDeleted && fastTruncatePage) {
+    const read = (): bigint => {
+      if (p >= end) throw truncated(offset, 'fast-truncate fields');
+      const [value, n] = readPackedUintBig(page, p);
+      p += n;
+      return value;
+    };
+    fastTruncate = { txn: read(), ts: read(), durableTs: read() };
+  }
+  if (p >= end) throw truncated(offset, 'cell length');
+  const [packedLength, n] = readPackedUint(page, p);
+  p += n;
+  if (type === CellType.ValueCopy) {
+    return { type, short: false, offset, size: p - offset, prefix, data: page.subarray(p, p), v, time, copyOffset: packedLength };
+  }
+  let length = packedLength;
+  if (type === CellType.Key || type === CellType.KeyPrefix) length += CELL_SIZE_ADJUST;
+  else if (type === CellType.Value && !(desc & CELL_SECOND_DESCRIPTOR) && v === 0n) length += CELL_SIZE_ADJUST;
+  if (p + length > end) throw truncated(offset, 'cell data');
+  return { type, short: false, offset, size: p + length - offset, prefix, data: page.subarray(p, p + length), v, time, fastTruncate };
+}
+
+/** The absolute time window of a value cell (defaults when the cell has none). */
+export function decodeTimeWindow(time: RawTimeFields | undefined): TimeWindow {
+  const startTs = time?.startTs ?? 0n;
+  const startTxn = time?.startTxn ?? 0n;
+  const durableStartTs = startTs + (time?.durableStartDelta ?? 0n);
+  const stopTs = time?.stopDelta !== undefined ? startTs + time.stopDelta : TS_MAX;
+  const stopTxn = time?.stopTxnDelta !== undefined ? startTxn + time.stopTxnDelta : TXN_MAX;
+  const durableStopTs = stopTs === TS_MAX ? 0n : stopTs + (time?.durableStopDelta ?? 0n);
+  return { startTs, startTxn, durableStartTs, stopTs, stopTxn, durableStopTs, prepared: !!(time && time.flags & TimeFlags.Prepare) };
+}
+
+/** The absolute time aggregate of an address cell (defaults when the cell has none). */
+export function decodeTimeAggregate(time: RawTimeFields | undefined): TimeAggregate {
+  const oldestStartTs = time?.startTs ?? 0n;
+  const newestTxn = time?.startTxn ?? 0n;
+  const newestStartDurableTs = time?.durableStartDelta !== undefined ? oldestStartTs + time.durableStartDelta : 0n;
+  const newestStopTs = time?.stopDelta !== undefined ? oldestStartTs + time.stopDelta : TS_MAX;
+  const newestStopTxn = time?.stopTxnDelta !== undefined ? newestTxn + time.stopTxnDelta : TXN_MAX;
+  const newestStopDurableTs = time?.durableStopDelta !== undefined ? newestStopTs + time.durableStopDelta : 0n;
+  return {
+    oldestStartTs, newestTxn, newestStartDurableTs, newestStopTs, newestStopTxn, newestStopDurableTs,
+    prepared: !!(time && time.flags & TimeFlags.Prepare),
+  };
+}
+
+/** True when a value cell's time window says the value was removed (a stop time is set). */
+export function isStopped(window: TimeWindow): boolean {
+  return window.stopTs !== TS_MAX || window.stopTxn !== TXN_MAX;
+}
+
+/** Bytes of a key cell (no prefix compression) holding `length` key bytes. */
+export function keyCellSize(length: number): number {
+  return length <= SHORT_MAX_LENGTH ? 1 + length : 1 + packedUintSize(length - CELL_SIZE_ADJUST) + length;
+}
+
+/** Writes a key cell without prefix compression; returns the bytes written. */
+export function writeKeyCell(buf: Buffer, offset: number, key: Uint8Array): number {
+  if (key.length <= SHORT_MAX_LENGTH) {
+    buf[offset] = (key.length << 2) | SHORT_KEY;
+    buf.set(key, offset + 1);
+    return 1 + key.length;
+  }
+  buf[offset] = CellType.Key;
+  const n = writePackedUint(buf, offset + 1, key.length - CELL_SIZE_ADJUST);
+  buf.set(key, offset + 1 + n);
+  return 1 + n + key.length;
+}
+
+/** Bytes of a plain value cell (no time window) holding `length` bytes. */
+export function valueCellSize(length: number): number {
+  return length <= SHORT_MAX_LENGTH ? 1 + length : 1 + packedUintSize(length - CELL_SIZE_ADJUST) + length;
+}
+
+/** Writes a plain value cell (globally visible, no time window); returns the bytes written. */
+export function writeValueCell(buf: Buffer, offset: number, value: Uint8Array): number {
+  if (value.length <= SHORT_MAX_LENGTH) {
+    buf[offset] = (value.length << 2) | SHORT_VALUE;
+    buf.set(value, offset + 1);
+    return 1 + value.length;
+  }
+  buf[offset] = CellType.Value;
+  const n = writePackedUint(buf, offset + 1, value.length - CELL_SIZE_ADJUST);
+  buf.set(value, offset + 1 + n);
+  return 1 + n + value.length;
+}
+
+/** Bytes of an address or overflow-reference cell without time information. */
+export function referenceCellSize(cookieLength: number): number {
+  return 1 + packedUintSize(cookieLength) + cookieLength;
+}
+
+/**
+ * Writes an address cell (`AddressInternal`, `AddressLeaf`, `AddressLeafNoOverflow`) or an
+ * overflow reference (`KeyOverflow`, `ValueOverflow`) without time information.
+ */
+export function writeReferenceCell(buf: Buffer, offset: number, type: CellTypeValue, cookie: Uint8Array): number {
+  buf[offset] = type;
+  const n = writePackedUint(buf, offset + 1, cookie.length);
+  buf.set(cookie, offset + 1 + n);
+  return 1 + n + cookie.length;
+}
+
+export function isKeyCell(type: CellTypeValue): boolean {
+  return type === CellType.Key || type === CellType.KeyPrefix || type === CellType.KeyOverflow;
+}
+
+export function isAddressCell(type: CellTypeValue): boolean {
+  return type === CellType.AddressDeleted || type === CellType.AddressInternal
+    || type === CellType.AddressLeaf || type === CellType.AddressLeafNoOverflow;
+}
+
+export function isValueCell(type: CellTypeValue): boolean {
+  return type === CellType.Value || type === CellType.ValueCopy || type === CellType.ValueOverflow;
+}
+
+export function cellTypeName(type: number): string {
+  for (const [name, value] of Object.entries(CellType)) if (value === type) return name;
+  return `unknown(0x${type.toString(16)})`;
+}
