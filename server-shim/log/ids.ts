@@ -1,0 +1,55 @@
+/**
+ * Numeric ids of the server's log lines. mongod gives every log statement a unique id so tools
+ * can match lines without parsing messages; where mongod has a line with the same meaning its
+ * id is reused, so existing log tooling and habits (`grep '"id":23016'`) carry over.
+ */
+export const LogId = {
+  // Start-up and shutdown (CONTROL).
+  Starting: 4615611,
+  BuildInfo: 23403,
+  OptionsSet: 21951,
+  TestCommandsEnabled: 22120,
+  ShuttingDown: 23138,
+  NowExiting: 20565,
+  ReceivedSignal: 23377,
+  Fatal: 23091,
+  UncaughtException: 23090,
+  LockFileHeld: 20557,
+  LockFileTakenOver: 7140200,
+  StartupModeNotSupported: 7140201,
+  // Network (NETWORK).
+  WaitingForConnections: 23016,
+  ListenerError: 20568,
+  ConnectionAccepted: 22943,
+  ConnectionEnded: 22944,
+  ClientMetadata: 51800,
+  ReceiveError: 22988,
+  SendError: 22989,
+  HttpOnNativePort: 7140202,
+  // Commands (COMMAND).
+  CommandFailed: 51803,
+  ShutdownCommand: 20605,
+  // Storage (STORAGE).
+  EngineOpening: 22315,
+  EngineOpened: 4795906,
+  EngineOpenFailed: 28595,
+  CheckpointTaken: 22430,
+  CheckpointFailed: 22435,
+  FsyncLocked: 20495,
+  FsyncUnlocked: 20497,
+  CatalogLoaded: 7140210,
+  CatalogEntryWithoutTable: 7140211,
+  CollectionCreated: 20320,
+  CollectionDropped: 20318,
+  DatabaseDropped: 20336,
+  EngineClosing: 4795902,
+  EngineClosed: 4795901,
+  // Replication (REPL).
+  ReplicaSetInitiated: 21392,
+  // Engine events forwarded as they are.
+  EngineEvent: 7140220,
+  // Cursors (QUERY).
+  CursorTimedOut: 20529,
+} as const;
+
+export type LogIdValue = (typeof LogId)[keyof typeof LogId];

@@ -1,0 +1,9 @@
+/**
+ * BSON values as mongod sees them: type names and the canonical type order, exact numeric
+ * comparison and arithmetic, the total order used by sort and equality, and the document codec.
+ */
+export * from './types.js';
+export { addNumbers, compareNumbers, integerResult, multiplyNumbers, numberValue, numericKind, subtractNumbers, toExactInteger, toNumber } from './numbers.js';
+export type { NumericKind } from './numbers.js';
+export { compareStrings, compareValues, valuesEqual } from './compare.js';
+export { copyDocument, decodeDocument, documentSize, encodeDocument, maximumDocumentSize } from './codec.js';
