@@ -1,0 +1,262 @@
+/**
+ * The bytes the page log stores in LMDB: keys and values of its four named databases.
+ *
+ * Keys are big-endian so that LMDB's byte-wise key order is numeric order (LSN order, and
+ * (table id, page id, LSN) order). Values are little-endian, like WiredTiger's on-disk formats.
+ * Every value carries a CRC-32C so that a damaged record is reported with its location instead
+ * of being handed to the engine. The layouts are drawn in README.md; keep the two in step.
+ */
+import { ErrorCode, PageLogError } from '../errors.js';
+import { checksum, checksumWithZeroedField } from '../format/checksum.js';
+
+/** Largest value a u32 field holds. */
+export const MAX_U32 = 0xffff_ffff;
+
+const TWO_TO_32 = 0x1_0000_0000;
+/** The high word of a u64 must stay below this for the value to be a safe JavaScript integer. */
+const MAX_SAFE_HIGH_WORD = 0x20_0000;
+
+/** What a log entry records. */
+export const RecordKind = {
+  /** A page image: a base, or a delta when the put flags carry `PutFlags.Delta`. */
+  Page: 1,
+  /** The page stops existing from this LSN on. */
+  Discard: 2,
+  /** A checkpoint completion record; its body is in the `checkpoints` database. */
+  Completion: 3,
+} as const;
+
+export type RecordKindValue = (typeof RecordKind)[keyof typeof RecordKind];
+
+/** Key of the `log` and `checkpoints` databases: the LSN, u64 big-endian. */
+export const LSN_KEY_SIZE = 8;
+/** Key of the `pages` database: table id u32, page id u64, LSN u64, all big-endian. */
+export const PAGE_KEY_SIZE = 20;
+/** Value of the `log` database. */
+export const LOG_ENTRY_SIZE = 48;
+/** Fixed part of a value of the `checkpoints` database; the metadata text follows it. */
+export const COMPLETION_HEADER_SIZE = 32;
+/** Value of the `meta` database's format key. */
+export const FORMAT_RECORD_SIZE = 8;
+
+/** Version written into log entries and completion records; readers reject other versions. */
+export const RECORD_VERSION = 1;
+
+/** "PALI" read as a little-endian u32: the first bytes of the format record. */
+export const FORMAT_MAGIC = 0x494c_4150;
+/** Version of the whole store layout, written once when the log is created. */
+export const FORMAT_VERSION = 1;
+/** Oldest layout version a reader of FORMAT_VERSION still understands. */
+export const FORMAT_COMPATIBLE_VERSION = 1;
+/** Key of the format record in the `meta` database. */
+export const FORMAT_KEY = Buffer.from('format', 'ascii');
+
+/** One record of the log, without the page image. */
+export interface LogEntryFields {
+  lsn: number;
+  kind: RecordKindValue;
+  /** 0 for a completion record. */
+  tableId: number;
+  /** 0 for a completion record. */
+  pageId: number;
+  /** For a page: the caller's backlink. For a discard: the LSN of the page's newest record. */
+  backlinkLsn: number;
+  /** For a page: the caller's base LSN. For a discard: the LSN of the discarded base. */
+  baseLsn: number;
+  flags: number;
+  /** Image bytes for a page; 0 for a discard; body bytes for a completion record. */
+  size: number;
+  /** CRC-32C of the image (page) or of nothing (0, discard and completion). */
+  imageChecksum: number;
+}
+
+/** Writes `value` (a non-negative safe integer) as a u64 at `offset`. */
+function writeU64(target: Buffer, value: number, offset: number, bigEndian: boolean): void {
+  const high = Math.floor(value / TWO_TO_32);
+  const low = value >>> 0;
+  if (bigEndian) {
+    target.writeUInt32BE(high, offset);
+    target.writeUInt32BE(low, offset + 4);
+  } else {
+    target.writeUInt32LE(low, offset);
+    target.writeUInt32LE(high, offset + 4);
+  }
+}
+
+/** Reads a u64 at `offset`; undefined when it does not fit a safe integer. */
+function readU64(source: Buffer, offset: number, bigEndian: boolean): number | undefined {
+  const high = bigEndian ? source.readUInt32BE(offset) : source.readUInt32LE(offset + 4);
+  const low = bigEndian ? source.readUInt32BE(offset + 4) : source.readUInt32LE(offset);
+  return high >= MAX_SAFE_HIGH_WORD ? undefined : high * TWO_TO_32 + low;
+}
+
+function corrupt(message: string, location: { tableId?: number; pageId?: number; lsn?: number }): PageLogError {
+  return new PageLogError(message, location, ErrorCode.Corruption);
+}
+
+/** The key of `lsn` in the `log` and `checkpoints` databases. */
+export function encodeLsnKey(lsn: number): Buffer {
+  const key = Buffer.allocUnsafe(LSN_KEY_SIZE);
+  writeU64(key, lsn, 0, true);
+  return key;
+}
+
+export function decodeLsnKey(key: Buffer): number {
+  const lsn = key.length === LSN_KEY_SIZE ? readU64(key, 0, true) : undefined;
+  if (lsn === undefined) throw corrupt(`invalid LSN key ${key.toString('hex')}`, {});
+  return lsn;
+}
+
+/** The key of one record of one page in the `pages` database. */
+export function encodePageKey(tableId: number, pageId: number, lsn: number): Buffer {
+  const key = Buffer.allocUnsafe(PAGE_KEY_SIZE);
+  key.writeUInt32BE(tableId, 0);
+  writeU64(key, pageId, 4, true);
+  writeU64(key, lsn, 12, true);
+  return key;
+}
+
+/** The first key of a table in the `pages` database; a range up to this key of `tableId + 1` covers the table. */
+export function encodeTableStartKey(tableId: number): Buffer {
+  return encodePageKey(tableId, 0, 0);
+}
+
+/** The key just past every key of `tableId`; valid for the largest table id too. */
+export function encodeTableEndKey(tableId: number): Buffer {
+  if (tableId < MAX_U32) return encodeTableStartKey(tableId + 1);
+  // Past the largest table id: longer than, and byte-wise above, every 20-byte page key.
+  return Buffer.alloc(PAGE_KEY_SIZE + 1, 0xff);
+}
+
+export function decodePageKey(key: Buffer): { tableId: number; pageId: number; lsn: number } {
+  const pageId = key.length === PAGE_KEY_SIZE ? readU64(key, 4, true) : undefined;
+  const lsn = key.length === PAGE_KEY_SIZE ? readU64(key, 12, true) : undefined;
+  if (pageId === undefined || lsn === undefined) throw corrupt(`invalid page key ${key.toString('hex')}`, {});
+  return { tableId: key.readUInt32BE(0), pageId, lsn };
+}
+
+/** The 48-byte value of a `log` entry; the LSN is the key, not part of the value. */
+export function encodeLogEntry(entry: LogEntryFields): Buffer {
+  const value = Buffer.alloc(LOG_ENTRY_SIZE);
+  value.writeUInt8(entry.kind, 0);
+  value.writeUInt8(RECORD_VERSION, 1);
+  value.writeUInt32LE(entry.tableId, 4);
+  writeU64(value, entry.pageId, 8, false);
+  writeU64(value, entry.backlinkLsn, 16, false);
+  writeU64(value, entry.baseLsn, 24, false);
+  value.writeUInt32LE(entry.flags, 32);
+  value.writeUInt32LE(entry.size, 36);
+  value.writeUInt32LE(entry.imageChecksum, 40);
+  value.writeUInt32LE(checksum(value.subarray(0, 44)), 44);
+  return value;
+}
+
+/** Decodes and checks the `log` value stored under `lsn`. */
+export function decodeLogEntry(lsn: number, value: Buffer): LogEntryFields {
+  if (value.length !== LOG_ENTRY_SIZE) {
+    throw corrupt(`log entry is ${value.length} bytes, expected ${LOG_ENTRY_SIZE}`, { lsn });
+  }
+  const stored = value.readUInt32LE(44);
+  const computed = checksum(value.subarray(0, 44));
+  if (stored !== computed) {
+    throw new PageLogError('log entry checksum mismatch', { lsn, expected: stored, actual: computed }, ErrorCode.ChecksumMismatch);
+  }
+  const version = value.readUInt8(1);
+  if (version !== RECORD_VERSION) throw corrupt(`log entry version ${version} is not supported`, { lsn });
+  const kind = value.readUInt8(0);
+  if (kind !== RecordKind.Page && kind !== RecordKind.Discard && kind !== RecordKind.Completion) {
+    throw corrupt(`log entry has unknown kind ${kind}`, { lsn });
+  }
+  const tableId = value.readUInt32LE(4);
+  const pageId = readU64(value, 8, false);
+  const backlinkLsn = readU64(value, 16, false);
+  const baseLsn = readU64(value, 24, false);
+  if (pageId === undefined || backlinkLsn === undefined || baseLsn === undefined) {
+    throw corrupt('log entry holds an integer above 2^53', { lsn, tableId });
+  }
+  return {
+    lsn,
+    kind,
+    tableId,
+    pageId,
+    backlinkLsn,
+    baseLsn,
+    flags: value.readUInt32LE(32),
+    size: value.readUInt32LE(36),
+    imageChecksum: value.readUInt32LE(40),
+  };
+}
+
+/** What a completion record holds besides its LSN. */
+export interface CompletionBody {
+  timestamp: bigint;
+  oldestTimestamp: bigint;
+  metadata: string;
+}
+
+/** The value of a `checkpoints` record: a 32-byte header, then the metadata as UTF-8. */
+export function encodeCompletionRecord(body: CompletionBody): Buffer {
+  const metadata = Buffer.from(body.metadata, 'utf8');
+  const value = Buffer.alloc(COMPLETION_HEADER_SIZE + metadata.length);
+  value.writeUInt8(RECORD_VERSION, 0);
+  value.writeBigUInt64LE(body.timestamp, 8);
+  value.writeBigUInt64LE(body.oldestTimestamp, 16);
+  value.writeUInt32LE(metadata.length, 24);
+  metadata.copy(value, COMPLETION_HEADER_SIZE);
+  value.writeUInt32LE(checksum(value), 4);
+  return value;
+}
+
+/** Decodes and checks the `checkpoints` value stored under `lsn`. */
+export function decodeCompletionRecord(lsn: number, value: Buffer): CompletionBody {
+  if (value.length < COMPLETION_HEADER_SIZE) {
+    throw corrupt(`completion record is ${value.length} bytes, shorter than its header`, { lsn });
+  }
+  const stored = value.readUInt32LE(4);
+  const computed = checksumWithZeroedField(value, 4);
+  if (stored !== computed) {
+    throw new PageLogError(
+      'completion record checksum mismatch',
+      { lsn, expected: stored, actual: computed },
+      ErrorCode.CheckpointMetadataCorrupt,
+    );
+  }
+  const version = value.readUInt8(0);
+  if (version !== RECORD_VERSION) throw corrupt(`completion record version ${version} is not supported`, { lsn });
+  const metadataLength = value.readUInt32LE(24);
+  if (COMPLETION_HEADER_SIZE + metadataLength !== value.length) {
+    throw corrupt(`completion record metadata length ${metadataLength} does not match its size ${value.length}`, { lsn });
+  }
+  return {
+    timestamp: value.readBigUInt64LE(8),
+    oldestTimestamp: value.readBigUInt64LE(16),
+    metadata: value.toString('utf8', COMPLETION_HEADER_SIZE),
+  };
+}
+
+/** The format record written once when a log is created. */
+export function encodeFormatRecord(): Buffer {
+  const value = Buffer.alloc(FORMAT_RECORD_SIZE);
+  value.writeUInt32LE(FORMAT_MAGIC, 0);
+  value.writeUInt8(FORMAT_VERSION, 4);
+  value.writeUInt8(FORMAT_COMPATIBLE_VERSION, 5);
+  return value;
+}
+
+/** Checks the format record of an existing log; `path` names the log in errors. */
+export function checkFormatRecord(path: string, value: Buffer | undefined): void {
+  if (value === undefined) {
+    throw new PageLogError(`${path} is an LMDB environment without a page-log format record`, { file: path }, ErrorCode.Corruption);
+  }
+  if (value.length !== FORMAT_RECORD_SIZE || value.readUInt32LE(0) !== FORMAT_MAGIC) {
+    throw new PageLogError(`${path} does not hold a page log (bad format record)`, { file: path }, ErrorCode.Corruption);
+  }
+  const compatibleVersion = value.readUInt8(5);
+  if (compatibleVersion > FORMAT_VERSION) {
+    throw new PageLogError(
+      `${path} needs page-log format version ${compatibleVersion}; this reader understands up to ${FORMAT_VERSION}`,
+      { file: path, expected: FORMAT_VERSION, actual: compatibleVersion },
+      ErrorCode.PageLog,
+    );
+  }
+}
