@@ -114,14 +114,14 @@ class ExampleProvider implements ExampleKeyProvider {
 
   async loadKey(persisted: PersistedKey | undefined): Promise<void> {
     if (persisted === undefined) {
-      this.#state.load(undefined, undefined);
+      this.#state.load(undefined);
       return;
     }
     const reading = readExampleBlob(persisted.blob);
     if (!reading.valid) {
       throw this.#state.error(`persisted key is not an example blob: ${reading.problem}`, ErrorCode.KeyProvider, persisted.lsn);
     }
-    this.#state.load(reading.held, persisted.lsn);
+    this.#state.load(reading.held);
   }
 
   async getKey(checkpoint: { timestamp: bigint }): Promise<KeyUpdate> {

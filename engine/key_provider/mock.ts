@@ -147,7 +147,7 @@ class MockProvider implements MockKeyProvider {
   async loadKey(persisted: PersistedKey | undefined): Promise<void> {
     if (persisted === undefined) {
       this.#calls.push('loadKey()');
-      this.#state.load(undefined, undefined);
+      this.#state.load(undefined);
       return;
     }
     this.#calls.push(`loadKey(lsn=${persisted.lsn},timestamp=${persisted.timestamp})`);
@@ -155,7 +155,7 @@ class MockProvider implements MockKeyProvider {
     if (!reading.valid) {
       throw this.#state.error(`persisted key is not a mock blob: ${reading.problem}`, ErrorCode.KeyProvider, persisted.lsn);
     }
-    this.#state.load(reading.held, persisted.lsn);
+    this.#state.load(reading.held);
   }
 
   async getKey(checkpoint: { timestamp: bigint }): Promise<KeyUpdate> {

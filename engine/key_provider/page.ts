@@ -35,8 +35,8 @@ export const KeyProviderPageLayout = {
   minimumHeaderSize: 16,
   /** First version whose header carries the timestamp at offset 16. */
   firstVersionWithTimestamp: 2,
-  /** The largest blob a u32 crypt_size can describe, less the header. */
-  maximumBlobSize: 0xffffffff - 24,
+  /** The largest blob a u32 crypt_size can describe. */
+  maximumBlobSize: 0xffffffff,
 } as const;
 
 /** Byte offsets of the header fields. */

@@ -45,7 +45,6 @@ export class RotationState {
   #pending: PendingKey | undefined;
   #queue: PushedKey[] = [];
   #rotationRequested = false;
-  #lastLsn: number | undefined;
 
   constructor(module: string) {
     this.#module = module;
@@ -68,17 +67,8 @@ export class RotationState {
     return next;
   }
 
-  /** LSN of the page holding the key in force, when known. */
-  get lastLsn(): number | undefined {
-    return this.#lastLsn;
-  }
-
   get rotationRequested(): boolean {
     return this.#rotationRequested;
-  }
-
-  get lifecycle(): Lifecycle {
-    return this.#lifecycle;
   }
 
   /** Marks a rotation as wanted; it stays wanted until a rotated key is adopted. */
@@ -96,11 +86,10 @@ export class RotationState {
   }
 
   /** Starts the connection with the persisted key (or none). */
-  load(held: HeldKey | undefined, lsn: number | undefined): void {
+  load(held: HeldKey | undefined): void {
     this.#assertNotTerminated('loadKey');
     if (this.#lifecycle === 'open') throw this.error('loadKey called twice');
     this.#current = held;
-    this.#lastLsn = lsn;
     this.#lifecycle = 'open';
   }
 
@@ -150,7 +139,6 @@ export class RotationState {
     if (adopt && 'lsn' in outcome) {
       this.#current?.key.fill(0);
       this.#current = pending.held;
-      this.#lastLsn = outcome.lsn;
       this.#rotationRequested = false;
       for (const pushed of pending.consumed) pushed.key.fill(0);
       this.#queue = this.#queue.filter((pushed) => !pending.consumed.includes(pushed));
@@ -167,11 +155,6 @@ export class RotationState {
       throw this.error('setKey needs a non-negative bigint timestamp', ErrorCode.InvalidArgument);
     }
     this.#queue.push({ key: Buffer.from(key), timestamp });
-  }
-
-  /** Number of pushed keys not yet persisted. */
-  get queuedKeys(): number {
-    return this.#queue.length;
   }
 
   /** Wipes every key and refuses further lifecycle calls. */
