@@ -1,0 +1,554 @@
+import type { BlockManager } from '../block/index.js';
+import { CorruptionError } from '../errors.js';
+import { buildInternalImage, buildLeafImage, type ChildAddress } from './reconcile.js';
+import {
+  cellBytes, ENTRY_OVERHEAD, InternalPage, LeafPage, loadPage, Ref, UpdateChain, type Page, type StoredValue,
+} from './page.js';
+import type { Cache } from '../cache/index.js';
+
+/** The connection's timestamps, shared by its trees. */
+export interface TimestampState {
+  stable: bigint;
+  oldest: bigint;
+}
+
+export interface BtreeOptions {
+  block: BlockManager;
+  cache: Cache;
+  timestamps: TimestampState;
+  /** Where errors point. */
+  where: { file?: string; tableId?: number; uri?: string };
+  /** The root address of the last checkpoint (undefined: empty tree). */
+  rootAddress?: Buffer;
+  /** The largest page write generation already on disk. */
+  writeGen: bigint;
+  /** Split a leaf when its cells pass this many bytes (WiredTiger: 90% of leaf_page_max). */
+  leafSplitBytes: number;
+  /** Split an internal page when its cells pass this many bytes. */
+  internalSplitBytes: number;
+}
+
+/** One batch of records read from a leaf, in the order asked for. */
+export interface Batch {
+  keys: Buffer[];
+  values: Buffer[];
+  /** True when no record lies beyond this batch. */
+  done: boolean;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** Binary search: index of the first key >= `key`. */
+function lowerBound(keys: Buffer[], key: Buffer, from = 0): number {
+  let lo = from;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (Buffer.compare(keys[mid]!, key) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Index of the child of an internal page whose subtree holds `key`. */
+function childIndex(page: InternalPage, key: Buffer): number {
+  let lo = 1;
+  let hi = page.keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (Buffer.compare(page.keys[mid]!, key) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo - 1;
+}
+
+/** The shortest separator s with left < s <= right (suffix truncation). */
+function shortestSeparator(left: Buffer, right: Buffer): Buffer {
+  const limit = Math.min(left.length, right.length);
+  let i = 0;
+  while (i < limit && left[i] === right[i]) i++;
+  return Buffer.from(right.subarray(0, Math.min(i + 1, right.length)));
+}
+
+/**
+ * A row-store B+tree over one block manager: search, insert, remove, in-memory splits,
+ * ordered batches for cursors, reconciliation for checkpoints and eviction for the cache.
+ */
+export class Btree {
+  readonly root: Ref;
+  readonly block: BlockManager;
+  private readonly cache: Cache;
+  private readonly timestamps: TimestampState;
+  readonly where: BtreeOptions['where'];
+  private writeGen: bigint;
+  private readonly leafSplitBytes: number;
+  private readonly internalSplitBytes: number;
+  /** Bumped when pages split, merge or leave memory, so batches know to search again. */
+  structureGen = 0;
+  private rootPage: InternalPage;
+
+  constructor(options: BtreeOptions) {
+    this.block = options.block;
+    this.cache = options.cache;
+    this.timestamps = options.timestamps;
+    this.where = options.where;
+    this.writeGen = options.writeGen;
+    this.leafSplitBytes = options.leafSplitBytes;
+    this.internalSplitBytes = options.internalSplitBytes;
+    this.root = new Ref(options.rootAddress, undefined, false);
+    if (options.rootAddress) {
+      const page = loadPage(this.root, { block: this.block, where: this.where }, undefined);
+      // WiredTiger always writes an internal root; wrap a leaf root so the shape holds.
+      this.rootPage = page.kind === 'internal' ? page : this.wrapLeafRoot(page);
+    } else {
+      this.rootPage = new InternalPage([], [], undefined);
+    }
+    this.root.page = this.rootPage;
+  }
+
+  private wrapLeafRoot(leaf: LeafPage): InternalPage {
+    const root = new InternalPage([EMPTY], [new Ref(this.root.address, leaf, true)], undefined);
+    leaf.parent = root;
+    this.cache.add(leaf, this);
+    root.dirty = true;
+    return root;
+  }
+
+  get maxWriteGen(): bigint {
+    return this.writeGen;
+  }
+
+  /** True when the tree has changes a checkpoint has not written. */
+  get dirty(): boolean {
+    return this.rootPage.dirty;
+  }
+
+  private resident(ref: Ref, parent: InternalPage): Page {
+    if (ref.page) {
+      if (ref.page.kind === 'leaf') this.cache.touch(ref.page);
+      return ref.page;
+    }
+    const page = loadPage(ref, { block: this.block, where: this.where }, parent);
+    ref.page = page;
+    ref.isLeaf = page.kind === 'leaf';
+    if (page.kind === 'leaf') this.cache.add(page, this);
+    return page;
+  }
+
+  /** The leaf that holds (or would hold) `key`, creating the first leaf of an empty tree. */
+  private findLeaf(key: Buffer, create: boolean): LeafPage | undefined {
+    let page: InternalPage = this.rootPage;
+    if (page.children.length === 0) {
+      if (!create) return undefined;
+      const leaf = new LeafPage([], [], page);
+      page.keys.push(EMPTY);
+      page.children.push(new Ref(undefined, leaf, true));
+      this.cache.add(leaf, this);
+      this.structureGen++;
+    }
+    for (;;) {
+      const child = this.resident(page.children[childIndex(page, key)]!, page);
+      if (child.kind === 'leaf') return child;
+      page = child;
+    }
+  }
+
+  /** The value of `key` visible at `readTs` (undefined: newest), or undefined. */
+  get(key: Buffer, readTs?: bigint): Buffer | undefined {
+    const leaf = this.findLeaf(key, false);
+    let result: Buffer | undefined;
+    if (leaf) {
+      const i = lowerBound(leaf.keys, key);
+      if (i < leaf.keys.length && leaf.keys[i]!.equals(key)) result = visibleValue(leaf.values[i]!, readTs) ?? undefined;
+    }
+    this.cache.evictIfNeeded();
+    return result;
+  }
+
+  /**
+   * Writes `value` (null removes) under `key`, committed at `ts` (0n: no timestamp). Returns
+   * whether the key had a visible value before.
+   */
+  put(key: Buffer, value: Buffer | null, ts: bigint): boolean {
+    const leaf = this.findLeaf(key, value !== null)!;
+    if (!leaf) return false;
+    const i = lowerBound(leaf.keys, key);
+    const exists = i < leaf.keys.length && leaf.keys[i]!.equals(key);
+    const keepHistory = ts > 0n && ts > this.timestamps.oldest;
+    let existed = false;
+    if (exists) {
+      const current = leaf.values[i]!;
+      existed = visibleValue(current, undefined) !== null;
+      if (!keepHistory && value === null) {
+        this.removeAt(leaf, i);
+      } else if (!keepHistory) {
+        this.replaceAt(leaf, i, value!);
+      } else {
+        this.addVersion(leaf, i, current, ts, value);
+      }
+    } else if (value !== null) {
+      const stored: StoredValue = keepHistory ? new UpdateChain([{ ts, value }, { ts: 0n, value: null }]) : value;
+      if (stored instanceof UpdateChain) leaf.chains++;
+      leaf.keys.splice(i, 0, key);
+      leaf.values.splice(i, 0, stored);
+      leaf.diskBytes += cellBytes(key.length) + cellBytes(value.length);
+      this.account(leaf, key.length + value.length + ENTRY_OVERHEAD);
+    } else {
+      return false;
+    }
+    this.markDirty(leaf);
+    if (leaf.diskBytes > this.leafSplitBytes && leaf.keys.length > 1) this.splitLeaf(leaf);
+    this.cache.evictIfNeeded();
+    return existed;
+  }
+
+  private account(leaf: LeafPage, delta: number): void {
+    leaf.memoryBytes += delta;
+    this.cache.adjust(leaf, delta);
+  }
+
+  private removeAt(leaf: LeafPage, i: number): void {
+    const old = leaf.values[i]!;
+    if (old instanceof UpdateChain) leaf.chains--;
+    const oldValue = old instanceof UpdateChain ? old.visible() ?? EMPTY : old;
+    leaf.diskBytes -= cellBytes(leaf.keys[i]!.length) + cellBytes(oldValue.length);
+    this.account(leaf, -(leaf.keys[i]!.length + oldValue.length + ENTRY_OVERHEAD));
+    leaf.keys.splice(i, 1);
+    leaf.values.splice(i, 1);
+  }
+
+  private replaceAt(leaf: LeafPage, i: number, value: Buffer): void {
+    const old = leaf.values[i]!;
+    if (old instanceof UpdateChain) leaf.chains--;
+    const oldValue = old instanceof UpdateChain ? old.visible() ?? EMPTY : old;
+    leaf.diskBytes += cellBytes(value.length) - cellBytes(oldValue.length);
+    this.account(leaf, value.length - oldValue.length);
+    leaf.values[i] = value;
+  }
+
+  private addVersion(leaf: LeafPage, i: number, current: StoredValue, ts: bigint, value: Buffer | null): void {
+    const newValue = value ?? EMPTY;
+    if (current instanceof UpdateChain) {
+      const oldValue = current.visible() ?? EMPTY;
+      current.versions.unshift({ ts, value });
+      current.prune(this.timestamps.oldest);
+      leaf.diskBytes += cellBytes(newValue.length) - cellBytes(oldValue.length);
+      this.account(leaf, newValue.length + ENTRY_OVERHEAD);
+    } else {
+      leaf.values[i] = new UpdateChain([{ ts, value }, { ts: 0n, value: current }]);
+      leaf.chains++;
+      leaf.diskBytes += cellBytes(newValue.length) - cellBytes(current.length);
+      this.account(leaf, newValue.length + ENTRY_OVERHEAD);
+    }
+  }
+
+  private markDirty(page: Page): void {
+    if (page.kind === 'leaf') page.modCount++;
+    for (let p: Page | undefined = page; p && !p.dirty; p = p.parent) p.dirty = true;
+  }
+
+  private splitLeaf(leaf: LeafPage): void {
+    // Split by bytes so both halves fill about equally.
+    let bytes = 0;
+    let at = 1;
+    const half = leaf.diskBytes / 2;
+    for (let i = 0; i < leaf.keys.length - 1; i++) {
+      const v = leaf.values[i]!;
+      bytes += cellBytes(leaf.keys[i]!.length) + cellBytes((v instanceof UpdateChain ? v.visible() ?? EMPTY : v).length);
+      if (bytes >= half) {
+        at = i + 1;
+        break;
+      }
+    }
+    const right = new LeafPage(leaf.keys.splice(at), leaf.values.splice(at), leaf.parent);
+    const rightShare = right.keys.length / (right.keys.length + leaf.keys.length);
+    right.diskBytes = Math.round(leaf.diskBytes * rightShare);
+    leaf.diskBytes -= right.diskBytes;
+    right.memoryBytes = Math.round(leaf.memoryBytes * rightShare);
+    leaf.memoryBytes -= right.memoryBytes;
+    right.chains = right.values.reduce<number>((n, v) => n + (v instanceof UpdateChain ? 1 : 0), 0);
+    leaf.chains -= right.chains;
+    leaf.modCount++;
+    right.dirty = true;
+    this.cache.splitAccount(leaf, right, this);
+    const separator = shortestSeparator(leaf.keys[leaf.keys.length - 1]!, right.keys[0]!);
+    this.insertChild(leaf.parent!, leaf, separator, new Ref(undefined, right, true));
+  }
+
+  private insertChild(parent: InternalPage, after: Page, separator: Buffer, ref: Ref): void {
+    const index = parent.children.findIndex((c) => c.page === after);
+    if (index < 0) throw new CorruptionError('split page is not a child of its parent', this.where);
+    parent.keys.splice(index + 1, 0, separator);
+    parent.children.splice(index + 1, 0, ref);
+    parent.diskBytes += cellBytes(separator.length) + 16;
+    this.structureGen++;
+    this.markDirty(parent);
+    if (parent.diskBytes > this.internalSplitBytes && parent.children.length > 2) this.splitInternal(parent);
+  }
+
+  private splitInternal(page: InternalPage): void {
+    if (!page.parent) {
+      // Splitting the root: push its contents down one level so the root stays the same object.
+      const child = new InternalPage(page.keys, page.children, page);
+      child.diskBytes = page.diskBytes;
+      child.dirty = true;
+      for (const ref of child.children) if (ref.page) ref.page.parent = child;
+      page.keys = [EMPTY];
+      page.children = [new Ref(undefined, child, false)];
+      page.diskBytes = 16;
+      this.splitInternal(child);
+      return;
+    }
+    const at = page.children.length >> 1;
+    const separator = page.keys[at]!;
+    const rightKeys = page.keys.splice(at);
+    rightKeys[0] = EMPTY;
+    const right = new InternalPage(rightKeys, page.children.splice(at), page.parent);
+    for (const ref of right.children) if (ref.page) ref.page.parent = right;
+    right.diskBytes = Math.round(page.diskBytes / 2);
+    page.diskBytes -= right.diskBytes;
+    right.dirty = true;
+    this.insertChild(page.parent, page, separator, new Ref(undefined, right, false));
+  }
+
+  /**
+   * Reads one batch of visible records starting at `key` (undefined: the first or last
+   * record), forward or in reverse, stopping at the end of a leaf.
+   */
+  batch(key: Buffer | undefined, inclusive: boolean, reverse: boolean, readTs?: bigint): Batch {
+    const keys: Buffer[] = [];
+    const values: Buffer[] = [];
+    let page: InternalPage = this.rootPage;
+    if (page.children.length === 0) return { keys, values, done: true };
+    // Descend, remembering the path so the walk can move to the neighbouring leaf.
+    const path: Array<{ page: InternalPage; index: number }> = [];
+    for (;;) {
+      const index = key === undefined ? (reverse ? page.children.length - 1 : 0) : childIndex(page, key);
+      path.push({ page, index });
+      const child = this.resident(page.children[index]!, page);
+      if (child.kind === 'leaf') {
+        this.collect(child, key, inclusive, reverse, readTs, keys, values);
+        if (keys.length > 0) return { keys, values, done: false };
+        break;
+      }
+      page = child;
+    }
+    // The leaf had nothing in range: move to the next leaves until one does.
+    for (;;) {
+      let level = path.length - 1;
+      while (level >= 0) {
+        const step = path[level]!;
+        const nextIndex = step.index + (reverse ? -1 : 1);
+        if (nextIndex >= 0 && nextIndex < step.page.children.length) {
+          step.index = nextIndex;
+          break;
+        }
+        level--;
+      }
+      if (level < 0) return { keys, values, done: true };
+      path.length = level + 1;
+      let node: Page = this.resident(path[level]!.page.children[path[level]!.index]!, path[level]!.page);
+      while (node.kind === 'internal') {
+        const index = reverse ? node.children.length - 1 : 0;
+        path.push({ page: node, index });
+        node = this.resident(node.children[index]!, node);
+      }
+      this.collect(node, undefined, true, reverse, readTs, keys, values);
+      if (keys.length > 0) return { keys, values, done: false };
+    }
+  }
+
+  private collect(leaf: LeafPage, key: Buffer | undefined, inclusive: boolean, reverse: boolean, readTs: bigint | undefined, keys: Buffer[], values: Buffer[]): void {
+    if (!reverse) {
+      let i = key === undefined ? 0 : lowerBound(leaf.keys, key);
+      if (key !== undefined && !inclusive && i < leaf.keys.length && leaf.keys[i]!.equals(key)) i++;
+      for (; i < leaf.keys.length; i++) {
+        const v = visibleValue(leaf.values[i]!, readTs);
+        if (v !== null) {
+          keys.push(leaf.keys[i]!);
+          values.push(v);
+        }
+      }
+    } else {
+      let i = leaf.keys.length - 1;
+      if (key !== undefined) {
+        i = lowerBound(leaf.keys, key);
+        if (!(inclusive && i < leaf.keys.length && leaf.keys[i]!.equals(key))) i--;
+      }
+      for (; i >= 0; i--) {
+        const v = visibleValue(leaf.values[i]!, readTs);
+        if (v !== null) {
+          keys.push(leaf.keys[i]!);
+          values.push(v);
+        }
+      }
+    }
+  }
+
+  /** The timestamp a checkpoint reads at: the stable timestamp, or the newest data without one. */
+  private checkpointReadTs(): bigint | undefined {
+    return this.timestamps.stable > 0n ? this.timestamps.stable : undefined;
+  }
+
+  /**
+   * Writes every dirty page (children before parents) and returns the root's address, or
+   * undefined when the tree is empty. Pages still holding changes newer than the checkpoint
+   * timestamp stay dirty.
+   */
+  reconcile(): Buffer | undefined {
+    const root = this.rootPage;
+    if (!root.dirty) return this.root.address;
+    this.reconcileInternal(root, true);
+    return this.root.address;
+  }
+
+  private nextWriteGen(): bigint {
+    this.writeGen += 1n;
+    return this.writeGen;
+  }
+
+  private writePage(ref: Ref, image: Buffer): void {
+    ref.address = this.block.write(image, ref.address);
+  }
+
+  private reconcileLeaf(ref: Ref, leaf: LeafPage): 'written' | 'empty' {
+    const readTs = this.checkpointReadTs();
+    this.collapseChains(leaf);
+    const keys: Buffer[] = [];
+    const values: Buffer[] = [];
+    this.collect(leaf, undefined, true, false, readTs, keys, values);
+    leaf.dirty = leaf.chains > 0 && this.hasNewerThan(leaf, readTs);
+    if (keys.length === 0) return 'empty';
+    this.writePage(ref, buildLeafImage(keys, values, this.nextWriteGen()));
+    return 'written';
+  }
+
+  private hasNewerThan(leaf: LeafPage, readTs: bigint | undefined): boolean {
+    if (readTs === undefined) return false;
+    return leaf.values.some((v) => v instanceof UpdateChain && v.newestTs > readTs);
+  }
+
+  /** Replaces chains no reader needs any more by their plain value (or drops the key). */
+  private collapseChains(leaf: LeafPage): void {
+    if (leaf.chains === 0) return;
+    const oldest = this.timestamps.oldest;
+    for (let i = leaf.keys.length - 1; i >= 0; i--) {
+      const v = leaf.values[i]!;
+      if (!(v instanceof UpdateChain)) continue;
+      v.prune(oldest);
+      if (v.versions.length === 1 && v.versions[0]!.ts <= oldest) {
+        const value = v.versions[0]!.value;
+        if (value === null) this.removeAt(leaf, i);
+        else {
+          leaf.values[i] = value;
+          leaf.chains--;
+        }
+      }
+    }
+  }
+
+  /** Returns false when the page reconciled to nothing (the caller drops it). */
+  private reconcileInternal(page: InternalPage, isRoot: boolean): boolean {
+    let stillDirty = false;
+    for (let i = 0; i < page.children.length; i++) {
+      const ref = page.children[i]!;
+      const child = ref.page;
+      if (!child || !child.dirty) continue;
+      const outcome = child.kind === 'leaf'
+        ? this.reconcileLeaf(ref, child)
+        : this.reconcileInternal(child, false) ? 'written' : 'empty';
+      if (outcome === 'empty' && !child.dirty) {
+        this.dropChild(page, i);
+        i--;
+      }
+      if (child.dirty) stillDirty = true;
+    }
+    if (page.children.length === 0) {
+      page.dirty = stillDirty;
+      if (isRoot) {
+        if (this.root.address) this.block.free(this.root.address);
+        this.root.address = undefined;
+      }
+      return false;
+    }
+    const children: ChildAddress[] = [];
+    for (let i = 0; i < page.children.length; i++) {
+      const ref = page.children[i]!;
+      if (!ref.address) {
+        // A child never written and still dirty (changes newer than the checkpoint): write
+        // what is visible so the parent can point at it.
+        const child = ref.page!;
+        if (child.kind === 'leaf') {
+          const keys: Buffer[] = [];
+          const values: Buffer[] = [];
+          this.collect(child, undefined, true, false, this.checkpointReadTs(), keys, values);
+          this.writePage(ref, buildLeafImage(keys, values, this.nextWriteGen()));
+        } else {
+          throw new CorruptionError('internal page child has no address after reconciliation', this.where);
+        }
+      }
+      children.push({ key: page.keys[i]!, address: ref.address!, isLeaf: ref.isLeaf });
+    }
+    const ref = isRoot ? this.root : page.parent!.children.find((c) => c.page === page)!;
+    this.writePage(ref, buildInternalImage(children, this.nextWriteGen(), isRoot));
+    page.dirty = stillDirty;
+    return true;
+  }
+
+  private dropChild(page: InternalPage, index: number): void {
+    const ref = page.children[index]!;
+    if (ref.address) this.block.free(ref.address);
+    if (ref.page?.kind === 'leaf') this.cache.remove(ref.page);
+    page.children.splice(index, 1);
+    page.keys.splice(index, 1);
+    if (index === 0 && page.keys.length > 0) page.keys[0] = EMPTY;
+    this.structureGen++;
+  }
+
+  /**
+   * Evicts a resident leaf: a clean one is dropped; a dirty one is written first (only when it
+   * holds nothing newer than the stable timestamp). Returns false when it must stay.
+   */
+  evict(leaf: LeafPage): boolean {
+    const parent = leaf.parent;
+    if (!parent) return false;
+    const ref = parent.children.find((c) => c.page === leaf);
+    if (!ref) return true; // already detached
+    if (leaf.dirty) {
+      if (this.block.kind === 'pagelog' || leaf.chains > 0) {
+        this.collapseChains(leaf);
+        if (leaf.chains > 0) return false;
+      }
+      if (this.block.kind === 'pagelog') return false;
+      if (leaf.keys.length === 0) return false;
+      this.writePage(ref, buildLeafImage(leaf.keys, leaf.values as Buffer[], this.nextWriteGen()));
+      leaf.dirty = false;
+      this.markDirty(parent);
+    }
+    ref.page = undefined;
+    this.structureGen++;
+    return true;
+  }
+
+  /** Every resident leaf, for closing. */
+  residentLeaves(): LeafPage[] {
+    const out: LeafPage[] = [];
+    const walk = (page: InternalPage): void => {
+      for (const ref of page.children) {
+        if (ref.page?.kind === 'leaf') out.push(ref.page);
+        else if (ref.page) walk(ref.page);
+      }
+    };
+    walk(this.rootPage);
+    return out;
+  }
+
+  /** Drops every resident page from the cache. */
+  release(): void {
+    for (const leaf of this.residentLeaves()) this.cache.remove(leaf);
+  }
+}
+
+function visibleValue(stored: StoredValue, readTs: bigint | undefined): Buffer | null {
+  return stored instanceof UpdateChain ? stored.visible(readTs) : stored;
+}

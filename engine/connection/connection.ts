@@ -1,0 +1,472 @@
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type {
+  CheckpointInfo, Connection, ConnectionConfig, EngineLogger, KeyProviderStatus, Session, StorageMode, TableInfo,
+} from '../api.js';
+import { FileBlockManager, type BlockManager } from '../block/index.js';
+import { Btree, type TimestampState } from '../btree/index.js';
+import { Cache } from '../cache/index.js';
+import { ConfigError, ErrorCode, IoError, SchemaError, StateError } from '../errors.js';
+import {
+  DEFAULT_ALLOCATION_SIZE, formatCheckpointList, getConfigValue, latestCheckpoint, plainCheckpoint,
+  setConfigRaw, type CheckpointEntry,
+} from '../format/index.js';
+import {
+  checkTableName, colgroupEntry, colgroupSource, fileEntry, fileId, HISTORY_STORE_FILE, historyStoreEntry, isSharedFile,
+  METADATA_FILE, metadataFileEntry, MetadataStore, parseCreateConfig, readTurtleFile, RESERVED_TABLE_IDS,
+  settingsFromFileConfig, syncDirectory, tableEntry, writeTurtleFile, type TableSettings,
+} from '../meta/index.js';
+import { SessionImpl } from './session.js';
+import { TableHandle } from './table.js';
+import type { TreeSource } from './transaction.js';
+import { SharedStorage } from './shared_storage.js';
+
+const DEFAULT_CACHE_SIZE = 100 * 1024 * 1024;
+const VERSION_FILE = 'WiredTiger';
+const LOCK_FILE = 'WiredTiger.lock';
+const METADATA_SETTINGS: TableSettings = {
+  keyFormat: 'S', valueFormat: 'S', allocationSize: DEFAULT_ALLOCATION_SIZE, leafPageMax: 32 * 1024,
+  internalPageMax: 4 * 1024, splitPct: 90, appMetadata: '',
+};
+const CONNECTION_CONFIG_KEYS = new Set(['create', 'readOnly', 'cacheSize', 'storage', 'pageLogPath', 'keyProvider', 'keyProviderConfig', 'logger']);
+
+/** Options the connection hands to its parts. */
+export interface ConnectionContext {
+  readonly home: string;
+  readonly readOnly: boolean;
+  readonly cache: Cache;
+  readonly timestamps: TimestampState;
+  readonly log: EngineLogger;
+}
+
+/**
+ * An open home: the metadata, the tables, sessions, timestamps and checkpoints. Local tables
+ * live in `.wt` files; in disaggregated mode shared tables and their metadata live in the page
+ * log through `SharedStorage`.
+ */
+export class ConnectionImpl implements Connection, TreeSource, ConnectionContext {
+  readonly cache: Cache;
+  readonly timestamps: TimestampState = { stable: 0n, oldest: 0n };
+  readonly log: EngineLogger;
+  private localMetadata!: MetadataStore;
+  private localMetadataBlock!: FileBlockManager;
+  private shared: SharedStorage | undefined;
+  private readonly tables = new Map<string, TableHandle>();
+  private readonly sessions = new Set<SessionImpl>();
+  /** Files whose tables were dropped: deleted once a checkpoint without them is durable. */
+  private pendingFileDeletes: string[] = [];
+  private checkpointOrder = 0;
+  private last: CheckpointInfo | undefined;
+  private checkpointChain: Promise<unknown> = Promise.resolve();
+  private closed = false;
+  /** Set while a point-in-time write holds the schema and checkpoint locks. */
+  private writeBarrier: Promise<void> | undefined;
+
+  private constructor(readonly home: string, readonly storage: StorageMode, readonly readOnly: boolean, private readonly config: ConnectionConfig) {
+    this.cache = new Cache(config.cacheSize ?? DEFAULT_CACHE_SIZE);
+    this.log = config.logger ?? (() => {});
+  }
+
+  /** Opens (or creates) a home. */
+  static async open(home: string, config: ConnectionConfig = {}): Promise<ConnectionImpl> {
+    for (const key of Object.keys(config)) {
+      if (!CONNECTION_CONFIG_KEYS.has(key)) throw new ConfigError(`unknown connection option "${key}"`, { key }, ErrorCode.ConfigUnknownKey);
+    }
+    if (config.cacheSize !== undefined && !(config.cacheSize >= 1024 * 1024)) {
+      throw new ConfigError('cacheSize must be at least 1 MB', { key: 'cacheSize' });
+    }
+    const storage = config.storage ?? 'disagg';
+    if (storage !== 'local' && storage !== 'disagg') throw new ConfigError(`storage must be "local" or "disagg", not "${storage}"`, { key: 'storage' });
+    const connection = new ConnectionImpl(resolve(home), storage, !!config.readOnly, config);
+    await connection.openHome(config);
+    return connection;
+  }
+
+  private async openHome(config: ConnectionConfig): Promise<void> {
+    const home = this.home;
+    let metadataConfig = existsSync(home) ? readTurtleFile(home, this.readOnly) : undefined;
+    if (metadataConfig === undefined) {
+      if (this.readOnly || config.create === false) {
+        throw new IoError(`${home} is not a database home (no WiredTiger.turtle)`, { file: join(home, 'WiredTiger.turtle') }, ErrorCode.MissingFile);
+      }
+      this.createHome();
+      metadataConfig = readTurtleFile(home, false)!;
+    }
+    const metadataCheckpoint = latestCheckpoint(metadataConfig);
+    this.checkpointOrder = metadataCheckpoint?.order ?? 0;
+    this.localMetadataBlock = new FileBlockManager(join(home, METADATA_FILE), {
+      allocationSize: DEFAULT_ALLOCATION_SIZE, readOnly: this.readOnly, checkpointAddr: metadataCheckpoint?.addr,
+    });
+    const tree = this.openTree(this.localMetadataBlock, METADATA_SETTINGS, { file: METADATA_FILE }, metadataCheckpoint);
+    this.localMetadata = new MetadataStore(tree);
+    this.restoreTimestamps(this.localMetadata);
+    if (this.storage === 'disagg') {
+      this.shared = await SharedStorage.open(this, config);
+      this.restoreTimestamps(this.shared.metadata);
+    }
+    this.loadTables();
+    this.last = this.shared?.lastCheckpoint ?? (this.checkpointOrder > 0
+      ? { id: String(this.checkpointOrder), timestamp: this.timestamps.stable, oldestTimestamp: this.timestamps.oldest, time: Date.now() }
+      : undefined);
+  }
+
+  private openTree(block: BlockManager, settings: TableSettings, where: { file?: string; tableId?: number; uri?: string }, checkpoint: CheckpointEntry | undefined): Btree {
+    return new Btree({
+      block, cache: this.cache, timestamps: this.timestamps, where,
+      rootAddress: checkpoint ? block.rootFromCheckpoint(checkpoint.addr) : undefined,
+      writeGen: checkpoint?.writeGen ?? 0n,
+      leafSplitBytes: Math.round(settings.leafPageMax * settings.splitPct / 100),
+      internalSplitBytes: Math.round(settings.internalPageMax * settings.splitPct / 100),
+    });
+  }
+
+  private createHome(): void {
+    const home = this.home;
+    mkdirSync(home, { recursive: true });
+    if (existsSync(join(home, METADATA_FILE))) {
+      throw new IoError(`${home} holds ${METADATA_FILE} but no turtle file`, { file: METADATA_FILE }, ErrorCode.MissingFile);
+    }
+    writeFileSync(join(home, VERSION_FILE), 'WiredTiger\nWiredTiger 12.0.0: (November 15, 2024)\n');
+    writeFileSync(join(home, LOCK_FILE), 'WiredTiger lock file\n');
+    FileBlockManager.create(join(home, METADATA_FILE), DEFAULT_ALLOCATION_SIZE);
+    FileBlockManager.create(join(home, HISTORY_STORE_FILE), DEFAULT_ALLOCATION_SIZE);
+    // Write the first metadata checkpoint: just the history store's entry.
+    const block = new FileBlockManager(join(home, METADATA_FILE), { allocationSize: DEFAULT_ALLOCATION_SIZE, readOnly: false });
+    const tree = this.openTree(block, METADATA_SETTINGS, { file: METADATA_FILE }, undefined);
+    const metadata = new MetadataStore(tree);
+    const now = Math.floor(Date.now() / 1000);
+    metadata.set(`file:${HISTORY_STORE_FILE}`, historyStoreEntry(formatCheckpointList(plainCheckpoint({ addr: '', order: 1, time: now, size: 0, writeGen: 1n, runWriteGen: 1n }))));
+    const root = tree.reconcile();
+    const addr = block.checkpoint(root);
+    tree.release();
+    block.close();
+    syncDirectory(home);
+    writeTurtleFile(home, metadataFileEntry(formatCheckpointList(plainCheckpoint({
+      addr, order: 1, time: now, size: 0, writeGen: tree.maxWriteGen, runWriteGen: 1n,
+    }))));
+  }
+
+  private restoreTimestamps(metadata: MetadataStore): void {
+    const checkpointTs = getConfigValue(metadata.get('system:checkpoint') ?? '', 'checkpoint_timestamp');
+    const oldestTs = getConfigValue(metadata.get('system:oldest') ?? '', 'oldest_timestamp');
+    if (checkpointTs) this.timestamps.stable = maxBig(this.timestamps.stable, BigInt('0x' + checkpointTs));
+    if (oldestTs) this.timestamps.oldest = maxBig(this.timestamps.oldest, BigInt('0x' + oldestTs));
+  }
+
+  /** Builds table handles from both metadata stores and checks their files exist. */
+  private loadTables(): void {
+    const stores: Array<[MetadataStore, boolean]> = [[this.localMetadata, false]];
+    if (this.shared) stores.push([this.shared.metadata, true]);
+    for (const [store, shared] of stores) {
+      for (const [uri] of store.list('table:')) {
+        const name = uri.slice('table:'.length);
+        const source = colgroupSource(store.get(`colgroup:${name}`) ?? '');
+        if (!source) throw new SchemaError(ErrorCode.Corruption, `${uri} has no colgroup entry naming its file`, { uri });
+        const fileConfig = store.get(source);
+        if (fileConfig === undefined) throw new SchemaError(ErrorCode.Corruption, `${uri} names ${source}, which has no metadata entry`, { uri });
+        const handle = new TableHandle(uri, source, fileId(fileConfig), shared && isSharedFile(fileConfig), settingsFromFileConfig(fileConfig));
+        if (!handle.shared && !existsSync(join(this.home, handle.fileName))) {
+          throw new IoError(`${uri} names ${handle.fileName}, which does not exist`, { file: handle.fileName, uri }, ErrorCode.MissingFile);
+        }
+        this.tables.set(uri, handle);
+      }
+    }
+  }
+
+  private metadataFor(table: { shared: boolean }): MetadataStore {
+    return table.shared ? this.shared!.metadata : this.localMetadata;
+  }
+
+  /** Opens a table's tree on first use. */
+  treeOf(table: TableHandle): Btree {
+    if (table.tree) return table.tree;
+    this.assertOpen();
+    const fileConfig = this.metadataFor(table).get(table.fileUri);
+    if (fileConfig === undefined) throw new SchemaError(ErrorCode.NotFound, `${table.uri} has been dropped`, { uri: table.uri });
+    const checkpoint = latestCheckpoint(fileConfig);
+    const block = table.shared
+      ? this.shared!.blockManager(table.id)
+      : new FileBlockManager(join(this.home, table.fileName), {
+        allocationSize: table.settings.allocationSize, readOnly: this.readOnly, checkpointAddr: checkpoint?.addr,
+      });
+    try {
+      return table.open(block, this.cache, this.timestamps, checkpoint ? block.rootFromCheckpoint(checkpoint.addr) : undefined, checkpoint?.writeGen ?? 0n);
+    } catch (error) {
+      block.close();
+      throw error;
+    }
+  }
+
+  assertWritable(table?: TableHandle): void {
+    this.assertOpen();
+    if (this.readOnly) throw new StateError(ErrorCode.ReadOnly, 'the connection is read-only', { uri: table?.uri });
+  }
+
+  apply(writes: Array<{ table: TableHandle; key: Buffer; value: Buffer | null }>, ts: bigint): void {
+    for (const w of writes) this.treeOf(w.table).put(w.key, w.value, ts);
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new StateError(ErrorCode.Closed, 'the connection is closed');
+  }
+
+  // ---- Schema ----
+
+  private allIds(): Map<number, string[]> {
+    const ids = new Map<number, string[]>();
+    const stores = [this.localMetadata, ...(this.shared ? [this.shared.metadata] : [])];
+    for (const store of stores) {
+      for (const [uri, config] of store.list('file:')) {
+        const id = fileId(config);
+        ids.set(id, [...(ids.get(id) ?? []), uri]);
+      }
+    }
+    return ids;
+  }
+
+  /** The next free file id: above every id in use, skipping reserved ids. */
+  nextFileId(): number {
+    let id = Math.max(1, ...this.allIds().keys(), this.shared?.largestFileId ?? 0) + 1;
+    while (RESERVED_TABLE_IDS.has(id)) id++;
+    return id;
+  }
+
+  createTable(uri: string, config: string, options: { shared?: boolean } = {}): void {
+    this.assertWritable();
+    const name = checkTableName(uri);
+    if (this.tables.has(uri)) throw new SchemaError(ErrorCode.AlreadyExists, `${uri} already exists`, { uri });
+    const settings = parseCreateConfig(config);
+    const shared = this.storage === 'disagg' && options.shared !== false;
+    if (options.shared && this.storage !== 'disagg') {
+      throw new ConfigError('shared tables need disaggregated storage', { uri, key: 'shared' });
+    }
+    const id = this.nextFileId();
+    let fileName = `${name}.wt`;
+    if (!shared && (existsSync(join(this.home, fileName)) || this.pendingFileDeletes.includes(fileName))) fileName = `${name}.${id}.wt`;
+    const metadata = shared ? this.shared!.metadata : this.localMetadata;
+    if (!shared) {
+      FileBlockManager.create(join(this.home, fileName), settings.allocationSize);
+      syncDirectory(this.home);
+    }
+    metadata.set(`file:${fileName}`, fileEntry(settings, id, '()', shared));
+    metadata.set(`colgroup:${name}`, colgroupEntry(fileName));
+    metadata.set(uri, tableEntry(settings));
+    this.tables.set(uri, new TableHandle(uri, `file:${fileName}`, id, shared, settings));
+    this.log({ level: 'info', component: 'STORAGE', msg: 'Created table', attr: { uri, id, shared } });
+  }
+
+  dropTable(uri: string): void {
+    this.assertWritable();
+    const table = this.tableHandle(uri);
+    const metadata = this.metadataFor(table);
+    const name = table.uri.slice('table:'.length);
+    if (table.tree) table.tree.release();
+    if (table.shared && table.tree) this.shared!.dropTable(table.id);
+    table.close();
+    metadata.delete(table.uri);
+    metadata.delete(`colgroup:${name}`);
+    metadata.delete(table.fileUri);
+    if (!table.shared) this.pendingFileDeletes.push(table.fileName);
+    this.tables.delete(table.uri);
+    this.log({ level: 'info', component: 'STORAGE', msg: 'Dropped table', attr: { uri: table.uri } });
+  }
+
+  hasTable(uri: string): boolean {
+    return this.tables.has(uri) || [...this.tables.values()].some((t) => t.fileUri === uri);
+  }
+
+  /** The handle for `table:NAME` or its `file:` URI. */
+  tableHandle(uri: string): TableHandle {
+    this.assertOpen();
+    const table = this.tables.get(uri) ?? [...this.tables.values()].find((t) => t.fileUri === uri);
+    if (!table) throw new SchemaError(ErrorCode.NotFound, `${uri} does not exist`, { uri });
+    return table;
+  }
+
+  getTable(uri: string): TableInfo {
+    const t = this.tableHandle(uri);
+    return {
+      uri: t.uri, fileUri: t.fileUri, id: t.id, keyFormat: t.settings.keyFormat, valueFormat: t.settings.valueFormat,
+      shared: t.shared, config: this.metadataFor(t).get(t.fileUri) ?? '',
+    };
+  }
+
+  listTables(): TableInfo[] {
+    return [...this.tables.keys()].sort().map((uri) => this.getTable(uri));
+  }
+
+  /** Every metadata entry (local, then shared), for tools and repair. */
+  metadataEntries(): Array<{ key: string; value: string; shared: boolean }> {
+    const out = this.localMetadata.list().map(([key, value]) => ({ key, value, shared: false }));
+    if (this.shared) out.push(...this.shared.metadata.list().map(([key, value]) => ({ key, value, shared: true })));
+    return out;
+  }
+
+  openSession(): Session {
+    this.assertOpen();
+    const session = new SessionImpl(this, () => this.sessions.delete(session));
+    this.sessions.add(session);
+    return session;
+  }
+
+  /** Commits a session's writes at `ts` (validated against the stable timestamp). */
+  commit(writes: Array<{ table: TableHandle; key: Buffer; value: Buffer | null }>, ts: bigint | undefined): void {
+    if (ts !== undefined && ts !== 0n && ts <= this.timestamps.stable) {
+      throw new SchemaError(ErrorCode.InvalidArgument, `commit timestamp ${ts} must be above the stable timestamp ${this.timestamps.stable}`);
+    }
+    this.apply(writes, ts ?? 0n);
+  }
+
+  // ---- Timestamps and checkpoints ----
+
+  setTimestamps({ stable, oldest }: { stable?: bigint; oldest?: bigint }): void {
+    this.assertOpen();
+    const newStable = stable ?? this.timestamps.stable;
+    const newOldest = oldest ?? this.timestamps.oldest;
+    if (newOldest > newStable && newStable !== 0n) {
+      throw new SchemaError(ErrorCode.InvalidArgument, `oldest timestamp ${newOldest} is above the stable timestamp ${newStable}`);
+    }
+    if (stable !== undefined && stable < this.timestamps.stable) {
+      throw new SchemaError(ErrorCode.InvalidArgument, `stable timestamp cannot move back from ${this.timestamps.stable} to ${stable}`);
+    }
+    if (oldest !== undefined && oldest < this.timestamps.oldest) {
+      throw new SchemaError(ErrorCode.InvalidArgument, `oldest timestamp cannot move back from ${this.timestamps.oldest} to ${oldest}`);
+    }
+    this.timestamps.stable = newStable;
+    this.timestamps.oldest = newOldest;
+  }
+
+  /** Moves the timestamps to exactly these values, backwards too (restore, repair). */
+  forceTimestamps(stable: bigint, oldest: bigint): void {
+    this.timestamps.stable = stable;
+    this.timestamps.oldest = oldest;
+  }
+
+  get stableTimestamp(): bigint {
+    return this.timestamps.stable;
+  }
+
+  get oldestTimestamp(): bigint {
+    return this.timestamps.oldest;
+  }
+
+  checkpoint(): Promise<CheckpointInfo> {
+    this.assertWritable();
+    const run = this.checkpointChain.then(() => this.runCheckpoint());
+    this.checkpointChain = run.catch(() => undefined);
+    return run;
+  }
+
+  private writeTimestampEntries(metadata: MetadataStore, now: number): void {
+    const hex = (v: bigint): string => v.toString(16);
+    metadata.set('system:checkpoint', `checkpoint_timestamp="${hex(this.timestamps.stable)}",checkpoint_time=${now},write_gen=${this.checkpointOrder}`);
+    metadata.set('system:oldest', `oldest_timestamp="${hex(this.timestamps.oldest)}",checkpoint_time=${now},write_gen=${this.checkpointOrder}`);
+  }
+
+  /** Writes a table's tree and records its new checkpoint in its metadata entry. */
+  private checkpointTable(table: TableHandle, metadata: MetadataStore, order: number, now: number): void {
+    const tree = table.tree!;
+    const root = tree.reconcile();
+    const addr = table.block!.checkpoint(root);
+    const fileConfig = metadata.get(table.fileUri)!;
+    const entry = plainCheckpoint({ addr, order, time: now, size: 0, writeGen: tree.maxWriteGen, runWriteGen: 1n });
+    metadata.set(table.fileUri, setConfigRaw(fileConfig, 'checkpoint', formatCheckpointList(entry)));
+  }
+
+  private async runCheckpoint(): Promise<CheckpointInfo> {
+    this.assertWritable();
+    const started = Date.now();
+    const now = Math.floor(started / 1000);
+    const order = ++this.checkpointOrder;
+    const stable = this.timestamps.stable;
+    const oldest = this.timestamps.oldest;
+    let sharedInfo: Awaited<ReturnType<SharedStorage['checkpoint']>> | undefined;
+    if (this.shared) {
+      const shared = this.shared;
+      sharedInfo = await shared.checkpoint({ stable, oldest, largestFileId: Math.max(0, ...this.allIds().keys()) }, () => {
+        for (const table of this.tables.values()) {
+          if (table.shared && table.tree?.dirty) this.checkpointTable(table, shared.metadata, order, now);
+        }
+        this.writeTimestampEntries(shared.metadata, now);
+      });
+    }
+    // Local tables, then the local metadata, then the turtle file: its rename is the commit.
+    for (const table of this.tables.values()) {
+      if (!table.shared && table.tree?.dirty) this.checkpointTable(table, this.localMetadata, order, now);
+    }
+    this.writeTimestampEntries(this.localMetadata, now);
+    const metadataRoot = this.localMetadata.tree.reconcile();
+    const metadataAddr = this.localMetadataBlock.checkpoint(metadataRoot);
+    writeTurtleFile(this.home, metadataFileEntry(formatCheckpointList(plainCheckpoint({
+      addr: metadataAddr, order, time: now, size: 0, writeGen: this.localMetadata.tree.maxWriteGen, runWriteGen: 1n,
+    }))));
+    this.localMetadataBlock.checkpointDurable();
+    for (const table of this.tables.values()) table.block?.checkpointDurable();
+    this.shared?.checkpointDurable();
+    for (const file of this.pendingFileDeletes.splice(0)) rmSync(join(this.home, file), { force: true });
+    this.last = {
+      id: sharedInfo ? String(sharedInfo.lsn) : String(order),
+      timestamp: stable, oldestTimestamp: oldest, time: Date.now(),
+      ...(sharedInfo ? { lsn: sharedInfo.lsn, metadataLsn: sharedInfo.metadataLsn, keyProviderPageLsn: sharedInfo.keyProviderPageLsn } : {}),
+    };
+    this.log({ level: 'info', component: 'CHECKPOINT', msg: 'Checkpoint completed', attr: { id: this.last.id, timestamp: String(stable), durationMillis: Date.now() - started } });
+    return this.last;
+  }
+
+  lastCheckpoint(): CheckpointInfo | undefined {
+    return this.last;
+  }
+
+  keyProviderStatus(): KeyProviderStatus | undefined {
+    return this.shared?.keyProviderStatus();
+  }
+
+  requestKeyRotation(): void {
+    this.assertOpen();
+    if (!this.shared) throw new StateError(ErrorCode.InvalidArgument, 'key rotation needs disaggregated storage');
+    this.shared.requestKeyRotation();
+  }
+
+  /** The page log, in disaggregated mode. */
+  get pageLog(): SharedStorage['pageLog'] | undefined {
+    return this.shared?.pageLog;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    let failure: unknown;
+    if (!this.readOnly) {
+      try {
+        await this.checkpoint();
+      } catch (error) {
+        failure = error;
+      }
+    }
+    await this.checkpointChain;
+    this.closed = true;
+    for (const session of this.sessions) session.close();
+    for (const table of this.tables.values()) table.close();
+    this.localMetadata.tree.release();
+    this.localMetadataBlock.close();
+    await this.shared?.close();
+    if (failure) throw failure;
+  }
+
+  /** Files in the home that look like table files (for repair's orphan check). */
+  tableFiles(): string[] {
+    return readdirSync(this.home).filter((f) => f.endsWith('.wt') && f !== METADATA_FILE && f !== HISTORY_STORE_FILE
+      && statSync(join(this.home, f)).isFile());
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  get writeBlocked(): Promise<void> | undefined {
+    return this.writeBarrier;
+  }
+}
+
+function maxBig(a: bigint, b: bigint): bigint {
+  return a > b ? a : b;
+}

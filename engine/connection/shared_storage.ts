@@ -1,0 +1,216 @@
+import { join } from 'node:path';
+import type { CheckpointInfo, ConnectionConfig, KeyProviderStatus } from '../api.js';
+import { PageLogBlockManager } from '../block/page_log_block_manager.js';
+import { Btree } from '../btree/index.js';
+import { ConfigError, ErrorCode, PageLogError } from '../errors.js';
+import {
+  checkTurtlePageChecksum, checksum, formatCheckpointList, formatCompletionMetadata, formatTurtlePage,
+  latestCheckpoint, parseCompletionMetadata, parseTurtlePage, plainCheckpoint, type TurtlePage,
+} from '../format/index.js';
+import { loadKeyProvider, persistProviderKey, readPersistedKey, type KeyProvider } from '../key_provider/index.js';
+import { MetadataStore } from '../meta/index.js';
+import {
+  KEY_PROVIDER_TABLE_ID, openPageLog, SHARED_METADATA_TABLE_ID, TURTLE_PAGE_TABLE_ID, type PageLog,
+} from '../page_log/index.js';
+import type { ConnectionContext } from './connection.js';
+
+const TURTLE_PAGE_ID = 1;
+const KEY_PROVIDER_PAGE_ID = 1;
+const SHARED_METADATA_PAGE_MAX = 32 * 1024;
+
+/** What a completed disaggregated checkpoint reports. */
+export interface SharedCheckpointResult {
+  lsn: number;
+  metadataLsn: number;
+  keyProviderPageLsn: number | undefined;
+}
+
+/**
+ * The disaggregated half of a connection: the page log, the shared metadata btree (table id
+ * 10), the turtle page (table 2), the key-provider page (table 26) and the key provider.
+ * Checkpoint and open follow DESIGN.md 3.4 step by step.
+ */
+export class SharedStorage {
+  readonly metadata: MetadataStore;
+  private readonly metadataBlock: PageLogBlockManager;
+  private turtleLsn: number | undefined;
+  private keyPageLsn: number | undefined;
+  private checkpointBegun = false;
+  private completed: number;
+  largestFileId: number;
+  lastCheckpoint: CheckpointInfo | undefined;
+
+  private constructor(
+    readonly pageLog: PageLog,
+    private readonly context: ConnectionContext,
+    private readonly provider: KeyProvider | undefined,
+    private readonly providerModule: string | undefined,
+    turtle: { page: TurtlePage; lsn: number; completionLsn: number } | undefined,
+  ) {
+    this.completed = pageLog.listCompleteCheckpoints().length;
+    this.metadataBlock = this.blockManager(SHARED_METADATA_TABLE_ID);
+    const checkpoint = turtle ? latestCheckpoint(`checkpoint=${turtle.page.checkpoint}`) : undefined;
+    const tree = new Btree({
+      block: this.metadataBlock, cache: context.cache, timestamps: context.timestamps,
+      where: { tableId: SHARED_METADATA_TABLE_ID, file: 'WiredTigerShared.wt_stable' },
+      rootAddress: checkpoint ? this.metadataBlock.rootFromCheckpoint(checkpoint.addr) : undefined,
+      writeGen: checkpoint?.writeGen ?? 0n,
+      leafSplitBytes: Math.round(SHARED_METADATA_PAGE_MAX * 0.9),
+      internalSplitBytes: Math.round(4096 * 0.9),
+    });
+    this.metadata = new MetadataStore(tree);
+    this.turtleLsn = turtle?.lsn;
+    this.keyPageLsn = turtle?.page.keyProvider?.lsn;
+    this.largestFileId = turtle?.page.largestFileId ?? 0;
+    if (turtle) {
+      this.lastCheckpoint = {
+        id: String(turtle.completionLsn), lsn: turtle.completionLsn, metadataLsn: turtle.lsn,
+        keyProviderPageLsn: this.keyPageLsn, timestamp: turtle.page.timestamp, oldestTimestamp: turtle.page.oldestTimestamp,
+        time: Date.now(),
+      };
+    }
+  }
+
+  /**
+   * Opens the page log: abandons an interrupted checkpoint, finds the last completion record,
+   * checks the turtle page against it, validates the key-provider page and hands it to the
+   * provider, then loads the shared metadata.
+   */
+  static async open(context: ConnectionContext, config: ConnectionConfig): Promise<SharedStorage> {
+    const path = config.pageLogPath ?? join(context.home, 'pagelog');
+    const pageLog = await openPageLog(path, { readOnly: context.readOnly, create: !context.readOnly });
+    let provider: KeyProvider | undefined;
+    try {
+      if (!context.readOnly) {
+        const dropped = await pageLog.abandonCheckpoint();
+        if (dropped > 0) context.log({ level: 'warn', component: 'STORAGE', msg: 'Abandoned an interrupted checkpoint', attr: { records: dropped } });
+      }
+      const turtle = readLastCheckpoint(pageLog);
+      let persisted;
+      if (turtle?.page.keyProvider) {
+        const lsn = turtle.page.keyProvider.lsn;
+        const record = pageLog.openHandle(KEY_PROVIDER_TABLE_ID).get(KEY_PROVIDER_PAGE_ID, lsn)[0];
+        if (!record || record.lsn !== lsn) {
+          throw new PageLogError('the turtle page names a key-provider page that is missing', { tableId: KEY_PROVIDER_TABLE_ID, pageId: KEY_PROVIDER_PAGE_ID, lsn }, ErrorCode.KeyPageInvalid);
+        }
+        persisted = readPersistedKey(record.image, { lsn, tableId: KEY_PROVIDER_TABLE_ID, pageId: KEY_PROVIDER_PAGE_ID });
+      }
+      if (config.keyProvider && !context.readOnly) {
+        provider = await loadKeyProvider(config.keyProvider, config.keyProviderConfig);
+        await provider.loadKey(persisted);
+      } else if (persisted && !context.readOnly) {
+        throw new ConfigError('this database keeps a key-provider page: open it with a keyProvider', { key: 'keyProvider', lsn: turtle!.page.keyProvider!.lsn });
+      }
+      return new SharedStorage(pageLog, context, provider, config.keyProvider, turtle);
+    } catch (error) {
+      await provider?.terminate().catch(() => undefined);
+      await pageLog.close();
+      throw error;
+    }
+  }
+
+  blockManager(tableId: number): PageLogBlockManager {
+    return new PageLogBlockManager(this.pageLog.openHandle(tableId), () => this.completed + 1);
+  }
+
+  /** Discards every page of a dropped table. */
+  dropTable(tableId: number): void {
+    const handle = this.pageLog.openHandle(tableId);
+    for (const pageId of handle.listPages()) handle.discard(pageId);
+  }
+
+  /**
+   * Runs DESIGN.md 3.4 steps 2 to 7 after the connection has written the shared tables
+   * (step 1, through `writeTables`). A failure leaves the previous checkpoint current; the
+   * pages already put are vouched for by the next completion record or dropped at open.
+   */
+  async checkpoint(args: { stable: bigint; oldest: bigint; largestFileId: number }, writeTables: () => void): Promise<SharedCheckpointResult> {
+    if (!this.checkpointBegun) {
+      this.pageLog.beginCheckpoint();
+      this.checkpointBegun = true;
+    }
+    writeTables();
+    // 2. The shared metadata btree, last of the btrees.
+    const tree = this.metadata.tree;
+    const root = tree.reconcile();
+    const metadataCheckpoint = formatCheckpointList(plainCheckpoint({
+      addr: this.metadataBlock.checkpoint(root), order: this.completed + 1, time: Math.floor(Date.now() / 1000),
+      size: 0, writeGen: tree.maxWriteGen, runWriteGen: 1n,
+    }));
+    // 3-5. The key-provider page, only when the key changed.
+    let keyProvider: TurtlePage['keyProvider'];
+    if (this.provider) {
+      const handle = this.pageLog.openHandle(KEY_PROVIDER_TABLE_ID);
+      const result = await persistProviderKey(this.provider, {
+        timestamp: args.stable,
+        previousLsn: this.keyPageLsn,
+        writePage: async (page, links) => handle.put(KEY_PROVIDER_PAGE_ID, { backlinkLsn: links.backlinkLsn ?? 0, baseLsn: 0, flags: 0 }, page),
+      });
+      this.keyPageLsn = result.lsn;
+      keyProvider = { pageId: KEY_PROVIDER_PAGE_ID, lsn: result.lsn, version: 1 };
+    } else if (this.keyPageLsn !== undefined) {
+      keyProvider = { pageId: KEY_PROVIDER_PAGE_ID, lsn: this.keyPageLsn, version: 1 };
+    }
+    // 6. The turtle page.
+    this.largestFileId = Math.max(this.largestFileId, args.largestFileId);
+    const turtle = formatTurtlePage({
+      version: 1, compatibleVersion: 1, checkpoint: metadataCheckpoint, timestamp: args.stable,
+      oldestTimestamp: args.oldest, schemaEpoch: 0n, largestFileId: this.largestFileId,
+      maxWriteGen: tree.maxWriteGen, keyProvider,
+    });
+    const turtleLsn = this.pageLog.openHandle(TURTLE_PAGE_TABLE_ID).put(TURTLE_PAGE_ID, { backlinkLsn: this.turtleLsn ?? 0, baseLsn: 0, flags: 0 }, turtle);
+    // 7. The completion record: the checkpoint's identity.
+    const lsn = await this.pageLog.completeCheckpoint({
+      timestamp: args.stable,
+      oldestTimestamp: args.oldest,
+      metadata: formatCompletionMetadata({
+        metadataLsn: turtleLsn, metadataChecksum: checksum(turtle), databaseSize: this.pageLog.stat().bytes, version: 1, compatibleVersion: 1,
+      }),
+    });
+    this.checkpointBegun = false;
+    this.completed++;
+    this.turtleLsn = turtleLsn;
+    this.lastCheckpoint = {
+      id: String(lsn), lsn, metadataLsn: turtleLsn, keyProviderPageLsn: keyProvider?.lsn,
+      timestamp: args.stable, oldestTimestamp: args.oldest, time: Date.now(),
+    };
+    this.context.log({ level: 'info', component: 'STORAGE', msg: 'Disaggregated checkpoint completed', attr: { lsn, metadataLsn: turtleLsn, keyProviderPageLsn: keyProvider?.lsn } });
+    return { lsn, metadataLsn: turtleLsn, keyProviderPageLsn: keyProvider?.lsn };
+  }
+
+  checkpointDurable(): void {}
+
+  keyProviderStatus(): KeyProviderStatus | undefined {
+    if (!this.provider) return this.keyPageLsn === undefined ? undefined : { module: 'none', keyVersion: 0, pageLsn: this.keyPageLsn };
+    const status = this.provider.status();
+    return { module: this.providerModule ?? status.module, keyVersion: status.keyVersion, pageLsn: this.keyPageLsn };
+  }
+
+  requestKeyRotation(): void {
+    if (!this.provider?.requestRotation) {
+      throw new ConfigError('the key provider does not rotate on request', { key: 'keyProvider' });
+    }
+    this.provider.requestRotation();
+  }
+
+  async close(): Promise<void> {
+    this.metadata.tree.release();
+    await this.provider?.terminate();
+    await this.pageLog.close();
+  }
+}
+
+/** The last completed checkpoint's turtle page, checked against its completion record. */
+export function readLastCheckpoint(pageLog: PageLog): { page: TurtlePage; lsn: number; completionLsn: number } | undefined {
+  const record = pageLog.getCompleteCheckpoint();
+  if (!record) return undefined;
+  const completion = parseCompletionMetadata(record.metadata, record.lsn);
+  const turtle = pageLog.openHandle(TURTLE_PAGE_TABLE_ID).get(TURTLE_PAGE_ID, completion.metadataLsn)[0];
+  if (!turtle || turtle.lsn !== completion.metadataLsn) {
+    throw new PageLogError('checkpoint metadata corruption: the turtle page named by the completion record is missing', {
+      tableId: TURTLE_PAGE_TABLE_ID, pageId: TURTLE_PAGE_ID, lsn: completion.metadataLsn,
+    }, ErrorCode.CheckpointMetadataCorrupt);
+  }
+  checkTurtlePageChecksum(turtle.image, completion.metadataChecksum, turtle.lsn);
+  return { page: parseTurtlePage(turtle.image, turtle.lsn), lsn: turtle.lsn, completionLsn: record.lsn };
+}

@@ -1,0 +1,48 @@
+import type { BlockManager } from '../block/index.js';
+import { Btree, type TimestampState } from '../btree/index.js';
+import type { Cache } from '../cache/index.js';
+import { ItemFormat } from '../format/index.js';
+import type { TableSettings } from '../meta/index.js';
+
+/** An open table: its entries, formats, block manager and tree. */
+export class TableHandle {
+  readonly keyFormat: ItemFormat;
+  readonly valueFormat: ItemFormat;
+  tree: Btree | undefined;
+  block: BlockManager | undefined;
+
+  constructor(
+    readonly uri: string,
+    readonly fileUri: string,
+    public id: number,
+    readonly shared: boolean,
+    readonly settings: TableSettings,
+  ) {
+    this.keyFormat = new ItemFormat(settings.keyFormat);
+    this.valueFormat = new ItemFormat(settings.valueFormat);
+  }
+
+  get fileName(): string {
+    return this.fileUri.slice('file:'.length);
+  }
+
+  /** Opens the tree over `block` from the checkpoint's root. */
+  open(block: BlockManager, cache: Cache, timestamps: TimestampState, rootAddress: Buffer | undefined, writeGen: bigint): Btree {
+    this.block = block;
+    const leafSplitBytes = Math.round(this.settings.leafPageMax * this.settings.splitPct / 100);
+    this.tree = new Btree({
+      block, cache, timestamps, rootAddress, writeGen,
+      where: this.shared ? { uri: this.uri, tableId: this.id } : { uri: this.uri, file: this.fileName },
+      leafSplitBytes,
+      internalSplitBytes: Math.round(this.settings.internalPageMax * this.settings.splitPct / 100),
+    });
+    return this.tree;
+  }
+
+  close(): void {
+    this.tree?.release();
+    this.block?.close();
+    this.tree = undefined;
+    this.block = undefined;
+  }
+}

@@ -1,0 +1,125 @@
+import type { Btree } from '../btree/index.js';
+import { ErrorCode, SchemaError, StateError } from '../errors.js';
+import type { TableHandle } from './table.js';
+
+export type WriteKind = 'put' | 'insert' | 'remove';
+
+interface PendingWrite {
+  key: Buffer;
+  value: Buffer | null;
+  kind: WriteKind;
+}
+
+/** What a session needs from its connection to read and write trees. */
+export interface TreeSource {
+  treeOf(table: TableHandle): Btree;
+  /** Waits out nothing: throws when writes are blocked (read-only, or a PIT write holds the lock). */
+  assertWritable(table: TableHandle): void;
+  /** Applies committed writes of one transaction to the trees at `ts`. */
+  apply(writes: Array<{ table: TableHandle; key: Buffer; value: Buffer | null }>, ts: bigint): void;
+}
+
+/**
+ * A session's view of the data: outside a transaction every write applies at once; inside one,
+ * writes collect here (visible to this session only) and apply together at commit.
+ */
+export class TransactionView {
+  private writes: Map<TableHandle, Map<string, PendingWrite>> | undefined;
+  readTs: bigint | undefined;
+
+  constructor(private readonly source: TreeSource) {}
+
+  get active(): boolean {
+    return this.writes !== undefined;
+  }
+
+  get hasWrites(): boolean {
+    if (!this.writes) return false;
+    for (const m of this.writes.values()) if (m.size > 0) return true;
+    return false;
+  }
+
+  begin(readTs?: bigint): void {
+    if (this.writes) throw new StateError(ErrorCode.InvalidArgument, 'a transaction is already running');
+    this.writes = new Map();
+    this.readTs = readTs;
+  }
+
+  /** Ends the transaction and returns its writes in order. */
+  end(): Array<{ table: TableHandle; key: Buffer; value: Buffer | null; kind: WriteKind }> {
+    if (!this.writes) throw new StateError(ErrorCode.InvalidArgument, 'no transaction is running');
+    const out = [];
+    for (const [table, m] of this.writes) for (const w of m.values()) out.push({ table, ...w });
+    this.writes = undefined;
+    this.readTs = undefined;
+    return out;
+  }
+
+  read(table: TableHandle, key: Buffer): Buffer | undefined {
+    const pending = this.writes?.get(table)?.get(key.toString('latin1'));
+    if (pending) return pending.value ?? undefined;
+    return this.source.treeOf(table).get(key, this.readTs);
+  }
+
+  write(table: TableHandle, key: Buffer, value: Buffer | null, kind: WriteKind): void {
+    this.source.assertWritable(table);
+    if (!this.writes) {
+      this.source.apply([{ table, key, value }], 0n);
+      return;
+    }
+    let m = this.writes.get(table);
+    if (!m) this.writes.set(table, (m = new Map()));
+    const id = key.toString('latin1');
+    const previous = m.get(id);
+    // An insert that follows this transaction's own remove stays an insert for the commit check.
+    m.set(id, { key, value, kind: previous?.kind === 'insert' && kind === 'put' ? 'insert' : kind });
+  }
+
+  /** Records in order from `start`, merging this transaction's pending writes. */
+  *scan(table: TableHandle, start: Buffer | undefined, inclusive: boolean, reverse: boolean): Generator<[Buffer, Buffer]> {
+    const pending = this.writes?.get(table);
+    const overlay = pending && pending.size > 0
+      ? [...pending.values()].filter((w) => {
+        if (!start) return true;
+        const c = Buffer.compare(w.key, start);
+        return reverse ? c < 0 || (c === 0 && inclusive) : c > 0 || (c === 0 && inclusive);
+      }).sort((a, b) => (reverse ? -1 : 1) * Buffer.compare(a.key, b.key))
+      : [];
+    let o = 0;
+    const tree = (): Btree => this.source.treeOf(table);
+    let key = start;
+    let keyInclusive = inclusive;
+    for (;;) {
+      const batch = tree().batch(key, keyInclusive, reverse, this.readTs);
+      for (let i = 0; i < batch.keys.length; i++) {
+        const k = batch.keys[i]!;
+        while (o < overlay.length && (reverse ? Buffer.compare(overlay[o]!.key, k) > 0 : Buffer.compare(overlay[o]!.key, k) < 0)) {
+          const w = overlay[o++]!;
+          if (w.value) yield [w.key, w.value];
+        }
+        if (o < overlay.length && overlay[o]!.key.equals(k)) {
+          const w = overlay[o++]!;
+          if (w.value) yield [w.key, w.value];
+          continue;
+        }
+        yield [k, batch.values[i]!];
+      }
+      if (batch.done || batch.keys.length === 0) break;
+      key = batch.keys[batch.keys.length - 1];
+      keyInclusive = false;
+    }
+    while (o < overlay.length) {
+      const w = overlay[o++]!;
+      if (w.value) yield [w.key, w.value];
+    }
+  }
+
+  /** Rejects the commit when an insert's key was added by someone else meanwhile. */
+  static checkInserts(source: TreeSource, writes: Array<{ table: TableHandle; key: Buffer; kind: WriteKind }>): void {
+    for (const w of writes) {
+      if (w.kind === 'insert' && source.treeOf(w.table).get(w.key) !== undefined) {
+        throw new SchemaError(ErrorCode.AlreadyExists, 'key already exists', { uri: w.table.uri });
+      }
+    }
+  }
+}

@@ -1,0 +1,158 @@
+import { ConfigError, ErrorCode, SchemaError } from '../errors.js';
+import {
+  getConfigValue, ItemFormat, NO_LOG_CHECKPOINT_LSN, parseConfig, parseSize, quoteIfNeeded, rejectUnknownKeys,
+} from '../format/index.js';
+
+/**
+ * Metadata entries as WiredTiger writes them (FORMATS.md 7.2): `table:NAME` ->
+ * `colgroup:NAME` -> `file:NAME.wt`, the file entry holding `id=`, the formats and the
+ * checkpoint. Pure string building and checking; storage lives in `metadata.ts`.
+ */
+
+/** Page-log table ids the system owns; no user table takes them. */
+export const RESERVED_TABLE_IDS: ReadonlySet<number> = new Set([2, 10, 26]);
+export const METADATA_FILE = 'WiredTiger.wt';
+export const HISTORY_STORE_FILE = 'WiredTigerHS.wt';
+export const HISTORY_STORE_ID = 1;
+
+/** Keys a caller may pass to `createTable`. */
+export const CREATE_CONFIG_KEYS: ReadonlySet<string> = new Set([
+  'key_format', 'value_format', 'allocation_size', 'leaf_page_max', 'internal_page_max', 'split_pct',
+  'app_metadata', 'columns', 'collator', 'checksum', 'block_compressor', 'prefix_compression',
+  'leaf_value_max', 'leaf_key_max', 'memory_page_max', 'log', 'type', 'access_pattern_hint', 'exclusive',
+]);
+
+export interface TableSettings {
+  keyFormat: string;
+  valueFormat: string;
+  allocationSize: number;
+  leafPageMax: number;
+  internalPageMax: number;
+  splitPct: number;
+  appMetadata: string;
+}
+
+/** Validates a caller's `createTable` configuration and fills in defaults. */
+export function parseCreateConfig(config: string): TableSettings {
+  rejectUnknownKeys(config, CREATE_CONFIG_KEYS, 'table');
+  const get = (key: string): string | undefined => getConfigValue(config, key);
+  const settings: TableSettings = {
+    keyFormat: get('key_format') ?? 'u',
+    valueFormat: get('value_format') ?? 'u',
+    allocationSize: parseSize(get('allocation_size') ?? '4KB', 'allocation_size'),
+    leafPageMax: parseSize(get('leaf_page_max') ?? '32KB', 'leaf_page_max'),
+    internalPageMax: parseSize(get('internal_page_max') ?? '4KB', 'internal_page_max'),
+    splitPct: Number(get('split_pct') ?? 90),
+    appMetadata: get('app_metadata') ?? '',
+  };
+  new ItemFormat(settings.keyFormat);
+  new ItemFormat(settings.valueFormat);
+  const a = settings.allocationSize;
+  if (a < 512 || a > 128 * 1024 * 1024 || (a & (a - 1)) !== 0) {
+    throw new ConfigError(`allocation_size ${a} must be a power of two from 512B to 128MB`, { key: 'allocation_size' });
+  }
+  for (const key of ['leafPageMax', 'internalPageMax'] as const) {
+    if (settings[key] % a !== 0) {
+      throw new ConfigError(`${key === 'leafPageMax' ? 'leaf_page_max' : 'internal_page_max'} must be a multiple of allocation_size`, { key });
+    }
+  }
+  if (!(settings.splitPct >= 50 && settings.splitPct <= 100)) {
+    throw new ConfigError('split_pct must be from 50 to 100', { key: 'split_pct' });
+  }
+  return settings;
+}
+
+/** Reads the settings back from a `file:` entry (WiredTiger's defaults for absent keys). */
+export function settingsFromFileConfig(config: string): TableSettings {
+  const get = (key: string): string | undefined => getConfigValue(config, key);
+  return {
+    keyFormat: get('key_format') ?? 'u',
+    valueFormat: get('value_format') ?? 'u',
+    allocationSize: parseSize(get('allocation_size') ?? '4KB', 'allocation_size'),
+    leafPageMax: parseSize(get('leaf_page_max') ?? '32KB', 'leaf_page_max'),
+    internalPageMax: parseSize(get('internal_page_max') ?? '4KB', 'internal_page_max'),
+    splitPct: Number(get('split_pct') ?? 90),
+    appMetadata: get('app_metadata') ?? '',
+  };
+}
+
+const sizeText = (bytes: number): string =>
+  bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)}MB` : bytes % 1024 === 0 ? `${bytes / 1024}KB` : `${bytes}`;
+
+/** The `table:` entry. */
+export function tableEntry(s: TableSettings): string {
+  return `app_metadata=${quoteIfNeeded(s.appMetadata)},assert=(commit_timestamp=none,durable_timestamp=none,read_timestamp=none,write_timestamp=off),`
+    + `colgroups=,collator=,columns=,key_format=${s.keyFormat},value_format=${s.valueFormat},verbose=[],write_timestamp_usage=none`;
+}
+
+/** The `colgroup:` entry naming its `file:` source. */
+export function colgroupEntry(fileName: string): string {
+  return `app_metadata=,assert=(commit_timestamp=none,durable_timestamp=none,read_timestamp=none,write_timestamp=off),`
+    + `collator=,columns=,source="file:${fileName}",type=file,verbose=[],write_timestamp_usage=none`;
+}
+
+/**
+ * The `file:` entry. `shared` tables name the page-log block manager (`block_manager=disagg`,
+ * as WiredTiger's disaggregated branch does) and keep their pages under `id` in the page log.
+ */
+export function fileEntry(s: TableSettings, id: number, checkpoint: string, shared: boolean): string {
+  return `access_pattern_hint=none,allocation_size=${sizeText(s.allocationSize)},app_metadata=${quoteIfNeeded(s.appMetadata)},`
+    + `assert=(commit_timestamp=none,durable_timestamp=none,read_timestamp=none,write_timestamp=off),block_allocation=best,`
+    + `block_compressor=,${shared ? 'block_manager=disagg,' : ''}cache_resident=false,checksum=on,collator=,columns=,dictionary=0,encryption=(keyid=,name=),format=btree,`
+    + `huffman_key=,huffman_value=,id=${id},ignore_in_memory_cache_size=false,internal_item_max=0,internal_key_max=0,`
+    + `internal_key_truncate=true,internal_page_max=${sizeText(s.internalPageMax)},key_format=${s.keyFormat},key_gap=10,`
+    + `leaf_item_max=0,leaf_key_max=0,leaf_page_max=${sizeText(s.leafPageMax)},leaf_value_max=0,log=(enabled=false),`
+    + `memory_page_image_max=0,memory_page_max=5MB,os_cache_dirty_max=0,os_cache_max=0,prefix_compression=false,`
+    + `prefix_compression_min=4,readonly=false,split_deepen_min_child=0,split_deepen_per_child=0,split_pct=${s.splitPct},`
+    + `tiered_object=false,value_format=${s.valueFormat},verbose=[],version=(major=1,minor=1),write_timestamp_usage=none,`
+    + `checkpoint=${checkpoint},checkpoint_backup_info=,checkpoint_lsn=${NO_LOG_CHECKPOINT_LSN}`;
+}
+
+/** The metadata file's own entry for the turtle file. */
+export function metadataFileEntry(checkpoint: string): string {
+  return `access_pattern_hint=none,allocation_size=4KB,app_metadata=,block_allocation=best,block_compressor=,cache_resident=false,`
+    + `checksum=on,collator=,columns=,dictionary=0,encryption=(keyid=,name=),format=btree,id=0,internal_key_truncate=true,`
+    + `internal_page_max=4KB,key_format=S,key_gap=10,leaf_page_max=32KB,leaf_value_max=0,log=(enabled=false),`
+    + `memory_page_max=5MB,prefix_compression=false,prefix_compression_min=4,readonly=false,split_pct=90,value_format=S,`
+    + `version=(major=1,minor=1),checkpoint=${checkpoint},checkpoint_backup_info=,checkpoint_lsn=${NO_LOG_CHECKPOINT_LSN}`;
+}
+
+/** The history store's entry: WiredTiger's read-only tools need the file and its entry. */
+export function historyStoreEntry(checkpoint: string): string {
+  return `access_pattern_hint=none,allocation_size=4KB,app_metadata=,block_allocation=best,block_compressor=none,checksum=on,`
+    + `collator=,columns=,dictionary=0,format=btree,id=${HISTORY_STORE_ID},internal_page_max=16KB,key_format=IuQQ,leaf_page_max=32KB,`
+    + `leaf_value_max=64MB,log=(enabled=false),value_format=QQQu,version=(major=1,minor=1),checkpoint=${checkpoint},`
+    + `checkpoint_backup_info=,checkpoint_lsn=${NO_LOG_CHECKPOINT_LSN}`;
+}
+
+/** Checks a table name: it becomes a file name, so it cannot leave the home. */
+export function checkTableName(uri: string): string {
+  if (!uri.startsWith('table:')) {
+    throw new SchemaError(ErrorCode.InvalidArgument, `"${uri}" is not a table: URI`, { uri });
+  }
+  const name = uri.slice('table:'.length);
+  if (name.length === 0 || name.length > 200 || /[/\\\0]/.test(name) || name.startsWith('.') || name.includes('..')
+    || name.startsWith('WiredTiger')) {
+    throw new SchemaError(ErrorCode.InvalidArgument, `table name "${name}" is not allowed`, { uri });
+  }
+  return name;
+}
+
+/** The file id of a `file:` entry. */
+export function fileId(config: string): number {
+  const raw = getConfigValue(config, 'id');
+  const id = Number(raw);
+  if (raw === undefined || !Number.isInteger(id) || id < 0) {
+    throw new ConfigError('file entry lacks a valid id', { key: 'id' });
+  }
+  return id;
+}
+
+/** The `file:` URI a `colgroup:` entry names. */
+export function colgroupSource(config: string): string | undefined {
+  return getConfigValue(config, 'source');
+}
+
+export function isSharedFile(config: string): boolean {
+  return parseConfig(config).some((e) => e.key === 'block_manager' && e.raw === 'disagg');
+}
