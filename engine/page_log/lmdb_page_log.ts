@@ -56,8 +56,8 @@ const MAX_U64 = (1n << 64n) - 1n;
 const KNOWN_PUT_FLAGS = PutFlags.Delta;
 /** Records removed per transaction by `abandonCheckpoint` and `prune`, to bound transaction size. */
 const REMOVALS_PER_TRANSACTION = 10_000;
-/** Named databases: `pages`, `log`, `checkpoints`, `meta`. */
-const MAX_NAMED_DATABASES = 4;
+/** The named databases of a page log; LMDB lists them as keys of its main database. */
+const NAMED_DATABASES = ['pages', 'log', 'checkpoints', 'meta'] as const;
 
 type CheckpointState = 'idle' | 'begun' | 'completing';
 
@@ -149,7 +149,7 @@ export async function openPageLog(path: string, options: PageLogOptions = {}): P
   try {
     root = open<Buffer, Buffer>({
       path,
-      maxDbs: MAX_NAMED_DATABASES,
+      maxDbs: NAMED_DATABASES.length,
       keyEncoding: 'binary',
       encoding: 'binary',
       readOnly,
@@ -160,14 +160,27 @@ export async function openPageLog(path: string, options: PageLogOptions = {}): P
   } catch (error) {
     throw new PageLogError(`cannot open the page log at ${path}`, { file: path, cause: error }, ErrorCode.Io);
   }
-  const log = new LmdbPageLog(path, root, readOnly);
   try {
+    // Checked before the named databases are opened, which would create them in a foreign store.
+    checkNoForeignData(path, root);
+    const log = new LmdbPageLog(path, root, readOnly);
     await log.initialize();
+    return log;
   } catch (error) {
     await root.close();
     throw error;
   }
-  return log;
+}
+
+/** Refuses an LMDB environment whose main database holds anything but the page log's databases. */
+function checkNoForeignData(path: string, root: RootDatabase<Buffer, Buffer>): void {
+  for (const key of root.getKeys({})) {
+    // lmdb-js stores a database name with a trailing NUL.
+    const name = Buffer.from(key).toString('latin1').replace(/\0$/, '');
+    if (!(NAMED_DATABASES as readonly string[]).includes(name)) {
+      throw new PageLogError(`${path} holds an LMDB environment that is not a page log`, { file: path }, ErrorCode.Corruption);
+    }
+  }
 }
 
 /** The pages of one table of an `LmdbPageLog`. */
@@ -467,7 +480,7 @@ class LmdbPageLog implements PageLog {
           chainPage = { tableId, pageId };
         }
         const entry = this.readLogEntry(lsn, tableId, pageId);
-        chain.push({ lsn, resetsChain: !isDelta(entry) });
+        chain.push({ lsn, resetsChain: !isDelta(entry), isDiscard: entry.kind === RecordKind.Discard });
       }
       collect();
       await this.removeRecords(removable);
