@@ -7,3 +7,4 @@ export { addNumbers, compareNumbers, integerResult, multiplyNumbers, numberValue
 export type { NumericKind } from './numbers.js';
 export { compareStrings, compareValues, valuesEqual } from './compare.js';
 export { copyDocument, decodeDocument, documentSize, encodeDocument, maximumDocumentSize } from './codec.js';
+export { encodeKey, typeBracketEnd, typeBracketStart, typeByte } from './key_string.js';

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Binary, BSONRegExp, Code, Double, Int32, Long, MaxKey, MinKey, ObjectId, Timestamp } from 'bson';
-import { compareValues } from '../values/index.js';
+import { compareValues } from './index.js';
 import { encodeKey } from './key_string.js';
 
 /** Values covering every type bracket and the tricky corners within them. */
@@ -66,7 +66,7 @@ const samples: unknown[] = [
   new MaxKey(),
 ];
 
-describe('storage: key encoding', () => {
+describe('values: key encoding', () => {
   it('orders encodings bytewise exactly as compareValues orders the values', () => {
     for (const left of samples) {
       for (const right of samples) {

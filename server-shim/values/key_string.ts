@@ -1,5 +1,6 @@
 import { Binary, Code, ObjectId, Timestamp } from 'bson';
-import { asDocumentLike, regexParts, stringOf, toExactInteger, toNumber, typeName, typeOrder, TypeOrder } from '../values/index.js';
+import { toExactInteger, toNumber } from './numbers.js';
+import { asDocumentLike, regexParts, stringOf, typeName, typeOrder, TypeOrder } from './types.js';
 
 /**
  * An order-preserving byte encoding of BSON values, like mongod's KeyString: comparing two
