@@ -18,3 +18,10 @@ export {
 export async function openConnection(home: string, config: ConnectionConfig = {}): Promise<Connection> {
   return ConnectionImpl.open(home, config);
 }
+
+export { ConnectionImpl } from './connection/index.js';
+export { pitWrite, type PitMutation, type PitWriteRequest, type PitWriteResult } from './pit/index.js';
+export {
+  detect as detectMetadataProblems, createTable as repairCreateTable, modifyTable as repairModifyTable,
+  injectIdCollision, repairAll, type RepairFinding, type RepairResult, type RepairRun, type MetadataChange,
+} from './repair/index.js';

@@ -90,7 +90,7 @@ export function cellBytes(length: number): number {
 interface DecodeContext {
   block: BlockManager;
   /** For errors: `file:x.wt` or the table id. */
-  where: { file?: string; tableId?: number };
+  where: { file?: string; tableId?: number; uri?: string };
 }
 
 function readOverflow(ctx: DecodeContext, cookie: Buffer): Buffer {

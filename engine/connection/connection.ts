@@ -1,10 +1,11 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type {
   CheckpointInfo, Connection, ConnectionConfig, EngineLogger, KeyProviderStatus, Session, StorageMode, TableInfo,
 } from '../api.js';
 import { FileBlockManager, type BlockManager } from '../block/index.js';
-import { Btree, type TimestampState } from '../btree/index.js';
+import { Btree, copyTree, treeAddresses, type TimestampState } from '../btree/index.js';
 import { Cache } from '../cache/index.js';
 import { ConfigError, ErrorCode, IoError, SchemaError, StateError } from '../errors.js';
 import {
@@ -28,6 +29,17 @@ const METADATA_SETTINGS: TableSettings = {
   keyFormat: 'S', valueFormat: 'S', allocationSize: DEFAULT_ALLOCATION_SIZE, leafPageMax: 32 * 1024,
   internalPageMax: 4 * 1024, splitPct: 90, appMetadata: '',
 };
+/**
+ * The local metadata entry naming the disaggregated checkpoint (completion record LSN) that
+ * the local checkpoint goes with. The local turtle file's rename commits both: a crash between
+ * the completion record and the rename reopens the previous pair.
+ */
+const PAIRED_CHECKPOINT_KEY = 'system:disagg_checkpoint';
+/**
+ * `system:created:table:NAME` -> `order=N`: the order tables were created in, which survives
+ * file-id changes. Repair gives the later-created table of a colliding pair a new id.
+ */
+export const CREATION_ORDER_PREFIX = 'system:created:';
 const CONNECTION_CONFIG_KEYS = new Set(['create', 'readOnly', 'cacheSize', 'storage', 'pageLogPath', 'keyProvider', 'keyProviderConfig', 'logger']);
 
 /** Options the connection hands to its parts. */
@@ -59,8 +71,11 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
   private last: CheckpointInfo | undefined;
   private checkpointChain: Promise<unknown> = Promise.resolve();
   private closed = false;
-  /** Set while a point-in-time write holds the schema and checkpoint locks. */
+  /** Set while an exclusive (point-in-time) operation holds the schema and checkpoint locks. */
   private writeBarrier: Promise<void> | undefined;
+  /** Identifies the async chain that holds the exclusive lock, so only it may write. */
+  private readonly exclusiveOwner = new AsyncLocalStorage<symbol>();
+  private exclusiveToken: symbol | undefined;
 
   private constructor(readonly home: string, readonly storage: StorageMode, readonly readOnly: boolean, private readonly config: ConnectionConfig) {
     this.cache = new Cache(config.cacheSize ?? DEFAULT_CACHE_SIZE);
@@ -101,7 +116,8 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     this.localMetadata = new MetadataStore(tree);
     this.restoreTimestamps(this.localMetadata);
     if (this.storage === 'disagg') {
-      this.shared = await SharedStorage.open(this, config);
+      const paired = getConfigValue(this.localMetadata.get(PAIRED_CHECKPOINT_KEY) ?? '', 'lsn');
+      this.shared = await SharedStorage.open(this, config, paired === undefined ? undefined : Number(paired));
       this.restoreTimestamps(this.shared.metadata);
     }
     this.loadTables();
@@ -200,6 +216,58 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
   assertWritable(table?: TableHandle): void {
     this.assertOpen();
     if (this.readOnly) throw new StateError(ErrorCode.ReadOnly, 'the connection is read-only', { uri: table?.uri });
+    if (this.exclusiveToken && this.exclusiveOwner.getStore() !== this.exclusiveToken) {
+      throw new StateError(ErrorCode.Busy, 'a point-in-time write holds the write lock; wait for whenWritable()', { uri: table?.uri });
+    }
+  }
+
+  /** Resolves when no exclusive operation blocks writes. */
+  async whenWritable(): Promise<void> {
+    while (this.writeBarrier && this.exclusiveOwner.getStore() !== this.exclusiveToken) await this.writeBarrier;
+  }
+
+  /** True when uncommitted transaction writes exist in some session. */
+  get writesInFlight(): boolean {
+    for (const session of this.sessions) if (session.hasPendingWrites) return true;
+    return false;
+  }
+
+  /**
+   * Runs `work` holding the schema and checkpoint locks exclusively: first waits for a running
+   * checkpoint and for every session's uncommitted writes to drain (up to `drainTimeoutMs`),
+   * then blocks other writers (they get BUSY; `whenWritable` lets them wait) until `work`
+   * settles. Only `work`'s own async chain may write meanwhile.
+   */
+  async exclusive<T>(work: () => Promise<T>, options: { drainTimeoutMs?: number } = {}): Promise<T> {
+    this.assertWritable();
+    const run = this.checkpointChain.then(async () => {
+      const deadline = Date.now() + (options.drainTimeoutMs ?? 30_000);
+      while (this.writesInFlight) {
+        if (Date.now() > deadline) throw new StateError(ErrorCode.Busy, 'uncommitted writes did not drain in time');
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      let release!: () => void;
+      this.writeBarrier = new Promise((r) => (release = r));
+      const token = Symbol('exclusive');
+      this.exclusiveToken = token;
+      try {
+        return await this.exclusiveOwner.run(token, work);
+      } finally {
+        this.exclusiveToken = undefined;
+        this.writeBarrier = undefined;
+        release();
+      }
+    });
+    this.checkpointChain = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Takes a checkpoint from inside `exclusive` (which already holds the checkpoint lock). */
+  checkpointHoldingLock(): Promise<CheckpointInfo> {
+    if (this.exclusiveOwner.getStore() !== this.exclusiveToken || !this.exclusiveToken) {
+      throw new StateError(ErrorCode.Busy, 'checkpointHoldingLock needs the exclusive lock');
+    }
+    return this.runCheckpoint();
   }
 
   apply(writes: Array<{ table: TableHandle; key: Buffer; value: Buffer | null }>, ts: bigint): void {
@@ -251,6 +319,7 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     metadata.set(`file:${fileName}`, fileEntry(settings, id, '()', shared));
     metadata.set(`colgroup:${name}`, colgroupEntry(fileName));
     metadata.set(uri, tableEntry(settings));
+    metadata.set(`${CREATION_ORDER_PREFIX}${uri}`, `order=${id}`);
     this.tables.set(uri, new TableHandle(uri, `file:${fileName}`, id, shared, settings));
     this.log({ level: 'info', component: 'STORAGE', msg: 'Created table', attr: { uri, id, shared } });
   }
@@ -260,15 +329,50 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     const table = this.tableHandle(uri);
     const metadata = this.metadataFor(table);
     const name = table.uri.slice('table:'.length);
-    if (table.tree) table.tree.release();
-    if (table.shared && table.tree) this.shared!.dropTable(table.id);
+    if (table.shared) {
+      // Discard only this tree's pages: another table may share the id (the repair case).
+      const checkpoint = latestCheckpoint(metadata.get(table.fileUri) ?? '');
+      const block = table.block ?? this.shared!.blockManager(table.id);
+      const root = checkpoint ? block.rootFromCheckpoint(checkpoint.addr) : undefined;
+      table.tree?.release();
+      if (root) for (const address of treeAddresses(block, root)) block.free(address);
+    }
     table.close();
     metadata.delete(table.uri);
     metadata.delete(`colgroup:${name}`);
     metadata.delete(table.fileUri);
+    metadata.delete(`${CREATION_ORDER_PREFIX}${table.uri}`);
     if (!table.shared) this.pendingFileDeletes.push(table.fileName);
     this.tables.delete(table.uri);
     this.log({ level: 'info', component: 'STORAGE', msg: 'Dropped table', attr: { uri: table.uri } });
+  }
+
+  /**
+   * Rewrites a table's `file:` entry with a new file id. A shared table's tree is written out
+   * and copied to the new page-log table id; a local table keeps its file. The change is
+   * durable at the next checkpoint.
+   */
+  setFileId(uri: string, id: number): void {
+    this.assertWritable();
+    const table = this.tableHandle(uri);
+    if (id === table.id) return;
+    const metadata = this.metadataFor(table);
+    let fileConfig = setConfigRaw(metadata.get(table.fileUri)!, 'id', String(id));
+    if (table.shared) {
+      const tree = this.treeOf(table);
+      const root = tree.reconcile();
+      const target = this.shared!.blockManager(id);
+      const newRoot = root ? copyTree(table.block!, target, root, { uri: table.uri }) : undefined;
+      const entry = plainCheckpoint({
+        addr: target.checkpoint(newRoot), order: this.checkpointOrder, time: Math.floor(Date.now() / 1000), size: 0,
+        writeGen: tree.maxWriteGen, runWriteGen: 1n,
+      });
+      fileConfig = setConfigRaw(fileConfig, 'checkpoint', formatCheckpointList(entry));
+      table.close();
+    }
+    metadata.set(table.fileUri, fileConfig);
+    table.id = id;
+    this.log({ level: 'info', component: 'STORAGE', msg: 'Changed file id', attr: { uri: table.uri, id } });
   }
 
   hasTable(uri: string): boolean {
@@ -293,6 +397,13 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
 
   listTables(): TableInfo[] {
     return [...this.tables.keys()].sort().map((uri) => this.getTable(uri));
+  }
+
+  /** When a table was created relative to the others (its first file id). */
+  creationOrder(uri: string): number {
+    const table = this.tableHandle(uri);
+    const order = getConfigValue(this.metadataFor(table).get(`${CREATION_ORDER_PREFIX}${table.uri}`) ?? '', 'order');
+    return order === undefined ? table.id : Number(order);
   }
 
   /** Every metadata entry (local, then shared), for tools and repair. */
@@ -351,7 +462,8 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
   }
 
   checkpoint(): Promise<CheckpointInfo> {
-    this.assertWritable();
+    this.assertOpen();
+    if (this.readOnly) throw new StateError(ErrorCode.ReadOnly, 'the connection is read-only');
     const run = this.checkpointChain.then(() => this.runCheckpoint());
     this.checkpointChain = run.catch(() => undefined);
     return run;
@@ -374,7 +486,7 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
   }
 
   private async runCheckpoint(): Promise<CheckpointInfo> {
-    this.assertWritable();
+    this.assertOpen();
     const started = Date.now();
     const now = Math.floor(started / 1000);
     const order = ++this.checkpointOrder;
@@ -390,6 +502,7 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
         this.writeTimestampEntries(shared.metadata, now);
       });
     }
+    if (sharedInfo) this.localMetadata.set(PAIRED_CHECKPOINT_KEY, `lsn=${sharedInfo.lsn}`);
     // Local tables, then the local metadata, then the turtle file: its rename is the commit.
     for (const table of this.tables.values()) {
       if (!table.shared && table.tree?.dirty) this.checkpointTable(table, this.localMetadata, order, now);

@@ -76,7 +76,7 @@ export class SharedStorage {
    * checks the turtle page against it, validates the key-provider page and hands it to the
    * provider, then loads the shared metadata.
    */
-  static async open(context: ConnectionContext, config: ConnectionConfig): Promise<SharedStorage> {
+  static async open(context: ConnectionContext, config: ConnectionConfig, pairedLsn?: number): Promise<SharedStorage> {
     const path = config.pageLogPath ?? join(context.home, 'pagelog');
     const pageLog = await openPageLog(path, { readOnly: context.readOnly, create: !context.readOnly });
     let provider: KeyProvider | undefined;
@@ -85,7 +85,7 @@ export class SharedStorage {
         const dropped = await pageLog.abandonCheckpoint();
         if (dropped > 0) context.log({ level: 'warn', component: 'STORAGE', msg: 'Abandoned an interrupted checkpoint', attr: { records: dropped } });
       }
-      const turtle = readLastCheckpoint(pageLog);
+      const turtle = readLastCheckpoint(pageLog, pairedLsn);
       let persisted;
       if (turtle?.page.keyProvider) {
         const lsn = turtle.page.keyProvider.lsn;
@@ -111,12 +111,6 @@ export class SharedStorage {
 
   blockManager(tableId: number): PageLogBlockManager {
     return new PageLogBlockManager(this.pageLog.openHandle(tableId), () => this.completed + 1);
-  }
-
-  /** Discards every page of a dropped table. */
-  dropTable(tableId: number): void {
-    const handle = this.pageLog.openHandle(tableId);
-    for (const pageId of handle.listPages()) handle.discard(pageId);
   }
 
   /**
@@ -200,10 +194,18 @@ export class SharedStorage {
   }
 }
 
-/** The last completed checkpoint's turtle page, checked against its completion record. */
-export function readLastCheckpoint(pageLog: PageLog): { page: TurtlePage; lsn: number; completionLsn: number } | undefined {
-  const record = pageLog.getCompleteCheckpoint();
-  if (!record) return undefined;
+/**
+ * The turtle page of the last completed checkpoint (or of the completion record at
+ * `completionLsn`), checked against its completion record.
+ */
+export function readLastCheckpoint(pageLog: PageLog, completionLsn?: number): { page: TurtlePage; lsn: number; completionLsn: number } | undefined {
+  const record = pageLog.getCompleteCheckpoint(completionLsn);
+  if (!record) {
+    if (completionLsn === undefined) return undefined;
+    throw new PageLogError('the local metadata names a completion record the page log does not hold', {
+      lsn: completionLsn,
+    }, ErrorCode.CheckpointMetadataCorrupt);
+  }
   const completion = parseCompletionMetadata(record.metadata, record.lsn);
   const turtle = pageLog.openHandle(TURTLE_PAGE_TABLE_ID).get(TURTLE_PAGE_ID, completion.metadataLsn)[0];
   if (!turtle || turtle.lsn !== completion.metadataLsn) {

@@ -1,0 +1,44 @@
+import type { BlockManager } from '../block/index.js';
+import { PageType, readPageHeader } from '../format/index.js';
+import { decodeInternal, Ref } from './page.js';
+import { buildInternalImage, type ChildAddress } from './reconcile.js';
+
+/**
+ * Copies a checkpointed tree from one block manager to another page by page, without holding
+ * more than one path of it in memory: leaves are copied as they are (their image does not
+ * depend on where they live), internal pages are rebuilt with their children's new addresses.
+ * Returns the new root address.
+ */
+export function copyTree(source: BlockManager, target: BlockManager, root: Buffer, where: { uri?: string } = {}): Buffer {
+  const copy = (address: Buffer, isRoot: boolean): Buffer => {
+    const read = source.read(address);
+    const header = readPageHeader(read.image);
+    if (header.type !== PageType.RowInternal) return target.write(fileLayout(read.image, read.payloadOffset));
+    const page = decodeInternal(read, { block: source, where }, undefined);
+    const children: ChildAddress[] = page.children.map((ref: Ref, i: number) => ({
+      key: page.keys[i]!, address: copy(ref.address!, false), isLeaf: ref.isLeaf,
+    }));
+    return target.write(buildInternalImage(children, header.writeGen, isRoot));
+  };
+  return copy(root, true);
+}
+
+/** Every page address of a checkpointed tree, children before parents. */
+export function* treeAddresses(block: BlockManager, root: Buffer): Generator<Buffer> {
+  const read = block.read(root);
+  if (readPageHeader(read.image).type === PageType.RowInternal) {
+    const page = decodeInternal(read, { block, where: {} }, undefined);
+    for (const ref of page.children) yield* treeAddresses(block, ref.address!);
+  }
+  yield root;
+}
+
+/** Re-lays a read page image as a fresh image with 40 header bytes before its cells. */
+function fileLayout(image: Buffer, payloadOffset: number): Buffer {
+  const memSize = image.readUInt32LE(16);
+  const out = Buffer.alloc(40 + (memSize - payloadOffset));
+  image.copy(out, 0, 0, 28);
+  image.copy(out, 40, payloadOffset, memSize);
+  out.writeUInt32LE(out.length, 16);
+  return out;
+}
