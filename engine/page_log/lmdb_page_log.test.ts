@@ -195,6 +195,24 @@ describe('page log on LMDB', () => {
       expect(pages.get(101)[0]!.image.equals(large)).to.equal(true);
     });
 
+    it('serves every put at once, whether its transaction has committed or not', async () => {
+      const log = await openLog({ noSync: true });
+      const pages = log.openHandle(200);
+      const newest = new Map<number, string>();
+      for (let put = 0; put < 3000; put += 1) {
+        const pageId = 100 + (put % 97);
+        pages.put(pageId, BASE, image(`write ${put}`));
+        newest.set(pageId, `write ${put}`);
+        // Yield now and then so lmdb-js commits while puts keep coming, then check every page.
+        if (put % 37 === 0) {
+          await new Promise((resolve) => setImmediate(resolve));
+          for (const [checkedPage, text] of newest) expect(texts(pages.get(checkedPage)), `page ${checkedPage} after put ${put}`).to.deep.equal([text]);
+        }
+      }
+      await log.flush();
+      for (const [pageId, text] of newest) expect(texts(pages.get(pageId))).to.deep.equal([text]);
+    });
+
     it('lets go of queued images once their transaction has committed', async () => {
       const log = await openLog();
       const pages = log.openHandle(200);
@@ -421,12 +439,21 @@ describe('page log on LMDB', () => {
       expect(() => log.beginCheckpoint()).not.to.throw();
     });
 
-    it('rejects timestamps that are not u64 without taking an LSN', async () => {
+    it('rejects timestamps that are not u64 without taking an LSN, and leaves the checkpoint begun', async () => {
       const log = await openLog();
       log.beginCheckpoint();
       expectCode(await rejectionOf(log.completeCheckpoint({ ...CHECKPOINT, timestamp: -1n })), ErrorCode.InvalidArgument);
       expectCode(await rejectionOf(log.completeCheckpoint({ ...CHECKPOINT, oldestTimestamp: 1n << 64n })), ErrorCode.InvalidArgument);
       expect(log.getLastLsn()).to.equal(0);
+      expect(await log.completeCheckpoint(CHECKPOINT)).to.equal(1);
+    });
+
+    it('refuses a second completion while one is running', async () => {
+      const log = await openLog();
+      log.beginCheckpoint();
+      const running = log.completeCheckpoint(CHECKPOINT);
+      expectCode(await rejectionOf(log.completeCheckpoint(CHECKPOINT)), ErrorCode.Busy);
+      expect(await running).to.equal(1);
     });
   });
 

@@ -369,12 +369,13 @@ class LmdbPageLog implements PageLog {
         );
         await this.checkpoints.put(key, body);
         await this.waitForDurability();
+        this.checkpointState = 'idle';
         return lsn;
       } catch (error) {
+        // The checkpoint did not complete: it stays begun, for a retry or an abandon.
+        this.checkpointState = 'begun';
         this.writeFailure ??= error;
         throw new PageLogError('the checkpoint completion record was not written', { file: this.path, lsn, cause: error }, ErrorCode.PageLog);
-      } finally {
-        this.checkpointState = 'idle';
       }
     });
   }
