@@ -384,7 +384,7 @@ class LmdbPageLog implements PageLog {
     this.checkOpen();
     if (lsn === undefined) {
       for (const { key, value } of this.checkpoints.getRange({ reverse: true, limit: 1 })) {
-        return this.toCompletionRecord(decodeLsnKey(key as Buffer), value);
+        return this.toCompletionRecord(decodeLsnKey(key), value);
       }
       return undefined;
     }
@@ -396,7 +396,7 @@ class LmdbPageLog implements PageLog {
   listCompleteCheckpoints(): CompletionRecord[] {
     this.checkOpen();
     const result: CompletionRecord[] = [];
-    for (const { key, value } of this.checkpoints.getRange({})) result.push(this.toCompletionRecord(decodeLsnKey(key as Buffer), value));
+    for (const { key, value } of this.checkpoints.getRange({})) result.push(this.toCompletionRecord(decodeLsnKey(key), value));
     return result;
   }
 
@@ -410,7 +410,7 @@ class LmdbPageLog implements PageLog {
       const abandoned: StoredRecordKey[] = [];
       if (bound > newestCompletion) {
         for (const { key, value } of this.log.getRange({ start: encodeLsnKey(newestCompletion + 1), end: encodeLsnKey(bound + 1) })) {
-          abandoned.push(decodeLogEntry(decodeLsnKey(key as Buffer), value));
+          abandoned.push(decodeLogEntry(decodeLsnKey(key), asBuffer(value)));
         }
       }
       await this.removeRecords(abandoned);
@@ -460,7 +460,7 @@ class LmdbPageLog implements PageLog {
     return this.serialize(async () => {
       await this.waitForDurability();
       const completions: number[] = [];
-      for (const key of this.checkpoints.getKeys({})) completions.push(decodeLsnKey(key as Buffer));
+      for (const key of this.checkpoints.getKeys({})) completions.push(decodeLsnKey(key));
       if (completions.length === 0) return 0;
       const kept = completions.slice(-keep);
       const removable: StoredRecordKey[] = completions
@@ -474,7 +474,7 @@ class LmdbPageLog implements PageLog {
         for (const lsn of unreachableRecords(chain, kept)) removable.push({ lsn, kind: RecordKind.Page, ...chainPage });
       };
       for (const key of this.pages.getKeys({})) {
-        const { tableId, pageId, lsn } = decodePageKey(key as Buffer);
+        const { tableId, pageId, lsn } = decodePageKey(key);
         if (chainPage === undefined || chainPage.tableId !== tableId || chainPage.pageId !== pageId) {
           collect();
           chain = [];
@@ -611,7 +611,7 @@ class LmdbPageLog implements PageLog {
     if (scanFrom >= 1) {
       const range = { start: encodePageKey(tableId, pageId, scanFrom), end: encodePageKey(tableId, pageId, 0), reverse: true };
       for (const key of this.pages.getKeys(range)) {
-        const { lsn } = decodePageKey(key as Buffer);
+        const { lsn } = decodePageKey(key);
         if (take(this.readLogEntry(lsn, tableId, pageId))) return chain;
       }
     }
@@ -712,7 +712,7 @@ class LmdbPageLog implements PageLog {
     const range = tableId === undefined ? {} : { start: encodeTableStartKey(tableId), end: encodeTableEndKey(tableId) };
     let current: { tableId: number; pageId: number; lsn: number } | undefined;
     for (const key of this.pages.getKeys(range)) {
-      const record = decodePageKey(key as Buffer);
+      const record = decodePageKey(key);
       if (record.lsn > atLsn) continue;
       if (current !== undefined && (current.tableId !== record.tableId || current.pageId !== record.pageId)) yield summarize(current);
       current = record;
@@ -726,7 +726,7 @@ class LmdbPageLog implements PageLog {
     let next = 0;
     let lastYielded = 0;
     for (const { key, value } of this.log.getRange({ start: encodeLsnKey(from), end: encodeLsnKey(to + 1) })) {
-      const entry = decodeLogEntry(decodeLsnKey(key as Buffer), asBuffer(value));
+      const entry = decodeLogEntry(decodeLsnKey(key), asBuffer(value));
       // A record can be both committed and still queued for a moment; list it once.
       while (next < queued.length && queued[next]!.entry.lsn <= entry.lsn) {
         const queuedEntry = queued[next++]!.entry;
@@ -761,12 +761,12 @@ class LmdbPageLog implements PageLog {
   }
 
   private lastStoredLsn(): number {
-    for (const key of this.log.getKeys({ reverse: true, limit: 1 })) return decodeLsnKey(key as Buffer);
+    for (const key of this.log.getKeys({ reverse: true, limit: 1 })) return decodeLsnKey(key);
     return 0;
   }
 
   private newestCompletionLsn(): number {
-    for (const key of this.checkpoints.getKeys({ reverse: true, limit: 1 })) return decodeLsnKey(key as Buffer);
+    for (const key of this.checkpoints.getKeys({ reverse: true, limit: 1 })) return decodeLsnKey(key);
     return 0;
   }
 
