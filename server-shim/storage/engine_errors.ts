@@ -1,0 +1,34 @@
+import { EngineError, ErrorCode } from '../../engine/index.js';
+import { CommandError, ErrorCodes } from '../errors/index.js';
+
+/** True for an engine error with one of `codes`. */
+export function isEngineError(error: unknown, ...codes: string[]): error is EngineError {
+  return error instanceof EngineError && (codes.length === 0 || codes.includes(error.code));
+}
+
+const corruptionCodes: string[] = [
+  ErrorCode.Corruption,
+  ErrorCode.ChecksumMismatch,
+  ErrorCode.FormatInvalid,
+  ErrorCode.FormatTruncated,
+  ErrorCode.CheckpointMetadataCorrupt,
+  ErrorCode.KeyPageChecksum,
+  ErrorCode.KeyPageInvalid,
+];
+
+/**
+ * The command error a client sees for an engine failure: corruption and checksum failures are
+ * DataCorruptionDetected (with the engine's location in the message), a closed engine is
+ * InterruptedAtShutdown, anything else InternalError. The engine's code and location go in the
+ * reply as `engineError` so that a test can assert on them.
+ */
+export function engineErrorToCommandError(error: unknown): CommandError {
+  if (error instanceof CommandError) return error;
+  if (!(error instanceof EngineError)) {
+    return new CommandError(ErrorCodes.InternalError, error instanceof Error ? error.message : String(error), {}, { cause: error });
+  }
+  const extra = { engineError: { code: error.code, ...error.location } };
+  if (corruptionCodes.includes(error.code)) return new CommandError(ErrorCodes.DataCorruptionDetected, `${error.code}: ${error.message}`, extra, { cause: error });
+  if (error.code === ErrorCode.Closed) return new CommandError(ErrorCodes.InterruptedAtShutdown, 'interrupted at shutdown', extra, { cause: error });
+  return new CommandError(ErrorCodes.InternalError, `${error.code}: ${error.message}`, extra, { cause: error });
+}

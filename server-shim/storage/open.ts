@@ -1,0 +1,59 @@
+import { openConnection, type Connection, type ConnectionConfig, type EngineLogEvent } from '../../engine/index.js';
+import { LogId, type Logger } from '../log/index.js';
+import { Storage } from './storage.js';
+
+/** What the server passes to open its storage. */
+export interface OpenStorageOptions {
+  dbpath: string;
+  storage: 'local' | 'disagg';
+  keyProvider?: string;
+  keyProviderConfig?: string;
+  cacheSizeMB?: number;
+}
+
+/** The engine configuration for the server's options, with engine events forwarded to `logger`. */
+export function engineConfig(options: OpenStorageOptions, logger: Logger): ConnectionConfig {
+  const config: ConnectionConfig = { create: true, storage: options.storage, logger: forwardEngineEvents(logger) };
+  if (options.keyProvider !== undefined) config.keyProvider = options.keyProvider;
+  if (options.keyProviderConfig !== undefined) config.keyProviderConfig = options.keyProviderConfig;
+  if (options.cacheSizeMB !== undefined) config.cacheSize = Math.round(options.cacheSizeMB * 1024 * 1024);
+  return config;
+}
+
+/** Writes engine log events as server log lines under the engine's own component. */
+export function forwardEngineEvents(logger: Logger): (event: EngineLogEvent) => void {
+  const engineLogger = logger.withContext('engine');
+  return (event) => {
+    const component = event.component.toUpperCase();
+    switch (event.level) {
+      case 'debug':
+        engineLogger.debug(component, LogId.EngineEvent, event.msg, event.attr);
+        break;
+      case 'info':
+        engineLogger.info(component, LogId.EngineEvent, event.msg, event.attr);
+        break;
+      case 'warn':
+        engineLogger.warning(component, LogId.EngineEvent, event.msg, event.attr);
+        break;
+      case 'error':
+        engineLogger.error(component, LogId.EngineEvent, event.msg, event.attr);
+        break;
+    }
+  };
+}
+
+/** Opens the engine on the dbpath. Engine errors propagate unchanged (the caller reports them). */
+export async function openEngine(options: OpenStorageOptions, logger: Logger): Promise<Connection> {
+  return openConnection(options.dbpath, engineConfig(options, logger));
+}
+
+/** Opens the engine and attaches the storage layer to it. */
+export async function openStorage(options: OpenStorageOptions, logger: Logger): Promise<Storage> {
+  const connection = await openEngine(options, logger);
+  try {
+    return new Storage(connection, logger);
+  } catch (error) {
+    await connection.close().catch(() => undefined);
+    throw error;
+  }
+}

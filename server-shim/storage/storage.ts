@@ -1,0 +1,642 @@
+import { Long, Timestamp, UUID } from 'bson';
+import type { CheckpointInfo, Connection, Cursor, Range, Session } from '../../engine/index.js';
+import { ErrorCode } from '../../engine/index.js';
+import { CommandError, ErrorCodes } from '../errors/index.js';
+import { LogComponent, LogId, type Logger } from '../log/index.js';
+import type { AccessPlan } from '../query/index.js';
+import { decodeDocument, encodeDocument, encodeKey, typeBracketEnd, typeBracketStart, type Document } from '../values/index.js';
+import { bigIntToTimestamp, LogicalClock, timestampToBigInt } from './clock.js';
+import { engineErrorToCommandError, isEngineError } from './engine_errors.js';
+import { checkNamespace, namespaceString, parseNamespace, tableUriFor, type Namespace } from './namespace.js';
+
+/** A collection as the catalog records it. */
+export interface CollectionEntry {
+  /** `db.collection`. */
+  ns: string;
+  db: string;
+  name: string;
+  /** The engine table holding the documents (`table:db.collection`). */
+  uri: string;
+  uuid: UUID;
+  /** The options it was created with (`create` command fields). */
+  options: Document;
+  /** The field whose key encoding keys the table: `_id`, or `ts` for the oplog. */
+  keyField: string;
+  /** True for collections of the `local` database, kept in local (not shared) tables. */
+  local: boolean;
+}
+
+/** Where the namespace -> table mapping is kept (a shared table, so it travels with the data). */
+export const catalogUri = 'table:_mdb_catalog';
+/** The oplog's namespace. */
+export const oplogNamespace = 'local.oplog.rs';
+/** The table format of every collection: key and value are byte strings. */
+const tableConfig = 'key_format=u,value_format=u';
+/** Records read per engine cursor before it is closed, so that no cursor stays open between batches. */
+const scanChunkSize = 256;
+
+/** One oplog operation before its timestamp is assigned. */
+export interface OplogOperation {
+  op: 'i' | 'u' | 'd' | 'c' | 'n';
+  ns: string;
+  ui?: UUID;
+  o: Document;
+  o2?: Document;
+}
+
+/** A blocker of writes (fsync lock, checkpoint) and the function that lifts it. */
+interface WriteBlocker {
+  promise: Promise<void>;
+  release: () => void;
+}
+
+/** The optional engine hooks used when present (not yet in the engine's public `Connection` type). */
+interface EngineExtras {
+  /** Resolves when no point-in-time write holds the engine's write lock. */
+  whenWritable?: () => Promise<void>;
+  /** Verifies a table; yields (or returns) its findings. */
+  verify?: (uri: string) => unknown;
+}
+
+/**
+ * The server's storage layer, and the only code that talks to the engine: collections in
+ * `key_format=u,value_format=u` tables keyed by an order-preserving encoding of `_id`, the
+ * catalog table, the oplog, the logical clock and stable timestamp, checkpoints, and the gate
+ * that holds writes back during an fsync lock or a checkpoint.
+ *
+ * Every write commits in one engine transaction together with its oplog entry, at commit
+ * timestamp = the entry's `ts`; the stable timestamp then moves to it (a single node is its own
+ * majority). Writes run synchronously inside `write()`, so no two interleave.
+ */
+export class Storage {
+  readonly connection: Connection;
+  private readonly logger: Logger;
+  private readonly writeSession: Session;
+  private readonly readSession: Session;
+  private readonly catalog = new Map<string, CollectionEntry>();
+  private readonly clock = new LogicalClock(0n);
+  private readonly blockers = new Set<WriteBlocker>();
+  private fsyncLocks: WriteBlocker[] = [];
+  private checkpointChain: Promise<unknown> = Promise.resolve();
+  private insideWrite = false;
+  private closing = false;
+  /** The replication term written into oplog entries (`t`). */
+  term = 1;
+
+  /**
+   * Attaches to an open engine connection: creates the catalog and the oplog when missing,
+   * loads the catalog, and sets the clock and term from the oplog's last entry.
+   */
+  constructor(connection: Connection, logger: Logger) {
+    this.connection = connection;
+    this.logger = logger;
+    this.writeSession = connection.openSession();
+    this.readSession = connection.openSession();
+    const checkpointTimestamp = connection.lastCheckpoint()?.timestamp ?? 0n;
+    this.clock.advanceTo(connection.stableTimestamp > checkpointTimestamp ? connection.stableTimestamp : checkpointTimestamp);
+    if (!connection.hasTable(catalogUri)) connection.createTable(catalogUri, tableConfig);
+    this.loadCatalog();
+    const oplog = this.catalog.get(oplogNamespace);
+    if (oplog === undefined) {
+      this.createCollectionNow(parseNamespace(oplogNamespace), { capped: true, size: 1024 * 1024 * 1024 }, false);
+    } else {
+      const cursor = this.readSession.openCursor(oplog.uri);
+      try {
+        for (const [, value] of cursor.entries({ reverse: true })) {
+          const last = decodeDocument(value as Buffer);
+          if (last.ts instanceof Timestamp) this.clock.advanceTo(timestampToBigInt(last.ts));
+          if (last.t !== undefined) this.term = Math.max(1, Number(last.t));
+          break;
+        }
+      } finally {
+        cursor.close();
+      }
+    }
+  }
+
+  private loadCatalog(): void {
+    const cursor = this.readSession.openCursor(catalogUri);
+    try {
+      for (const [, value] of cursor.entries()) {
+        const record = decodeDocument(value as Buffer);
+        const entry = catalogEntryFromRecord(record);
+        if (!this.connection.hasTable(entry.uri)) {
+          if (entry.local) {
+            // Local tables do not travel with the shared data (a node restored from the page
+            // log starts without them): recreate the table empty.
+            this.connection.createTable(entry.uri, tableConfig, { shared: false });
+            this.logger.warning(LogComponent.Storage, LogId.CatalogEntryWithoutTable, 'Recreated the missing local table of a collection', { namespace: entry.ns, uri: entry.uri });
+          } else {
+            this.logger.error(LogComponent.Storage, LogId.CatalogEntryWithoutTable, 'A catalog entry names a table that does not exist; the collection is left out', {
+              namespace: entry.ns,
+              uri: entry.uri,
+            });
+            continue;
+          }
+        }
+        this.catalog.set(entry.ns, entry);
+      }
+    } finally {
+      cursor.close();
+    }
+    this.logger.info(LogComponent.Storage, LogId.CatalogLoaded, 'Loaded the collection catalog', { collections: this.catalog.size });
+  }
+
+  // ---- Catalog -------------------------------------------------------------------------------
+
+  /** The collection `ns`, if it exists. */
+  collection(ns: string): CollectionEntry | undefined {
+    return this.catalog.get(ns);
+  }
+
+  /** The collections of `db`, by name. */
+  collections(db: string): CollectionEntry[] {
+    return [...this.catalog.values()].filter((entry) => entry.db === db).sort((a, b) => (a.name < b.name ? -1 : 1));
+  }
+
+  /** The databases that hold at least one collection, by name. */
+  databases(): string[] {
+    return [...new Set([...this.catalog.values()].map((entry) => entry.db))].sort();
+  }
+
+  // ---- Writes --------------------------------------------------------------------------------
+
+  /**
+   * Runs `work` (synchronous) once writes may proceed: not during an fsync lock, a checkpoint or
+   * an engine point-in-time write. The write methods below may only be called inside `work`.
+   */
+  async write<T>(work: () => T): Promise<T> {
+    await this.waitUntilWritable();
+    this.insideWrite = true;
+    try {
+      return work();
+    } catch (error) {
+      throw engineErrorToCommandError(error);
+    } finally {
+      this.insideWrite = false;
+    }
+  }
+
+  private async waitUntilWritable(): Promise<void> {
+    const extras = this.connection as Connection & EngineExtras;
+    for (;;) {
+      if (this.closing) throw new CommandError(ErrorCodes.InterruptedAtShutdown, 'interrupted at shutdown');
+      if (this.blockers.size > 0) {
+        await Promise.race([...this.blockers].map((blocker) => blocker.promise));
+        continue;
+      }
+      const engineBlocked = (this.connection as { writeBlocked?: Promise<void> }).writeBlocked;
+      if (engineBlocked !== undefined && extras.whenWritable) {
+        await extras.whenWritable.call(this.connection);
+        continue;
+      }
+      return;
+    }
+  }
+
+  private assertInsideWrite(): void {
+    if (!this.insideWrite) throw new Error('storage writes must run inside Storage.write()');
+  }
+
+  private block(): WriteBlocker {
+    let release!: () => void;
+    const promise = new Promise<void>((resolve) => (release = resolve));
+    const blocker: WriteBlocker = {
+      promise,
+      release: () => {
+        this.blockers.delete(blocker);
+        release();
+      },
+    };
+    this.blockers.add(blocker);
+    return blocker;
+  }
+
+  /**
+   * Commits `body`'s writes and the oplog entry (if any) in one transaction at a new timestamp,
+   * then moves the stable timestamp there. Returns the timestamp.
+   */
+  private commit(operation: OplogOperation | undefined, body: (session: Session) => void): bigint {
+    this.assertInsideWrite();
+    // Someone else (a restore, a repair) may have moved the stable timestamp: stay above it.
+    this.clock.advanceTo(this.connection.stableTimestamp);
+    const timestamp = this.clock.tick();
+    const session = this.writeSession;
+    session.beginTransaction();
+    try {
+      body(session);
+      if (operation !== undefined) {
+        const oplog = this.catalog.get(oplogNamespace)!;
+        const ts = bigIntToTimestamp(timestamp);
+        const entry: Document = { op: operation.op, ns: operation.ns };
+        if (operation.ui !== undefined) entry.ui = operation.ui;
+        entry.o = operation.o;
+        if (operation.o2 !== undefined) entry.o2 = operation.o2;
+        Object.assign(entry, { ts, t: Long.fromNumber(this.term), v: Long.fromNumber(2), wall: new Date() });
+        withCursor(session, oplog.uri, (cursor) => cursor.insert(encodeKey(ts), encodeDocument(entry)));
+      }
+      session.commitTransaction({ commitTimestamp: timestamp });
+    } catch (error) {
+      if (session.inTransaction) session.rollbackTransaction();
+      throw error;
+    }
+    this.connection.setTimestamps({ stable: timestamp, oldest: timestamp });
+    return timestamp;
+  }
+
+  /** Writes an oplog entry on its own (a no-op `n` entry, for example). */
+  logOperation(operation: OplogOperation): bigint {
+    return this.commit(operation, () => {});
+  }
+
+  /** The oplog entry for a write to `entry`, or none for the `local` database (never replicated). */
+  private oplogFor(entry: CollectionEntry, op: OplogOperation['op'], o: Document, o2?: Document): OplogOperation | undefined {
+    if (entry.local) return undefined;
+    return { op, ns: entry.ns, ui: entry.uuid, o, ...(o2 === undefined ? {} : { o2 }) };
+  }
+
+  /**
+   * Creates a collection (and its table) and logs it. Throws NamespaceExists when it exists.
+   * Must run inside `write()`.
+   */
+  createCollection(namespace: Namespace, options: Document = {}): CollectionEntry {
+    this.assertInsideWrite();
+    return this.createCollectionNow(namespace, options, true);
+  }
+
+  private createCollectionNow(namespace: Namespace, options: Document, logged: boolean): CollectionEntry {
+    const checked = checkNamespace(namespace.db, namespace.collection);
+    const ns = namespaceString(checked);
+    if (this.catalog.has(ns)) throw new CommandError(ErrorCodes.NamespaceExists, `Collection ${ns} already exists.`);
+    const local = checked.db === 'local';
+    const entry: CollectionEntry = {
+      ns,
+      db: checked.db,
+      name: checked.collection,
+      uri: tableUriFor(checked),
+      uuid: new UUID(),
+      options,
+      keyField: ns === oplogNamespace ? 'ts' : '_id',
+      local,
+    };
+    try {
+      if (this.connection.hasTable(entry.uri)) {
+        // A table without a catalog entry (left by a crash between the two, or made by a repair):
+        // the catalog is the authority, so the stale table is replaced.
+        this.connection.dropTable(entry.uri);
+      }
+      this.connection.createTable(entry.uri, tableConfig, local ? { shared: false } : {});
+    } catch (error) {
+      if (isEngineError(error, ErrorCode.InvalidArgument)) throw new CommandError(ErrorCodes.InvalidNamespace, `Invalid namespace ${ns}: ${error.message}`);
+      throw error;
+    }
+    const record = catalogRecord(entry);
+    const write = (session: Session): void => withCursor(session, catalogUri, (cursor) => cursor.put(Buffer.from(ns, 'utf8'), encodeDocument(record)));
+    const idIndex = { v: 2, key: { _id: 1 }, name: '_id_' };
+    const operation: OplogOperation | undefined =
+      logged && !local ? { op: 'c', ns: `${checked.db}.$cmd`, ui: entry.uuid, o: { create: checked.collection, ...options, idIndex } } : undefined;
+    if (this.insideWrite) this.commit(operation, write);
+    else {
+      // Start-up (the oplog itself): no gate to pass, nothing else runs yet.
+      this.insideWrite = true;
+      try {
+        this.commit(operation, write);
+      } finally {
+        this.insideWrite = false;
+      }
+    }
+    this.catalog.set(ns, entry);
+    this.logger.info(LogComponent.Storage, LogId.CollectionCreated, 'createCollection', { namespace: ns, uuid: entry.uuid.toHexString(), uri: entry.uri, options });
+    return entry;
+  }
+
+  /** Drops a collection and its table, and logs it. Must run inside `write()`. */
+  dropCollection(entry: CollectionEntry): void {
+    this.assertInsideWrite();
+    const count = this.countRecords(entry);
+    const operation: OplogOperation | undefined = entry.local
+      ? undefined
+      : { op: 'c', ns: `${entry.db}.$cmd`, ui: entry.uuid, o: { drop: entry.name }, o2: { numRecords: Long.fromNumber(count) } };
+    this.commit(operation, (session) => withCursor(session, catalogUri, (cursor) => cursor.remove(Buffer.from(entry.ns, 'utf8'))));
+    this.catalog.delete(entry.ns);
+    this.connection.dropTable(entry.uri);
+    this.logger.info(LogComponent.Storage, LogId.CollectionDropped, 'Dropped collection', { namespace: entry.ns, uuid: entry.uuid.toHexString() });
+  }
+
+  /** Drops every collection of `db` and logs `dropDatabase`. Must run inside `write()`. */
+  dropDatabase(db: string): void {
+    this.assertInsideWrite();
+    const entries = this.collections(db);
+    for (const entry of entries) {
+      this.commit(undefined, (session) => withCursor(session, catalogUri, (cursor) => cursor.remove(Buffer.from(entry.ns, 'utf8'))));
+      this.catalog.delete(entry.ns);
+      this.connection.dropTable(entry.uri);
+    }
+    if (db !== 'local') this.logOperation({ op: 'c', ns: `${db}.$cmd`, o: { dropDatabase: 1 } });
+    this.logger.info(LogComponent.Storage, LogId.DatabaseDropped, 'dropDatabase', { db, collections: entries.length });
+  }
+
+  /**
+   * Inserts a document (which must have the key field). Throws DuplicateKey (11000) when its
+   * key exists. Must run inside `write()`.
+   */
+  insertDocument(entry: CollectionEntry, document: Document): bigint {
+    const key = encodeKey(document[entry.keyField]);
+    const value = encodeDocument(document);
+    try {
+      return this.commit(this.oplogFor(entry, 'i', document, { [entry.keyField]: document[entry.keyField] }), (session) =>
+        withCursor(session, entry.uri, (cursor) => cursor.insert(key, value)),
+      );
+    } catch (error) {
+      if (isEngineError(error, ErrorCode.AlreadyExists)) throw duplicateKeyError(entry, entry.keyField, document[entry.keyField]);
+      throw error;
+    }
+  }
+
+  /** Replaces the document stored under `key`, logging the full post-image. Must run inside `write()`. */
+  replaceDocument(entry: CollectionEntry, key: Buffer, document: Document): bigint {
+    const value = encodeDocument(document);
+    return this.commit(this.oplogFor(entry, 'u', document, { [entry.keyField]: document[entry.keyField] }), (session) =>
+      withCursor(session, entry.uri, (cursor) => cursor.update(key, value)),
+    );
+  }
+
+  /** Removes the document stored under `key`. Must run inside `write()`. */
+  deleteDocument(entry: CollectionEntry, key: Buffer, keyValue: unknown): bigint {
+    return this.commit(this.oplogFor(entry, 'd', { [entry.keyField]: keyValue }), (session) =>
+      withCursor(session, entry.uri, (cursor) => {
+        cursor.remove(key);
+      }),
+    );
+  }
+
+  // ---- Reads ---------------------------------------------------------------------------------
+
+  /** The document whose key field equals `keyValue`, with its key. */
+  findByKey(entry: CollectionEntry, keyValue: unknown): { key: Buffer; document: Document } | undefined {
+    const key = encodeKey(keyValue);
+    return this.read(() =>
+      withCursor(this.readSession, entry.uri, (cursor) => {
+        const value = cursor.get(key);
+        return value === undefined ? undefined : { key, document: decodeDocument(value as Buffer) };
+      }),
+    );
+  }
+
+  /** The document stored under an encoded key. */
+  findByEncodedKey(entry: CollectionEntry, key: Buffer): Document | undefined {
+    return this.read(() =>
+      withCursor(this.readSession, entry.uri, (cursor) => {
+        const value = cursor.get(key);
+        return value === undefined ? undefined : decodeDocument(value as Buffer);
+      }),
+    );
+  }
+
+  /**
+   * The documents an access plan selects, in key order (or reverse), read lazily in chunks: an
+   * engine cursor is opened per chunk and closed before the chunk is handed out, so a paused
+   * scan (a client cursor between batches) holds nothing open and sees later writes beyond its
+   * position. Fails with QueryPlanKilled if the collection is dropped meanwhile.
+   */
+  *scan(entry: CollectionEntry, plan: AccessPlan = { kind: 'scan' }, reverse = false): Generator<{ key: Buffer; document: Document }> {
+    if (plan.kind === 'points') {
+      const values = reverse ? [...plan.values].reverse() : plan.values;
+      for (const value of values) {
+        const found = this.findByKey(this.liveEntry(entry), value);
+        if (found) yield found;
+      }
+      return;
+    }
+    const range: Range = { reverse };
+    if (plan.kind === 'range') {
+      if (plan.lower) range[plan.lower.inclusive ? 'gte' : 'gt'] = encodeKey(plan.lower.value);
+      else range.gte = typeBracketStart(plan.bracket);
+      if (plan.upper) range[plan.upper.inclusive ? 'lte' : 'lt'] = encodeKey(plan.upper.value);
+      else range.lt = typeBracketEnd(plan.bracket);
+    }
+    for (;;) {
+      const chunk = this.read(() =>
+        withCursor(this.readSession, this.liveEntry(entry).uri, (cursor) => {
+          const records: { key: Buffer; document: Document }[] = [];
+          for (const [key, value] of cursor.entries(range)) {
+            records.push({ key: key as Buffer, document: decodeDocument(value as Buffer) });
+            if (records.length >= scanChunkSize) break;
+          }
+          return records;
+        }),
+      );
+      yield* chunk;
+      if (chunk.length < scanChunkSize) return;
+      const last = chunk[chunk.length - 1]!.key;
+      // Continue after the last key read, keeping the far bound.
+      if (reverse) {
+        delete range.lte;
+        range.lt = last;
+      } else {
+        delete range.gte;
+        range.gt = last;
+      }
+    }
+  }
+
+  /** The entry if the collection still exists with the same identity, else QueryPlanKilled. */
+  private liveEntry(entry: CollectionEntry): CollectionEntry {
+    const current = this.catalog.get(entry.ns);
+    if (current === undefined || !current.uuid.equals(entry.uuid)) {
+      throw new CommandError(175, `collection dropped: ${entry.ns}`);
+    }
+    return current;
+  }
+
+  /** Counts every record of a collection. */
+  countRecords(entry: CollectionEntry): number {
+    return this.read(() =>
+      withCursor(this.readSession, entry.uri, (cursor) => {
+        let count = 0;
+        for (const record of cursor.entries()) {
+          void record;
+          count += 1;
+        }
+        return count;
+      }),
+    );
+  }
+
+  private read<T>(work: () => T): T {
+    try {
+      return work();
+    } catch (error) {
+      throw engineErrorToCommandError(error);
+    }
+  }
+
+  /**
+   * Checks every record of a collection: the value is a valid BSON document and the key is the
+   * encoding of its key field. Calls the engine's `verify(uri)` too when the engine has one.
+   */
+  async validate(entry: CollectionEntry): Promise<{ records: number; errors: string[]; warnings: string[]; corruptRecords: unknown[] }> {
+    const errors: string[] = [];
+    const warnings: string[] = [];
+    const corruptRecords: unknown[] = [];
+    let records = 0;
+    const extras = this.connection as Connection & EngineExtras;
+    if (typeof extras.verify === 'function') {
+      try {
+        const findings = await extras.verify.call(this.connection, entry.uri);
+        for (const finding of await collectFindings(findings)) errors.push(describeFinding(finding));
+      } catch (error) {
+        errors.push(`engine verify failed: ${describeFinding(error)}`);
+      }
+    }
+    try {
+      const cursor = this.readSession.openCursor(entry.uri);
+      try {
+        for (const [key, value] of cursor.entries()) {
+          records += 1;
+          let document: Document;
+          try {
+            document = decodeDocument(value as Buffer);
+          } catch (error) {
+            errors.push(`record ${records} under key ${(key as Buffer).toString('hex')} is not valid BSON: ${(error as Error).message}`);
+            corruptRecords.push((key as Buffer).toString('hex'));
+            continue;
+          }
+          if (!encodeKey(document[entry.keyField]).equals(key as Buffer)) {
+            errors.push(`record ${records} under key ${(key as Buffer).toString('hex')} does not match its ${entry.keyField}`);
+            corruptRecords.push((key as Buffer).toString('hex'));
+          }
+        }
+      } finally {
+        cursor.close();
+      }
+    } catch (error) {
+      errors.push(`reading the table failed after ${records} records: ${describeFinding(error)}`);
+    }
+    return { records, errors, warnings, corruptRecords };
+  }
+
+  // ---- Checkpoints and lifecycle -------------------------------------------------------------
+
+  /**
+   * Takes a checkpoint at the stable timestamp (which is the last write's timestamp), holding
+   * writes back while it runs. Checkpoints run one after another.
+   */
+  checkpoint(): Promise<CheckpointInfo> {
+    const run = this.checkpointChain.then(async () => {
+      const blocker = this.block();
+      try {
+        return await this.connection.checkpoint();
+      } catch (error) {
+        throw engineErrorToCommandError(error);
+      } finally {
+        blocker.release();
+      }
+    });
+    this.checkpointChain = run.catch(() => undefined);
+    return run;
+  }
+
+  lastCheckpoint(): CheckpointInfo | undefined {
+    return this.connection.lastCheckpoint();
+  }
+
+  /** The latest timestamp handed to a write (the last applied optime). */
+  get lastAppliedTimestamp(): bigint {
+    return this.clock.current;
+  }
+
+  /** Holds every write back until `unlockWrites` (fsync lock); returns the lock count. */
+  lockWrites(): number {
+    this.fsyncLocks.push(this.block());
+    return this.fsyncLocks.length;
+  }
+
+  /** Lifts one fsync lock; returns the remaining count (-1 when none was held). */
+  unlockWrites(): number {
+    const lock = this.fsyncLocks.pop();
+    if (lock === undefined) return -1;
+    lock.release();
+    return this.fsyncLocks.length;
+  }
+
+  get writeLockCount(): number {
+    return this.fsyncLocks.length;
+  }
+
+  /**
+   * Closes the engine: waiting writes fail with InterruptedAtShutdown, a running checkpoint
+   * finishes, and the engine takes its final checkpoint.
+   */
+  async close(): Promise<void> {
+    this.closing = true;
+    for (const blocker of [...this.blockers]) blocker.release();
+    this.fsyncLocks = [];
+    await this.checkpointChain;
+    this.writeSession.close();
+    this.readSession.close();
+    this.logger.info(LogComponent.Storage, LogId.EngineClosing, 'Closing the storage engine (final checkpoint)');
+    await this.connection.close();
+    this.logger.info(LogComponent.Storage, LogId.EngineClosed, 'Storage engine closed', { lastCheckpoint: this.connection.lastCheckpoint()?.id });
+  }
+}
+
+/** Runs `work` with a cursor on `uri`, closing it afterwards. */
+function withCursor<T>(session: Session, uri: string, work: (cursor: Cursor) => T): T {
+  const cursor = session.openCursor(uri);
+  try {
+    return work(cursor);
+  } finally {
+    cursor.close();
+  }
+}
+
+function catalogRecord(entry: CollectionEntry): Document {
+  return { ns: entry.ns, uri: entry.uri, uuid: entry.uuid, options: entry.options, keyField: entry.keyField, local: entry.local };
+}
+
+function catalogEntryFromRecord(record: Document): CollectionEntry {
+  const namespace = parseNamespace(String(record.ns));
+  const uuidField = record.uuid as { toUUID?: () => UUID } | UUID;
+  const uuid = uuidField instanceof UUID ? uuidField : (uuidField as { toUUID: () => UUID }).toUUID();
+  return {
+    ns: namespaceString(namespace),
+    db: namespace.db,
+    name: namespace.collection,
+    uri: String(record.uri),
+    uuid,
+    options: (record.options as Document) ?? {},
+    keyField: typeof record.keyField === 'string' ? record.keyField : '_id',
+    local: record.local === true,
+  };
+}
+
+/** mongod's duplicate key error for a unique index on `field` (the `_id_` index here). */
+export function duplicateKeyError(entry: CollectionEntry, field: string, value: unknown): CommandError {
+  const shown = JSON.stringify(value, (_key, inner) => (typeof inner === 'bigint' ? inner.toString() : inner)) ?? String(value);
+  return new CommandError(ErrorCodes.DuplicateKey, `E11000 duplicate key error collection: ${entry.ns} index: ${field}_ dup key: { ${field}: ${shown} }`, {
+    keyPattern: { [field]: 1 },
+    keyValue: { [field]: value },
+  });
+}
+
+async function collectFindings(findings: unknown): Promise<unknown[]> {
+  if (findings === undefined || findings === null || typeof findings !== 'object') return [];
+  if (Array.isArray(findings)) return findings;
+  const collected: unknown[] = [];
+  if (Symbol.asyncIterator in findings) {
+    for await (const finding of findings as AsyncIterable<unknown>) collected.push(finding);
+    return collected;
+  }
+  if (Symbol.iterator in findings) return [...(findings as Iterable<unknown>)];
+  const nested = (findings as { findings?: unknown }).findings;
+  return nested === undefined ? [] : collectFindings(nested);
+}
+
+function describeFinding(finding: unknown): string {
+  if (finding instanceof Error) return finding.message;
+  if (typeof finding === 'string') return finding;
+  const message = (finding as { message?: unknown })?.message;
+  if (typeof message === 'string') return message;
+  return JSON.stringify(finding);
+}
