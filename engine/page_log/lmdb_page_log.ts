@@ -12,7 +12,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { ErrorCode, PageLogError, type ErrorLocation } from '../errors.js';
-import { checksum } from '../format/checksum.js';
+import { checksum } from '../format/index.js';
 import {
   MAX_DELTAS_PER_CHAIN,
   PutFlags,

@@ -7,7 +7,7 @@
  * of being handed to the engine. The layouts are drawn in README.md; keep the two in step.
  */
 import { ErrorCode, PageLogError } from '../errors.js';
-import { checksum, checksumWithZeroedField } from '../format/checksum.js';
+import { checksum, checksumWithZeroedField } from '../format/index.js';
 
 /** Largest value a u32 field holds. */
 export const MAX_U32 = 0xffff_ffff;
