@@ -16,6 +16,7 @@ export const ErrorCodes = {
   Unauthorized: 13,
   TypeMismatch: 14,
   Overflow: 15,
+  InvalidLength: 16,
   ProtocolError: 17,
   IllegalOperation: 20,
   InvalidBSON: 22,

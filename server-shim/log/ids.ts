@@ -27,7 +27,10 @@ export const LogId = {
   SendError: 22989,
   HttpOnNativePort: 7140202,
   // Commands (COMMAND).
-  CommandFailed: 51803,
+  RunningCommand: 21965,
+  SlowQuery: 51803,
+  CommandFailed: 7140230,
+  CommandFailedUnexpectedly: 7140231,
   ShutdownCommand: 20605,
   // Storage (STORAGE).
   EngineOpening: 22315,

@@ -546,6 +546,15 @@ export class Storage {
     return this.clock.current;
   }
 
+  /**
+   * A fresh timestamp from the logical clock, below the commit timestamp of any later write
+   * (for values such as `clusterParameterTime` that name the moment of an operation).
+   */
+  reserveTimestamp(): bigint {
+    this.clock.advanceTo(this.connection.stableTimestamp);
+    return this.clock.tick();
+  }
+
   /** Holds every write back until `unlockWrites` (fsync lock); returns the lock count. */
   lockWrites(): number {
     this.fsyncLocks.push(this.block());

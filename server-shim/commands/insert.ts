@@ -1,0 +1,45 @@
+import { CommandError, ErrorCodes } from '../errors/index.js';
+import type { Document } from '../values/index.js';
+import { checkKnownFields, collectionNamespace, optionalBoolean, requiredArray } from './arguments.js';
+import { defineCommand } from './registry.js';
+import { prepareInsert, writeChunkSize, writeError } from './write_support.js';
+
+/**
+ * `insert`: inserts documents (creating the collection when needed), each in its own
+ * transaction with its oplog entry. Ordered inserts stop at the first error; each failed
+ * document is reported in `writeErrors` (11000 with `keyPattern`/`keyValue` for a duplicate `_id`).
+ */
+export const insertCommand = defineCommand({
+  name: 'insert',
+  writes: true,
+  help: 'inserts documents',
+  run: async (request, context) => {
+    checkKnownFields(request, ['documents', 'ordered', 'bypassDocumentValidation']);
+    const namespace = collectionNamespace(request);
+    const ns = `${namespace.db}.${namespace.collection}`;
+    const documents = requiredArray(request, 'documents');
+    if (documents.length === 0) throw new CommandError(ErrorCodes.InvalidLength, 'Write batch sizes must be between 1 and 100000. Got 0 operations.');
+    if (documents.length > 100000) throw new CommandError(ErrorCodes.InvalidLength, `Write batch sizes must be between 1 and 100000. Got ${documents.length} operations.`);
+    const ordered = optionalBoolean(request, 'ordered') ?? true;
+    const storage = context.storage;
+    const writeErrors: Document[] = [];
+    let inserted = 0;
+    for (let start = 0; start < documents.length; start += writeChunkSize) {
+      if (ordered && writeErrors.length > 0) break;
+      await storage.write(() => {
+        const entry = storage.collection(ns) ?? storage.createCollection(namespace);
+        for (let index = start; index < Math.min(start + writeChunkSize, documents.length); index += 1) {
+          try {
+            storage.insertDocument(entry, prepareInsert(documents[index]));
+            inserted += 1;
+          } catch (error) {
+            writeErrors.push(writeError(index, error));
+            if (ordered) break;
+          }
+        }
+      });
+    }
+    context.server.operationCounters.insert += inserted;
+    return writeErrors.length > 0 ? { n: inserted, writeErrors } : { n: inserted };
+  },
+});

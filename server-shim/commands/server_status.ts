@@ -1,0 +1,63 @@
+import { Long } from 'bson';
+import { hostname } from 'node:os';
+import { serverVersion } from '../options/index.js';
+import { bigIntToTimestamp } from '../storage/index.js';
+import type { Document } from '../values/index.js';
+import type { ServerState } from './context.js';
+import { defineCommand } from './registry.js';
+
+/**
+ * The `disagg` section: the last checkpoint's identity (completion-record LSN), turtle-page LSN
+ * and timestamp, and the key provider's module, key version and key-provider page LSN.
+ */
+export function storageSection(server: ServerState): Document {
+  const checkpoint = server.storage.lastCheckpoint();
+  const keyProvider = server.storage.connection.keyProviderStatus();
+  return {
+    mode: server.storage.connection.storage,
+    lastCheckpoint:
+      checkpoint === undefined
+        ? null
+        : {
+            id: checkpoint.id,
+            lsn: checkpoint.lsn ?? null,
+            timestamp: bigIntToTimestamp(checkpoint.timestamp),
+            metadataLsn: checkpoint.metadataLsn ?? null,
+            keyProviderPageLsn: checkpoint.keyProviderPageLsn ?? null,
+            time: new Date(checkpoint.time),
+          },
+    keyProvider: keyProvider === undefined ? null : { module: keyProvider.module, keyVersion: keyProvider.keyVersion, pageLsn: keyProvider.pageLsn ?? null },
+    stableTimestamp: bigIntToTimestamp(server.storage.connection.stableTimestamp),
+  };
+}
+
+/** `serverStatus`: process, connections, operation counters and the storage state. */
+export const serverStatusCommand = defineCommand({
+  name: 'serverStatus',
+  aliases: ['serverstatus'],
+  help: 'process, connection, operation and storage statistics',
+  run: (_request, context) => {
+    const server = context.server;
+    const now = new Date();
+    const uptimeMillis = now.getTime() - server.startedAt.getTime();
+    const connections = server.connectionStatistics();
+    const memory = process.memoryUsage();
+    return {
+      host: `${hostname()}:${server.port}`,
+      version: serverVersion,
+      process: 'mongod-shim',
+      pid: Long.fromNumber(process.pid),
+      uptime: Math.floor(uptimeMillis / 1000),
+      uptimeMillis: Long.fromNumber(uptimeMillis),
+      uptimeEstimate: Long.fromNumber(Math.floor(uptimeMillis / 1000)),
+      localTime: now,
+      connections: { current: connections.current, available: 1_000_000 - connections.current, totalCreated: connections.totalCreated, active: connections.active },
+      opcounters: { ...server.operationCounters },
+      mem: { bits: 64, resident: Math.round(memory.rss / 1048576), virtual: 0, supported: true },
+      metrics: { cursor: { open: { total: Long.fromNumber(server.cursors.size) } } },
+      storageEngine: { name: 'disagg-lab', supportsCommittedReads: true, persistent: true, backupCursorOpen: false },
+      disagg: storageSection(server),
+      ...(server.options.replSet === undefined ? {} : { repl: { setName: server.options.replSet, isWritablePrimary: true, primary: server.hostAndPort, me: server.hostAndPort } }),
+    };
+  },
+});

@@ -1,0 +1,5 @@
+/** Process lifecycle: exit codes, fatal errors and the dbpath lock file. */
+export { ExitCode, FatalError } from './exit_codes.js';
+export type { ExitCodeValue } from './exit_codes.js';
+export { acquireDbpathLock, lockFileName, processIsAlive } from './lock_file.js';
+export type { DbpathLock } from './lock_file.js';

@@ -1,0 +1,168 @@
+import { statSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { builtinCommands, CommandRegistry } from './commands/index.js';
+import { acquireDbpathLock, ExitCode, FatalError, type DbpathLock } from './lifecycle/index.js';
+import { describeError, fileSink, Logger, LogComponent, LogId, standardOutputSink } from './log/index.js';
+import { startupModeFor } from './modes/index.js';
+import { parseCommandLine, serverVersion, type ServerOptions, type ServerParameters } from './options/index.js';
+import { initiateReplicaSet } from './replication/index.js';
+import { Server } from './server/index.js';
+import { isEngineError, openStorage, type Storage } from './storage/index.js';
+
+/** What the process must do once `runServer` settles. */
+export interface RunOutcome {
+  exitCode: number;
+}
+
+/**
+ * Runs mongod-shim with these arguments (without `node` and the script) until it shuts down:
+ * parse options, take the dbpath lock, open the engine, run a start-up mode or serve clients,
+ * and shut down cleanly on SIGTERM, SIGINT or the shutdown command. Resolves with the exit
+ * code; the caller exits with it.
+ */
+export async function runServer(argv: string[]): Promise<RunOutcome> {
+  const parsed = parseCommandLine(argv);
+  if (parsed.kind === 'exit') {
+    (parsed.stream === 'stdout' ? process.stdout : process.stderr).write(parsed.message);
+    return { exitCode: parsed.exitCode };
+  }
+  const { options, parameters } = parsed;
+  let logger: Logger;
+  try {
+    logger = Logger.create({ sink: options.logpath === undefined ? standardOutputSink() : fileSink(options.logpath) }, 'initandlisten');
+  } catch (error) {
+    process.stderr.write(`Error parsing command line: cannot open --logpath ${options.logpath}: ${(error as Error).message}\n`);
+    return { exitCode: ExitCode.BadOptions };
+  }
+  const outcome = await runWithLogger(options, parameters, logger);
+  logger.info(LogComponent.Control, LogId.ShuttingDown, 'Shutting down', { exitCode: outcome.exitCode });
+  logger.close();
+  return outcome;
+}
+
+async function runWithLogger(options: ServerOptions, parameters: ServerParameters, logger: Logger): Promise<RunOutcome> {
+  logger.info(LogComponent.Control, LogId.Starting, 'MongoDB starting', {
+    pid: process.pid,
+    port: options.port,
+    dbPath: options.dbpath,
+    architecture: '64-bit',
+    host: hostname(),
+    process: 'mongod-shim',
+  });
+  logger.info(LogComponent.Control, LogId.BuildInfo, 'Build Info', { build: { version: serverVersion, node: process.version } });
+  logger.info(LogComponent.Control, LogId.OptionsSet, 'Options set by command line', { options: { argv: options.argv } });
+
+  let lock: DbpathLock | undefined;
+  let storage: Storage | undefined;
+  try {
+    checkDbpath(options.dbpath);
+    lock = acquireDbpathLock(options.dbpath);
+    storage = await openEngineOrFail(options, logger);
+
+    const mode = startupModeFor(options);
+    if (mode !== undefined) {
+      const exitCode = await mode.run({ connection: storage.connection, storage, options, parameters, logger, input: process.stdin });
+      await storage.close();
+      storage = undefined;
+      return { exitCode };
+    }
+
+    const server = new Server(options, parameters, logger, storage, new CommandRegistry(builtinCommands));
+    recordStartupWarnings(server, parameters, logger);
+    await server.listen();
+    if (options.replSet !== undefined) {
+      // After listening: with --port 0 the member's host name needs the port picked.
+      await initiateReplicaSet(storage, options.replSet, server.hostAndPort, logger.withContext('ReplCoord'));
+    }
+    server.announceReady();
+
+    const reason = await waitForShutdown(server, logger);
+    logger.withContext('SignalHandler').info(LogComponent.Control, LogId.ReceivedSignal, 'Shutdown requested', { reason });
+    await server.close();
+    await storage.close();
+    storage = undefined;
+    logger.info(LogComponent.Control, LogId.NowExiting, 'Now exiting');
+    return { exitCode: ExitCode.Clean };
+  } catch (error) {
+    if (error instanceof FatalError) {
+      logger.fatal(LogComponent.Control, LogId.Fatal, error.message, { ...error.attributes, exitCode: error.exitCode });
+      // Exit without closing the engine: nothing since the last checkpoint becomes durable.
+      return { exitCode: error.exitCode };
+    }
+    logger.fatal(LogComponent.Control, LogId.UncaughtException, 'Uncaught exception', { error: describeError(error), stack: (error as Error)?.stack });
+    return { exitCode: ExitCode.Uncaught };
+  } finally {
+    lock?.release();
+  }
+}
+
+/** mongod refuses a dbpath that does not exist rather than creating it. */
+function checkDbpath(dbpath: string): void {
+  let isDirectory = false;
+  try {
+    isDirectory = statSync(dbpath).isDirectory();
+  } catch {
+    isDirectory = false;
+  }
+  if (!isDirectory) {
+    throw new FatalError(
+      `Data directory ${resolve(dbpath)} not found. Create the missing directory or specify another path using the --dbpath command line option.`,
+      ExitCode.Uncaught,
+      { code: 29, codeName: 'NonExistentPath', dbPath: dbpath },
+    );
+  }
+}
+
+/** Opens the engine; a failure (corruption at start-up, say) is fatal with its code and location. */
+async function openEngineOrFail(options: ServerOptions, logger: Logger): Promise<Storage> {
+  const storageLogger = logger.withContext('initandlisten');
+  storageLogger.info(LogComponent.Storage, LogId.EngineOpening, 'Opening the storage engine', {
+    dbPath: options.dbpath,
+    storage: options.storage,
+    keyProvider: options.keyProvider ?? null,
+  });
+  try {
+    const storage = await openStorage(options, logger);
+    const checkpoint = storage.lastCheckpoint();
+    storageLogger.info(LogComponent.Storage, LogId.EngineOpened, 'Storage engine opened', {
+      lastCheckpoint: checkpoint === undefined ? null : { id: checkpoint.id, timestamp: String(checkpoint.timestamp) },
+    });
+    return storage;
+  } catch (error) {
+    const attributes: Record<string, unknown> = { error: describeError(error) };
+    if (isEngineError(error)) {
+      attributes.engineErrorCode = error.code;
+      attributes.location = error.location;
+    }
+    throw new FatalError(`Failed to open the storage engine: ${error instanceof Error ? error.message : String(error)}`, ExitCode.Fatal, attributes, { cause: error });
+  }
+}
+
+function recordStartupWarnings(server: Server, parameters: ServerParameters, logger: Logger): void {
+  const warn = (id: number, msg: string): void => {
+    logger.warning(LogComponent.Control, id, msg);
+    server.startupWarnings.push(logger.recentLines().at(-1) ?? msg);
+  };
+  warn(LogId.TestCommandsEnabled, 'Access control is not enabled for the database. Read and write access to data and configuration is unrestricted');
+  if (parameters.getBoolean('enableTestCommands')) warn(LogId.TestCommandsEnabled, 'Testing behaviors are enabled. This has serious implications for a production deployment.');
+  if (parameters.getBoolean('enableRepairCommands')) warn(LogId.TestCommandsEnabled, 'Metadata repair commands are enabled.');
+}
+
+/** Resolves when the server is asked to stop: SIGTERM, SIGINT or the shutdown command. */
+function waitForShutdown(server: Server, logger: Logger): Promise<string> {
+  const signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
+  const handlers = signals.map((signal) => {
+    const handler = (): void => {
+      logger.withContext('SignalHandler').info(LogComponent.Control, LogId.ReceivedSignal, 'Received signal', { signal: signal === 'SIGTERM' ? 15 : 2, error: signal === 'SIGTERM' ? 'Terminated' : 'Interrupt' });
+      server.requestShutdown(signal);
+    };
+    process.on(signal, handler);
+    return [signal, handler] as const;
+  });
+  return server.shutdownRequested.finally(() => {
+    for (const [signal, handler] of handlers) process.off(signal, handler);
+    // A second signal during shutdown is ignored rather than killing the process mid-checkpoint.
+    for (const signal of signals) process.on(signal, () => undefined);
+  });
+}
