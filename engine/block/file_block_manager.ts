@@ -32,8 +32,13 @@ export class FileBlockManager implements BlockManager {
   private readonly inUse = new ExtentSet();
   /** Free space that may be written now. */
   private readonly available = new ExtentSet();
-  /** Space freed since the last durable checkpoint that it still references. */
+  /**
+   * Space a checkpoint may still reference: freed since the last checkpoint's extent list was
+   * written. Reusable once a checkpoint written after the free is durable.
+   */
   private readonly pendingFree = new ExtentSet();
+  /** Space freed before the running checkpoint wrote its list: reusable once it is durable. */
+  private readonly releaseWhenDurable = new ExtentSet();
   /** Blocks written since the last durable checkpoint (free at once when replaced). */
   private readonly sinceCheckpoint = new ExtentSet();
   /** The extent-list block of the last durable checkpoint. */
@@ -182,6 +187,9 @@ export class FileBlockManager implements BlockManager {
     }
     // The previous checkpoint's list is replaced by this one's.
     if (this.checkpointListBlock.size > 0) this.release(this.checkpointListBlock.offset, this.checkpointListBlock.size);
+    // Frees so far are not in this checkpoint; frees from now on may be (this checkpoint's blocks).
+    for (const e of this.pendingFree.extents()) this.releaseWhenDurable.add(e.offset, e.size);
+    this.pendingFree.clear();
     const treeExtents = this.inUse.extents();
     const treeBytes = treeExtents.reduce((sum, e) => sum + e.size, 0);
     const image = buildExtentListImage(treeExtents);
@@ -191,6 +199,8 @@ export class FileBlockManager implements BlockManager {
     const alloc = { offset, size: block.length, checksum };
     fsyncSync(this.fd);
     this.checkpointListBlock = alloc;
+    // Every block written so far belongs to this checkpoint now.
+    this.sinceCheckpoint.clear();
     const root = decodeFileAddress(rootAddress, this.allocationSize);
     const cookie = encodeFileCheckpointCookie({
       root, alloc, avail: NO_FILE_ADDRESS, discard: NO_FILE_ADDRESS,
@@ -200,9 +210,8 @@ export class FileBlockManager implements BlockManager {
   }
 
   checkpointDurable(): void {
-    for (const e of this.pendingFree.extents()) this.available.add(e.offset, e.size);
-    this.pendingFree.clear();
-    this.sinceCheckpoint.clear();
+    for (const e of this.releaseWhenDurable.extents()) this.available.add(e.offset, e.size);
+    this.releaseWhenDurable.clear();
   }
 
   rootFromCheckpoint(addr: string): Buffer | undefined {

@@ -17,7 +17,12 @@ export class PageLogBlockManager implements BlockManager {
   readonly name: string;
   private nextPageId: number;
 
-  constructor(private readonly handle: PageLogHandle, private readonly checkpointId: () => number) {
+  constructor(
+    private readonly handle: PageLogHandle,
+    private readonly checkpointId: () => number,
+    /** Told the size of every page written, for the database size the completion record carries. */
+    private readonly onWrite: (bytes: number) => void = () => {},
+  ) {
     this.name = `table id ${handle.tableId}`;
     const pages = handle.listPages();
     this.nextPageId = Math.max(MIN_USER_PAGE_ID - 1, ...pages) + 1;
@@ -56,6 +61,7 @@ export class PageLogBlockManager implements BlockManager {
       reconciliationId: 0,
     });
     const lsn = this.handle.put(pageId, { backlinkLsn: previous?.lsn ?? 0, baseLsn: 0, flags: 0 }, page);
+    this.onWrite(page.length - (previous?.size ?? 0));
     return encodePageLogAddress({ pageId, lsn, checkpointId: this.checkpointId(), reconciliationId: 0, size: page.length, checksum });
   }
 

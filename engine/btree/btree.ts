@@ -328,7 +328,10 @@ export class Btree {
       const child = this.resident(page.children[index]!, page);
       if (child.kind === 'leaf') {
         this.collect(child, key, inclusive, reverse, readTs, keys, values);
-        if (keys.length > 0) return { keys, values, done: false };
+        if (keys.length > 0) {
+          this.cache.evictIfNeeded();
+          return { keys, values, done: false };
+        }
         break;
       }
       page = child;
@@ -354,7 +357,10 @@ export class Btree {
         node = this.resident(node.children[index]!, node);
       }
       this.collect(node, undefined, true, reverse, readTs, keys, values);
-      if (keys.length > 0) return { keys, values, done: false };
+      if (keys.length > 0) {
+        this.cache.evictIfNeeded();
+        return { keys, values, done: false };
+      }
     }
   }
 
@@ -515,11 +521,10 @@ export class Btree {
     const ref = parent.children.find((c) => c.page === leaf);
     if (!ref) return true; // already detached
     if (leaf.dirty) {
-      if (this.block.kind === 'pagelog' || leaf.chains > 0) {
+      if (leaf.chains > 0) {
         this.collapseChains(leaf);
         if (leaf.chains > 0) return false;
       }
-      if (this.block.kind === 'pagelog') return false;
       if (leaf.keys.length === 0) return false;
       this.writePage(ref, buildLeafImage(leaf.keys, leaf.values as Buffer[], this.nextWriteGen()));
       leaf.dirty = false;

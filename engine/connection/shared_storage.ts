@@ -39,15 +39,18 @@ export class SharedStorage {
   private completed: number;
   largestFileId: number;
   lastCheckpoint: CheckpointInfo | undefined;
+  /** Bytes of live pages, carried from completion record to completion record. */
+  private databaseSize: number;
 
   private constructor(
     readonly pageLog: PageLog,
     private readonly context: ConnectionContext,
     private readonly provider: KeyProvider | undefined,
     private readonly providerModule: string | undefined,
-    turtle: { page: TurtlePage; lsn: number; completionLsn: number } | undefined,
+    turtle: LastCheckpoint | undefined,
   ) {
     this.completed = pageLog.listCompleteCheckpoints().length;
+    this.databaseSize = turtle?.databaseSize ?? 0;
     this.metadataBlock = this.blockManager(SHARED_METADATA_TABLE_ID);
     const checkpoint = turtle ? latestCheckpoint(`checkpoint=${turtle.page.checkpoint}`) : undefined;
     const tree = new Btree({
@@ -110,7 +113,9 @@ export class SharedStorage {
   }
 
   blockManager(tableId: number): PageLogBlockManager {
-    return new PageLogBlockManager(this.pageLog.openHandle(tableId), () => this.completed + 1);
+    return new PageLogBlockManager(this.pageLog.openHandle(tableId), () => this.completed + 1, (bytes) => {
+      this.databaseSize = Math.max(0, this.databaseSize + bytes);
+    });
   }
 
   /**
@@ -158,7 +163,7 @@ export class SharedStorage {
       timestamp: args.stable,
       oldestTimestamp: args.oldest,
       metadata: formatCompletionMetadata({
-        metadataLsn: turtleLsn, metadataChecksum: checksum(turtle), databaseSize: this.pageLog.stat().bytes, version: 1, compatibleVersion: 1,
+        metadataLsn: turtleLsn, metadataChecksum: checksum(turtle), databaseSize: this.databaseSize, version: 1, compatibleVersion: 1,
       }),
     });
     this.checkpointBegun = false;
@@ -198,7 +203,16 @@ export class SharedStorage {
  * The turtle page of the last completed checkpoint (or of the completion record at
  * `completionLsn`), checked against its completion record.
  */
-export function readLastCheckpoint(pageLog: PageLog, completionLsn?: number): { page: TurtlePage; lsn: number; completionLsn: number } | undefined {
+/** The checkpoint a connection opens: its turtle page and where it was found. */
+export interface LastCheckpoint {
+  page: TurtlePage;
+  /** The turtle page's LSN. */
+  lsn: number;
+  completionLsn: number;
+  databaseSize: number;
+}
+
+export function readLastCheckpoint(pageLog: PageLog, completionLsn?: number): LastCheckpoint | undefined {
   const record = pageLog.getCompleteCheckpoint(completionLsn);
   if (!record) {
     if (completionLsn === undefined) return undefined;
@@ -214,5 +228,5 @@ export function readLastCheckpoint(pageLog: PageLog, completionLsn?: number): { 
     }, ErrorCode.CheckpointMetadataCorrupt);
   }
   checkTurtlePageChecksum(turtle.image, completion.metadataChecksum, turtle.lsn);
-  return { page: parseTurtlePage(turtle.image, turtle.lsn), lsn: turtle.lsn, completionLsn: record.lsn };
+  return { page: parseTurtlePage(turtle.image, turtle.lsn), lsn: turtle.lsn, completionLsn: record.lsn, databaseSize: completion.databaseSize };
 }
