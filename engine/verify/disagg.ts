@@ -1,0 +1,191 @@
+import { EngineError, ErrorCode } from '../errors.js';
+import { checksum, hex32, parseCompletionMetadata, parseTurtlePage, type CompletionMetadata, type TurtlePage } from '../format/index.js';
+import { inspectKeyProviderPage, type KeyProviderPageInspection } from '../key_provider/index.js';
+import {
+  KEY_PROVIDER_TABLE_ID, TURTLE_PAGE_TABLE_ID, type CompletionRecord, type LogEntry, type PageLog, type PageRecord,
+} from '../page_log/index.js';
+import { errorMessage, FindingCode, locationOfError, type FindingLocation, type FindingSink } from './findings.js';
+
+/**
+ * The page log's checkpoint metadata (FORMATS.md 9.4 and 9.5): completion records, the turtle
+ * pages they name, and the key-provider pages the turtle pages name.
+ */
+
+export const TURTLE_PAGE_ID = 1;
+export const KEY_PROVIDER_PAGE_ID = 1;
+
+/**
+ * Every record of the log from `from` to `to`, stepping over records that do not decode
+ * (each reported once) instead of stopping at the first.
+ */
+export function* logRecords(pageLog: PageLog, sink: FindingSink, range: { from?: number; to?: number } = {}): Generator<LogEntry> {
+  let from = range.from ?? 1;
+  const to = range.to;
+  for (;;) {
+    try {
+      for (const entry of pageLog.records({ from, ...(to === undefined ? {} : { to }) })) {
+        sink.stats.logRecords++;
+        yield entry;
+        from = (entry.kind === 'page' ? entry.record.lsn : entry.kind === 'complete' ? entry.record.lsn : entry.lsn) + 1;
+      }
+      return;
+    } catch (error) {
+      const lsn = error instanceof EngineError ? error.location.lsn : undefined;
+      const code = error instanceof EngineError && error.code === ErrorCode.CheckpointMetadataCorrupt
+        ? FindingCode.CompletionRecordInvalid
+        : FindingCode.PageLogRecordInvalid;
+      sink.error(code, `page-log record does not decode: ${errorMessage(error)}`, { ...locationOfError(error), file: pageLog.path });
+      if (lsn === undefined || lsn < from) return;
+      from = lsn + 1;
+    }
+  }
+}
+
+/** A completion record with its parsed metadata and the turtle page it names. */
+export interface CheckpointMetadata {
+  completion: CompletionRecord;
+  metadata: CompletionMetadata;
+  turtle: TurtlePage;
+  turtleLsn: number;
+  turtleImage: Buffer;
+}
+
+/** The record of `pageId` in `tableId` at exactly `lsn`, or undefined (reported by the caller). */
+export function recordAt(pageLog: PageLog, tableId: number, pageId: number, lsn: number, sink: FindingSink): PageRecord | undefined {
+  try {
+    const records = pageLog.openHandle(tableId).get(pageId, lsn);
+    const newest = records[records.length - 1];
+    return newest !== undefined && newest.lsn === lsn ? newest : undefined;
+  } catch (error) {
+    const code = error instanceof EngineError && error.code === ErrorCode.ChecksumMismatch ? FindingCode.PageLogChecksum : FindingCode.PageLogRecordInvalid;
+    sink.error(code, `page-log record does not read: ${errorMessage(error)}`, { tableId, pageId, lsn, ...locationOfError(error) });
+    return undefined;
+  }
+}
+
+/**
+ * Checks one completion record and the turtle page it names; returns them when the turtle
+ * page is readable. The key-provider page the turtle page names is checked by
+ * `checkKeyProviderPage`.
+ */
+export function checkCompletion(pageLog: PageLog, completion: CompletionRecord, sink: FindingSink): CheckpointMetadata | undefined {
+  const at: FindingLocation = { lsn: completion.lsn };
+  let metadata: CompletionMetadata;
+  try {
+    metadata = parseCompletionMetadata(completion.metadata, completion.lsn);
+  } catch (error) {
+    sink.error(FindingCode.CompletionRecordInvalid, `completion record metadata does not parse: ${errorMessage(error)}`, at);
+    return undefined;
+  }
+  if (metadata.compatibleVersion > 1) {
+    sink.error(FindingCode.CompletionRecordInvalid, `completion record needs a reader of version ${metadata.compatibleVersion}`, at);
+  }
+  if (metadata.metadataLsn >= completion.lsn) {
+    sink.error(FindingCode.CompletionRecordInvalid, `completion record names turtle page LSN ${metadata.metadataLsn}, which is not before it`, at);
+    return undefined;
+  }
+  const turtleAt: FindingLocation = { tableId: TURTLE_PAGE_TABLE_ID, pageId: TURTLE_PAGE_ID, lsn: metadata.metadataLsn };
+  const record = recordAt(pageLog, TURTLE_PAGE_TABLE_ID, TURTLE_PAGE_ID, metadata.metadataLsn, sink);
+  if (record === undefined) {
+    sink.error(FindingCode.TurtlePageMissing, `the turtle page named by completion record ${completion.lsn} is missing`, turtleAt);
+    return undefined;
+  }
+  sink.stats.pages++;
+  sink.stats.bytes += record.image.length;
+  if (metadata.metadataChecksum === undefined) {
+    sink.warning(FindingCode.TurtlePageChecksumAbsent, `completion record ${completion.lsn} carries no metadata_checksum`, at);
+  } else {
+    const actual = checksum(record.image);
+    if (actual !== metadata.metadataChecksum) {
+      sink.error(FindingCode.TurtlePageChecksum, `turtle page checksum ${hex32(actual)} does not match ${hex32(metadata.metadataChecksum)} in completion record ${completion.lsn}`, turtleAt);
+      return undefined;
+    }
+  }
+  let turtle: TurtlePage;
+  try {
+    turtle = parseTurtlePage(record.image, record.lsn);
+  } catch (error) {
+    sink.error(FindingCode.TurtlePageInvalid, `turtle page does not parse: ${errorMessage(error)}`, turtleAt);
+    return undefined;
+  }
+  if (turtle.compatibleVersion > 1) {
+    sink.error(FindingCode.TurtlePageInvalid, `turtle page needs a reader of version ${turtle.compatibleVersion}`, turtleAt);
+  }
+  if (turtle.keyProvider !== undefined && turtle.keyProvider.lsn >= completion.lsn) {
+    sink.error(FindingCode.TurtlePageInvalid, `turtle page names key-provider page LSN ${turtle.keyProvider.lsn}, not before its completion record`, turtleAt);
+  }
+  return { completion, metadata, turtle, turtleLsn: record.lsn, turtleImage: record.image };
+}
+
+/** The key-provider page at `lsn`, inspected; undefined (reported) when it is missing. */
+export function inspectKeyProviderAt(pageLog: PageLog, lsn: number, sink: FindingSink): { record: PageRecord; inspection: KeyProviderPageInspection } | undefined {
+  const record = recordAt(pageLog, KEY_PROVIDER_TABLE_ID, KEY_PROVIDER_PAGE_ID, lsn, sink);
+  if (record === undefined) return undefined;
+  return { record, inspection: inspectKeyProviderPage(record.image, { lsn, tableId: KEY_PROVIDER_TABLE_ID, pageId: KEY_PROVIDER_PAGE_ID }) };
+}
+
+/** Reports the problems of a key-provider page; `referenced` pages get errors, others warnings. */
+export function reportKeyProviderProblems(inspection: KeyProviderPageInspection, referenced: boolean, sink: FindingSink): void {
+  for (const problem of inspection.problems) {
+    const code = problem.check === 'checksum' ? FindingCode.KeyProviderPageChecksum : FindingCode.KeyProviderPageInvalid;
+    const location: FindingLocation = { tableId: KEY_PROVIDER_TABLE_ID, pageId: KEY_PROVIDER_PAGE_ID, lsn: inspection.lsn };
+    if (problem.offset !== undefined) location.offset = problem.offset;
+    const message = referenced ? problem.message : `${problem.message} (a page no checkpoint names)`;
+    sink.report(referenced ? 'error' : 'warning', code, message, location);
+  }
+}
+
+/** The completion records of the log, oldest first, with undecodable ones reported. */
+export function readCompletions(pageLog: PageLog, sink: FindingSink): CompletionRecord[] {
+  const out: CompletionRecord[] = [];
+  for (const entry of logRecords(pageLog, sink)) if (entry.kind === 'complete') out.push(entry.record);
+  return out;
+}
+
+/**
+ * The newest checkpoint whose completion record and turtle page are sound. Newer checkpoints
+ * that are not are reported; the engine would refuse to open on them.
+ */
+export function latestCheckpointMetadata(pageLog: PageLog, sink: FindingSink): CheckpointMetadata | undefined {
+  let newest: CompletionRecord | undefined;
+  try {
+    newest = pageLog.getCompleteCheckpoint();
+  } catch {
+    newest = undefined; // found and reported by the scan below
+  }
+  if (newest !== undefined) {
+    const metadata = checkCompletion(pageLog, newest, sink);
+    if (metadata !== undefined) return metadata;
+  }
+  const completions = readCompletions(pageLog, sink).filter((c) => c.lsn !== newest?.lsn);
+  for (let i = completions.length - 1; i >= 0; i--) {
+    const metadata = checkCompletion(pageLog, completions[i]!, sink);
+    if (metadata !== undefined) return metadata;
+  }
+  return undefined;
+}
+
+/**
+ * Checks every key-provider page in the log: pages no checkpoint names are inspected
+ * (problems are warnings; the named ones were checked as errors), and each page's backlink
+ * must name the page before it.
+ */
+export function checkKeyProviderHistory(pageLog: PageLog, referenced: ReadonlySet<number>, sink: FindingSink): void {
+  let previous = 0;
+  for (const entry of logRecords(pageLog, sink)) {
+    if (entry.kind !== 'page' || entry.record.tableId !== KEY_PROVIDER_TABLE_ID) continue;
+    const { lsn, pageId, backlinkLsn } = entry.record;
+    const at: FindingLocation = { tableId: KEY_PROVIDER_TABLE_ID, pageId, lsn };
+    if (pageId !== KEY_PROVIDER_PAGE_ID) {
+      sink.warning(FindingCode.KeyProviderPageInvalid, `key-provider table holds page id ${pageId}; only page ${KEY_PROVIDER_PAGE_ID} is used`, at);
+      continue;
+    }
+    if (backlinkLsn !== previous) {
+      sink.warning(FindingCode.KeyProviderPageBacklink, `key-provider page backlink is LSN ${backlinkLsn}, not the previous page's LSN ${previous}`, at);
+    }
+    previous = lsn;
+    if (referenced.has(lsn)) continue;
+    const page = inspectKeyProviderAt(pageLog, lsn, sink);
+    if (page !== undefined) reportKeyProviderProblems(page.inspection, false, sink);
+  }
+}

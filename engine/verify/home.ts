@@ -1,0 +1,299 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { ErrorCode, IoError } from '../errors.js';
+import {
+  decodeFileCheckpointCookie, encodeFileAddress, getConfigValue, latestCheckpoint, parseConfig, parseTurtle, TURTLE_FILE, TURTLE_METADATA_KEY,
+  TURTLE_TEMP_FILE, turtleValue, type TurtleFile,
+} from '../format/index.js';
+import { openPageLog, SHARED_METADATA_TABLE_ID, type PageLog } from '../page_log/index.js';
+import {
+  checkCompletion, inspectKeyProviderAt, readCompletions, latestCheckpointMetadata, reportKeyProviderProblems,
+  type CheckpointMetadata,
+} from './disagg.js';
+import {
+  allocationSizeOf, checkpointsOf, verifyLocalFile, verifySharedTree,
+} from './file_checks.js';
+import { errorMessage, FindingCode, type FindingSink } from './findings.js';
+import { FileSource, PageLogSource } from './sources.js';
+import { TreeWalker, type StoredRecord } from './tree.js';
+
+/**
+ * Reading a stopped home without the engine: the local turtle file, the local metadata
+ * (`WiredTiger.wt`), and in disaggregated mode the page log's newest checkpoint and the shared
+ * metadata. Every problem met on the way is reported to the sink; what can be read is kept.
+ */
+
+export const METADATA_FILE = 'WiredTiger.wt';
+export const METADATA_URI = 'file:WiredTiger.wt';
+export const SHARED_METADATA_URI = 'file:WiredTigerShared.wt_stable';
+export const SHARED_METADATA_NAME = 'WiredTigerShared.wt_stable';
+export const PAGE_LOG_DIRECTORY = 'pagelog';
+
+/** One metadata entry, from the local metadata or the shared one. */
+export interface MetadataEntry {
+  key: string;
+  value: string;
+  shared: boolean;
+}
+
+export interface HomeReadOptions {
+  /** Page log location (default `HOME/pagelog`); only read when it exists. */
+  pageLogPath?: string;
+  /**
+   * Verification mode: run the space checks on `WiredTiger.wt`, check every completion
+   * record (not only the newest) and the key-provider pages they name.
+   */
+  verify?: boolean;
+}
+
+/** Decodes an `S`-format metadata item (NUL-terminated UTF-8); undefined when it is not one. */
+export function decodeMetadataString(bytes: Buffer): string | undefined {
+  if (bytes.length === 0 || bytes[bytes.length - 1] !== 0 || bytes.indexOf(0) !== bytes.length - 1) return undefined;
+  return bytes.toString('utf8', 0, bytes.length - 1);
+}
+
+/** True when `config` names the page-log block manager (a shared table's `file:` entry). */
+export function isSharedFileConfig(config: string): boolean {
+  try {
+    return parseConfig(config).some((e) => e.key === 'block_manager' && e.raw === 'disagg');
+  } catch {
+    return false;
+  }
+}
+
+/** A home opened for reading. Close it to release the page log. */
+export class HomeReader {
+  turtle: TurtleFile | undefined;
+  /** The metadata file's own entry, from the turtle file. */
+  metadataConfig: string | undefined;
+  readonly localEntries: MetadataEntry[] = [];
+  readonly sharedEntries: MetadataEntry[] = [];
+  pageLog: PageLog | undefined;
+  /** The newest sound disaggregated checkpoint. */
+  checkpoint: CheckpointMetadata | undefined;
+  /** Every completion record checked (verification mode), oldest first. */
+  checkedCompletions: CheckpointMetadata[] = [];
+
+  private constructor(readonly home: string, private readonly sink: FindingSink) {}
+
+  /**
+   * Opens `home`. Throws `IoError` (`MISSING_FILE`) only when it is not a database home at
+   * all: a missing directory, or one without both `WiredTiger.turtle` and `WiredTiger.wt`.
+   */
+  static async open(home: string, sink: FindingSink, options: HomeReadOptions = {}): Promise<HomeReader> {
+    requireHome(home);
+    const reader = new HomeReader(home, sink);
+    reader.readTurtleFile();
+    reader.readLocalMetadata(options.verify ?? false);
+    const pageLogPath = options.pageLogPath ?? join(home, PAGE_LOG_DIRECTORY);
+    if (existsSync(join(pageLogPath, 'data.mdb'))) {
+      try {
+        reader.pageLog = await openPageLog(pageLogPath, { readOnly: true });
+      } catch (error) {
+        sink.error(FindingCode.PageLogUnreadable, `the page log does not open: ${errorMessage(error)}`, { file: PAGE_LOG_DIRECTORY });
+      }
+      if (reader.pageLog) reader.readSharedMetadata(options.verify ?? false);
+    } else if (options.pageLogPath !== undefined) {
+      sink.error(FindingCode.PageLogUnreadable, `no page log at ${options.pageLogPath}`, { file: options.pageLogPath });
+    }
+    return reader;
+  }
+
+  get disaggregated(): boolean {
+    return this.pageLog !== undefined;
+  }
+
+  /** Every metadata entry: local first, then shared. */
+  get entries(): MetadataEntry[] {
+    return [...this.localEntries, ...this.sharedEntries];
+  }
+
+  private readTurtleFile(): void {
+    const path = join(this.home, TURTLE_FILE);
+    if (existsSync(join(this.home, TURTLE_TEMP_FILE))) {
+      this.sink.warning(FindingCode.TurtleFileLeftover, `${TURTLE_TEMP_FILE} is left over from an interrupted turtle update`, { file: TURTLE_TEMP_FILE });
+    }
+    if (!existsSync(path)) {
+      this.sink.error(FindingCode.TurtleFileMissing, `${TURTLE_FILE} is missing`, { file: TURTLE_FILE });
+      return;
+    }
+    let text: string;
+    try {
+      const bytes = readFileSync(path);
+      text = bytes.toString('utf8');
+      if (!Buffer.from(text, 'utf8').equals(bytes)) {
+        this.sink.error(FindingCode.TurtleFileInvalid, 'turtle file is not valid UTF-8 text', { file: TURTLE_FILE });
+      }
+    } catch (error) {
+      this.sink.error(FindingCode.TurtleFileInvalid, `turtle file does not read: ${errorMessage(error)}`, { file: TURTLE_FILE });
+      return;
+    }
+    try {
+      this.turtle = parseTurtle(text);
+    } catch (error) {
+      this.sink.error(FindingCode.TurtleFileInvalid, errorMessage(error), { file: TURTLE_FILE });
+      return;
+    }
+    const version = turtleValue(this.turtle, 'WiredTiger version string');
+    if (version !== undefined && !/^WiredTiger \d+\.\d+\.\d+/.test(version)) {
+      this.sink.error(FindingCode.TurtleFileInvalid, `turtle file version string "${version}" does not name a WiredTiger version`, { file: TURTLE_FILE });
+    }
+    const keys = new Set<string>();
+    for (const [key] of this.turtle.entries) {
+      if (keys.has(key)) this.sink.error(FindingCode.TurtleFileInvalid, `turtle file repeats the key "${key}"`, { file: TURTLE_FILE });
+      keys.add(key);
+      if (!['WiredTiger version string', 'WiredTiger version', TURTLE_METADATA_KEY, 'Compatibility version', 'Live Restore'].includes(key)) {
+        this.sink.error(FindingCode.TurtleFileInvalid, `turtle file has an unknown key "${key}"`, { file: TURTLE_FILE });
+      }
+    }
+    const config = turtleValue(this.turtle, TURTLE_METADATA_KEY)!;
+    try {
+      parseConfig(config);
+      if (getConfigValue(config, 'id') !== '0') {
+        this.sink.error(FindingCode.TurtleFileInvalid, 'the metadata file\'s entry does not have id=0', { file: TURTLE_FILE, uri: METADATA_URI });
+      }
+      if (getConfigValue(config, 'key_format') !== 'S' || getConfigValue(config, 'value_format') !== 'S') {
+        this.sink.error(FindingCode.TurtleFileInvalid, 'the metadata file\'s entry does not have key_format=S,value_format=S', { file: TURTLE_FILE, uri: METADATA_URI });
+      }
+      latestCheckpoint(config);
+      this.metadataConfig = config;
+    } catch (error) {
+      this.sink.error(FindingCode.TurtleFileInvalid, `the metadata file's entry does not parse: ${errorMessage(error)}`, { file: TURTLE_FILE, uri: METADATA_URI });
+    }
+  }
+
+  private addEntry(record: StoredRecord, shared: boolean, where: { file?: string; tableId?: number }): void {
+    const key = decodeMetadataString(record.key);
+    const value = decodeMetadataString(record.value);
+    if (key === undefined || value === undefined) {
+      this.sink.error(FindingCode.MetadataEntryInvalid, `metadata entry ${record.key.toString('hex').slice(0, 64)} is not a pair of NUL-terminated strings`, where);
+      return;
+    }
+    (shared ? this.sharedEntries : this.localEntries).push({ key, value, shared });
+  }
+
+  private readLocalMetadata(verify: boolean): void {
+    if (this.metadataConfig === undefined) return;
+    verifyLocalFile({
+      path: join(this.home, METADATA_FILE), fileName: METADATA_FILE, uri: METADATA_URI, config: this.metadataConfig,
+      spaceChecks: verify, onRecord: (record) => this.addEntry(record, false, { file: METADATA_FILE }),
+    }, this.sink);
+  }
+
+  private readSharedMetadata(verify: boolean): void {
+    const pageLog = this.pageLog!;
+    if (verify) {
+      for (const completion of readCompletions(pageLog, this.sink)) {
+        const checked = checkCompletion(pageLog, completion, this.sink);
+        if (checked === undefined) continue;
+        this.checkedCompletions.push(checked);
+        const keyProvider = checked.turtle.keyProvider;
+        if (keyProvider === undefined) continue;
+        const page = inspectKeyProviderAt(pageLog, keyProvider.lsn, this.sink);
+        if (page === undefined) {
+          this.sink.error(FindingCode.KeyProviderPageMissing, `the key-provider page named by the turtle page at LSN ${checked.turtleLsn} is missing`, { tableId: 26, pageId: keyProvider.pageId, lsn: keyProvider.lsn });
+        } else {
+          reportKeyProviderProblems(page.inspection, true, this.sink);
+        }
+      }
+      this.checkpoint = this.checkedCompletions[this.checkedCompletions.length - 1];
+    } else {
+      this.checkpoint = latestCheckpointMetadata(pageLog, this.sink);
+    }
+    if (this.checkpoint === undefined) return;
+    verifySharedTree({
+      handle: pageLog.openHandle(SHARED_METADATA_TABLE_ID), uri: SHARED_METADATA_URI, file: SHARED_METADATA_NAME,
+      config: `checkpoint=${this.checkpoint.turtle.checkpoint}`,
+      onRecord: (record) => this.addEntry(record, true, { tableId: SHARED_METADATA_TABLE_ID }),
+    }, this.sink);
+  }
+
+  /** The entry for `key` (local first), or undefined. */
+  entry(key: string): MetadataEntry | undefined {
+    return this.localEntries.find((e) => e.key === key) ?? this.sharedEntries.find((e) => e.key === key);
+  }
+
+  /**
+   * Resolves `table:NAME`, `colgroup:NAME`, `file:NAME.wt` or a bare name to the `file:`
+   * entry holding the data; undefined when there is none.
+   */
+  resolveFile(uri: string): { table: MetadataEntry | undefined; file: MetadataEntry } | undefined {
+    const name = uri.includes(':') ? uri : `table:${uri}`;
+    if (name === METADATA_URI || name === 'metadata:') {
+      return this.metadataConfig === undefined ? undefined : { table: undefined, file: { key: METADATA_URI, value: this.metadataConfig, shared: false } };
+    }
+    if (name.startsWith('file:')) {
+      const file = this.entry(name);
+      return file && { table: undefined, file };
+    }
+    const tableName = name.replace(/^(table|colgroup):/, '');
+    const table = this.entry(`table:${tableName}`);
+    const colgroup = this.entry(`colgroup:${tableName}`);
+    if (colgroup === undefined) return undefined;
+    let source: string | undefined;
+    try {
+      source = getConfigValue(colgroup.value, 'source');
+    } catch {
+      return undefined;
+    }
+    if (source === undefined) return undefined;
+    const file = colgroup.shared ? this.sharedEntries.find((e) => e.key === source) : this.localEntries.find((e) => e.key === source);
+    return file && { table, file };
+  }
+
+  /**
+   * The records of a `file:` entry's newest checkpoint, in key order, read through the tree
+   * checks (problems go to the sink).
+   */
+  *records(file: MetadataEntry): Generator<StoredRecord> {
+    const where = { uri: file.key };
+    const checkpoints = checkpointsOf(file.value, this.sink, where);
+    const newest = checkpoints?.[checkpoints.length - 1];
+    if (newest === undefined || newest.addr === '') return;
+    if (file.shared && isSharedFileConfig(file.value)) {
+      if (!this.pageLog) return;
+      const id = Number(getConfigValue(file.value, 'id'));
+      const source = new PageLogSource(this.pageLog.openHandle(id), file.key);
+      yield* new TreeWalker(source, this.sink, { ...source.where }).records(Buffer.from(newest.addr, 'hex'));
+      return;
+    }
+    const fileName = file.key === METADATA_URI ? METADATA_FILE : file.key.slice('file:'.length);
+    const allocationSize = allocationSizeOf(file.value, this.sink, where);
+    let source: FileSource;
+    try {
+      source = new FileSource(join(this.home, fileName), fileName, allocationSize, file.key);
+    } catch (error) {
+      this.sink.error(FindingCode.FileMissing, `cannot open ${fileName}: ${errorMessage(error)}`, { file: fileName, uri: file.key });
+      return;
+    }
+    try {
+      const cookie = decodeFileCheckpointCookie(Buffer.from(newest.addr, 'hex'), allocationSize);
+      if (cookie.root.size === 0) return;
+      source.checkpointFileSize = cookie.fileSize;
+      yield* new TreeWalker(source, this.sink, { ...source.where }).records(encodeFileAddress(cookie.root, allocationSize));
+    } catch (error) {
+      this.sink.error(FindingCode.CheckpointInvalid, `checkpoint cookie does not decode: ${errorMessage(error)}`, { file: fileName, uri: file.key });
+    } finally {
+      source.close();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pageLog?.close();
+    this.pageLog = undefined;
+  }
+}
+
+/** Throws `IoError` (`MISSING_FILE`) when `home` is not a database home at all. */
+export function requireHome(home: string): void {
+  let isDirectory = false;
+  try {
+    isDirectory = statSync(home).isDirectory();
+  } catch {
+    isDirectory = false;
+  }
+  if (!isDirectory) throw new IoError(`${home} is not a directory`, { file: home }, ErrorCode.MissingFile);
+  if (!existsSync(join(home, TURTLE_FILE)) && !existsSync(join(home, METADATA_FILE)) && !existsSync(join(home, TURTLE_TEMP_FILE))) {
+    throw new IoError(`${home} is not a database home: it has no ${TURTLE_FILE} or ${METADATA_FILE}`, { file: home }, ErrorCode.MissingFile);
+  }
+}
