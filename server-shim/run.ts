@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { builtinCommands, CommandRegistry } from './commands/index.js';
-import { acquireDbpathLock, ExitCode, FatalError, type DbpathLock } from './lifecycle/index.js';
+import { acquireDbpathLock, ExitCode, FatalError, ShutdownController, type DbpathLock } from './lifecycle/index.js';
 import { describeError, fileSink, Logger, LogComponent, LogId, standardOutputSink } from './log/index.js';
 import { startupModeFor } from './modes/index.js';
 import { parseCommandLine, serverVersion, type ServerOptions, type ServerParameters } from './options/index.js';
@@ -53,6 +53,7 @@ async function runWithLogger(options: ServerOptions, parameters: ServerParameter
   logger.info(LogComponent.Control, LogId.BuildInfo, 'Build Info', { build: { version: serverVersion, node: process.version } });
   logger.info(LogComponent.Control, LogId.OptionsSet, 'Options set by command line', { options: { argv: options.argv } });
 
+  const shutdown = new ShutdownController(logger);
   let lock: DbpathLock | undefined;
   let storage: Storage | undefined;
   try {
@@ -68,7 +69,7 @@ async function runWithLogger(options: ServerOptions, parameters: ServerParameter
       return { exitCode };
     }
 
-    const server = new Server(options, parameters, logger, storage, new CommandRegistry(builtinCommands));
+    const server = new Server(options, parameters, logger, storage, new CommandRegistry(builtinCommands), (reason) => shutdown.request(reason));
     recordStartupWarnings(server, parameters, logger);
     await server.listen();
     if (options.replSet !== undefined) {
@@ -77,7 +78,8 @@ async function runWithLogger(options: ServerOptions, parameters: ServerParameter
     }
     server.announceReady();
 
-    const reason = await waitForShutdown(server, logger);
+    const reason = await shutdown.requested;
+    shutdown.dispose();
     logger.withContext('SignalHandler').info(LogComponent.Control, LogId.ReceivedSignal, 'Shutdown requested', { reason });
     await server.close();
     await storage.close();
@@ -93,6 +95,7 @@ async function runWithLogger(options: ServerOptions, parameters: ServerParameter
     logger.fatal(LogComponent.Control, LogId.UncaughtException, 'Uncaught exception', { error: describeError(error), stack: (error as Error)?.stack });
     return { exitCode: ExitCode.Uncaught };
   } finally {
+    shutdown.dispose();
     lock?.release();
   }
 }
@@ -147,22 +150,4 @@ function recordStartupWarnings(server: Server, parameters: ServerParameters, log
   warn(LogId.TestCommandsEnabled, 'Access control is not enabled for the database. Read and write access to data and configuration is unrestricted');
   if (parameters.getBoolean('enableTestCommands')) warn(LogId.TestCommandsEnabled, 'Testing behaviors are enabled. This has serious implications for a production deployment.');
   if (parameters.getBoolean('enableRepairCommands')) warn(LogId.TestCommandsEnabled, 'Metadata repair commands are enabled.');
-}
-
-/** Resolves when the server is asked to stop: SIGTERM, SIGINT or the shutdown command. */
-function waitForShutdown(server: Server, logger: Logger): Promise<string> {
-  const signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
-  const handlers = signals.map((signal) => {
-    const handler = (): void => {
-      logger.withContext('SignalHandler').info(LogComponent.Control, LogId.ReceivedSignal, 'Received signal', { signal: signal === 'SIGTERM' ? 15 : 2, error: signal === 'SIGTERM' ? 'Terminated' : 'Interrupt' });
-      server.requestShutdown(signal);
-    };
-    process.on(signal, handler);
-    return [signal, handler] as const;
-  });
-  return server.shutdownRequested.finally(() => {
-    for (const [signal, handler] of handlers) process.off(signal, handler);
-    // A second signal during shutdown is ignored rather than killing the process mid-checkpoint.
-    for (const signal of signals) process.on(signal, () => undefined);
-  });
 }

@@ -2,4 +2,5 @@
 export { ExitCode, FatalError } from './exit_codes.js';
 export type { ExitCodeValue } from './exit_codes.js';
 export { acquireDbpathLock, lockFileName, processIsAlive } from './lock_file.js';
+export { ShutdownController } from './shutdown.js';
 export type { DbpathLock } from './lock_file.js';

@@ -27,9 +27,6 @@ export class Server implements ServerState, ConnectionOwner {
   private listeningPort = 0;
   private checkpointTimer: NodeJS.Timeout | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
-  private shutdownReason: ((reason: string) => void) | undefined;
-  /** Resolves with the reason when something asks the server to shut down. */
-  readonly shutdownRequested: Promise<string>;
 
   constructor(
     readonly options: ServerOptions,
@@ -37,8 +34,9 @@ export class Server implements ServerState, ConnectionOwner {
     readonly logger: Logger,
     readonly storage: Storage,
     readonly registry: CommandRegistry,
+    /** Called when a command asks the server to shut down. */
+    private readonly onShutdownRequest: (reason: string) => void,
   ) {
-    this.shutdownRequested = new Promise((resolve) => (this.shutdownReason = resolve));
     parameters.onChange('checkpointIntervalSecs', () => this.scheduleCheckpoint());
     parameters.onChange('logLevel', (level) => (logger.verbosity = Number(level)));
     logger.verbosity = parameters.getInteger('logLevel');
@@ -135,7 +133,7 @@ export class Server implements ServerState, ConnectionOwner {
   }
 
   requestShutdown(reason: string): void {
-    this.shutdownReason?.(reason);
+    this.onShutdownRequest(reason);
   }
 
   private startBackgroundTasks(): void {

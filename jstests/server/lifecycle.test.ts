@@ -1,0 +1,147 @@
+import { expect } from 'chai';
+import { createServer, type AddressInfo } from 'node:net';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseLogLines, runShim, shimsPerTest, ShimStateError } from '../libs/index.js';
+
+describe('mongod-shim: process lifecycle', function () {
+  const shims = shimsPerTest();
+
+  it('keeps data written before fsync across kill -9 and restart', async () => {
+    const shim = await shims.launch();
+    const collection = (await shim.client()).db('durable').collection('things');
+    await collection.insertMany([{ _id: 1, v: 'one' }, { _id: 2, v: 'two' }] as never[]);
+    await (await shim.client()).db('admin').command({ fsync: 1 });
+    const exit = await shim.kill();
+    expect(exit.signal).to.equal('SIGKILL');
+    expect(existsSync(join(shim.dbpath, 'mongod.lock')), 'a crash leaves the lock file').to.equal(true);
+    await shim.start();
+    const reopened = (await shim.client()).db('durable').collection('things');
+    expect(await reopened.find().sort({ _id: 1 }).toArray()).to.deep.equal([
+      { _id: 1, v: 'one' },
+      { _id: 2, v: 'two' },
+    ]);
+    const collections = await (await shim.client()).db('durable').listCollections().toArray();
+    expect(collections.map((entry) => entry.name)).to.deep.equal(['things']);
+  });
+
+  it('keeps everything across a clean stop (the final checkpoint)', async () => {
+    const shim = await shims.launch({ storage: 'local' });
+    await (await shim.client()).db('clean').collection('c').insertOne({ _id: 'kept' as never });
+    await shim.restart();
+    expect(await (await shim.client()).db('clean').collection('c').countDocuments()).to.equal(1);
+  });
+
+  it('holds mongod.lock with its PID while running and removes it at a clean exit', async () => {
+    const shim = await shims.launch();
+    const lock = join(shim.dbpath, 'mongod.lock');
+    expect(Number(readFileSync(lock, 'utf8').trim())).to.be.a('number').and.greaterThan(0);
+    await shim.stop();
+    expect(existsSync(lock)).to.equal(false);
+  });
+
+  it('refuses a second server on the same dbpath with exit code 6', async () => {
+    const shim = await shims.launch();
+    const second = await runShim(['--dbpath', shim.dbpath, '--port', '0'], { timeoutMs: 30_000 });
+    expect(second.exitCode).to.equal(6);
+    const fatal = parseLogLines(second.stdout).find((line) => line.s === 'F');
+    expect(fatal?.msg).to.match(/already running on the dbpath/);
+    expect(fatal?.attr).to.include({ codeName: 'DBPathInUse' });
+    // The first server is unaffected.
+    expect(await (await shim.client()).db('admin').command({ ping: 1 })).to.deep.include({ ok: 1 });
+  });
+
+  it('takes over a stale lock left by a killed server', async () => {
+    const shim = await shims.launch();
+    await shim.kill();
+    await shim.start();
+    expect(shim.state).to.equal('running');
+  });
+
+  it('exits 0 on SIGTERM and on the shutdown command', async () => {
+    const shim = await shims.launch();
+    await shim.stop();
+    expect(shim.exit?.exitCode).to.equal(0);
+    expect(shim.logLines().some((line) => line.msg === 'Now exiting')).to.equal(true);
+    await shim.start();
+    await shim.stop({ useShutdownCommand: true });
+    expect(shim.exit?.exitCode).to.equal(0);
+  });
+
+  it('exits 0 on SIGINT', async () => {
+    const shim = await shims.launch();
+    shim.signal('SIGINT');
+    const exit = await shim.waitForExit();
+    expect(exit.exitCode).to.equal(0);
+  });
+
+  it('exits 2 for bad options', async () => {
+    for (const args of [['--port', '1'], ['--dbpath', '/tmp', '--port', 'abc'], ['--dbpath', '/tmp', '--bogus'], ['--dbpath', '/tmp', '--storage', 'cloud'], ['--dbpath', '/tmp', '--setParameter', 'noSuchParameter=1']]) {
+      const result = await runShim(args);
+      expect(result.exitCode, args.join(' ')).to.equal(2);
+      expect(result.stderr, args.join(' ')).to.match(/Error parsing command line/);
+    }
+  });
+
+  it('accepts --port=N and --setParameter=k=v forms', async () => {
+    const shim = shims.create({ args: ['--setParameter=checkpointIntervalSecs=5'] });
+    await shim.start();
+    const reply = await (await shim.client()).db('admin').command({ getParameter: 1, checkpointIntervalSecs: 1 });
+    expect(reply.checkpointIntervalSecs).to.equal(5);
+  });
+
+  it('exits 48 when the port is in use', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as AddressInfo).port;
+    try {
+      const shim = await shims.launch();
+      await shim.stop();
+      const result = await runShim(['--dbpath', shim.dbpath, '--port', String(port)], { timeoutMs: 30_000 });
+      expect(result.exitCode).to.equal(48);
+      expect(parseLogLines(result.stdout).some((line) => line.msg === 'Error setting up listener')).to.equal(true);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('exits 6 with the error code when the dbpath holds a corrupt engine home', async () => {
+    const shim = await shims.launch({ storage: 'local' });
+    await shim.stop();
+    // A turtle file that does not parse: the engine must refuse to open.
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(join(shim.dbpath, 'WiredTiger.turtle'), 'garbage that is not a turtle file\n');
+    const result = await runShim(['--dbpath', shim.dbpath, '--port', '0', '--storage', 'local'], { timeoutMs: 30_000 });
+    expect(result.exitCode).to.equal(6);
+    const fatal = parseLogLines(result.stdout).find((line) => line.s === 'F');
+    expect(fatal?.msg).to.match(/Failed to open the storage engine/);
+    expect(fatal?.attr).to.have.property('engineErrorCode');
+  });
+
+  it('refuses --magicRestore and --repair cleanly for now (exit 6)', async () => {
+    const shim = shims.create();
+    await shim.start();
+    await shim.stop();
+    for (const mode of ['--magicRestore', '--repair']) {
+      const result = await runShim(['--dbpath', shim.dbpath, '--replSet', 'rs0', mode], { input: Buffer.alloc(0), timeoutMs: 30_000 });
+      expect(result.exitCode, mode).to.equal(6);
+      expect(result.stdout, mode).to.match(/not yet supported/);
+    }
+  });
+
+  it('errors on calls in the wrong lifecycle state', async () => {
+    const shim = shims.create();
+    expect(() => shim.port).to.throw(ShimStateError);
+    await shim.stop().then(
+      () => expect.fail('stop of a new server should fail'),
+      (error: unknown) => expect(error).to.be.instanceOf(ShimStateError),
+    );
+    await shim.start();
+    await shim.start().then(
+      () => expect.fail('a second start should fail'),
+      (error: unknown) => expect(error).to.be.instanceOf(ShimStateError),
+    );
+    await Promise.all([shim.stop(), shim.stop()]);
+    expect(shim.state).to.equal('stopped');
+  });
+});

@@ -1,0 +1,102 @@
+import { expect } from 'chai';
+import { BSON, type Db } from 'mongodb';
+import { sendRaw, shimsPerSuite, type ShimProcess } from '../libs/index.js';
+
+/** A message header followed by `payload`, with `length` in the header (default: the real length). */
+function message(opCode: number, payload: Buffer, length?: number): Buffer {
+  const header = Buffer.alloc(16);
+  header.writeInt32LE(length ?? 16 + payload.length, 0);
+  header.writeInt32LE(1, 4);
+  header.writeInt32LE(0, 8);
+  header.writeInt32LE(opCode, 12);
+  return Buffer.concat([header, payload]);
+}
+
+/** An OP_MSG with one body section. */
+function opMsg(body: Record<string, unknown>): Buffer {
+  return message(2013, Buffer.concat([Buffer.alloc(4), Buffer.from([0]), Buffer.from(BSON.serialize(body))]));
+}
+
+describe('mongod-shim: malformed wire input closes only that connection', function () {
+  const shims = shimsPerSuite();
+  let shim: ShimProcess;
+  let db: Db;
+
+  before(async () => {
+    shim = await shims.launch();
+    db = (await shim.client()).db('wire');
+    await db.collection('c').insertOne({ _id: 'before' as never });
+  });
+
+  /** The driver, on its own connections, still works. */
+  async function driverStillWorks(): Promise<void> {
+    expect(await db.command({ ping: 1 })).to.deep.include({ ok: 1 });
+    expect(await db.collection('c').countDocuments()).to.be.at.least(1);
+  }
+
+  const cases: { name: string; bytes: () => Buffer }[] = [
+    { name: 'random garbage', bytes: () => Buffer.from('\x07\x00\x00\x00garbage that is not a message at all') },
+    { name: 'a length smaller than a header', bytes: () => message(2013, Buffer.alloc(0), 4) },
+    { name: 'a length over 48 MB', bytes: () => message(2013, Buffer.alloc(8), 48_000_001) },
+    { name: 'a negative length', bytes: () => message(2013, Buffer.alloc(8), -5) },
+    {
+      name: 'a truncated BSON body',
+      bytes: () => {
+        const body = Buffer.from(BSON.serialize({ ping: 1, $db: 'admin' }));
+        return message(2013, Buffer.concat([Buffer.alloc(4), Buffer.from([0]), body.subarray(0, body.length - 4)]));
+      },
+    },
+    { name: 'an unknown op code', bytes: () => message(4242, Buffer.alloc(8)) },
+    { name: 'an unknown section kind', bytes: () => message(2013, Buffer.concat([Buffer.alloc(4), Buffer.from([9]), Buffer.from(BSON.serialize({ ping: 1 }))])) },
+    { name: 'OP_COMPRESSED', bytes: () => message(2012, Buffer.alloc(9)) },
+  ];
+
+  for (const testCase of cases) {
+    it(`closes the connection on ${testCase.name}`, async () => {
+      const exchange = await sendRaw(shim.port, testCase.bytes());
+      expect(exchange.closedByServer).to.equal(true);
+      expect(exchange.received.length).to.equal(0);
+      await driverStillWorks();
+    });
+  }
+
+  it('logs the closed connection as a warning with the reason', async () => {
+    await sendRaw(shim.port, message(4242, Buffer.alloc(8)));
+    const warnings = shim.logLines().filter((line) => line.msg.startsWith('Error receiving request from client') && line.s === 'W');
+    expect(warnings.some((line) => /unsupported op code 4242/.test(JSON.stringify(line.attr)))).to.equal(true);
+  });
+
+  it('answers a valid OP_MSG on a raw connection and a pipelined second one after it', async () => {
+    const exchange = await sendRaw(shim.port, [opMsg({ ping: 1, $db: 'admin' }), opMsg({ ping: 1, $db: 'admin' })], 1000);
+    expect(exchange.closedByServer).to.equal(false);
+    const first = exchange.received.readInt32LE(0);
+    expect(exchange.received.length).to.be.greaterThan(first);
+  });
+
+  it('does not answer a moreToCome request', async () => {
+    const request = opMsg({ insert: 'c', documents: [{ _id: 'fire-and-forget' }], $db: 'wire' });
+    request.writeUInt32LE(2, 16);
+    const exchange = await sendRaw(shim.port, request, 1000);
+    expect(exchange.received.length).to.equal(0);
+    expect(await db.collection('c').countDocuments({ _id: 'fire-and-forget' as never })).to.equal(1);
+  });
+
+  it('answers an HTTP request with mongod\'s plain-text notice and closes', async () => {
+    const exchange = await sendRaw(shim.port, Buffer.from('GET / HTTP/1.1\r\nHost: localhost\r\n\r\n'));
+    expect(exchange.closedByServer).to.equal(true);
+    expect(exchange.received.toString()).to.match(/trying to access MongoDB over HTTP/);
+    await driverStillWorks();
+  });
+
+  it('answers a legacy OP_QUERY isMaster with OP_REPLY and refuses other OP_QUERY commands', async () => {
+    const query = (command: Record<string, unknown>): Buffer =>
+      message(2004, Buffer.concat([Buffer.alloc(4), Buffer.from('admin.$cmd\0'), Buffer.from([0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]), Buffer.from(BSON.serialize(command))]));
+    const handshake = await sendRaw(shim.port, query({ isMaster: 1 }), 1000);
+    expect(handshake.received.readInt32LE(12)).to.equal(1);
+    const reply = BSON.deserialize(handshake.received.subarray(36));
+    expect(reply.ismaster).to.equal(true);
+    expect(reply.maxWireVersion).to.equal(21);
+    const other = await sendRaw(shim.port, query({ ping: 1 }), 1000);
+    expect(BSON.deserialize(other.received.subarray(36)).code).to.equal(352);
+  });
+});
