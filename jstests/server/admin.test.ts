@@ -155,6 +155,9 @@ describe('mongod-shim: test-only commands', function () {
     const before = (await admin.command({ serverStatus: 1 })).disagg.keyProvider;
     const reply = await admin.command({ rotateKey: 1, checkpoint: true });
     expect(reply.rotationRequested).to.equal(true);
-    if (before !== null) expect(reply.keyProvider.keyVersion).to.be.greaterThan(before.keyVersion);
+    expect(before, 'the example key provider reports its state').to.not.equal(null);
+    expect(reply.keyProvider.keyVersion).to.be.greaterThan(before.keyVersion);
+    expect(reply.keyProvider.pageLsn).to.be.a('number');
+    expect(reply.lastCheckpoint.keyProviderPageLsn).to.equal(reply.keyProvider.pageLsn);
   });
 });

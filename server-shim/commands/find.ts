@@ -1,3 +1,4 @@
+import { defaultFirstBatchSize } from '../cursors/index.js';
 import { CommandError, ErrorCodes } from '../errors/index.js';
 import {
   checkKnownFields,
@@ -47,7 +48,7 @@ export const findCommand = defineCommand({
       limit: limit === 0 ? undefined : limit,
     });
     context.server.operationCounters.query += 1;
-    const firstBatchSize = limit !== undefined && limit > 0 ? Math.min(limit, batchSize ?? limit) : batchSize;
+    const firstBatchSize = limit !== undefined && limit > 0 ? Math.min(limit, batchSize ?? defaultFirstBatchSize) : batchSize;
     return firstBatchReply(context, ns, stream, {
       batchSize: firstBatchSize,
       singleBatch: optionalBoolean(request, 'singleBatch') ?? false,

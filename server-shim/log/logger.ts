@@ -173,12 +173,14 @@ export class Logger {
  * as `{code, codeName?, errmsg}`-like objects, buffers by length (never their bytes: they may
  * hold keys).
  */
-function jsonReplacer(this: unknown, _key: string, value: unknown): unknown {
+function jsonReplacer(this: unknown, key: string, value: unknown): unknown {
+  // `value` has been through toJSON already (a Buffer arrives as {type, data}); look at the original.
+  const original = (this as Record<string, unknown> | undefined)?.[key];
+  if (original instanceof Uint8Array) return { $binaryLength: original.length };
   if (typeof value === 'bigint') {
     return value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(value) : value.toString();
   }
   if (value instanceof Error) return describeError(value);
-  if (value instanceof Uint8Array) return { $binaryLength: value.length };
   return value;
 }
 

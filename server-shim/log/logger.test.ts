@@ -1,0 +1,34 @@
+import { expect } from 'chai';
+import { Logger, memorySink } from './index.js';
+
+describe('log: structured JSON lines', () => {
+  it('writes mongod-shaped objects, one per line', () => {
+    const sink = memorySink();
+    const logger = Logger.create({ sink }, 'initandlisten');
+    logger.withContext('listener').info('NETWORK', 23016, 'Waiting for connections', { port: 27017, ssl: 'off' });
+    const line = JSON.parse(sink.lines[0]!) as Record<string, unknown>;
+    expect(Object.keys(line)).to.deep.equal(['t', 's', 'c', 'id', 'ctx', 'msg', 'attr']);
+    expect(line).to.deep.include({ s: 'I', c: 'NETWORK', id: 23016, ctx: 'listener', msg: 'Waiting for connections', attr: { port: 27017, ssl: 'off' } });
+    expect((line.t as { $date: string }).$date).to.match(/^\d{4}-\d\d-\d\dT/);
+  });
+
+  it('drops debug lines above the verbosity and keeps recent lines for getLog', () => {
+    const sink = memorySink();
+    const logger = Logger.create({ sink, recentLineCount: 2 });
+    logger.debug('COMMAND', 1, 'hidden');
+    logger.verbosity = 1;
+    logger.debug('COMMAND', 2, 'shown');
+    logger.warning('COMMAND', 3, 'three');
+    logger.error('COMMAND', 4, 'four');
+    expect(sink.lines.map((line) => (JSON.parse(line) as { s: string }).s)).to.deep.equal(['D1', 'W', 'E']);
+    expect(logger.recentLines()).to.have.length(2);
+    expect(logger.totalLinesWritten).to.equal(3);
+  });
+
+  it('never writes buffer bytes (they may hold keys)', () => {
+    const sink = memorySink();
+    Logger.create({ sink }).info('STORAGE', 1, 'blob', { key: Buffer.from('secret') });
+    expect(sink.lines[0]).to.not.include('secret');
+    expect(sink.lines[0]).to.include('$binaryLength');
+  });
+});
