@@ -177,6 +177,7 @@ function jsonReplacer(this: unknown, key: string, value: unknown): unknown {
   // `value` has been through toJSON already (a Buffer arrives as {type, data}); look at the original.
   const original = (this as Record<string, unknown> | undefined)?.[key];
   if (original instanceof Uint8Array) return { $binaryLength: original.length };
+  if ((original as { _bsontype?: unknown } | undefined)?._bsontype === 'Binary') return { $binaryLength: (original as { length(): number }).length() };
   if (typeof value === 'bigint') {
     return value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(value) : value.toString();
   }
