@@ -15,7 +15,7 @@ import {
 } from './file_checks.js';
 import { errorMessage, FindingCode, type FindingSink } from './findings.js';
 import { FileSource, PageLogSource } from './sources.js';
-import { TreeWalker, type StoredRecord } from './tree.js';
+import { TreeWalker, type StoredRecord, type TreeWalkSummary } from './tree.js';
 
 /**
  * Reading a stopped home without the engine: the local turtle file, the local metadata
@@ -243,9 +243,9 @@ export class HomeReader {
 
   /**
    * The records of a `file:` entry's newest checkpoint, in key order, read through the tree
-   * checks (problems go to the sink).
+   * checks (problems go to the sink). `onSummary` receives the walk's counts at the end.
    */
-  *records(file: MetadataEntry): Generator<StoredRecord> {
+  *records(file: MetadataEntry, onSummary?: (summary: TreeWalkSummary) => void): Generator<StoredRecord> {
     const where = { uri: file.key };
     const checkpoints = checkpointsOf(file.value, this.sink, where);
     const newest = checkpoints?.[checkpoints.length - 1];
@@ -254,7 +254,9 @@ export class HomeReader {
       if (!this.pageLog) return;
       const id = Number(getConfigValue(file.value, 'id'));
       const source = new PageLogSource(this.pageLog.openHandle(id), file.key);
-      yield* new TreeWalker(source, this.sink, { ...source.where }).records(Buffer.from(newest.addr, 'hex'));
+      const walker = new TreeWalker(source, this.sink, { ...source.where });
+      yield* walker.records(Buffer.from(newest.addr, 'hex'));
+      onSummary?.(walker.summary);
       return;
     }
     const fileName = file.key === METADATA_URI ? METADATA_FILE : file.key.slice('file:'.length);
@@ -267,12 +269,18 @@ export class HomeReader {
       return;
     }
     try {
-      const cookie = decodeFileCheckpointCookie(Buffer.from(newest.addr, 'hex'), allocationSize);
+      let cookie;
+      try {
+        cookie = decodeFileCheckpointCookie(Buffer.from(newest.addr, 'hex'), allocationSize);
+      } catch (error) {
+        this.sink.error(FindingCode.CheckpointInvalid, `checkpoint cookie does not decode: ${errorMessage(error)}`, { file: fileName, uri: file.key });
+        return;
+      }
       if (cookie.root.size === 0) return;
       source.checkpointFileSize = cookie.fileSize;
-      yield* new TreeWalker(source, this.sink, { ...source.where }).records(encodeFileAddress(cookie.root, allocationSize));
-    } catch (error) {
-      this.sink.error(FindingCode.CheckpointInvalid, `checkpoint cookie does not decode: ${errorMessage(error)}`, { file: fileName, uri: file.key });
+      const walker = new TreeWalker(source, this.sink, { ...source.where });
+      yield* walker.records(encodeFileAddress(cookie.root, allocationSize));
+      onSummary?.(walker.summary);
     } finally {
       source.close();
     }

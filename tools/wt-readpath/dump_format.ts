@@ -1,0 +1,77 @@
+import { escapeForDump, parseConfig } from '../../engine/format/index.js';
+import type { HomeReader, MetadataEntry, StoredRecord } from '../../engine/verify/index.js';
+
+/**
+ * `wt dump`'s text format: the header `wt dump` prints, the creation configuration it
+ * reproduces, and records escaped the way its print and hex formats escape them.
+ */
+
+/** The version `wt dump` names in its first line: the format these homes use. */
+export const DUMP_VERSION = '12.0.0';
+
+/**
+ * `WT_SESSION::create`'s default configuration in WiredTiger 12.0.0, in its key order. `wt dump`
+ * prints, for each of these keys, the last value found in this string, the file entry, the
+ * column group entry and the table entry, in that order (`__schema_create_collapse` and
+ * `__wt_config_collapse`); keys the defaults do not have are dropped, nested groups are not merged.
+ */
+export const CREATE_DEFAULTS = [
+  'access_pattern_hint=none', 'allocation_size=4KB', 'app_metadata=',
+  'assert=(commit_timestamp=none,durable_timestamp=none,read_timestamp=none,write_timestamp=off)',
+  'block_allocation=best', 'block_compressor=', 'cache_resident=false', 'checksum=on', 'colgroups=', 'collator=',
+  'columns=', 'dictionary=0', 'encryption=(keyid=,name=)', 'exclusive=false', 'format=btree', 'huffman_key=',
+  'huffman_value=', 'ignore_in_memory_cache_size=false', 'immutable=false',
+  'import=(compare_timestamp=oldest_timestamp,enabled=false,file_metadata=,metadata_file=,panic_corrupt=true,repair=false)',
+  'internal_item_max=0', 'internal_key_max=0', 'internal_key_truncate=true', 'internal_page_max=4KB', 'key_format=u',
+  'key_gap=10', 'leaf_item_max=0', 'leaf_key_max=0', 'leaf_page_max=32KB', 'leaf_value_max=0', 'log=(enabled=true)',
+  'memory_page_image_max=0', 'memory_page_max=5MB', 'os_cache_dirty_max=0', 'os_cache_max=0',
+  'prefix_compression=false', 'prefix_compression_min=4', 'source=', 'split_deepen_min_child=0',
+  'split_deepen_per_child=0', 'split_pct=90',
+  'tiered_storage=(auth_token=,bucket=,bucket_prefix=,cache_directory=,local_retention=300,name=,object_target_size=0)',
+  'type=file', 'value_format=u', 'verbose=[]', 'write_timestamp_usage=none',
+].join(',');
+
+/** Collapses configurations, least preferred first, onto the keys of the first (the defaults). */
+export function collapseConfig(configs: readonly string[]): string {
+  const [defaults, ...rest] = configs;
+  const parsed = rest.map((c) => parseConfig(c));
+  return parseConfig(defaults ?? '').map((entry) => {
+    let raw = entry.raw;
+    for (const config of parsed) for (const e of config) if (e.key === entry.key) raw = e.raw;
+    return `${entry.key}=${raw}`;
+  }).join(',');
+}
+
+/** The creation configuration `wt dump` prints for a table or file. */
+export function creationConfig(reader: HomeReader, uri: string, file: MetadataEntry, table: MetadataEntry | undefined): string {
+  const layers = [CREATE_DEFAULTS, file.value];
+  if (table !== undefined) {
+    const colgroup = reader.entry(`colgroup:${table.key.slice('table:'.length)}`);
+    if (colgroup) layers.push(colgroup.value);
+    layers.push(table.value);
+  } else if (uri.startsWith('colgroup:')) {
+    const colgroup = reader.entry(uri);
+    if (colgroup) layers.push(colgroup.value);
+  }
+  return collapseConfig(layers);
+}
+
+/** The header lines of a dump: banner, format, `Header`, URI, configuration, `Data`. */
+export function dumpHeader(uri: string, config: string, hex: boolean): string {
+  return `WiredTiger Dump (WiredTiger Version ${DUMP_VERSION})\nFormat=${hex ? 'hex' : 'print'}\nHeader\n${uri}\n${config}\nData\n`;
+}
+
+/** A key or value as `wt dump` prints it. */
+export function dumpItem(bytes: Uint8Array, hex: boolean): string {
+  return hex ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex') : escapeForDump(bytes);
+}
+
+/** One record's two lines. */
+export function dumpRecord(record: StoredRecord, hex: boolean): string {
+  return `${dumpItem(record.key, hex)}\n${dumpItem(record.value, hex)}\n`;
+}
+
+/** The URI `wt dump` names: a bare name means `table:NAME`. */
+export function dumpUri(uri: string): string {
+  return uri.includes(':') ? uri : `table:${uri}`;
+}
