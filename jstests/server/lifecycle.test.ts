@@ -25,6 +25,23 @@ describe('mongod-shim: process lifecycle', function () {
     expect(collections.map((entry) => entry.name)).to.deep.equal(['things']);
   });
 
+  it('takes periodic checkpoints every checkpointIntervalSecs, so a crash after one keeps the data', async () => {
+    const shim = await shims.launch({ setParameters: { checkpointIntervalSecs: 1 } });
+    const client = await shim.client();
+    await client.db('periodic').collection('c').insertOne({ _id: 'unsynced' as never });
+    const written = (await client.db('admin').command({ serverStatus: 1 })).disagg.stableTimestamp;
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const checkpoint = (await client.db('admin').command({ serverStatus: 1 })).disagg.lastCheckpoint;
+      if (checkpoint.timestamp.greaterThanOrEqual(written)) break;
+      if (Date.now() > deadline) expect.fail('no periodic checkpoint within 10 s');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    await shim.kill();
+    await shim.start();
+    expect(await (await shim.client()).db('periodic').collection('c').countDocuments()).to.equal(1);
+  });
+
   it('keeps everything across a clean stop (the final checkpoint)', async () => {
     const shim = await shims.launch({ storage: 'local' });
     await (await shim.client()).db('clean').collection('c').insertOne({ _id: 'kept' as never });
