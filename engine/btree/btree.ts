@@ -34,6 +34,19 @@ export interface Batch {
   values: Buffer[];
   /** True when no record lies beyond this batch. */
   done: boolean;
+  /**
+   * True while the leaf the batch was read from is unchanged. Once false, the batch's records
+   * after the last one consumed may be stale: read a new batch from that record on.
+   */
+  current: () => boolean;
+}
+
+const ALWAYS_CURRENT = (): boolean => true;
+
+/** A `current` check for a batch read from `leaf`. */
+function unchangedSince(leaf: LeafPage): () => boolean {
+  const modCount = leaf.modCount;
+  return () => leaf.modCount === modCount;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -319,7 +332,7 @@ export class Btree {
     const keys: Buffer[] = [];
     const values: Buffer[] = [];
     let page: InternalPage = this.rootPage;
-    if (page.children.length === 0) return { keys, values, done: true };
+    if (page.children.length === 0) return { keys, values, done: true, current: ALWAYS_CURRENT };
     // Descend, remembering the path so the walk can move to the neighbouring leaf.
     const path: Array<{ page: InternalPage; index: number }> = [];
     for (;;) {
@@ -329,8 +342,9 @@ export class Btree {
       if (child.kind === 'leaf') {
         this.collect(child, key, inclusive, reverse, readTs, keys, values);
         if (keys.length > 0) {
+          const current = unchangedSince(child);
           this.cache.evictIfNeeded();
-          return { keys, values, done: false };
+          return { keys, values, done: false, current };
         }
         break;
       }
@@ -348,7 +362,7 @@ export class Btree {
         }
         level--;
       }
-      if (level < 0) return { keys, values, done: true };
+      if (level < 0) return { keys, values, done: true, current: ALWAYS_CURRENT };
       path.length = level + 1;
       let node: Page = this.resident(path[level]!.page.children[path[level]!.index]!, path[level]!.page);
       while (node.kind === 'internal') {
@@ -358,8 +372,9 @@ export class Btree {
       }
       this.collect(node, undefined, true, reverse, readTs, keys, values);
       if (keys.length > 0) {
+        const current = unchangedSince(node);
         this.cache.evictIfNeeded();
-        return { keys, values, done: false };
+        return { keys, values, done: false, current };
       }
     }
   }
@@ -504,7 +519,10 @@ export class Btree {
   private dropChild(page: InternalPage, index: number): void {
     const ref = page.children[index]!;
     if (ref.address) this.block.free(ref.address);
-    if (ref.page?.kind === 'leaf') this.cache.remove(ref.page);
+    if (ref.page?.kind === 'leaf') {
+      this.cache.remove(ref.page);
+      ref.page.modCount++; // batches read from it must not outlive it
+    }
     page.children.splice(index, 1);
     page.keys.splice(index, 1);
     if (index === 0 && page.keys.length > 0) page.keys[0] = EMPTY;
@@ -531,6 +549,8 @@ export class Btree {
       this.markDirty(parent);
     }
     ref.page = undefined;
+    // Later changes go to a new copy of the page: batches read from this one are stale then.
+    leaf.modCount++;
     this.structureGen++;
     return true;
   }

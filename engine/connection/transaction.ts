@@ -87,9 +87,10 @@ export class TransactionView {
       : [];
     let o = 0;
     const tree = (): Btree => this.source.treeOf(table);
+    // Where the next batch starts: after the last record consumed.
     let key = start;
     let keyInclusive = inclusive;
-    for (;;) {
+    batches: for (;;) {
       const batch = tree().batch(key, keyInclusive, reverse, this.readTs);
       for (let i = 0; i < batch.keys.length; i++) {
         const k = batch.keys[i]!;
@@ -97,6 +98,10 @@ export class TransactionView {
           const w = overlay[o++]!;
           if (w.value) yield [w.key, w.value];
         }
+        // The caller may have written while suspended: re-read rather than return stale records.
+        if (!batch.current()) continue batches;
+        key = k;
+        keyInclusive = false;
         if (o < overlay.length && overlay[o]!.key.equals(k)) {
           const w = overlay[o++]!;
           if (w.value) yield [w.key, w.value];
@@ -105,8 +110,6 @@ export class TransactionView {
         yield [k, batch.values[i]!];
       }
       if (batch.done || batch.keys.length === 0) break;
-      key = batch.keys[batch.keys.length - 1];
-      keyInclusive = false;
     }
     while (o < overlay.length) {
       const w = overlay[o++]!;

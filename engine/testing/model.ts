@@ -39,8 +39,8 @@ export class SortedModel {
   }
 
   /** Entries whose keys fall in the range, in order (reversed when asked). */
-  range(range: { gt?: string; gte?: string; lt?: string; lte?: string; reverse?: boolean }): Array<[string, string]> {
-    const inRange = this.sorted().filter(([key]) =>
+  range(range: { gt?: string; gte?: string; lt?: string; lte?: string; reverse?: boolean }, sorted = this.sorted()): Array<[string, string]> {
+    const inRange = sorted.filter(([key]) =>
       (range.gt === undefined || compareKeys(key, range.gt) > 0)
       && (range.gte === undefined || compareKeys(key, range.gte) >= 0)
       && (range.lt === undefined || compareKeys(key, range.lt) < 0)
@@ -51,5 +51,14 @@ export class SortedModel {
 
 /** Byte order of two strings' UTF-8 encodings (what an `S` key sorts by). */
 export function compareKeys(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    // UTF-16 order matches UTF-8 byte order except around surrogates: compare bytes there.
+    if (x >= 0xd800 || y >= 0xd800) return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+    return x < y ? -1 : 1;
+  }
+  return a.length === b.length ? 0 : a.length < b.length ? -1 : 1;
 }

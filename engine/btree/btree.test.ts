@@ -1,0 +1,226 @@
+import { expect } from 'chai';
+import type { Connection, Cursor, Item, StorageMode } from '../api.js';
+import { expectSameEntries } from '../testing/expect_entries.js';
+import { STORAGE_MODES, testHomes } from '../testing/homes.js';
+import { SortedModel, compareKeys } from '../testing/model.js';
+import { seededRandom, testSeed } from '../testing/random.js';
+
+/** Small pages so a few thousand records already make a tree several levels deep. */
+const SMALL_PAGES = 'allocation_size=512B,leaf_page_max=1KB,internal_page_max=512B';
+
+const keyOf = (i: number): string => `key${String(i).padStart(8, '0')}`;
+
+function scan(cursor: Cursor, range: Parameters<Cursor['entries']>[0] = {}): Array<[Item, Item]> {
+  return [...cursor.entries(range)];
+}
+
+for (const storage of STORAGE_MODES) {
+  describe(`btree (${storage})`, function () {
+    this.timeout(120_000);
+    const homes = testHomes();
+    let home: string;
+    let connection: Connection | undefined;
+
+    const open = async (): Promise<Connection> => {
+      connection = await homes.open(home, { storage: storage as StorageMode });
+      return connection;
+    };
+
+    beforeEach(async () => {
+      home = await homes.directory();
+      connection = undefined;
+    });
+
+    async function reopen(): Promise<Connection> {
+      await connection!.close();
+      return open();
+    }
+
+    // Default pages: a root over a few hundred leaves. Small pages: a tree four or five levels deep.
+    for (const [label, config, count] of [['default pages', '', 200_000], ['small pages', `,${SMALL_PAGES}`, 50_000]] as const) {
+      it(`keeps ${count.toLocaleString('en')} records inserted in random order, with deletes, in key order forward and reverse (${label})`, async () => {
+        const seed = testSeed();
+        const random = seededRandom(seed);
+        const c = await open();
+        c.createTable('table:t', `key_format=S,value_format=S${config}`);
+        const cursor = c.openSession().openCursor('table:t');
+        const model = new SortedModel();
+        const order = random.shuffle(Array.from({ length: count }, (_, i) => i));
+        for (const i of order) {
+          const value = `v${i}-${'x'.repeat(random.below(40))}`;
+          cursor.insert(keyOf(i), value);
+          model.set(keyOf(i), value);
+        }
+        for (const i of random.shuffle(order).slice(0, count / 4)) {
+          expect(cursor.remove(keyOf(i)), `seed ${seed}`).to.equal(true);
+          model.delete(keyOf(i));
+        }
+        const sorted = model.sorted();
+        const check = (cur: Cursor): void => {
+          expectSameEntries(scan(cur), sorted, `seed ${seed}`);
+          expectSameEntries(scan(cur, { reverse: true }), [...sorted].reverse(), `seed ${seed}, reverse`);
+        };
+        check(cursor);
+        await c.checkpoint();
+        check(cursor);
+        const again = await reopen();
+        check(again.openSession().openCursor('table:t'));
+      });
+    }
+
+    it('stores values from empty to larger than a leaf page, and keys up to 4 KB', async () => {
+      const random = seededRandom(testSeed());
+      const c = await open();
+      c.createTable('table:u', `key_format=S,value_format=u,${SMALL_PAGES}`);
+      const cursor = c.openSession().openCursor('table:u');
+      const expected = new Map<string, Buffer>();
+      for (let i = 0; i < 2_000; i++) {
+        const size = random.pick([0, 1, 63, 64, 65, 500, 1_100, 3_000, 20_000]);
+        const value = Buffer.alloc(size, i & 0xff);
+        const key = `${keyOf(i)}${'k'.repeat(random.pick([0, 0, 0, 100, 4_000]))}`;
+        cursor.put(key, value);
+        expected.set(key, value);
+      }
+      const sorted = [...expected].sort(([a], [b]) => compareKeys(a, b));
+      expect(scan(cursor)).to.deep.equal(sorted);
+      await c.checkpoint();
+      const again = await reopen();
+      const reopened = again.openSession().openCursor('table:u');
+      expect(scan(reopened)).to.deep.equal(sorted);
+      for (const [key, value] of sorted.slice(0, 200)) expect(reopened.get(key)).to.deep.equal(value);
+    });
+
+    it('empties a multi-level tree by removes, then fills it again, across checkpoints', async () => {
+      const c = await open();
+      c.createTable('table:t', `key_format=S,value_format=S,${SMALL_PAGES}`);
+      const cursor = c.openSession().openCursor('table:t');
+      for (let i = 0; i < 5_000; i++) cursor.put(keyOf(i), `value ${i}`);
+      await c.checkpoint();
+      for (let i = 0; i < 5_000; i++) expect(cursor.remove(keyOf(i))).to.equal(true);
+      expect(scan(cursor)).to.deep.equal([]);
+      await c.checkpoint();
+      let again = await reopen();
+      let reopened = again.openSession().openCursor('table:t');
+      expect(scan(reopened)).to.deep.equal([]);
+      expect(reopened.next()).to.equal(false);
+      for (let i = 0; i < 5_000; i += 7) reopened.put(keyOf(i), `again ${i}`);
+      await again.checkpoint();
+      again = await reopen();
+      reopened = again.openSession().openCursor('table:t');
+      const expected = Array.from({ length: Math.ceil(5_000 / 7) }, (_, n) => [keyOf(n * 7), `again ${n * 7}`]);
+      expect(scan(reopened)).to.deep.equal(expected);
+    });
+
+    describe('searchNear', () => {
+      it('returns the exact record, else the next larger one, else the next smaller one', async () => {
+        const c = await open();
+        c.createTable('table:t', `key_format=S,value_format=S,${SMALL_PAGES}`);
+        const cursor = c.openSession().openCursor('table:t');
+        expect(cursor.searchNear('anything')).to.equal(undefined);
+        for (let i = 10; i < 3_000; i += 10) cursor.put(keyOf(i), `v${i}`);
+        expect(cursor.searchNear(keyOf(500))).to.deep.equal({ key: keyOf(500), value: 'v500', exact: 0 });
+        expect(cursor.searchNear(keyOf(505))).to.deep.equal({ key: keyOf(510), value: 'v510', exact: 1 });
+        expect(cursor.searchNear('a')).to.deep.equal({ key: keyOf(10), value: 'v10', exact: 1 });
+        expect(cursor.searchNear('z')).to.deep.equal({ key: keyOf(2_990), value: 'v2990', exact: -1 });
+        // Between the last key of one leaf and the first of the next, after a checkpoint and reopen.
+        await c.checkpoint();
+        const again = await reopen();
+        const reopened = again.openSession().openCursor('table:t');
+        for (let i = 11; i < 2_990; i += 97) {
+          const next = Math.ceil(i / 10) * 10;
+          expect(reopened.searchNear(keyOf(i))).to.deep.equal({ key: keyOf(next), value: `v${next}`, exact: i % 10 === 0 ? 0 : 1 });
+        }
+      });
+
+      it('does not return a removed key', async () => {
+        const c = await open();
+        c.createTable('table:t', 'key_format=S,value_format=S');
+        const cursor = c.openSession().openCursor('table:t');
+        for (const k of ['a', 'b', 'c']) cursor.put(k, k.toUpperCase());
+        cursor.remove('b');
+        expect(cursor.searchNear('b')).to.deep.equal({ key: 'c', value: 'C', exact: 1 });
+        cursor.remove('c');
+        expect(cursor.searchNear('b')).to.deep.equal({ key: 'a', value: 'A', exact: -1 });
+      });
+    });
+
+    describe('ranges', () => {
+      it('returns what a sorted model returns for random gt/gte/lt/lte bounds, forward and reverse', async () => {
+        const seed = testSeed();
+        const random = seededRandom(seed);
+        const c = await open();
+        c.createTable('table:t', `key_format=S,value_format=S,${SMALL_PAGES}`);
+        const cursor = c.openSession().openCursor('table:t');
+        const model = new SortedModel();
+        for (let i = 0; i < 4_000; i++) {
+          const k = keyOf(random.below(20_000));
+          cursor.put(k, `v${i}`);
+          model.set(k, `v${i}`);
+        }
+        await c.checkpoint();
+        const bound = (): string => (random.next() < 0.5 ? keyOf(random.below(20_000)) : `${keyOf(random.below(20_000))}5`);
+        const sorted = model.sorted();
+        for (let round = 0; round < 300; round++) {
+          const range: Record<string, unknown> = {};
+          if (random.next() < 0.7) range[random.pick(['gt', 'gte'])] = bound();
+          if (random.next() < 0.7) range[random.pick(['lt', 'lte'])] = bound();
+          range['reverse'] = random.next() < 0.5;
+          expectSameEntries(scan(cursor, range), model.range(range, sorted), `seed ${seed}, range ${JSON.stringify(range)}`);
+        }
+        // Bounds equal to stored keys, inclusive and exclusive.
+        const keys = sorted.map(([k]) => k);
+        const [low, high] = [keys[100]!, keys[200]!];
+        expect(scan(cursor, { gte: low, lte: high }).length).to.equal(101);
+        expect(scan(cursor, { gt: low, lt: high }).length).to.equal(99);
+        expect(scan(cursor, { gte: low, lte: high, reverse: true }).map(([k]) => k)).to.deep.equal(keys.slice(100, 201).reverse());
+        expect(scan(cursor, { gt: high, lt: low })).to.deep.equal([]);
+      });
+    });
+
+    describe('cursor next and prev', () => {
+      it('walks forward and back, changes direction around the current record, and restarts after the end', async () => {
+        const c = await open();
+        c.createTable('table:t', `key_format=S,value_format=S,${SMALL_PAGES}`);
+        const cursor = c.openSession().openCursor('table:t');
+        expect(cursor.next()).to.equal(false);
+        expect(cursor.prev()).to.equal(false);
+        for (let i = 0; i < 1_000; i++) cursor.put(keyOf(i), `v${i}`);
+        await c.checkpoint();
+        for (let i = 0; i < 600; i++) expect(cursor.next()).to.equal(true);
+        expect(cursor.key).to.equal(keyOf(599));
+        expect(cursor.prev()).to.equal(true);
+        expect(cursor.key).to.equal(keyOf(598));
+        expect(cursor.value).to.equal('v598');
+        expect(cursor.next()).to.equal(true);
+        expect(cursor.key).to.equal(keyOf(599));
+        let count = 600;
+        while (cursor.next()) count++;
+        expect(count).to.equal(1_000);
+        expect(() => cursor.key).to.throw();
+        expect(cursor.next()).to.equal(true);
+        expect(cursor.key).to.equal(keyOf(0));
+        cursor.reset();
+        expect(cursor.prev()).to.equal(true);
+        expect(cursor.key).to.equal(keyOf(999));
+      });
+
+      it('sees records inserted and removed ahead of its position while it walks', async () => {
+        const c = await open();
+        c.createTable('table:t', `key_format=S,value_format=S,${SMALL_PAGES}`);
+        const cursor = c.openSession().openCursor('table:t');
+        for (let i = 0; i < 2_000; i += 2) cursor.put(keyOf(i), `v${i}`);
+        const writer = c.openSession().openCursor('table:t');
+        const seen: string[] = [];
+        while (cursor.next()) {
+          const key = cursor.key as string;
+          seen.push(key);
+          const i = Number(key.slice(3));
+          // Remove the record two ahead on the same or next leaf: the walk must skip it.
+          if (i % 8 === 0) writer.remove(keyOf(i + 2));
+        }
+        const expected = Array.from({ length: 1_000 }, (_, n) => n * 2).filter((i) => !(i % 8 === 2)).map(keyOf);
+        expect(seen).to.deep.equal(expected);
+      });
+    });
+  });
+}
