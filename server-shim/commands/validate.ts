@@ -3,9 +3,9 @@ import { checkKnownFields, collectionNamespace } from './arguments.js';
 import { defineCommand } from './registry.js';
 
 /**
- * `validate`: reads every record of the collection (checking that each is valid BSON keyed by
- * its `_id`) and runs the engine's verifier on the table when the engine has one. `valid` is
- * true only when all of that succeeded.
+ * `validate`: runs the engine's verifier on the collection's table (findings with their
+ * locations become `errors` and `warnings`) and reads every record, each of which must be valid
+ * BSON stored under its `_id`. `valid` is true only when there is no error.
  */
 export const validateCommand = defineCommand({
   name: 'validate',

@@ -74,6 +74,20 @@ describe(`storage (${mode}): collections, oplog and restart`, function () {
     expect(storage.findByKey(reopened!, 'ada')?.document.born).to.deep.equal(new Int32(1815));
   });
 
+  it('validates a collection with the engine verifier and a scan of every record', async () => {
+    const s = storage!;
+    const entry = await s.write(() => s.createCollection({ db: 'test', collection: 'checked' }));
+    await s.write(() => {
+      for (let id = 0; id < 500; id += 1) s.insertDocument(entry, { _id: id, pad: 'x'.repeat(200) });
+    });
+    const before = await s.validate(entry);
+    expect(before).to.deep.include({ records: 500, errors: [], corruptRecords: [] });
+    await s.checkpoint();
+    const after = await s.validate(entry);
+    expect(after.errors).to.deep.equal([]);
+    expect(after.records).to.equal(500);
+  });
+
   it('holds writes back during an fsync lock until it is lifted', async () => {
     const s = storage!;
     const entry = await s.write(() => s.createCollection({ db: 'test', collection: 'locked' }));

@@ -1,6 +1,7 @@
 import { Long, Timestamp, UUID } from 'bson';
 import type { CheckpointInfo, Connection, Cursor, Range, Session } from '../../engine/index.js';
 import { ErrorCode } from '../../engine/index.js';
+import { collectReport, formatFinding, verifyTable } from '../../engine/verify/index.js';
 import { CommandError, ErrorCodes } from '../errors/index.js';
 import { LogComponent, LogId, type Logger } from '../log/index.js';
 import type { AccessPlan } from '../query/index.js';
@@ -50,12 +51,10 @@ interface WriteBlocker {
   release: () => void;
 }
 
-/** The optional engine hooks used when present (not yet in the engine's public `Connection` type). */
+/** The optional engine hook used when present (not yet in the engine's public `Connection` type). */
 interface EngineExtras {
   /** Resolves when no point-in-time write holds the engine's write lock. */
   whenWritable?: () => Promise<void>;
-  /** Verifies a table; yields (or returns) its findings. */
-  verify?: (uri: string) => unknown;
 }
 
 /**
@@ -472,46 +471,45 @@ export class Storage {
   }
 
   /**
-   * Checks every record of a collection: the value is a valid BSON document and the key is the
-   * encoding of its key field. Calls the engine's `verify(uri)` too when the engine has one.
+   * Checks a collection: the engine's verifier checks the table's durable pages and metadata
+   * (every finding is reported with its location), then every current record is read and must
+   * be a valid BSON document stored under the encoding of its key field.
    */
   async validate(entry: CollectionEntry): Promise<{ records: number; errors: string[]; warnings: string[]; corruptRecords: unknown[] }> {
     const errors: string[] = [];
     const warnings: string[] = [];
     const corruptRecords: unknown[] = [];
     let records = 0;
-    const extras = this.connection as Connection & EngineExtras;
-    if (typeof extras.verify === 'function') {
-      try {
-        const findings = await extras.verify.call(this.connection, entry.uri);
-        for (const finding of await collectFindings(findings)) errors.push(describeFinding(finding));
-      } catch (error) {
-        errors.push(`engine verify failed: ${describeFinding(error)}`);
-      }
+    try {
+      const report = await collectReport(verifyTable(this.connection, entry.uri));
+      for (const finding of report.findings) (finding.severity === 'error' ? errors : warnings).push(formatFinding(finding));
+    } catch (error) {
+      errors.push(`engine verification failed: ${error instanceof Error ? error.message : String(error)}`);
     }
     try {
       const cursor = this.readSession.openCursor(entry.uri);
       try {
         for (const [key, value] of cursor.entries()) {
           records += 1;
+          const hexKey = (key as Buffer).toString('hex');
           let document: Document;
           try {
             document = decodeDocument(value as Buffer);
           } catch (error) {
-            errors.push(`record ${records} under key ${(key as Buffer).toString('hex')} is not valid BSON: ${(error as Error).message}`);
-            corruptRecords.push((key as Buffer).toString('hex'));
+            errors.push(`record ${records} under key ${hexKey} is not valid BSON: ${(error as Error).message}`);
+            corruptRecords.push(hexKey);
             continue;
           }
           if (!encodeKey(document[entry.keyField]).equals(key as Buffer)) {
-            errors.push(`record ${records} under key ${(key as Buffer).toString('hex')} does not match its ${entry.keyField}`);
-            corruptRecords.push((key as Buffer).toString('hex'));
+            errors.push(`record ${records} under key ${hexKey} is not stored under its ${entry.keyField}`);
+            corruptRecords.push(hexKey);
           }
         }
       } finally {
         cursor.close();
       }
     } catch (error) {
-      errors.push(`reading the table failed after ${records} records: ${describeFinding(error)}`);
+      errors.push(`reading the table failed after ${records} records: ${error instanceof Error ? error.message : String(error)}`);
     }
     return { records, errors, warnings, corruptRecords };
   }
@@ -627,25 +625,4 @@ export function duplicateKeyError(entry: CollectionEntry, field: string, value: 
     keyPattern: { [field]: 1 },
     keyValue: { [field]: value },
   });
-}
-
-async function collectFindings(findings: unknown): Promise<unknown[]> {
-  if (findings === undefined || findings === null || typeof findings !== 'object') return [];
-  if (Array.isArray(findings)) return findings;
-  const collected: unknown[] = [];
-  if (Symbol.asyncIterator in findings) {
-    for await (const finding of findings as AsyncIterable<unknown>) collected.push(finding);
-    return collected;
-  }
-  if (Symbol.iterator in findings) return [...(findings as Iterable<unknown>)];
-  const nested = (findings as { findings?: unknown }).findings;
-  return nested === undefined ? [] : collectFindings(nested);
-}
-
-function describeFinding(finding: unknown): string {
-  if (finding instanceof Error) return finding.message;
-  if (typeof finding === 'string') return finding;
-  const message = (finding as { message?: unknown })?.message;
-  if (typeof message === 'string') return message;
-  return JSON.stringify(finding);
 }
