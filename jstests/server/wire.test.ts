@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { BSON, type Db } from 'mongodb';
+import { checksum } from '../../engine/format/checksum.js';
 import { sendRaw, shimsPerSuite, type ShimProcess } from '../libs/index.js';
 
 /** A message header followed by `payload`, with `length` in the header (default: the real length). */
@@ -15,6 +16,31 @@ function message(opCode: number, payload: Buffer, length?: number): Buffer {
 /** An OP_MSG with one body section. */
 function opMsg(body: Record<string, unknown>): Buffer {
   return message(2013, Buffer.concat([Buffer.alloc(4), Buffer.from([0]), Buffer.from(BSON.serialize(body))]));
+}
+
+/** An OP_MSG with a body and one document sequence (section kind 1). */
+function opMsgWithSequence(body: Record<string, unknown>, identifier: string, documents: Record<string, unknown>[]): Buffer {
+  const name = Buffer.from(identifier + '\0');
+  const encoded = documents.map((document) => Buffer.from(BSON.serialize(document)));
+  const size = Buffer.alloc(4);
+  size.writeInt32LE(4 + name.length + encoded.reduce((total, part) => total + part.length, 0));
+  return message(2013, Buffer.concat([Buffer.alloc(4), Buffer.from([0]), Buffer.from(BSON.serialize(body)), Buffer.from([1]), size, name, ...encoded]));
+}
+
+/** Sets the checksumPresent flag and appends the CRC-32C (optionally a wrong one). */
+function withChecksum(request: Buffer, corrupt = false): Buffer {
+  const withRoom = Buffer.concat([request, Buffer.alloc(4)]);
+  withRoom.writeInt32LE(withRoom.length, 0);
+  withRoom.writeUInt32LE(withRoom.readUInt32LE(16) | 1, 16);
+  const crc = checksum(withRoom.subarray(0, withRoom.length - 4));
+  withRoom.writeUInt32LE((corrupt ? crc ^ 0xff : crc) >>> 0, withRoom.length - 4);
+  return withRoom;
+}
+
+/** The body of the first OP_MSG reply in `bytes`. */
+function firstReply(bytes: Buffer): Record<string, unknown> {
+  const length = bytes.readInt32LE(0);
+  return BSON.deserialize(bytes.subarray(21, length - ((bytes.readUInt32LE(16) & 1) === 1 ? 4 : 0)));
 }
 
 describe('mongod-shim: malformed wire input closes only that connection', function () {
@@ -71,6 +97,21 @@ describe('mongod-shim: malformed wire input closes only that connection', functi
     expect(exchange.closedByServer).to.equal(false);
     const first = exchange.received.readInt32LE(0);
     expect(exchange.received.length).to.be.greaterThan(first);
+  });
+
+  it('merges a document sequence (section kind 1) into the command', async () => {
+    const exchange = await sendRaw(shim.port, opMsgWithSequence({ insert: 'sequenced', $db: 'wire' }, 'documents', [{ _id: 1 }, { _id: 2 }, { _id: 3 }]), 1000);
+    expect(firstReply(exchange.received)).to.deep.include({ n: 3, ok: 1 });
+    expect(await db.collection('sequenced').countDocuments()).to.equal(3);
+  });
+
+  it('accepts a correct OP_MSG checksum and closes the connection on a wrong one', async () => {
+    const good = await sendRaw(shim.port, withChecksum(opMsg({ ping: 1, $db: 'admin' })), 1000);
+    expect(firstReply(good.received)).to.deep.include({ ok: 1 });
+    const bad = await sendRaw(shim.port, withChecksum(opMsg({ ping: 1, $db: 'admin' }), true));
+    expect(bad.closedByServer).to.equal(true);
+    expect(bad.received.length).to.equal(0);
+    await driverStillWorks();
   });
 
   it('does not answer a moreToCome request', async () => {
