@@ -439,7 +439,9 @@ export class Btree {
     const values: Buffer[] = [];
     this.collect(leaf, undefined, true, false, readTs, keys, values);
     leaf.dirty = leaf.chains > 0 && this.hasNewerThan(leaf, readTs);
-    if (keys.length === 0) return 'empty';
+    // A leaf that stays (it holds changes newer than the checkpoint) must still be written when
+    // nothing of it is visible: its old image would bring back the records removed since.
+    if (keys.length === 0 && !leaf.dirty) return 'empty';
     this.writePage(ref, buildLeafImage(keys, values, this.nextWriteGen()));
     return 'written';
   }

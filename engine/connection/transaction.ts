@@ -8,6 +8,8 @@ interface PendingWrite {
   key: Buffer;
   value: Buffer | null;
   kind: WriteKind;
+  /** The transaction's first write of the key was an insert: the key must still be absent at commit. */
+  mustBeAbsent: boolean;
 }
 
 /** What a session needs from its connection to read and write trees. */
@@ -49,7 +51,7 @@ export class TransactionView {
   end(): Array<{ table: TableHandle; key: Buffer; value: Buffer | null; kind: WriteKind }> {
     if (!this.writes) throw new StateError(ErrorCode.InvalidArgument, 'no transaction is running');
     const out = [];
-    for (const [table, m] of this.writes) for (const w of m.values()) out.push({ table, ...w });
+    for (const [table, m] of this.writes) for (const w of m.values()) out.push({ table, key: w.key, value: w.value, kind: w.kind });
     this.writes = undefined;
     this.readTs = undefined;
     return out;
@@ -71,8 +73,11 @@ export class TransactionView {
     if (!m) this.writes.set(table, (m = new Map()));
     const id = key.toString('latin1');
     const previous = m.get(id);
-    // An insert that follows this transaction's own remove stays an insert for the commit check.
-    m.set(id, { key, value, kind: previous?.kind === 'insert' && kind === 'put' ? 'insert' : kind });
+    // Only a key the transaction first inserted is re-checked at commit: an insert after its
+    // own remove of a stored key replaces that key, and a put after an insert still needs the
+    // key absent.
+    const mustBeAbsent = previous ? previous.mustBeAbsent : kind === 'insert';
+    m.set(id, { key, value, kind: value === null ? 'remove' : mustBeAbsent ? 'insert' : 'put', mustBeAbsent });
   }
 
   /** Records in order from `start`, merging this transaction's pending writes. */
