@@ -147,7 +147,7 @@ function recordStartupWarnings(server: Server, parameters: ServerParameters, log
     logger.warning(LogComponent.Control, id, msg);
     server.startupWarnings.push(logger.recentLines().at(-1) ?? msg);
   };
-  warn(LogId.TestCommandsEnabled, 'Access control is not enabled for the database. Read and write access to data and configuration is unrestricted');
-  if (parameters.getBoolean('enableTestCommands')) warn(LogId.TestCommandsEnabled, 'Testing behaviors are enabled. This has serious implications for a production deployment.');
-  if (parameters.getBoolean('enableRepairCommands')) warn(LogId.TestCommandsEnabled, 'Metadata repair commands are enabled.');
+  warn(LogId.AccessControlNotEnabled, 'Access control is not enabled for the database. Read and write access to data and configuration is unrestricted');
+  if (parameters.getBoolean('enableTestCommands')) warn(LogId.TestingEnabled, 'Testing behaviors are enabled. This has serious implications for a production deployment.');
+  if (parameters.getBoolean('enableRepairCommands')) warn(LogId.RepairCommandsEnabled, 'Metadata repair commands are enabled.');
 }

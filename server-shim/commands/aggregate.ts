@@ -1,6 +1,6 @@
 import { CommandError, ErrorCodes } from '../errors/index.js';
 import { compilePipeline, planAccess } from '../query/index.js';
-import { isDocument, type Document } from '../values/index.js';
+import { isDocument, isNumeric, type Document } from '../values/index.js';
 import { checkKnownFields, checkSimpleCollation, collectionNamespace, optionalBoolean, sessionId } from './arguments.js';
 import { cursorBatchSize, firstBatchReply, matchingRecords } from './execution.js';
 import { defineCommand } from './registry.js';
@@ -15,7 +15,7 @@ export const aggregateCommand = defineCommand({
   help: 'runs an aggregation pipeline',
   run: (request, context) => {
     checkKnownFields(request, ['pipeline', 'cursor', 'explain', 'allowDiskUse', 'hint', 'collation', 'bypassDocumentValidation', 'let', 'fromMongos']);
-    if (request.argument === 1 || (typeof request.argument === 'object' && Number(request.argument) === 1)) {
+    if (isNumeric(request.argument)) {
       throw new CommandError(ErrorCodes.InvalidNamespace, 'collection-less aggregations ($currentOp, $documents, ...) are not supported by this server');
     }
     const namespace = collectionNamespace(request);

@@ -1,6 +1,6 @@
 import { CommandError, ErrorCodes } from '../errors/index.js';
 import type { Document } from '../values/index.js';
-import { checkSimpleCollation, collectionNamespace } from './arguments.js';
+import { checkSimpleCollation, collectionNamespace, genericFields } from './arguments.js';
 import { defineCommand } from './registry.js';
 
 /** Options that change what a collection is; this server has none of those features. */
@@ -17,7 +17,7 @@ export const createCommand = defineCommand({
     const namespace = collectionNamespace(request);
     const options: Document = {};
     for (const [field, value] of Object.entries(request.body)) {
-      if (field === request.name || field.startsWith('$') || ['lsid', 'txnNumber', 'writeConcern', 'comment', 'maxTimeMS', 'apiVersion', 'apiStrict', 'apiDeprecationErrors'].includes(field)) continue;
+      if (field === request.name || genericFields.has(field)) continue;
       if (unsupportedOptions.includes(field) && value !== false) {
         throw new CommandError(ErrorCodes.InvalidOptions, `the '${field}' collection option is not supported by this server`);
       }

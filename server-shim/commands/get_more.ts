@@ -15,11 +15,13 @@ export const getMoreCommand = defineCommand({
     }
     const collection = request.body.collection;
     if (typeof collection !== 'string') throw new CommandError(40414, "BSON field 'getMore.collection' is missing but a required field");
+    let ns: string;
     // listCollections cursors live on `db.$cmd.listCollections`, which is not a valid user namespace.
-    const ns = collection.startsWith('$cmd.') ? `${request.db}.${collection}` : (() => {
+    if (collection.startsWith('$cmd.')) ns = `${request.db}.${collection}`;
+    else {
       const namespace = checkNamespace(request.db, collection);
-      return `${namespace.db}.${namespace.collection}`;
-    })();
+      ns = `${namespace.db}.${namespace.collection}`;
+    }
     const batchSize = optionalNonNegativeInteger(request, 'batchSize');
     const cursors = context.server.cursors;
     const cursor = cursors.get(request.argument, ns);

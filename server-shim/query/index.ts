@@ -13,7 +13,7 @@ export { compileExpression, expressionTruthy } from './expressions.js';
 export type { Expression, ExpressionScope } from './expressions.js';
 export { compilePipeline, sortStage } from './pipeline.js';
 export type { Pipeline, PipelineContext, Stage } from './pipeline.js';
-export { compileUpdate, describe, upsertSeed } from './update.js';
+export { compileUpdate, describeValue, upsertSeed } from './update.js';
 export type { CompiledUpdate } from './update.js';
 export { planAccess } from './plan.js';
 export type { AccessPlan, RangeBound } from './plan.js';

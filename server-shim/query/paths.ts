@@ -51,11 +51,10 @@ function collect(value: unknown, components: string[], index: number, found: (un
     }
     for (const element of current) {
       const elementLike = asDocumentLike(element);
+      // Documents in the array are searched; nested arrays are not (as in mongod).
       if (isDocument(elementLike)) {
         collect(elementLike, components, index, found);
         any = true;
-      } else if (Array.isArray(elementLike) && !isArrayIndex(component)) {
-        // mongod does not descend into directly nested arrays for a named field.
       }
     }
     if (!any) found.push(Missing);

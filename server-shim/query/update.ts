@@ -68,7 +68,7 @@ function compileReplacement(replacement: Document): CompiledUpdate {
       if (Object.hasOwn(copy, '_id') && Object.hasOwn(result, '_id') && !valuesEqual(copy._id, result._id)) {
         throw new CommandError(
           ErrorCodes.ImmutableField,
-          `After applying the update, the (immutable) field '_id' was found to have been altered to _id: ${describe(copy._id)}`,
+          `After applying the update, the (immutable) field '_id' was found to have been altered to _id: ${describeValue(copy._id)}`,
         );
       }
       for (const [key, value] of Object.entries(copy)) if (key !== '_id' || !Object.hasOwn(result, '_id')) result[key] = value;
@@ -102,7 +102,7 @@ function compileOperatorUpdate(update: Document): CompiledUpdate {
       throw failedToParse(`Unknown modifier: ${operator}. Expected a valid update modifier or pipeline-style update specified as an array`);
     }
     if (!isDocument(fields)) {
-      throw failedToParse(`Modifiers operate on fields but we found type ${typeName(fields)} instead. For example: {$mod: {<field>: ...}} not {${operator}: ${describe(fields)}}`);
+      throw failedToParse(`Modifiers operate on fields but we found type ${typeName(fields)} instead. For example: {$mod: {<field>: ...}} not {${operator}: ${describeValue(fields)}}`);
     }
     for (const [path, argument] of Object.entries(fields)) {
       const components = path.split('.');
@@ -142,19 +142,19 @@ function validateArgument(operator: string, path: string, argument: unknown): vo
     case '$inc':
     case '$mul':
       if (!isNumeric(argument)) {
-        throw new CommandError(ErrorCodes.TypeMismatch, `Cannot ${operator === '$inc' ? 'increment' : 'multiply'} with non-numeric argument: {${path}: ${describe(argument)}}`);
+        throw new CommandError(ErrorCodes.TypeMismatch, `Cannot ${operator === '$inc' ? 'increment' : 'multiply'} with non-numeric argument: {${path}: ${describeValue(argument)}}`);
       }
       return;
     case '$rename':
-      if (typeof argument !== 'string') throw new CommandError(ErrorCodes.BadValue, `The 'to' field for $rename must be a string: ${path}: ${describe(argument)}`);
+      if (typeof argument !== 'string') throw new CommandError(ErrorCodes.BadValue, `The 'to' field for $rename must be a string: ${path}: ${describeValue(argument)}`);
       if (argument === path) throw new CommandError(ErrorCodes.BadValue, `The source and target field for $rename must differ: ${path}: "${argument}"`);
       return;
     case '$pop':
-      if (!isNumeric(argument) || Math.abs(toNumber(argument)) !== 1) throw failedToParse(`$pop expects 1 or -1, found: ${describe(argument)}`);
+      if (!isNumeric(argument) || Math.abs(toNumber(argument)) !== 1) throw failedToParse(`$pop expects 1 or -1, found: ${describeValue(argument)}`);
       return;
     case '$currentDate': {
       const ok = typeof argument === 'boolean' || (isDocument(argument) && (argument.$type === 'date' || argument.$type === 'timestamp'));
-      if (!ok) throw new CommandError(ErrorCodes.BadValue, `${describe(argument)} is not valid type for $currentDate. Please use a boolean ('true') or a $type expression ({$type: 'timestamp/date'}).`);
+      if (!ok) throw new CommandError(ErrorCodes.BadValue, `${describeValue(argument)} is not valid type for $currentDate. Please use a boolean ('true') or a $type expression ({$type: 'timestamp/date'}).`);
       return;
     }
     case '$push':
@@ -167,7 +167,7 @@ function validateArgument(operator: string, path: string, argument: unknown): vo
 }
 
 /** A short, JSON-like rendering of a value for error messages. */
-export function describe(value: unknown): string {
+export function describeValue(value: unknown): string {
   try {
     return JSON.stringify(value, (_key, inner) => (typeof inner === 'bigint' ? inner.toString() : inner)) ?? String(value);
   } catch {
@@ -183,7 +183,7 @@ function locate(document: Document, components: string[], create: boolean): { co
     let next: unknown;
     if (Array.isArray(current)) {
       if (!isArrayIndex(component)) {
-        throw new CommandError(ErrorCodes.PathNotViable, `Cannot create field '${component}' in element {${components.slice(0, index).join('.')}: ${describe(current)}}`);
+        throw new CommandError(ErrorCodes.PathNotViable, `Cannot create field '${component}' in element {${components.slice(0, index).join('.')}: ${describeValue(current)}}`);
       }
       next = current[Number(component)];
     } else {
@@ -195,7 +195,7 @@ function locate(document: Document, components: string[], create: boolean): { co
       assign(current, component, next);
     } else if (!isDocument(next) && !Array.isArray(next)) {
       if (!create) return undefined;
-      throw new CommandError(ErrorCodes.PathNotViable, `Cannot create field '${components[index + 1]}' in element {${component}: ${describe(next)}}`, {}, undefined);
+      throw new CommandError(ErrorCodes.PathNotViable, `Cannot create field '${components[index + 1]}' in element {${component}: ${describeValue(next)}}`, {}, undefined);
     }
     current = next as Document | unknown[];
   }
@@ -234,7 +234,7 @@ function unset(container: Document | unknown[], key: string): void {
 function nonArrayError(path: string, value: unknown, original: Document): CommandError {
   return new CommandError(
     ErrorCodes.BadValue,
-    `The field '${path}' must be an array but is of type ${typeName(value)} in document {_id: ${describe(original._id)}}`,
+    `The field '${path}' must be an array but is of type ${typeName(value)} in document {_id: ${describeValue(original._id)}}`,
   );
 }
 
@@ -264,7 +264,7 @@ function applyFieldUpdate(document: Document, update: FieldUpdate, inserting: bo
       if (!isNumeric(existing)) {
         throw new CommandError(
           ErrorCodes.TypeMismatch,
-          `Cannot apply ${operator} to a value of non-numeric type. {_id: ${describe(original._id)}} has the field '${key}' of non-numeric type ${typeName(existing)}`,
+          `Cannot apply ${operator} to a value of non-numeric type. {_id: ${describeValue(original._id)}} has the field '${key}' of non-numeric type ${typeName(existing)}`,
         );
       }
       assign(container, key, operator === '$inc' ? addNumbers(existing, argument) : multiplyNumbers(existing, argument));

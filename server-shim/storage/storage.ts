@@ -97,7 +97,13 @@ export class Storage {
     this.loadCatalog();
     const oplog = this.catalog.get(oplogNamespace);
     if (oplog === undefined) {
-      this.createCollectionNow(parseNamespace(oplogNamespace), { capped: true, size: 1024 * 1024 * 1024 }, false);
+      // Nothing else runs yet at start-up: no gate to pass.
+      this.insideWrite = true;
+      try {
+        this.createCollectionNow(parseNamespace(oplogNamespace), { capped: true, size: 1024 * 1024 * 1024 }, false);
+      } finally {
+        this.insideWrite = false;
+      }
     } else {
       const cursor = this.readSession.openCursor(oplog.uri);
       try {
@@ -294,16 +300,7 @@ export class Storage {
     const idIndex = { v: 2, key: { _id: 1 }, name: '_id_' };
     const operation: OplogOperation | undefined =
       logged && !local ? { op: 'c', ns: `${checked.db}.$cmd`, ui: entry.uuid, o: { create: checked.collection, ...options, idIndex } } : undefined;
-    if (this.insideWrite) this.commit(operation, write);
-    else {
-      // Start-up (the oplog itself): no gate to pass, nothing else runs yet.
-      this.insideWrite = true;
-      try {
-        this.commit(operation, write);
-      } finally {
-        this.insideWrite = false;
-      }
-    }
+    this.commit(operation, write);
     this.catalog.set(ns, entry);
     this.logger.info(LogComponent.Storage, LogId.CollectionCreated, 'createCollection', { namespace: ns, uuid: entry.uuid.toHexString(), uri: entry.uri, options });
     return entry;

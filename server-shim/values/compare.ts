@@ -1,6 +1,6 @@
 import { Binary, Code, ObjectId, Timestamp } from 'bson';
 import { compareNumbers } from './numbers.js';
-import { asDocumentLike, isDocument, regexParts, stringOf, typeOrder, TypeOrder } from './types.js';
+import { asDocumentLike, regexParts, stringOf, typeOrder, TypeOrder } from './types.js';
 
 /**
  * mongod's total order over BSON values (`BSONElement::woCompare` without collation): first the
@@ -114,6 +114,3 @@ function compareTimestamps(a: Timestamp, b: Timestamp): -1 | 0 | 1 {
 function sign(value: number): -1 | 0 | 1 {
   return value < 0 ? -1 : value > 0 ? 1 : 0;
 }
-
-/** Whether a value is a plain document (re-exported here for callers that only compare). */
-export { isDocument };
