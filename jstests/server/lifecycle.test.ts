@@ -100,6 +100,13 @@ describe('mongod-shim: process lifecycle', function () {
     }
   });
 
+  it('exits 100 when the dbpath does not exist, as mongod does', async () => {
+    const result = await runShim(['--dbpath', '/nonexistent/mongod-shim-dbpath', '--port', '0']);
+    expect(result.exitCode).to.equal(100);
+    const fatal = parseLogLines(result.stdout).find((line) => line.s === 'F');
+    expect(fatal?.attr).to.include({ codeName: 'NonExistentPath' });
+  });
+
   it('accepts --port=N and --setParameter=k=v forms', async () => {
     const shim = shims.create({ args: ['--setParameter=checkpointIntervalSecs=5'] });
     await shim.start();
