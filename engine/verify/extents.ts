@@ -156,6 +156,8 @@ export class RangeSet {
 export interface CheckpointSpace {
   /** Tree blocks reached by the walk (root, internal, leaf, overflow). */
   treeBlocks: Array<{ offset: number; size: number; what: string }>;
+  /** Every range the tree references, including blocks that failed their checks. */
+  referenced: Array<{ offset: number; size: number }>;
   /** The extent-list blocks the cookie names. */
   listBlocks: Array<{ kind: ExtentListKind; address: FileAddress }>;
   alloc: Extent[] | undefined;
@@ -201,7 +203,7 @@ export function checkCheckpointSpace(space: CheckpointSpace, file: FileSource, s
       sink.error(FindingCode.ExtentNotListed, `${block.what} [${block.offset}, ${block.size}] is not listed in the checkpoint's alloc extent list`, at(block.offset));
     }
   }
-  const reached = RangeSet.of(sorted);
+  const reached = RangeSet.of([...sorted, ...space.referenced]);
   for (const extent of space.alloc) {
     for (const gap of reached.gaps(extent.offset, extent.offset + extent.size)) {
       sink.warning(FindingCode.ExtentUnreached, `alloc extent range [${gap.offset}, ${gap.size}] is listed but no tree page is there`, at(gap.offset));

@@ -116,7 +116,7 @@ export function verifyLocalFile(check: LocalFileCheck, sink: FindingSink): void 
       checkpointEnd = Math.max(checkpointEnd, Math.min(cookie.fileSize, file.size));
       file.checkpointFileSize = cookie.fileSize;
       const space: CheckpointSpace = {
-        treeBlocks: [], listBlocks: [], alloc: undefined, avail: undefined, discard: undefined,
+        treeBlocks: [], referenced: [], listBlocks: [], alloc: undefined, avail: undefined, discard: undefined,
         hasAllocList: cookie.alloc.size > 0, fileSize: cookie.fileSize,
       };
       if (cookie.root.size > 0) {
@@ -126,6 +126,7 @@ export function verifyLocalFile(check: LocalFileCheck, sink: FindingSink): void 
         for (const record of walker.records(encodeFileAddress(cookie.root, allocationSize))) collect?.(record);
         checkWriteGen(checkpoint, walker.summary, sink, at);
         space.treeBlocks = walker.summary.blocks;
+        space.referenced = walker.summary.referenced;
       }
       for (const kind of ['alloc', 'avail', 'discard'] as const) {
         const address = cookie[kind];
@@ -133,7 +134,7 @@ export function verifyLocalFile(check: LocalFileCheck, sink: FindingSink): void 
         space.listBlocks.push({ kind, address });
         if (check.spaceChecks) space[kind] = readExtentListBlock(file, address, kind, cookie.fileSize, sink, at);
       }
-      for (const block of space.treeBlocks) used.add(block.offset, block.size);
+      for (const block of [...space.treeBlocks, ...space.referenced]) used.add(block.offset, block.size);
       for (const list of space.listBlocks) used.add(list.address.offset, list.address.size);
       if (check.spaceChecks) checkCheckpointSpace(space, file, sink, at);
     }

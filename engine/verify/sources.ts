@@ -43,6 +43,8 @@ export interface PageSource {
   read(address: Buffer, sink: FindingSink, referrer: FindingLocation): PageImage | undefined;
   /** The address in words, for messages. */
   describe(address: Buffer): string;
+  /** The file range an address names, when it decodes to one (file sources only). */
+  range?(address: Buffer): { offset: number; size: number } | undefined;
 }
 
 /** A `.wt` file opened read-only for verification and dumps. */
@@ -178,6 +180,16 @@ export class FileSource implements PageSource {
       image: block, payloadOffset: BLOCK_PAYLOAD_OFFSET, header, location: { ...this.where }, offsetBase: offset,
       identity: `offset ${offset}`, block: { offset, size },
     };
+  }
+
+  range(address: Buffer): { offset: number; size: number } | undefined {
+    try {
+      const { offset, size } = decodeFileAddress(address, this.allocationSize);
+      const a = this.allocationSize;
+      return size > 0 && offset >= a && offset % a === 0 && size % a === 0 && offset + size <= this.size ? { offset, size } : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   describe(address: Buffer): string {

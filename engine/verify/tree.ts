@@ -29,8 +29,13 @@ export interface TreeWalkSummary {
   depth: number;
   /** The largest write generation of a tree page. */
   maxWriteGen: bigint;
-  /** File ranges of every block reached (file sources only), for extent-list checks. */
+  /** File ranges of every block read and sound (file sources only), for extent-list checks. */
   blocks: Array<{ offset: number; size: number; what: string }>;
+  /**
+   * File ranges of every block the tree references, sound or not: space the tree claims,
+   * so a damaged page is reported once, not again as unreached or as damaged free space.
+   */
+  referenced: Array<{ offset: number; size: number }>;
 }
 
 /** Deeper than any real tree; a walk that reaches it is following a corrupt reference. */
@@ -61,7 +66,7 @@ const hexKey = (key: Buffer): string => (key.length > 32 ? `${key.subarray(0, 32
 /** Walks one tree. Create one per walk. */
 export class TreeWalker {
   readonly summary: TreeWalkSummary = {
-    internalPages: 0, leafPages: 0, overflowPages: 0, records: 0, bytes: 0, depth: 0, maxWriteGen: 0n, blocks: [],
+    internalPages: 0, leafPages: 0, overflowPages: 0, records: 0, bytes: 0, depth: 0, maxWriteGen: 0n, blocks: [], referenced: [],
   };
   private readonly seen = new Set<string>();
   /** The last key of the leaves walked so far, for order across pages. */
@@ -89,6 +94,8 @@ export class TreeWalker {
 
   /** Reads a page once; a second reference to it is corruption (a tree is not a graph). */
   private readOnce(address: Buffer, referrer: FindingLocation, what: string): PageImage | undefined {
+    const range = this.source.range?.(address);
+    if (range !== undefined) this.summary.referenced.push(range);
     const page = this.source.read(address, this.sink, referrer);
     if (page === undefined) return undefined;
     if (this.seen.has(page.identity)) {

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Connection } from '../api.js';
 import { ErrorCode, SchemaError } from '../errors.js';
@@ -55,7 +56,9 @@ function checkFileEntry(reader: HomeReader, file: MetadataEntry, sink: FindingSi
     return;
   }
   const fileName = fileNameOf(file.key);
-  verifyLocalFile({ path: join(reader.home, fileName), fileName, uri: file.key, config: file.value, spaceChecks: true }, sink);
+  const path = join(reader.home, fileName);
+  if (!existsSync(path)) return; // reported by the metadata checks
+  verifyLocalFile({ path, fileName, uri: file.key, config: file.value, spaceChecks: true }, sink);
 }
 
 /**

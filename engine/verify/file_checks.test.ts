@@ -1,0 +1,211 @@
+import { expect } from 'chai';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { dir } from 'tmp-promise';
+import { buildInternalImage, buildLeafImage } from '../btree/index.js';
+import {
+  buildDescriptor, buildExtentListImage, computeBlockChecksum, encodeFileAddress, encodeFileCheckpointCookie,
+  NO_FILE_ADDRESS, type Extent, type FileAddress,
+} from '../format/index.js';
+import { verifyLocalFile } from './file_checks.js';
+import { FindingSink, type Finding, type FindingCodeValue } from './findings.js';
+
+/**
+ * Checks that need a tree whose blocks are all sound but whose structure is wrong: such files
+ * are built here block by block with the format and reconciliation helpers.
+ */
+
+const A = 4096;
+
+interface LeafSpec {
+  keys: string[];
+  writeGen?: number;
+  /** Adjusts the page image before it is sealed. */
+  edit?: (image: Buffer) => void;
+}
+
+interface CraftSpec {
+  leaves: LeafSpec[];
+  /** Separator of each leaf after the first (default: its first key). */
+  separators?: string[];
+  rootWriteGen?: number;
+  /** Address cell says internal for every child. */
+  childrenAsInternal?: boolean;
+  /** The root lists the first leaf twice. */
+  repeatFirstLeaf?: boolean;
+  /** Changes the alloc extents before the list is written. */
+  editAlloc?: (extents: Extent[]) => Extent[];
+  /** Change the block at `index` (0 = first leaf) after sealing, before its address is taken. */
+  editBlock?: { index: number; edit: (block: Buffer) => void };
+  /** Bytes appended after the tree (free space). */
+  freeSpace?: Buffer;
+  checkpointWriteGen?: number;
+  /** The root is the first leaf itself. */
+  leafRoot?: boolean;
+}
+
+const key = (text: string): Buffer => Buffer.from(`${text}\0`);
+
+function seal(image: Buffer): Buffer {
+  const memSize = image.readUInt32LE(16);
+  const block = Buffer.alloc(Math.ceil(memSize / A) * A);
+  image.copy(block, 0, 0, memSize);
+  block.writeUInt32LE(block.length, 28);
+  block[36] = 1;
+  block.writeUInt32LE(computeBlockChecksum(block), 32);
+  return block;
+}
+
+/** Writes a `.wt` file for `spec`; returns its path and the `file:` configuration naming its checkpoint. */
+async function craft(spec: CraftSpec): Promise<{ path: string; config: string; cleanup: () => Promise<void> }> {
+  const directory = await dir({ unsafeCleanup: true, prefix: 'verify-craft-' });
+  const blocks: Buffer[] = [buildDescriptor(A)];
+  let offset = A;
+  const place = (block: Buffer): FileAddress => {
+    const address = { offset, size: block.length, checksum: block.readUInt32LE(32) };
+    blocks.push(block);
+    offset += block.length;
+    return address;
+  };
+  const leafAddresses: FileAddress[] = [];
+  spec.leaves.forEach((leaf, index) => {
+    const image = buildLeafImage(leaf.keys.map(key), leaf.keys.map((k) => Buffer.from(`value of ${k}\0`)), BigInt(leaf.writeGen ?? index + 1));
+    leaf.edit?.(image);
+    const block = seal(image);
+    if (spec.editBlock?.index === index) {
+      spec.editBlock.edit(block);
+      block.writeUInt32LE(0, 32);
+      block.writeUInt32LE(computeBlockChecksum(block), 32);
+    }
+    leafAddresses.push(place(block));
+  });
+  let root: FileAddress;
+  if (spec.leafRoot) {
+    root = leafAddresses[0]!;
+  } else {
+    const children = spec.leaves.map((leaf, i) => ({
+      key: key(i === 0 ? '' : spec.separators?.[i - 1] ?? leaf.keys[0]!),
+      address: encodeFileAddress(leafAddresses[i]!, A),
+      isLeaf: !spec.childrenAsInternal,
+    }));
+    if (spec.repeatFirstLeaf) children.push({ ...children[0]!, key: key('zzzz') });
+    root = place(seal(buildInternalImage(children, BigInt(spec.rootWriteGen ?? spec.leaves.length + 1), true)));
+  }
+  const treeEnd = offset;
+  let alloc: Extent[] = [{ offset: A, size: treeEnd - A }];
+  if (spec.editAlloc) alloc = spec.editAlloc(alloc);
+  const allocAddress = place(seal(buildExtentListImage(alloc)));
+  if (spec.freeSpace) {
+    blocks.push(spec.freeSpace);
+    offset += spec.freeSpace.length;
+  }
+  const path = join(directory.path, 'crafted.wt');
+  writeFileSync(path, Buffer.concat(blocks));
+  const cookie = encodeFileCheckpointCookie({
+    root, alloc: allocAddress, avail: NO_FILE_ADDRESS, discard: NO_FILE_ADDRESS, fileSize: offset, checkpointSize: treeEnd - A,
+  }, A).toString('hex');
+  const writeGen = spec.checkpointWriteGen ?? 100;
+  const config = `allocation_size=4KB,id=5,key_format=S,value_format=S,checkpoint=(WiredTigerCheckpoint.1=(addr="${cookie}",order=1,time=0,size=0,write_gen=${writeGen},run_write_gen=1)),checkpoint_lsn=(4294967295,2147483647)`;
+  return { path, config, cleanup: () => directory.cleanup() };
+}
+
+async function check(spec: CraftSpec): Promise<Finding[]> {
+  const crafted = await craft(spec);
+  try {
+    const sink = new FindingSink();
+    verifyLocalFile({ path: crafted.path, fileName: 'crafted.wt', uri: 'file:crafted.wt', config: crafted.config, spaceChecks: true }, sink);
+    return sink.drain();
+  } finally {
+    await crafted.cleanup();
+  }
+}
+
+const codes = (findings: Finding[]): FindingCodeValue[] => findings.map((f) => f.code);
+const twoLeaves = (): LeafSpec[] => [{ keys: ['a', 'b', 'c'] }, { keys: ['d', 'e', 'f'] }];
+
+describe('verify: tree and space checks on crafted files', () => {
+  it('finds nothing wrong with a sound two-level tree', async () => {
+    expect(await check({ leaves: twoLeaves() })).to.deep.equal([]);
+  });
+
+  it('reports keys out of order within a leaf, at the cell', async () => {
+    const findings = await check({ leaves: [{ keys: ['a', 'c', 'b'] }, { keys: ['d'] }] });
+    expect(codes(findings)).to.deep.equal(['KEY_ORDER']);
+    expect(findings[0]!.location.file).to.equal('crafted.wt');
+    expect(findings[0]!.location.offset).to.be.above(A + 40).and.below(2 * A);
+  });
+
+  it('reports a leaf whose first key sorts before its parent separator', async () => {
+    const findings = await check({ leaves: [{ keys: ['a', 'b'] }, { keys: ['c', 'd'] }], separators: ['cc'] });
+    expect(codes(findings)).to.include('KEY_ORDER');
+  });
+
+  it('reports a leaf whose keys reach the next separator', async () => {
+    const findings = await check({ leaves: [{ keys: ['a', 'b', 'd'] }, { keys: ['e', 'f'] }], separators: ['c'] });
+    expect(codes(findings)).to.include('KEY_ORDER');
+  });
+
+  it('reports a child whose write generation is not below its parent', async () => {
+    const findings = await check({ leaves: [{ keys: ['a'], writeGen: 7 }, { keys: ['b'], writeGen: 2 }], rootWriteGen: 7 });
+    expect(codes(findings)).to.deep.equal(['WRITE_GEN_ORDER']);
+    expect(findings[0]!.location.offset).to.equal(A + 8);
+  });
+
+  it('reports an address cell type that does not match its child', async () => {
+    const findings = await check({ leaves: twoLeaves(), childrenAsInternal: true });
+    expect(codes(findings)).to.deep.equal(['ADDRESS_TYPE_MISMATCH', 'ADDRESS_TYPE_MISMATCH']);
+  });
+
+  it('reports a page referenced twice', async () => {
+    const findings = await check({ leaves: twoLeaves(), repeatFirstLeaf: true });
+    expect(codes(findings)).to.include('BLOCK_REFERENCED_TWICE');
+  });
+
+  it('reports cells that end before the page mem_size', async () => {
+    const findings = await check({ leaves: [{ keys: ['a', 'b'], edit: (image) => image.writeUInt32LE(image.readUInt32LE(20) - 1, 20) }, { keys: ['c'] }] });
+    expect(codes(findings)).to.include('CELLS_SIZE_MISMATCH');
+  });
+
+  it('reports non-zero bytes between mem_size and the block end', async () => {
+    const findings = await check({ leaves: twoLeaves(), editBlock: { index: 1, edit: (block) => { block[block.length - 1] = 1; } } });
+    expect(codes(findings)).to.deep.equal(['PAGE_TRAILING_BYTES']);
+    expect(findings[0]!.location.offset).to.equal(3 * A - 1);
+  });
+
+  it('reports a tree block the alloc extent list does not cover', async () => {
+    const findings = await check({ leaves: twoLeaves(), editAlloc: (extents) => [{ offset: extents[0]!.offset + A, size: extents[0]!.size - A }] });
+    expect(codes(findings)).to.deep.equal(['EXTENT_NOT_LISTED']);
+    expect(findings[0]!.location.offset).to.equal(A);
+  });
+
+  it('warns about alloc ranges no tree page occupies', async () => {
+    const findings = await check({ leaves: twoLeaves(), editAlloc: () => [{ offset: A, size: 4 * A }] });
+    expect(codes(findings)).to.deep.equal(['EXTENT_UNREACHED']);
+    expect(findings[0]!.severity).to.equal('warning');
+  });
+
+  it('reports an extent list whose extents are out of order', async () => {
+    const findings = await check({ leaves: twoLeaves(), editAlloc: (extents) => [{ offset: 2 * A, size: 2 * A }, { offset: A, size: A }, ...extents.slice(1)] });
+    expect(codes(findings)).to.deep.equal(['EXTENT_LIST_INVALID']);
+  });
+
+  it('reports a damaged old page in free space, and accepts an intact one', async () => {
+    const old = seal(buildLeafImage([key('x')], [Buffer.from('y\0')], 1n));
+    expect(await check({ leaves: twoLeaves(), freeSpace: old })).to.deep.equal([]);
+    const damaged = Buffer.from(old);
+    damaged[45] = damaged[45]! ^ 0x40;
+    const findings = await check({ leaves: twoLeaves(), freeSpace: damaged });
+    expect(codes(findings)).to.deep.equal(['FREE_SPACE_DAMAGED']);
+    expect(findings[0]!.severity).to.equal('error');
+  });
+
+  it('warns when the checkpoint write generation is below a page write generation', async () => {
+    const findings = await check({ leaves: twoLeaves(), checkpointWriteGen: 1 });
+    expect(codes(findings)).to.deep.equal(['CHECKPOINT_WRITE_GEN']);
+  });
+
+  it('warns about a leaf root, which WiredTiger never writes', async () => {
+    const findings = await check({ leaves: [{ keys: ['a', 'b'] }], leafRoot: true });
+    expect(codes(findings)).to.deep.equal(['ROOT_IS_LEAF']);
+  });
+});
