@@ -1,0 +1,73 @@
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import type { Connection } from '../api.js';
+import { testHomes } from '../testing/homes.js';
+import { seededRandom, testSeed } from '../testing/random.js';
+
+const keyOf = (i: number): string => `key${String(i).padStart(8, '0')}`;
+
+describe('free space reuse (local files)', function () {
+  this.timeout(60_000);
+  const homes = testHomes();
+
+  async function overwriteAcrossCheckpoints(connection: Connection, home: string, checkpoints: number, options: { count: number; valueSize: number }): Promise<number[]> {
+    const random = seededRandom(testSeed());
+    const cursor = connection.openSession().openCursor('table:t');
+    const sizes: number[] = [];
+    for (let round = 0; round < checkpoints; round++) {
+      // Rewrite half of the records each round: every leaf changes, the data size stays the same.
+      for (let n = 0; n < options.count / 2; n++) {
+        const i = random.below(options.count);
+        cursor.put(keyOf(i), `${round}`.padEnd(options.valueSize, String.fromCharCode(97 + (round % 26))));
+      }
+      await connection.checkpoint();
+      sizes.push(statSync(join(home, 't.wt')).size);
+    }
+    return sizes;
+  }
+
+  it('stops growing the file under a steady overwrite workload across 40 checkpoints', async () => {
+    const home = await homes.directory();
+    const connection = await homes.open(home, { storage: 'local' });
+    connection.createTable('table:t', 'key_format=S,value_format=S');
+    const cursor = connection.openSession().openCursor('table:t');
+    for (let i = 0; i < 20_000; i++) cursor.put(keyOf(i), 'initial'.padEnd(100, 'i'));
+    await connection.checkpoint();
+    const sizes = await overwriteAcrossCheckpoints(connection, home, 40, { count: 20_000, valueSize: 100 });
+    const early = Math.max(...sizes.slice(0, 10));
+    const late = Math.max(...sizes.slice(30));
+    // Copy-on-write needs room for about two versions of the tree; after that, freed space
+    // must be reused, so the last checkpoints need no more room than the first ones did.
+    expect(late, `sizes ${sizes.join(', ')}`).to.be.at.most(early);
+    // And the file is a small multiple of the live data (~2.5 MB of records).
+    expect(late, `sizes ${sizes.join(', ')}`).to.be.below(12 * 1024 * 1024);
+  });
+
+  it('stops growing the file when eviction writes most pages between checkpoints', async () => {
+    const home = await homes.directory();
+    const connection = await homes.open(home, { storage: 'local', cacheSize: 1024 * 1024 });
+    connection.createTable('table:t', 'key_format=S,value_format=S');
+    const cursor = connection.openSession().openCursor('table:t');
+    for (let i = 0; i < 10_000; i++) cursor.put(keyOf(i), 'initial'.padEnd(100, 'i'));
+    await connection.checkpoint();
+    const sizes = await overwriteAcrossCheckpoints(connection, home, 14, { count: 10_000, valueSize: 100 });
+    expect(Math.max(...sizes.slice(9)), `sizes ${sizes.join(', ')}`).to.be.at.most(Math.max(...sizes.slice(0, 6)));
+  });
+
+  it('reuses the space of a table emptied by removes', async () => {
+    const home = await homes.directory();
+    const connection = await homes.open(home, { storage: 'local' });
+    connection.createTable('table:t', 'key_format=S,value_format=S');
+    const cursor = connection.openSession().openCursor('table:t');
+    const sizes: number[] = [];
+    for (let round = 0; round < 8; round++) {
+      for (let i = 0; i < 10_000; i++) cursor.put(keyOf(i), `${round}`.padEnd(200, 'x'));
+      await connection.checkpoint();
+      for (let i = 0; i < 10_000; i++) cursor.remove(keyOf(i));
+      await connection.checkpoint();
+      sizes.push(statSync(join(home, 't.wt')).size);
+    }
+    expect(Math.max(...sizes.slice(4)), `sizes ${sizes.join(', ')}`).to.be.at.most(Math.max(...sizes.slice(0, 4)));
+  });
+});
