@@ -1,43 +1,15 @@
 import { expect } from 'chai';
-import { chmodSync, cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Connection, ConnectionConfig } from '../api.js';
+import type { ConnectionConfig } from '../api.js';
 import { EngineError, ErrorCode } from '../errors.js';
 import { injectIdCollision, type ConnectionImpl } from '../index.js';
 import { testHomes } from '../testing/homes.js';
 import * as verify from './index.js';
 import { collectReport, verifyHome, verifyTable, type Finding } from './index.js';
-
-const FIXTURES = join(process.cwd(), '..', 'shared', 'fixtures', 'wiredtiger-12.0.0');
-const FIXTURE_HOMES = ['small', 'records', 'multilevel'] as const;
+import { copyFixture, FIXTURE_HOMES, FIXTURES, writeSampleHome as writeHome } from './testing.js';
 
 const errorsOf = (findings: Finding[]): Finding[] => findings.filter((f) => f.severity === 'error');
-
-/** A writable copy of a read-only fixture home. */
-function copyFixture(name: string, into: string): string {
-  const home = join(into, name);
-  cpSync(join(FIXTURES, name, 'home'), home, { recursive: true });
-  chmodSync(home, 0o755);
-  for (const file of readdirSync(home)) chmodSync(join(home, file), 0o644);
-  return home;
-}
-
-/** Writes a home with one table of `count` records and two checkpoints. */
-async function writeHome(open: (home: string, config?: ConnectionConfig) => Promise<Connection>, home: string, config: ConnectionConfig): Promise<Connection> {
-  const connection = await open(home, config);
-  connection.createTable('table:t', 'key_format=S,value_format=S');
-  if (config.storage === 'disagg') connection.createTable('table:local', 'key_format=q,value_format=u', { shared: false });
-  const cursor = connection.openSession().openCursor('table:t');
-  for (let i = 0; i < 2000; i++) cursor.put(`key${String(i).padStart(6, '0')}`, `value-${i}-${'x'.repeat(i % 50)}`);
-  await connection.checkpoint();
-  for (let i = 0; i < 2000; i += 7) cursor.put(`key${String(i).padStart(6, '0')}`, `rewritten-${i}`);
-  if (config.storage === 'disagg') {
-    const local = connection.openSession().openCursor('table:local');
-    for (let i = 0; i < 100; i++) local.put(BigInt(i), Buffer.from([i, i + 1]));
-  }
-  await connection.checkpoint();
-  return connection;
-}
 
 describe('verify: public entry', () => {
   it('exports exactly the documented values', () => {
