@@ -128,7 +128,9 @@ export class FileSource implements PageSource {
   /** Reads a block by its decoded address and runs the block-level checks. */
   readBlock(address: FileAddress, sink: FindingSink, referrer: FindingLocation): PageImage | undefined {
     const { offset, size, checksum } = address;
-    const at = (delta: number): FindingLocation => ({ ...this.where, offset: offset + delta });
+    // Findings name the block; the checkpoint being walked comes from the reference.
+    const context: FindingLocation = referrer.checkpoint === undefined ? {} : { checkpoint: referrer.checkpoint };
+    const at = (delta: number): FindingLocation => ({ ...this.where, ...context, offset: offset + delta });
     const a = this.allocationSize;
     if (size === 0) {
       sink.error(FindingCode.AddressInvalid, 'address names no block', referrer);

@@ -3,7 +3,7 @@ import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConnectionConfig } from '../api.js';
 import { EngineError, ErrorCode } from '../errors.js';
-import { injectIdCollision, type ConnectionImpl } from '../index.js';
+import { repair, type ConnectionImpl } from '../index.js';
 import { testHomes } from '../testing/homes.js';
 import * as verify from './index.js';
 import { collectReport, verifyHome, verifyTable, type Finding } from './index.js';
@@ -156,7 +156,7 @@ describe('verify: homes the engine writes', () => {
       connection.openSession().openCursor('table:a').put('k', 'v');
       await connection.checkpoint();
       const id = connection.getTable('table:a').id;
-      await injectIdCollision(connection as ConnectionImpl, 'table:a', 'table:b');
+      await repair.injectIdCollision(connection as ConnectionImpl, 'table:a', 'table:b');
       await connection.close();
       const report = await collectReport(verifyHome(home));
       const duplicate = report.findings.filter((f) => f.code === 'FILE_ID_DUPLICATE');
