@@ -38,8 +38,9 @@ describe('free space reuse (local files)', function () {
     const early = Math.max(...sizes.slice(0, 10));
     const late = Math.max(...sizes.slice(30));
     // Copy-on-write needs room for about two versions of the tree; after that, freed space
-    // must be reused, so the last checkpoints need no more room than the first ones did.
-    expect(late, `sizes ${sizes.join(', ')}`).to.be.at.most(early);
+    // must be reused, so the last checkpoints need no more room than the first ones did (give
+    // or take a few pages: random updates split leaves differently).
+    expect(late, `sizes ${sizes.join(', ')}`).to.be.at.most(early * 1.1);
     // And the file is a small multiple of the live data (~2.5 MB of records).
     expect(late, `sizes ${sizes.join(', ')}`).to.be.below(12 * 1024 * 1024);
   });
@@ -52,7 +53,7 @@ describe('free space reuse (local files)', function () {
     for (let i = 0; i < 10_000; i++) cursor.put(keyOf(i), 'initial'.padEnd(100, 'i'));
     await connection.checkpoint();
     const sizes = await overwriteAcrossCheckpoints(connection, home, 14, { count: 10_000, valueSize: 100 });
-    expect(Math.max(...sizes.slice(9)), `sizes ${sizes.join(', ')}`).to.be.at.most(Math.max(...sizes.slice(0, 6)));
+    expect(Math.max(...sizes.slice(9)), `sizes ${sizes.join(', ')}`).to.be.at.most(Math.max(...sizes.slice(0, 6)) * 1.1);
   });
 
   it('reuses the space of a table emptied by removes', async () => {
@@ -68,6 +69,6 @@ describe('free space reuse (local files)', function () {
       await connection.checkpoint();
       sizes.push(statSync(join(home, 't.wt')).size);
     }
-    expect(Math.max(...sizes.slice(4)), `sizes ${sizes.join(', ')}`).to.be.at.most(Math.max(...sizes.slice(0, 4)));
+    expect(Math.max(...sizes.slice(4)), `sizes ${sizes.join(', ')}`).to.be.at.most(Math.max(...sizes.slice(0, 4)) * 1.1);
   });
 });

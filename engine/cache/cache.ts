@@ -9,6 +9,14 @@ export interface EvictionTarget {
 /** Eviction starts above this share of the cache and stops below `TARGET`. */
 const TRIGGER = 0.95;
 const TARGET = 0.8;
+/**
+ * Leaves one eviction call examines at most. Leaves their tree must keep (history a reader at
+ * the oldest timestamp may still need) go back to the recently used end, so successive calls
+ * walk on through the cache instead of re-examining the same pinned leaves on every write.
+ */
+const CANDIDATES_PER_CALL = 64;
+/** After a call that could evict nothing, wait until the cache grows this share before trying again. */
+const RETRY_GROWTH = 1 / 32;
 
 /**
  * The connection's page cache: it counts the bytes of resident leaf pages of every tree and
@@ -21,6 +29,8 @@ export class Cache {
   /** Resident leaves in least-recently-used order (a Map keeps insertion order). */
   private readonly lru = new Map<LeafPage, EvictionTarget>();
   private evicting = false;
+  /** Eviction found nothing to evict: do not try again below this many bytes. */
+  private retryAbove = 0;
   evictions = 0;
 
   constructor(readonly maxBytes: number) {}
@@ -63,20 +73,25 @@ export class Cache {
 
   /** Evicts least recently used leaves while the cache is over its trigger. */
   evictIfNeeded(): void {
-    if (this.bytesInUse <= this.maxBytes * TRIGGER || this.evicting) return;
+    if (this.bytesInUse <= this.maxBytes * TRIGGER || this.evicting || this.bytesInUse < this.retryAbove) return;
     this.evicting = true;
     try {
       const goal = this.maxBytes * TARGET;
       const kept: Array<[LeafPage, EvictionTarget]> = [];
+      let examined = 0;
+      let evicted = 0;
       for (const [leaf, tree] of this.lru) {
-        if (this.bytesInUse <= goal) break;
+        if (this.bytesInUse <= goal || examined >= CANDIDATES_PER_CALL) break;
+        examined++;
         this.lru.delete(leaf);
         if (tree.evict(leaf)) {
           this.bytesInUse -= leaf.memoryBytes;
           this.evictions++;
+          evicted++;
         } else kept.push([leaf, tree]);
       }
       for (const [leaf, tree] of kept) this.lru.set(leaf, tree);
+      this.retryAbove = evicted > 0 ? 0 : this.bytesInUse + this.maxBytes * RETRY_GROWTH;
     } finally {
       this.evicting = false;
     }

@@ -1,0 +1,172 @@
+import { runInNewContext } from 'node:vm';
+import { setFlagsFromString } from 'node:v8';
+import { expect } from 'chai';
+import type { Connection, StorageMode } from '../api.js';
+import { LeafPage } from '../btree/index.js';
+import { ConnectionImpl } from '../connection/index.js';
+import { STORAGE_MODES, testHomes } from '../testing/homes.js';
+import { seededRandom, testSeed } from '../testing/random.js';
+import { Cache, type EvictionTarget } from './index.js';
+
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
+
+/** JavaScript heap plus Buffer memory, after a full collection. */
+function memoryInUse(): number {
+  collectGarbage();
+  const usage = process.memoryUsage();
+  return usage.heapUsed + usage.arrayBuffers;
+}
+
+const MB = 1024 * 1024;
+const keyOf = (i: number): string => `key${String(i).padStart(10, '0')}`;
+
+function leafOf(bytes: number): LeafPage {
+  const leaf = new LeafPage([], [], undefined);
+  leaf.memoryBytes = bytes;
+  return leaf;
+}
+
+describe('Cache', () => {
+  it('evicts the least recently used leaves down to its target once past its trigger', () => {
+    const cache = new Cache(10 * MB);
+    const evicted: LeafPage[] = [];
+    const tree: EvictionTarget = { evict: (leaf) => (evicted.push(leaf), true) };
+    const leaves = Array.from({ length: 9 }, () => leafOf(MB));
+    for (const leaf of leaves) cache.add(leaf, tree);
+    cache.touch(leaves[0]!);
+    cache.evictIfNeeded();
+    expect(evicted).to.deep.equal([]);
+    cache.add(leafOf(MB), tree);
+    cache.add(leafOf(MB), tree);
+    cache.evictIfNeeded();
+    // 11 MB is past the trigger; eviction stops at or below 80%: three leaves go, oldest first.
+    expect(evicted).to.deep.equal([leaves[1], leaves[2], leaves[3]]);
+    expect(cache.bytes).to.equal(8 * MB);
+    expect(cache.evictions).to.equal(3);
+  });
+
+  it('skips leaves their tree must keep and tries them again later', () => {
+    const cache = new Cache(4 * MB);
+    let pinned = true;
+    const evicted: LeafPage[] = [];
+    const leaves = Array.from({ length: 5 }, () => leafOf(MB));
+    const tree: EvictionTarget = { evict: (leaf) => (leaf === leaves[0] && pinned ? false : (evicted.push(leaf), true)) };
+    for (const leaf of leaves) cache.add(leaf, tree);
+    cache.evictIfNeeded();
+    expect(evicted).to.deep.equal([leaves[1], leaves[2]]);
+    // The kept leaf went back to the most recently used end: the others go before it.
+    pinned = false;
+    for (let i = 0; i < 3; i++) cache.add(leafOf(MB), tree);
+    cache.evictIfNeeded();
+    expect(evicted.slice(2)).to.deep.equal([leaves[3], leaves[4], leaves[0]]);
+  });
+
+  it('examines a bounded number of leaves per call when its tree must keep them all', () => {
+    const cache = new Cache(4 * MB);
+    let attempts = 0;
+    const tree: EvictionTarget = { evict: () => (attempts++, false) };
+    for (let i = 0; i < 1_000; i++) cache.add(leafOf(8 * 1024), tree);
+    cache.evictIfNeeded();
+    expect(attempts).to.be.greaterThan(0).and.at.most(64);
+    // Nothing could go: the next writes do not pay for another pass until the cache grows.
+    const afterFirstPass = attempts;
+    for (let i = 0; i < 10; i++) cache.evictIfNeeded();
+    expect(attempts).to.equal(afterFirstPass);
+    for (let i = 0; i < 20; i++) cache.add(leafOf(8 * 1024), tree);
+    cache.evictIfNeeded();
+    expect(attempts).to.be.greaterThan(afterFirstPass);
+    expect(cache.pages).to.equal(1_020);
+  });
+
+  it('counts a removed leaf out', () => {
+    const cache = new Cache(4 * MB);
+    const leaf = leafOf(MB);
+    cache.add(leaf, { evict: () => true });
+    expect(cache.bytes).to.equal(MB);
+    cache.remove(leaf);
+    expect(cache.bytes).to.equal(0);
+    expect(cache.pages).to.equal(0);
+  });
+});
+
+for (const storage of STORAGE_MODES) {
+  describe(`cache bound (${storage})`, function () {
+    this.timeout(120_000);
+    const homes = testHomes();
+    const cacheSize = 8 * MB;
+    const value = Buffer.alloc(1000, 0x61);
+    const count = 60_000; // about 60 MB of records, over seven times the cache
+
+    async function load(connection: Connection, check: () => void): Promise<void> {
+      connection.createTable('table:t', 'key_format=S,value_format=u');
+      const cursor = connection.openSession().openCursor('table:t');
+      for (let i = 0; i < count; i++) {
+        cursor.put(keyOf(i), value);
+        if (i % 1_000 === 999) check();
+        if (i % 20_000 === 19_999) await connection.checkpoint();
+      }
+      await connection.checkpoint();
+    }
+
+    it('keeps the cache within its size and memory bounded while loading, scanning and reading seven times more data', async () => {
+      const home = await homes.directory();
+      const connection = await homes.open(home, { storage: storage as StorageMode, cacheSize });
+      const cache = (connection as ConnectionImpl).cache;
+      const baseline = memoryInUse();
+      let peakCache = 0;
+      const check = (): void => {
+        peakCache = Math.max(peakCache, cache.bytes);
+      };
+      await load(connection, check);
+      expect(cache.evictions, 'evictions while loading').to.be.greaterThan(0);
+      // One leaf may be read or split past the trigger before eviction runs.
+      expect(peakCache).to.be.at.most(cacheSize + MB);
+      const afterLoad = memoryInUse() - baseline;
+
+      await connection.close();
+      const again = await homes.open(home, { storage: storage as StorageMode, cacheSize });
+      const reopenedCache = (again as ConnectionImpl).cache;
+      const cursor = again.openSession().openCursor('table:t');
+      let scanned = 0;
+      for (const [key] of cursor.entries()) {
+        if (scanned % 1_000 === 0) peakCache = Math.max(peakCache, reopenedCache.bytes);
+        expect(key).to.equal(keyOf(scanned));
+        scanned++;
+      }
+      expect(scanned).to.equal(count);
+      const random = seededRandom(testSeed());
+      for (let n = 0; n < 20_000; n++) {
+        expect(cursor.get(keyOf(random.below(count)))).to.deep.equal(value);
+        if (n % 1_000 === 0) peakCache = Math.max(peakCache, reopenedCache.bytes);
+      }
+      expect(reopenedCache.evictions, 'evictions while reading').to.be.greaterThan(0);
+      expect(peakCache).to.be.at.most(cacheSize + MB);
+      const afterReads = memoryInUse() - baseline;
+      // The data is ~60 MB; memory in use must stay a small multiple of the 8 MB cache.
+      expect(afterLoad, `memory after load ${(afterLoad / MB).toFixed(1)} MB`).to.be.below(40 * MB);
+      expect(afterReads, `memory after reads ${(afterReads / MB).toFixed(1)} MB`).to.be.below(40 * MB);
+    });
+
+    it('stays bounded under timestamped commits while the oldest timestamp follows the stable one', async () => {
+      const home = await homes.directory();
+      const connection = await homes.open(home, { storage: storage as StorageMode, cacheSize });
+      const cache = (connection as ConnectionImpl).cache;
+      connection.createTable('table:t', 'key_format=S,value_format=u');
+      const session = connection.openSession();
+      const cursor = session.openCursor('table:t');
+      let peakCache = 0;
+      for (let batch = 0; batch < 60; batch++) {
+        session.beginTransaction();
+        for (let i = 0; i < 1_000; i++) cursor.put(keyOf(batch * 1_000 + i), value);
+        const ts = BigInt(batch + 1) * 10n;
+        session.commitTransaction({ commitTimestamp: ts });
+        connection.setTimestamps({ stable: ts, oldest: ts });
+        peakCache = Math.max(peakCache, cache.bytes);
+      }
+      expect(cache.evictions).to.be.greaterThan(0);
+      // A whole transaction (1 MB) may be resident before its pages can be evicted.
+      expect(peakCache).to.be.at.most(cacheSize + 2 * MB);
+    });
+  });
+}
