@@ -4,6 +4,7 @@ import { ErrorCode, FormatError, IoError, StateError } from '../errors.js';
 import {
   alignToAllocation, BLOCK_PAYLOAD_OFFSET, buildDescriptor, buildExtentListImage, checkBlock, checkDescriptor,
   decodeFileAddress, decodeFileCheckpointCookie, encodeFileAddress, encodeFileCheckpointCookie, type Extent,
+  type FileCheckpointCookie,
   type FileAddress, NO_FILE_ADDRESS, PageType, readExtentList, readPageHeader, sealBlock,
 } from '../format/index.js';
 import type { BlockManager, ReadPage } from './block_manager.js';
@@ -83,8 +84,20 @@ export class FileBlockManager implements BlockManager {
     }
   }
 
+  /** Decodes a metadata `addr=` value; a failure names this file, whose checkpoint it is. */
+  private decodeCheckpoint(addrHex: string): FileCheckpointCookie {
+    try {
+      return decodeFileCheckpointCookie(Buffer.from(addrHex, 'hex'), this.allocationSize);
+    } catch (error) {
+      if (!(error instanceof FormatError)) throw error;
+      throw new FormatError(`the checkpoint address of ${this.name} does not decode: ${error.message}`, {
+        file: this.name, key: 'checkpoint', offset: error.location.offset, cause: error,
+      }, error.code);
+    }
+  }
+
   private loadCheckpoint(addrHex: string, actualSize: number): void {
-    const cookie = decodeFileCheckpointCookie(Buffer.from(addrHex, 'hex'), this.allocationSize);
+    const cookie = this.decodeCheckpoint(addrHex);
     if (cookie.fileSize > actualSize) {
       throw new FormatError(`file is ${actualSize} bytes but its checkpoint needs ${cookie.fileSize}`, { file: this.name, offset: actualSize }, ErrorCode.FormatTruncated);
     }
@@ -216,7 +229,7 @@ export class FileBlockManager implements BlockManager {
 
   rootFromCheckpoint(addr: string): Buffer | undefined {
     if (!addr) return undefined;
-    const cookie = decodeFileCheckpointCookie(Buffer.from(addr, 'hex'), this.allocationSize);
+    const cookie = this.decodeCheckpoint(addr);
     return cookie.root.size === 0 ? undefined : encodeFileAddress(cookie.root, this.allocationSize);
   }
 
