@@ -166,6 +166,8 @@ export interface CheckpointSpace {
   /** Whether the cookie names an alloc list at all. */
   hasAllocList: boolean;
   fileSize: number;
+  /** False when the walk could not read every page: unreached ranges then say nothing new. */
+  treeComplete: boolean;
 }
 
 /**
@@ -204,7 +206,7 @@ export function checkCheckpointSpace(space: CheckpointSpace, file: FileSource, s
     }
   }
   const reached = RangeSet.of([...sorted, ...space.referenced]);
-  for (const extent of space.alloc) {
+  for (const extent of space.treeComplete ? space.alloc : []) {
     for (const gap of reached.gaps(extent.offset, extent.offset + extent.size)) {
       sink.warning(FindingCode.ExtentUnreached, `alloc extent range [${gap.offset}, ${gap.size}] is listed but no tree page is there`, at(gap.offset));
     }
@@ -222,7 +224,7 @@ export function checkCheckpointSpace(space: CheckpointSpace, file: FileSource, s
       }
     }
   }
-  if (space.avail !== undefined) {
+  if (space.avail !== undefined && space.treeComplete) {
     // A writer that records free space accounts for every byte; WiredTiger reports the rest.
     const accounted = RangeSet.of([...space.alloc, ...space.avail, ...(space.discard ?? []), ...space.listBlocks.map((l) => l.address)]);
     for (const gap of accounted.gaps(file.allocationSize, space.fileSize)) {

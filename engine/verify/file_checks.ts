@@ -117,9 +117,10 @@ export function verifyLocalFile(check: LocalFileCheck, sink: FindingSink): void 
       file.checkpointFileSize = cookie.fileSize;
       const space: CheckpointSpace = {
         treeBlocks: [], referenced: [], listBlocks: [], alloc: undefined, avail: undefined, discard: undefined,
-        hasAllocList: cookie.alloc.size > 0, fileSize: cookie.fileSize,
+        hasAllocList: cookie.alloc.size > 0, fileSize: cookie.fileSize, treeComplete: true,
       };
       if (cookie.root.size > 0) {
+        const errorsBefore = sink.errors;
         sink.stats.trees++;
         const walker = new TreeWalker(file, sink, at);
         const collect = checkpoint === newest ? check.onRecord : undefined;
@@ -127,6 +128,7 @@ export function verifyLocalFile(check: LocalFileCheck, sink: FindingSink): void 
         checkWriteGen(checkpoint, walker.summary, sink, at);
         space.treeBlocks = walker.summary.blocks;
         space.referenced = walker.summary.referenced;
+        space.treeComplete = sink.errors === errorsBefore;
       }
       for (const kind of ['alloc', 'avail', 'discard'] as const) {
         const address = cookie[kind];
