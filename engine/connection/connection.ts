@@ -115,6 +115,13 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     const tree = this.openTree(this.localMetadataBlock, METADATA_SETTINGS, { file: METADATA_FILE }, metadataCheckpoint);
     this.localMetadata = new MetadataStore(tree);
     this.restoreTimestamps(this.localMetadata);
+    if (this.storage === 'local' && this.localMetadata.has(PAIRED_CHECKPOINT_KEY)) {
+      // Opened as local, the shared tables would silently be missing (and a checkpoint would
+      // write a local-only state over the pairing).
+      tree.release();
+      this.localMetadataBlock.close();
+      throw new ConfigError('this home keeps its shared tables in a page log: open it with storage "disagg"', { key: 'storage' });
+    }
     if (this.storage === 'disagg') {
       const paired = getConfigValue(this.localMetadata.get(PAIRED_CHECKPOINT_KEY) ?? '', 'lsn');
       this.shared = await SharedStorage.open(this, config, paired === undefined ? undefined : Number(paired));
