@@ -2,8 +2,13 @@
  * The engine's public entry. Everything an application, the server or the tools use is
  * exported here by name; modules are not imported directly from outside the engine.
  */
-import type { Connection, ConnectionConfig } from './api.js';
+import type { Connection, ConnectionConfig, EngineLogger } from './api.js';
 import { ConnectionImpl } from './connection/index.js';
+import { ErrorCode, StateError } from './errors.js';
+import * as pit from './pit/index.js';
+import type { PitWriteRequest, PitWriteResult } from './pit/index.js';
+import * as repairWorker from './repair/index.js';
+import type { RepairFinding, RepairResult, RepairRun } from './repair/index.js';
 
 export type {
   CheckpointInfo, Connection, ConnectionConfig, Cursor, EngineLogEvent, EngineLogger, Item, KeyProviderStatus, Range,
@@ -19,9 +24,36 @@ export async function openConnection(home: string, config: ConnectionConfig = {}
   return ConnectionImpl.open(home, config);
 }
 
-export { ConnectionImpl } from './connection/index.js';
-export { pitWrite, type PitMutation, type PitWriteRequest, type PitWriteResult } from './pit/index.js';
-export {
-  detect as detectMetadataProblems, createTable as repairCreateTable, modifyTable as repairModifyTable,
-  injectIdCollision, repairAll, type RepairFinding, type RepairResult, type RepairRun, type MetadataChange,
-} from './repair/index.js';
+export { ConnectionImpl };
+export type { PitMutation, PitWriteRequest, PitWriteResult } from './pit/index.js';
+export type { RepairFinding, RepairResult, RepairRun, MetadataChange } from './repair/index.js';
+
+/** The engine's connection behind the public interface (internal entry points need it). */
+function internals(connection: Connection): ConnectionImpl {
+  if (!(connection instanceof ConnectionImpl)) {
+    throw new StateError(ErrorCode.InvalidArgument, 'not a connection opened by this engine');
+  }
+  return connection;
+}
+
+/** The point-in-time write path (see `engine/pit`). */
+export function pitWrite(connection: Connection, request: PitWriteRequest): Promise<PitWriteResult> {
+  return pit.pitWrite(internals(connection), request);
+}
+
+/** The repair worker (see `engine/repair`), entered from the server. */
+export const repair = {
+  detect: (connection: Connection): RepairFinding[] => repairWorker.detect(internals(connection)),
+  createTable: (connection: Connection, request: Parameters<typeof repairWorker.createTable>[1]): Promise<RepairResult> =>
+    repairWorker.createTable(internals(connection), request),
+  modifyTable: (connection: Connection, request: Parameters<typeof repairWorker.modifyTable>[1]): Promise<RepairResult> =>
+    repairWorker.modifyTable(internals(connection), request),
+  injectIdCollision: (connection: Connection, a: string, b: string): Promise<RepairResult> =>
+    repairWorker.injectIdCollision(internals(connection), a, b),
+  repairAll: (connection: Connection, log: EngineLogger): Promise<RepairRun> => repairWorker.repairAll(internals(connection), log),
+};
+
+/** Resolves when no point-in-time write holds the write lock. */
+export function whenWritable(connection: Connection): Promise<void> {
+  return internals(connection).whenWritable();
+}

@@ -11,3 +11,4 @@ export { parseLogLine, parseLogLines, runReadPath, runShim } from './run_tool.js
 export type { LogLine, RunOptions, ToolResult } from './run_tool.js';
 export { builtPaths } from './paths.js';
 export { sendRaw } from './raw_socket.js';
+export { allDocuments, copyDbpath, oplogAfter, restoreStream } from './restore.js';

@@ -142,15 +142,16 @@ describe('mongod-shim: process lifecycle', function () {
     expect(fatal?.attr).to.have.property('engineErrorCode');
   });
 
-  it('refuses --magicRestore and --repair cleanly for now (exit 6)', async () => {
+  it('runs --repair on a sound dbpath and exits 0, and refuses --magicRestore without a restore stream (exit 6)', async () => {
     const shim = shims.create();
     await shim.start();
     await shim.stop();
-    for (const mode of ['--magicRestore', '--repair']) {
-      const result = await runShim(['--dbpath', shim.dbpath, '--replSet', 'rs0', mode], { input: Buffer.alloc(0), timeoutMs: 30_000 });
-      expect(result.exitCode, mode).to.equal(6);
-      expect(result.stdout, mode).to.match(/not yet supported/);
-    }
+    const repair = await runShim(['--dbpath', shim.dbpath, '--repair'], { timeoutMs: 30_000 });
+    expect(repair.exitCode, repair.stdout.slice(-2000)).to.equal(0);
+    expect(parseLogLines(repair.stdout).some((line) => line.c === 'REPAIR' && line.msg === 'Repair completed')).to.equal(true);
+    const restore = await runShim(['--dbpath', shim.dbpath, '--replSet', 'rs0', '--magicRestore'], { input: Buffer.alloc(0), timeoutMs: 30_000 });
+    expect(restore.exitCode).to.equal(6);
+    expect(parseLogLines(restore.stdout).find((line) => line.s === 'F')?.attr).to.include({ code: 8290500 });
   });
 
   it('errors on calls in the wrong lifecycle state', async () => {

@@ -32,6 +32,8 @@ import type { CommandDefinition } from './registry.js';
 import { replSetGetConfigCommand } from './repl_set_get_config.js';
 import { replSetGetStatusCommand } from './repl_set_get_status.js';
 import { rotateKeyCommand } from './rotate_key.js';
+import { repairMetadataCommand } from './repair_metadata.js';
+import { injectFaultCommand } from './inject_fault.js';
 import { serverStatusCommand } from './server_status.js';
 import { setClusterParameterCommand } from './set_cluster_parameter.js';
 import { setParameterCommand } from './set_parameter.js';
@@ -79,6 +81,8 @@ export const builtinCommands: readonly CommandDefinition[] = [
   replSetGetConfigCommand,
   replSetGetStatusCommand,
   rotateKeyCommand,
+  repairMetadataCommand,
+  injectFaultCommand,
   serverStatusCommand,
   setClusterParameterCommand,
   setParameterCommand,

@@ -55,6 +55,16 @@ export const LogId = {
   EngineEvent: 7140220,
   // Cursors (QUERY).
   CursorTimedOut: 20529,
+  // Repair (REPAIR).
+  RepairFinding: 7140240,
+  RepairAction: 7140241,
+  RepairFinished: 7140242,
+  FaultInjected: 7140243,
+  // Magic restore (RESTORE).
+  MagicRestoreBeginning: 8290600,
+  MagicRestoreStep: 8290602,
+  MagicRestoreFinished: 8290603,
+  MagicRestoreFailed: 8290604,
 } as const;
 
 export type LogIdValue = (typeof LogId)[keyof typeof LogId];

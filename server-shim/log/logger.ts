@@ -14,6 +14,7 @@ export const LogComponent = {
   Write: 'WRITE',
   Recovery: 'RECOVERY',
   Restore: 'RESTORE',
+  Repair: 'REPAIR',
   Default: '-',
 } as const;
 

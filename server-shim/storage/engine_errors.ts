@@ -16,10 +16,24 @@ const corruptionCodes: string[] = [
   ErrorCode.KeyPageInvalid,
 ];
 
+/** Engine errors that have a MongoDB code of their own. */
+const codeFor: Partial<Record<string, number>> = {
+  [ErrorCode.NotFound]: ErrorCodes.NamespaceNotFound,
+  [ErrorCode.AlreadyExists]: ErrorCodes.NamespaceExists,
+  [ErrorCode.ReservedId]: ErrorCodes.BadValue,
+  [ErrorCode.IdCollision]: ErrorCodes.BadValue,
+  [ErrorCode.InvalidArgument]: ErrorCodes.BadValue,
+  [ErrorCode.TypeMismatch]: ErrorCodes.BadValue,
+  [ErrorCode.ConfigInvalid]: ErrorCodes.BadValue,
+  [ErrorCode.ConfigUnknownKey]: ErrorCodes.BadValue,
+};
+
 /**
  * The command error a client sees for an engine failure: corruption and checksum failures are
  * DataCorruptionDetected (with the engine's location in the message), a closed engine is
- * InterruptedAtShutdown, anything else InternalError. The engine's code and location go in the
+ * InterruptedAtShutdown, unknown tables NamespaceNotFound, existing ones NamespaceExists, bad
+ * arguments (reserved or taken ids, wrong types, bad configurations) BadValue, anything else
+ * InternalError. The engine's code and location go in the
  * reply as `engineError` so that a test can assert on them.
  */
 export function engineErrorToCommandError(error: unknown): CommandError {
@@ -30,5 +44,7 @@ export function engineErrorToCommandError(error: unknown): CommandError {
   const extra = { engineError: { code: error.code, ...error.location } };
   if (corruptionCodes.includes(error.code)) return new CommandError(ErrorCodes.DataCorruptionDetected, `${error.code}: ${error.message}`, extra, { cause: error });
   if (error.code === ErrorCode.Closed) return new CommandError(ErrorCodes.InterruptedAtShutdown, 'interrupted at shutdown', extra, { cause: error });
+  const mapped = codeFor[error.code];
+  if (mapped !== undefined) return new CommandError(mapped, error.message, extra, { cause: error });
   return new CommandError(ErrorCodes.InternalError, `${error.code}: ${error.message}`, extra, { cause: error });
 }

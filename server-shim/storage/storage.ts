@@ -32,7 +32,8 @@ export const catalogUri = 'table:_mdb_catalog';
 /** The oplog's namespace. */
 export const oplogNamespace = 'local.oplog.rs';
 /** The table format of every collection: key and value are byte strings. */
-const tableConfig = 'key_format=u,value_format=u';
+export const collectionTableConfig = 'key_format=u,value_format=u';
+const tableConfig = collectionTableConfig;
 /** Records read per engine cursor before it is closed, so that no cursor stays open between batches. */
 const scanChunkSize = 256;
 
@@ -595,7 +596,8 @@ function withCursor<T>(session: Session, uri: string, work: (cursor: Cursor) => 
   }
 }
 
-function catalogRecord(entry: CollectionEntry): Document {
+/** The catalog table's record of a collection (its key is the namespace's UTF-8 bytes). */
+export function catalogRecord(entry: CollectionEntry): Document {
   return { ns: entry.ns, uri: entry.uri, uuid: entry.uuid, options: entry.options, keyField: entry.keyField, local: entry.local };
 }
 
