@@ -25,17 +25,17 @@ export function readExtentListBlock(
   sink.stats.pages++;
   sink.stats.bytes += page.image.length;
   const at = (offset: number): FindingLocation => ({ ...where, ...file.where, offset: address.offset + offset });
-  const h = page.header;
-  if (h.type !== PageType.BlockManager) {
-    sink.error(FindingCode.PageTypeUnexpected, `${kind} extent list block has page type ${h.type}, not ${PageType.BlockManager}`, at(24));
+  const header = page.header;
+  if (header.type !== PageType.BlockManager) {
+    sink.error(FindingCode.PageTypeUnexpected, `${kind} extent list block has page type ${header.type}, not ${PageType.BlockManager}`, at(24));
     return undefined;
   }
-  if (h.recno !== 0n || h.unused !== 0 || h.version > 1) {
+  if (header.recno !== 0n || header.unused !== 0 || header.version > 1) {
     sink.error(FindingCode.PageHeaderInvalid, `${kind} extent list has an invalid page header (recno, unused or version)`, at(0));
   }
-  const end = BLOCK_PAYLOAD_OFFSET + h.entries;
-  if (end !== h.memSize) {
-    sink.error(FindingCode.ExtentListInvalid, `${kind} extent list data length ${h.entries} does not match mem_size ${h.memSize}`, at(20));
+  const end = BLOCK_PAYLOAD_OFFSET + header.entries;
+  if (end !== header.memSize) {
+    sink.error(FindingCode.ExtentListInvalid, `${kind} extent list data length ${header.entries} does not match mem_size ${header.memSize}`, at(20));
     return undefined;
   }
   const image = page.image;
@@ -46,7 +46,7 @@ export function readExtentListBlock(
     p += n;
     return value;
   };
-  const a = file.allocationSize;
+  const allocationSize = file.allocationSize;
   const extents: Extent[] = [];
   try {
     const magic = read();
@@ -68,7 +68,7 @@ export function readExtentListBlock(
         }
         break;
       }
-      if (offset % a !== 0 || size % a !== 0 || size === 0 || offset < a || offset + size > fileSize) {
+      if (offset % allocationSize !== 0 || size % allocationSize !== 0 || size === 0 || offset < allocationSize || offset + size > fileSize) {
         sink.error(FindingCode.ExtentListInvalid, `${kind} extent [${offset}, ${size}] is not a valid range of the ${fileSize}-byte file`, at(pairAt));
         return undefined;
       }
@@ -126,9 +126,9 @@ export class RangeSet {
   intersect(offset: number, size: number): Extent[] {
     const out: Extent[] = [];
     for (const r of this.ranges) {
-      const s = Math.max(r.offset, offset);
-      const e = Math.min(r.offset + r.size, offset + size);
-      if (s < e) out.push({ offset: s, size: e - s });
+      const start = Math.max(r.offset, offset);
+      const end = Math.min(r.offset + r.size, offset + size);
+      if (start < end) out.push({ offset: start, size: end - start });
     }
     return out;
   }
@@ -258,19 +258,19 @@ function headerShape(unit: Buffer, allocationSize: number): { failures: number; 
  * beyond it (where an interrupted write may have stopped).
  */
 export function scanFreeSpace(file: FileSource, used: RangeSet, checkpointEnd: number, sink: FindingSink): void {
-  const a = file.allocationSize;
-  const end = file.size - (file.size % a);
-  for (const gap of used.gaps(a, end)) {
+  const allocationSize = file.allocationSize;
+  const end = file.size - (file.size % allocationSize);
+  for (const gap of used.gaps(allocationSize, end)) {
     let offset = gap.offset;
     const gapEnd = gap.offset + gap.size;
     while (offset < gapEnd) {
-      const unit = file.readBytes(offset, a);
-      if (unit.length < a) break;
+      const unit = file.readBytes(offset, allocationSize);
+      if (unit.length < allocationSize) break;
       if (unit.every((b) => b === 0)) {
-        offset += a;
+        offset += allocationSize;
         continue;
       }
-      const { failures, diskSize } = headerShape(unit, a);
+      const { failures, diskSize } = headerShape(unit, allocationSize);
       const report = (message: string): void => {
         const location = { ...file.where, offset };
         if (offset < checkpointEnd) sink.error(FindingCode.FreeSpaceDamaged, message, location);
@@ -291,7 +291,7 @@ export function scanFreeSpace(file: FileSource, used: RangeSet, checkpointEnd: n
       } else if (failures === 1) {
         report('free space holds a damaged page header');
       }
-      offset += a;
+      offset += allocationSize;
     }
   }
 }

@@ -131,12 +131,12 @@ export class FileSource implements PageSource {
     // Findings name the block; the checkpoint being walked comes from the reference.
     const context: FindingLocation = referrer.checkpoint === undefined ? {} : { checkpoint: referrer.checkpoint };
     const at = (delta: number): FindingLocation => ({ ...this.where, ...context, offset: offset + delta });
-    const a = this.allocationSize;
+    const allocationSize = this.allocationSize;
     if (size === 0) {
       sink.error(FindingCode.AddressInvalid, 'address names no block', referrer);
       return undefined;
     }
-    if (offset < a || offset % a !== 0 || size % a !== 0) {
+    if (offset < allocationSize || offset % allocationSize !== 0 || size % allocationSize !== 0) {
       sink.error(FindingCode.AddressInvalid, `block address [${offset}, ${size}] is not on allocation-unit boundaries past the descriptor`, { ...referrer, ...this.where, offset });
       return undefined;
     }
@@ -187,8 +187,8 @@ export class FileSource implements PageSource {
   range(address: Buffer): { offset: number; size: number } | undefined {
     try {
       const { offset, size } = decodeFileAddress(address, this.allocationSize);
-      const a = this.allocationSize;
-      return size > 0 && offset >= a && offset % a === 0 && size % a === 0 && offset + size <= this.size ? { offset, size } : undefined;
+      const allocationSize = this.allocationSize;
+      return size > 0 && offset >= allocationSize && offset % allocationSize === 0 && size % allocationSize === 0 && offset + size <= this.size ? { offset, size } : undefined;
     } catch {
       return undefined;
     }
@@ -268,34 +268,34 @@ export class PageLogSource implements PageSource {
       return undefined;
     }
     const disagg = readDisaggHeader(image);
-    const h = PAGE_HEADER_SIZE;
+    const headerOffset = PAGE_HEADER_SIZE;
     if (disagg.magic !== DISAGG_BASE_MAGIC) {
-      sink.error(FindingCode.PageLogPageInvalid, `disagg header magic 0x${disagg.magic.toString(16)} is not a base image (0xdb)`, at(h));
+      sink.error(FindingCode.PageLogPageInvalid, `disagg header magic 0x${disagg.magic.toString(16)} is not a base image (0xdb)`, at(headerOffset));
       return undefined;
     }
     if (disagg.compatibleVersion > DISAGG_COMPATIBLE_VERSION) {
-      sink.error(FindingCode.PageLogPageInvalid, `disagg header compatible version ${disagg.compatibleVersion} is newer than ${DISAGG_COMPATIBLE_VERSION}`, at(h + 2));
+      sink.error(FindingCode.PageLogPageInvalid, `disagg header compatible version ${disagg.compatibleVersion} is newer than ${DISAGG_COMPATIBLE_VERSION}`, at(headerOffset + 2));
       return undefined;
     }
     if (disagg.headerSize !== DISAGG_BASE_PAYLOAD_OFFSET) {
-      sink.error(FindingCode.PageLogPageInvalid, `disagg header size ${disagg.headerSize} is not ${DISAGG_BASE_PAYLOAD_OFFSET}`, at(h + 3));
+      sink.error(FindingCode.PageLogPageInvalid, `disagg header size ${disagg.headerSize} is not ${DISAGG_BASE_PAYLOAD_OFFSET}`, at(headerOffset + 3));
       return undefined;
     }
     if (disagg.checksum !== checksum) {
-      sink.error(FindingCode.PageLogChecksum, `page checksum ${hex32(disagg.checksum)} does not match its address checksum ${hex32(checksum)}`, at(h + 4));
+      sink.error(FindingCode.PageLogChecksum, `page checksum ${hex32(disagg.checksum)} does not match its address checksum ${hex32(checksum)}`, at(headerOffset + 4));
       return undefined;
     }
     const length = disagg.flags & DisaggFlags.DataChecksum ? image.length : Math.min(64, image.length);
     const actual = checksumWithZeroedField(image, DISAGG_BASE_CHECKSUM_OFFSET, length);
     if (actual !== disagg.checksum) {
-      sink.error(FindingCode.PageLogChecksum, `page checksum ${hex32(disagg.checksum)} does not match its contents (computed ${hex32(actual)})`, at(h + 4));
+      sink.error(FindingCode.PageLogChecksum, `page checksum ${hex32(disagg.checksum)} does not match its contents (computed ${hex32(actual)})`, at(headerOffset + 4));
       return undefined;
     }
     if ((disagg.flags & ~(DisaggFlags.DataChecksum | DisaggFlags.Encrypted | DisaggFlags.Compressed)) !== 0 || disagg.unused !== 0) {
-      sink.error(FindingCode.PageLogPageInvalid, 'disagg header sets undefined flag bits or unused bytes', at(h + 13));
+      sink.error(FindingCode.PageLogPageInvalid, 'disagg header sets undefined flag bits or unused bytes', at(headerOffset + 13));
     }
     if (disagg.flags & (DisaggFlags.Encrypted | DisaggFlags.Compressed)) {
-      sink.error(FindingCode.PageLogPageInvalid, 'encrypted or compressed pages cannot be verified', at(h + 13));
+      sink.error(FindingCode.PageLogPageInvalid, 'encrypted or compressed pages cannot be verified', at(headerOffset + 13));
       return undefined;
     }
     const header = readPageHeader(image);
@@ -308,8 +308,8 @@ export class PageLogSource implements PageSource {
 
   describe(address: Buffer): string {
     try {
-      const a = decodePageLogAddress(address);
-      return `[page ${a.pageId}, LSN ${a.lsn}, ${a.size} bytes, ${hex32(a.checksum)}]`;
+      const decoded = decodePageLogAddress(address);
+      return `[page ${decoded.pageId}, LSN ${decoded.lsn}, ${decoded.size} bytes, ${hex32(decoded.checksum)}]`;
     } catch {
       return address.toString('hex');
     }

@@ -158,37 +158,37 @@ export class TreeWalker {
 
   /** Header checks for a tree page; false when its cells cannot be read. */
   private checkTreePageHeader(page: PageImage): boolean {
-    const h = page.header;
-    if (h.type !== PageType.RowInternal && h.type !== PageType.RowLeaf) {
-      const why = h.type === PageType.ColumnFix || h.type === PageType.ColumnInternal || h.type === PageType.ColumnVariable
+    const header = page.header;
+    if (header.type !== PageType.RowInternal && header.type !== PageType.RowLeaf) {
+      const why = header.type === PageType.ColumnFix || header.type === PageType.ColumnInternal || header.type === PageType.ColumnVariable
         ? 'column-store pages are not supported'
         : 'it is not a row-store page';
-      this.sink.error(FindingCode.PageTypeUnexpected, `page type ${h.type} in a tree: ${why}`, this.at(page, 24));
+      this.sink.error(FindingCode.PageTypeUnexpected, `page type ${header.type} in a tree: ${why}`, this.at(page, 24));
       return false;
     }
     this.checkCommonHeader(page);
-    if (h.flags & (PageFlags.Compressed | PageFlags.Encrypted)) {
+    if (header.flags & (PageFlags.Compressed | PageFlags.Encrypted)) {
       this.sink.error(FindingCode.PageHeaderInvalid, 'compressed or encrypted pages cannot be verified', this.at(page, 25));
       return false;
     }
-    if (h.type === PageType.RowInternal && h.flags & (PageFlags.EmptyValueAll | PageFlags.EmptyValueNone)) {
+    if (header.type === PageType.RowInternal && header.flags & (PageFlags.EmptyValueAll | PageFlags.EmptyValueNone)) {
       this.sink.error(FindingCode.PageHeaderInvalid, 'an internal page sets a leaf-only flag', this.at(page, 25));
     }
-    if (h.writeGen === 0n) {
+    if (header.writeGen === 0n) {
       this.sink.warning(FindingCode.PageHeaderInvalid, 'page write generation is 0', this.at(page, 8));
     }
     return true;
   }
 
   private checkCommonHeader(page: PageImage): void {
-    const h = page.header;
-    if (h.recno !== 0n) this.sink.error(FindingCode.PageHeaderInvalid, `row-store page has record number ${h.recno}`, this.at(page, 0));
-    if (h.unused !== 0) this.sink.error(FindingCode.PageHeaderInvalid, 'page header unused byte is not 0', this.at(page, 26));
-    if (h.version > 1) this.sink.error(FindingCode.PageHeaderInvalid, `page version ${h.version} is not 0 or 1`, this.at(page, 27));
-    if ((h.flags & ~DEFINED_PAGE_FLAGS) !== 0) {
-      this.sink.error(FindingCode.PageHeaderInvalid, `page flags 0x${h.flags.toString(16)} set undefined bits`, this.at(page, 25));
+    const header = page.header;
+    if (header.recno !== 0n) this.sink.error(FindingCode.PageHeaderInvalid, `row-store page has record number ${header.recno}`, this.at(page, 0));
+    if (header.unused !== 0) this.sink.error(FindingCode.PageHeaderInvalid, 'page header unused byte is not 0', this.at(page, 26));
+    if (header.version > 1) this.sink.error(FindingCode.PageHeaderInvalid, `page version ${header.version} is not 0 or 1`, this.at(page, 27));
+    if ((header.flags & ~DEFINED_PAGE_FLAGS) !== 0) {
+      this.sink.error(FindingCode.PageHeaderInvalid, `page flags 0x${header.flags.toString(16)} set undefined bits`, this.at(page, 25));
     }
-    if ((h.flags & PageFlags.EmptyValueAll) && (h.flags & PageFlags.EmptyValueNone)) {
+    if ((header.flags & PageFlags.EmptyValueAll) && (header.flags & PageFlags.EmptyValueNone)) {
       this.sink.error(FindingCode.PageHeaderInvalid, 'page sets both "all values empty" and "no value empty"', this.at(page, 25));
     }
   }
@@ -220,15 +220,15 @@ export class TreeWalker {
     const overflow = this.readOnce(cell.data, referrer, 'overflow page');
     if (overflow === undefined) return undefined;
     this.summary.overflowPages++;
-    const h = overflow.header;
-    if (h.type !== PageType.Overflow) {
-      this.sink.error(FindingCode.PageTypeUnexpected, `overflow reference points at a page of type ${h.type}`, referrer);
+    const overflowHeader = overflow.header;
+    if (overflowHeader.type !== PageType.Overflow) {
+      this.sink.error(FindingCode.PageTypeUnexpected, `overflow reference points at a page of type ${overflowHeader.type}`, referrer);
       return undefined;
     }
     this.checkCommonHeader(overflow);
-    const end = overflow.payloadOffset + h.entries;
-    if (end !== h.memSize) {
-      this.sink.error(FindingCode.PageHeaderInvalid, `overflow data length ${h.entries} does not match mem_size ${h.memSize}`, this.at(overflow, 20));
+    const end = overflow.payloadOffset + overflowHeader.entries;
+    if (end !== overflowHeader.memSize) {
+      this.sink.error(FindingCode.PageHeaderInvalid, `overflow data length ${overflowHeader.entries} does not match mem_size ${overflowHeader.memSize}`, this.at(overflow, 20));
       return undefined;
     }
     return Buffer.from(overflow.image.subarray(overflow.payloadOffset, end));
@@ -236,13 +236,13 @@ export class TreeWalker {
 
   private checkTimeWindow(page: PageImage, cell: Cell): void {
     if (cell.time === undefined) return;
-    const w = decodeTimeWindow(cell.time);
+    const window = decodeTimeWindow(cell.time);
     const at = this.at(page, cell.offset);
-    if (w.stopTs !== TS_MAX && w.startTs > w.stopTs) {
-      this.sink.error(FindingCode.TimeWindowInvalid, `value start timestamp ${w.startTs} is after its stop timestamp ${w.stopTs}`, at);
+    if (window.stopTs !== TS_MAX && window.startTs > window.stopTs) {
+      this.sink.error(FindingCode.TimeWindowInvalid, `value start timestamp ${window.startTs} is after its stop timestamp ${window.stopTs}`, at);
     }
-    if (w.stopTxn !== TXN_MAX && w.startTxn > w.stopTxn) {
-      this.sink.error(FindingCode.TimeWindowInvalid, `value start transaction ${w.startTxn} is after its stop transaction ${w.stopTxn}`, at);
+    if (window.stopTxn !== TXN_MAX && window.startTxn > window.stopTxn) {
+      this.sink.error(FindingCode.TimeWindowInvalid, `value start transaction ${window.startTxn} is after its stop transaction ${window.stopTxn}`, at);
     }
   }
 
@@ -343,12 +343,12 @@ export class TreeWalker {
       }
     }
     if (pendingKey !== undefined) records.push({ key: pendingKey, value: Buffer.alloc(0) });
-    const h = page.header;
-    if (cells.length === h.entries) {
-      if (h.flags & PageFlags.EmptyValueAll && valueCells !== 0) {
+    const header = page.header;
+    if (cells.length === header.entries) {
+      if (header.flags & PageFlags.EmptyValueAll && valueCells !== 0) {
         this.sink.error(FindingCode.PageHeaderInvalid, `page says every value is empty but holds ${valueCells} value cells`, this.at(page, 25));
       }
-      if (h.flags & PageFlags.EmptyValueNone && valueCells !== keyCells) {
+      if (header.flags & PageFlags.EmptyValueNone && valueCells !== keyCells) {
         this.sink.error(FindingCode.PageHeaderInvalid, `page says no value is empty but has ${keyCells} keys and ${valueCells} values`, this.at(page, 25));
       }
     }
@@ -366,9 +366,9 @@ export class TreeWalker {
 
   private *internal(page: PageImage, ref: ChildReference): Generator<StoredRecord> {
     const cells = this.cells(page);
-    const h = page.header;
-    if (h.entries % 2 !== 0) {
-      this.sink.error(FindingCode.CellInvalid, `internal page has ${h.entries} cells: a key without an address`, this.at(page, 20));
+    const header = page.header;
+    if (header.entries % 2 !== 0) {
+      this.sink.error(FindingCode.CellInvalid, `internal page has ${header.entries} cells: a key without an address`, this.at(page, 20));
     }
     const children: Array<{ key: Buffer; address: Cell }> = [];
     for (let i = 0; i + 1 < cells.length; i += 2) {
@@ -381,9 +381,9 @@ export class TreeWalker {
       if (keyCell.prefix !== 0) {
         this.sink.error(FindingCode.CellInvalid, 'internal page key uses prefix compression', this.at(page, keyCell.offset));
       }
-      const t = addressCell.type;
-      if (t !== CellType.AddressInternal && t !== CellType.AddressLeaf && t !== CellType.AddressLeafNoOverflow && t !== CellType.AddressDeleted) {
-        this.sink.error(FindingCode.CellInvalid, `internal page expects an address cell, found type 0x${t.toString(16)}`, this.at(page, addressCell.offset));
+      const addressType = addressCell.type;
+      if (addressType !== CellType.AddressInternal && addressType !== CellType.AddressLeaf && addressType !== CellType.AddressLeafNoOverflow && addressType !== CellType.AddressDeleted) {
+        this.sink.error(FindingCode.CellInvalid, `internal page expects an address cell, found type 0x${addressType.toString(16)}`, this.at(page, addressCell.offset));
         return;
       }
       const key = keyCell.type === CellType.KeyOverflow ? this.readOverflow(page, keyCell) : keyCell.data;
@@ -413,7 +413,7 @@ export class TreeWalker {
       yield* this.visit({
         address: Buffer.from(child.address.data),
         cellType: child.address.type,
-        parentWriteGen: h.writeGen,
+        parentWriteGen: header.writeGen,
         lower: i === 0 ? ref.lower : child.key,
         upper: i + 1 < children.length ? children[i + 1]!.key : ref.upper,
         referrer: this.at(page, child.address.offset),

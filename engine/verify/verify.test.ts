@@ -45,7 +45,9 @@ describe('verify: homes WiredTiger wrote', () => {
     const homes = testHomes('verify-flip-');
 
     for (const file of ['strings.wt', 'WiredTiger.wt', 'WiredTigerHS.wt']) {
-      it(`reports an error for a flip anywhere in a block of ${file}`, async () => {
+      it(`reports an error for a flip anywhere in a block of ${file}`, async function () {
+        // Hundreds of whole-home verifications: slow on a loaded machine, never stuck.
+        this.timeout(300_000);
         const home = copyFixture('small', await homes.directory());
         const path = join(home, file);
         const original = readFileSync(path);

@@ -71,7 +71,8 @@ describe('wt-readpath verify on damaged homes', () => {
       await expectCorruption(home, 'TURTLE_FILE_INVALID', { file: 'WiredTiger.turtle' });
     });
 
-    it('exits 2 for flips sampled across every block of the multilevel home', async () => {
+    it('exits 2 for flips sampled across every block of the multilevel home', async function () {
+      this.timeout(180_000);
       const home = copyFixture('multilevel', await homes.directory());
       const path = join(home, 'strings.wt');
       const original = readFileSync(path);

@@ -39,16 +39,16 @@ function timeOf(time: RawTimeFields | undefined, address: boolean): Record<strin
   if (time === undefined) return undefined;
   const show = (v: bigint, max: bigint): string => (v === max ? 'max' : v.toString());
   if (address) {
-    const a = decodeTimeAggregate(time);
+    const aggregate = decodeTimeAggregate(time);
     return {
-      oldestStartTs: a.oldestStartTs.toString(), newestTxn: a.newestTxn.toString(), newestStartDurableTs: a.newestStartDurableTs.toString(),
-      newestStopTs: show(a.newestStopTs, TS_MAX), newestStopTxn: show(a.newestStopTxn, TXN_MAX), newestStopDurableTs: a.newestStopDurableTs.toString(),
+      oldestStartTs: aggregate.oldestStartTs.toString(), newestTxn: aggregate.newestTxn.toString(), newestStartDurableTs: aggregate.newestStartDurableTs.toString(),
+      newestStopTs: show(aggregate.newestStopTs, TS_MAX), newestStopTxn: show(aggregate.newestStopTxn, TXN_MAX), newestStopDurableTs: aggregate.newestStopDurableTs.toString(),
     };
   }
-  const w = decodeTimeWindow(time);
+  const window = decodeTimeWindow(time);
   return {
-    startTs: w.startTs.toString(), startTxn: w.startTxn.toString(), durableStartTs: w.durableStartTs.toString(),
-    stopTs: show(w.stopTs, TS_MAX), stopTxn: show(w.stopTxn, TXN_MAX), durableStopTs: w.durableStopTs.toString(),
+    startTs: window.startTs.toString(), startTxn: window.startTxn.toString(), durableStartTs: window.durableStartTs.toString(),
+    stopTs: show(window.stopTs, TS_MAX), stopTxn: show(window.stopTxn, TXN_MAX), durableStopTs: window.durableStopTs.toString(),
   };
 }
 
@@ -138,11 +138,11 @@ export function decodePageBody(image: Buffer, payloadOffset: number, addressKind
 export function describeCookie(cookie: Buffer, kind: { file: number } | 'pagelog'): string {
   try {
     if (kind === 'pagelog') {
-      const a = decodePageLogAddress(cookie);
-      return `page ${a.pageId}, LSN ${a.lsn}, ${a.size} bytes, checksum ${hex32(a.checksum)}`;
+      const address = decodePageLogAddress(cookie);
+      return `page ${address.pageId}, LSN ${address.lsn}, ${address.size} bytes, checksum ${hex32(address.checksum)}`;
     }
-    const a = decodeFileAddress(cookie, kind.file);
-    return `offset ${a.offset}, ${a.size} bytes, checksum ${hex32(a.checksum)}`;
+    const address = decodeFileAddress(cookie, kind.file);
+    return `offset ${address.offset}, ${address.size} bytes, checksum ${hex32(address.checksum)}`;
   } catch (error) {
     return `${cookie.toString('hex')} (does not decode: ${error instanceof Error ? error.message : String(error)})`;
   }

@@ -34,14 +34,14 @@ export async function headerCommand(fileArgument: string, options: HeaderCommand
     if (unit.length < 16) {
       problems.push(`file is ${source.size} bytes, too short for a descriptor`);
     } else {
-      const d = readDescriptor(unit);
+      const fields = readDescriptor(unit);
       const computed = unit.length === allocationSize ? checksumWithZeroedField(unit, 8) : undefined;
-      descriptor = { magic: d.magic, major: d.major, minor: d.minor, checksum: hex32(d.checksum), computedChecksum: computed === undefined ? null : hex32(computed), unused: d.unused };
-      if (d.magic !== BLOCK_MAGIC) problems.push(`magic ${d.magic} is not ${BLOCK_MAGIC}: not a WiredTiger file`);
-      if (d.major > BLOCK_MAJOR || (d.major === BLOCK_MAJOR && d.minor > BLOCK_MINOR)) problems.push(`version ${d.major}.${d.minor} is newer than ${BLOCK_MAJOR}.${BLOCK_MINOR}`);
+      descriptor = { magic: fields.magic, major: fields.major, minor: fields.minor, checksum: hex32(fields.checksum), computedChecksum: computed === undefined ? null : hex32(computed), unused: fields.unused };
+      if (fields.magic !== BLOCK_MAGIC) problems.push(`magic ${fields.magic} is not ${BLOCK_MAGIC}: not a WiredTiger file`);
+      if (fields.major > BLOCK_MAJOR || (fields.major === BLOCK_MAJOR && fields.minor > BLOCK_MINOR)) problems.push(`version ${fields.major}.${fields.minor} is newer than ${BLOCK_MAJOR}.${BLOCK_MINOR}`);
       if (computed === undefined) problems.push(`file is shorter than its ${allocationSize}-byte descriptor block`);
-      else if (computed !== d.checksum) problems.push(`descriptor checksum ${hex32(d.checksum)} does not match (computed ${hex32(computed)}; allocation size ${allocationSize})`);
-      if (d.unused !== 0) problems.push('descriptor unused field is not 0');
+      else if (computed !== fields.checksum) problems.push(`descriptor checksum ${hex32(fields.checksum)} does not match (computed ${hex32(computed)}; allocation size ${allocationSize})`);
+      if (fields.unused !== 0) problems.push('descriptor unused field is not 0');
     }
     const blocks: Array<Record<string, unknown>> = [];
     for (let offset = allocationSize; offset + BLOCK_PAYLOAD_OFFSET <= source.size && blocks.length < count;) {

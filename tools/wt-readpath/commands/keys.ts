@@ -81,13 +81,13 @@ export async function keysCommand(home: string, options: HomeOptions, output: Ou
       const tags = [view.current ? 'current' : undefined, checkpoints.length > 0 ? `named by checkpoint${checkpoints.length > 1 ? 's' : ''} ${checkpoints.join(', ')}` : 'named by no checkpoint'].filter(Boolean);
       output.line(`key-provider page LSN ${view.lsn} (${tags.join('; ')})`);
       output.line(`  backlink LSN ${view.backlinkLsn}, ${view.size} bytes`);
-      const h = view.header as Record<string, unknown> | undefined;
-      if (h === undefined) {
+      const header = view.header as Record<string, unknown> | undefined;
+      if (header === undefined) {
         output.line('  (record unreadable)');
         continue;
       }
-      output.line(`  signature ${h.signature}, version ${h.version}, compatible version ${h.compatibleVersion}, header size ${h.headerSize}, unused ${h.unused}`);
-      output.line(`  crypt size ${h.cryptSize}, checksum ${h.checksum} (${view.checksumOk ? 'ok' : `MISMATCH: computed ${h.computedChecksum}`}), timestamp ${h.timestamp ?? '-'}`);
+      output.line(`  signature ${header.signature}, version ${header.version}, compatible version ${header.compatibleVersion}, header size ${header.headerSize}, unused ${header.unused}`);
+      output.line(`  crypt size ${header.cryptSize}, checksum ${header.checksum} (${view.checksumOk ? 'ok' : `MISMATCH: computed ${header.computedChecksum}`}), timestamp ${header.timestamp ?? '-'}`);
       const key = view.key as Record<string, unknown> | null;
       if (key !== null) output.line(`  key: ${Object.entries(key).map(([k, v]) => `${k} ${String(v)}`).join(', ')}`);
       for (const problem of view.problems as Array<{ message: string }>) output.line(`  problem: ${problem.message}`);

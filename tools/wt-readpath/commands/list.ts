@@ -25,9 +25,9 @@ const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', '
 
 /** `ctime(3)` without its newline, in local time: `Sun Nov 22 02:41:30 2026`. */
 export function ctime(seconds: number): string {
-  const d = new Date(seconds * 1000);
+  const date = new Date(seconds * 1000);
   const pad = (n: number): string => String(n).padStart(2, '0');
-  return `${DAYS[d.getDay()]} ${MONTHS[d.getMonth()]} ${String(d.getDate()).padStart(2, ' ')} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())} ${d.getFullYear()}`;
+  return `${DAYS[date.getDay()]} ${MONTHS[date.getMonth()]} ${String(date.getDate()).padStart(2, ' ')} ${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())} ${date.getFullYear()}`;
 }
 
 interface CheckpointView {

@@ -34,16 +34,16 @@ export async function logCommand(home: string, options: LogCommandOptions, outpu
     for (const entry of logRecords(pageLog, sink, { from, to })) {
       count++;
       if (entry.kind === 'page') {
-        const r = entry.record;
-        if (output.json) records.push({ kind: 'page', ...r });
-        else output.line(`LSN ${r.lsn}: page     table ${r.tableId} page ${r.pageId} backlink ${r.backlinkLsn} base ${r.baseLsn} flags ${r.flags} size ${r.size}`);
+        const record = entry.record;
+        if (output.json) records.push({ kind: 'page', ...record });
+        else output.line(`LSN ${record.lsn}: page     table ${record.tableId} page ${record.pageId} backlink ${record.backlinkLsn} base ${record.baseLsn} flags ${record.flags} size ${record.size}`);
       } else if (entry.kind === 'discard') {
         if (output.json) records.push({ kind: 'discard', lsn: entry.lsn, tableId: entry.tableId, pageId: entry.pageId });
         else output.line(`LSN ${entry.lsn}: discard  table ${entry.tableId} page ${entry.pageId}`);
       } else {
-        const r = entry.record;
-        if (output.json) records.push({ kind: 'complete', lsn: r.lsn, timestamp: hexTs(r.timestamp), oldestTimestamp: hexTs(r.oldestTimestamp), metadata: r.metadata });
-        else output.line(`LSN ${r.lsn}: complete timestamp ${hexTs(r.timestamp)} oldest ${hexTs(r.oldestTimestamp)} ${r.metadata}`);
+        const record = entry.record;
+        if (output.json) records.push({ kind: 'complete', lsn: record.lsn, timestamp: hexTs(record.timestamp), oldestTimestamp: hexTs(record.oldestTimestamp), metadata: record.metadata });
+        else output.line(`LSN ${record.lsn}: complete timestamp ${hexTs(record.timestamp)} oldest ${hexTs(record.oldestTimestamp)} ${record.metadata}`);
       }
       if (count % 4096 === 0) await output.drain();
     }

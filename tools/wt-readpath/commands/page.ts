@@ -40,8 +40,8 @@ export async function pageCommand(home: string, options: PageCommandOptions, out
 }
 
 function print(decoded: DecodedPage, output: Output): void {
-  const h = decoded.header;
-  output.line(`page header: type ${h.type} (${h.typeName}), recno ${h.recno}, write gen ${h.writeGen}, mem size ${h.memSize}, entries ${h.entries}, flags 0x${(h.flags as number).toString(16)}${(h.flagNames as string[]).length ? ` (${(h.flagNames as string[]).join(', ')})` : ''}, unused ${h.unused}, version ${h.version}`);
+  const header = decoded.header;
+  output.line(`page header: type ${header.type} (${header.typeName}), recno ${header.recno}, write gen ${header.writeGen}, mem size ${header.memSize}, entries ${header.entries}, flags 0x${(header.flags as number).toString(16)}${(header.flagNames as string[]).length ? ` (${(header.flagNames as string[]).join(', ')})` : ''}, unused ${header.unused}, version ${header.version}`);
   if (decoded.extents) {
     output.line(`extents (${decoded.extents.length}):`);
     for (const e of decoded.extents) output.line(`  [${e.offset}, ${e.size}]`);
@@ -146,13 +146,13 @@ async function logPage(home: string, options: PageCommandOptions, output: Output
       if (body.kind === 'turtle page') {
         for (const line of (body.text as string).split('\n')) output.line(`  ${line}`);
       } else if (body.kind === 'key-provider page') {
-        const i = body.inspection as Record<string, unknown>;
-        output.line(`  signature ${i.signature === undefined ? '-' : hex32(i.signature as number)}, version ${i.version}, compatible version ${i.compatibleVersion}, header size ${i.headerSize}, crypt size ${i.cryptSize}`);
-        output.line(`  checksum ${i.checksum === undefined ? '-' : hex32(i.checksum as number)}, computed ${i.computedChecksum === undefined ? '-' : hex32(i.computedChecksum as number)}, timestamp ${i.timestamp ?? '-'}`);
+        const inspection = body.inspection as Record<string, unknown>;
+        output.line(`  signature ${inspection.signature === undefined ? '-' : hex32(inspection.signature as number)}, version ${inspection.version}, compatible version ${inspection.compatibleVersion}, header size ${inspection.headerSize}, crypt size ${inspection.cryptSize}`);
+        output.line(`  checksum ${inspection.checksum === undefined ? '-' : hex32(inspection.checksum as number)}, computed ${inspection.computedChecksum === undefined ? '-' : hex32(inspection.computedChecksum as number)}, timestamp ${inspection.timestamp ?? '-'}`);
         if (body.key) output.line(`  key: ${Object.entries(body.key as Record<string, unknown>).map(([k, v]) => `${k} ${String(v)}`).join(', ')}`);
       } else if (body.kind === 'btree page') {
-        const d = body.disaggHeader as Record<string, unknown>;
-        output.line(`disagg header: magic 0x${(d.magic as number).toString(16)}, version ${d.version}, compatible version ${d.compatibleVersion}, header size ${d.headerSize}, checksum ${d.checksum} (computed ${d.computedChecksum}), previous checksum ${d.previousChecksum}, reconciliation id ${d.reconciliationId}, flags 0x${(d.flags as number).toString(16)}`);
+        const disaggHeader = body.disaggHeader as Record<string, unknown>;
+        output.line(`disagg header: magic 0x${(disaggHeader.magic as number).toString(16)}, version ${disaggHeader.version}, compatible version ${disaggHeader.compatibleVersion}, header size ${disaggHeader.headerSize}, checksum ${disaggHeader.checksum} (computed ${disaggHeader.computedChecksum}), previous checksum ${disaggHeader.previousChecksum}, reconciliation id ${disaggHeader.reconciliationId}, flags 0x${(disaggHeader.flags as number).toString(16)}`);
         print({ ...(body as unknown as DecodedPage), problems: [] }, output);
       }
       for (const problem of problems) output.diagnostic(`wt-readpath page: ${problem}`);

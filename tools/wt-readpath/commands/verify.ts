@@ -24,7 +24,16 @@ export async function verifyCommand(home: string, options: VerifyCommandOptions,
   const findings: Finding[] = [];
   let summary: VerifySummary;
   for (;;) {
-    const next = await run.next();
+    let next: IteratorResult<Finding, VerifySummary>;
+    try {
+      next = await run.next();
+    } catch (error) {
+      // A table that cannot be found in a damaged metadata is the damage, not a usage error.
+      if (!findings.some((f) => f.severity === 'error')) throw error;
+      output.diagnostic(`wt-readpath: ${error instanceof Error ? error.message : String(error)}`);
+      if (output.json) output.document({ home, uri: options.uri ?? null, strict: options.strict === true, ok: false, exitCode: ExitCode.Corruption, findings });
+      return ExitCode.Corruption;
+    }
     if (next.done) {
       summary = next.value;
       break;
