@@ -1,0 +1,84 @@
+/**
+ * The engine benchmark's workload, run in its own process so its peak RSS is its own:
+ * `node dist/bench/engine_workload.js HOME local|disagg COUNT READS`. Prints one JSON line with
+ * the figures (milliseconds, counts and bytes).
+ */
+import type { StorageMode } from '../engine/api.js';
+import { openConnection } from '../engine/index.js';
+
+export interface EngineFigures {
+  storage: StorageMode;
+  records: number;
+  loadMs: number;
+  checkpointMs: number;
+  closeMs: number;
+  openMs: number;
+  reads: number;
+  readMs: number;
+  scanned: number;
+  scanMs: number;
+  maxRssBytes: number;
+  cacheEvictions: number;
+}
+
+/** `key%012d`, as the WiredTiger figures were taken with. */
+export function benchKey(i: number): string {
+  return `key${String(i).padStart(12, '0')}`;
+}
+
+async function main(): Promise<void> {
+  const [home, storage, countText, readsText] = process.argv.slice(2);
+  if (!home || (storage !== 'local' && storage !== 'disagg')) throw new Error('usage: engine_workload HOME local|disagg COUNT READS');
+  const count = Number(countText);
+  const reads = Number(readsText);
+  const value = Buffer.alloc(100);
+  for (let i = 0; i < value.length; i++) value[i] = 97 + (i % 26);
+
+  let started = performance.now();
+  const connection = await openConnection(home, { storage });
+  connection.createTable('table:bench', 'key_format=S,value_format=u');
+  const cursor = connection.openSession().openCursor('table:bench');
+  for (let i = 0; i < count; i++) cursor.put(benchKey(i), value);
+  const loaded = performance.now();
+  await connection.checkpoint();
+  const checkpointed = performance.now();
+  await connection.close();
+  const closed = performance.now();
+  const figures: Partial<EngineFigures> = {
+    storage, records: count, loadMs: loaded - started, checkpointMs: checkpointed - loaded, closeMs: closed - checkpointed,
+  };
+
+  started = performance.now();
+  const reopened = await openConnection(home, { storage });
+  figures.openMs = performance.now() - started;
+
+  const reader = reopened.openSession().openCursor('table:bench');
+  // A fixed pseudo-random sequence, the same on every run.
+  let state = 12345;
+  let found = 0;
+  started = performance.now();
+  for (let n = 0; n < reads; n++) {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    if (reader.get(benchKey(state % count)) !== undefined) found++;
+  }
+  figures.readMs = performance.now() - started;
+  if (found !== reads) throw new Error(`${reads - found} of ${reads} random reads found nothing`);
+  figures.reads = reads;
+
+  started = performance.now();
+  let scanned = 0;
+  for (const entry of reader.entries()) if (entry) scanned++;
+  figures.scanMs = performance.now() - started;
+  if (scanned !== count) throw new Error(`the scan returned ${scanned} records, not ${count}`);
+  figures.scanned = scanned;
+  figures.cacheEvictions = (reopened as unknown as { cache?: { evictions: number } }).cache?.evictions ?? 0;
+  await reopened.close();
+  // resourceUsage().maxRSS is in kilobytes.
+  figures.maxRssBytes = process.resourceUsage().maxRSS * 1024;
+  process.stdout.write(`${JSON.stringify(figures)}\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${String((error as Error)?.stack ?? error)}\n`);
+  process.exit(1);
+});

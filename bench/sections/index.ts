@@ -1,0 +1,6 @@
+import type { BenchSection } from '../types.js';
+import { engineSection } from './engine.js';
+import { pageLogSection } from './page_log.js';
+
+/** Every benchmark section, in the order `npm run bench` runs them. Add new sections here. */
+export const sections: BenchSection[] = [engineSection, pageLogSection];
