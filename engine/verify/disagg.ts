@@ -11,7 +11,9 @@ import { errorMessage, FindingCode, locationOfError, type FindingLocation, type 
  * pages they name, and the key-provider pages the turtle pages name.
  */
 
+/** The turtle page's page id in table 2. */
 export const TURTLE_PAGE_ID = 1;
+/** The key-provider page's page id in table 26. */
 export const KEY_PROVIDER_PAGE_ID = 1;
 
 /**

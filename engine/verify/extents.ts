@@ -11,6 +11,7 @@ import type { FileSource } from './sources.js';
  * which may only hold zeros or intact old blocks.
  */
 
+/** The three extent lists a checkpoint cookie names. */
 export type ExtentListKind = 'alloc' | 'avail' | 'discard';
 
 /**

@@ -104,6 +104,7 @@ export const FindingCode = {
   CheckFailed: 'CHECK_FAILED',
 } as const;
 
+/** One of the `FindingCode` values. */
 export type FindingCodeValue = (typeof FindingCode)[keyof typeof FindingCode];
 
 /** Copies the location fields of an engine error (or anything with them) into a finding location. */
@@ -159,6 +160,7 @@ export interface VerifyStats {
   logRecords: number;
 }
 
+/** Counts at zero. */
 export function emptyStats(): VerifyStats {
   return { pages: 0, bytes: 0, records: 0, trees: 0, logRecords: 0 };
 }

@@ -23,10 +23,13 @@ import { TreeWalker, type StoredRecord, type TreeWalkSummary } from './tree.js';
  * metadata. Every problem met on the way is reported to the sink; what can be read is kept.
  */
 
+/** The local metadata file, and the URI its entry in the turtle file has. */
 export const METADATA_FILE = 'WiredTiger.wt';
 export const METADATA_URI = 'file:WiredTiger.wt';
+/** The shared metadata btree (page-log table 10), as WiredTiger names it. */
 export const SHARED_METADATA_URI = 'file:WiredTigerShared.wt_stable';
 export const SHARED_METADATA_NAME = 'WiredTigerShared.wt_stable';
+/** Where a home keeps its page log unless told otherwise. */
 export const PAGE_LOG_DIRECTORY = 'pagelog';
 
 /** One metadata entry, from the local metadata or the shared one. */
@@ -36,6 +39,7 @@ export interface MetadataEntry {
   shared: boolean;
 }
 
+/** How `HomeReader.open` reads a home. */
 export interface HomeReadOptions {
   /** Page log location (default `HOME/pagelog`); only read when it exists. */
   pageLogPath?: string;

@@ -12,6 +12,7 @@ import { KEY_PROVIDER_TABLE_ID, openPageLog, TURTLE_PAGE_TABLE_ID } from '../pag
 
 /** The WiredTiger-written homes beside the project (CI runs from the repository root). */
 export const FIXTURES = join(process.cwd(), '..', 'shared', 'fixtures', 'wiredtiger-12.0.0');
+/** The fixture homes, by folder name. */
 export const FIXTURE_HOMES = ['small', 'records', 'multilevel'] as const;
 /** The table each fixture home holds. */
 export const FIXTURE_TABLES: Record<(typeof FIXTURE_HOMES)[number], string> = { small: 'table:strings', records: 'table:records', multilevel: 'table:strings' };

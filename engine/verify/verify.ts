@@ -24,6 +24,7 @@ export interface VerifyProgress {
   total: number;
 }
 
+/** How a run reads its input and reports progress. */
 export interface VerifyOptions {
   /** Page log location (default `HOME/pagelog`). Ignored for a connection. */
   pageLogPath?: string;

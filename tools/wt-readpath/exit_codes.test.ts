@@ -26,6 +26,7 @@ describe('wt-readpath exit codes', () => {
 
   it('exits 1 for bad usage', async () => {
     for (const args of [
+      [],
       ['frobnicate'],
       ['verify', SMALL, '--no-such-option'],
       ['dump', SMALL],

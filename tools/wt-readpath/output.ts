@@ -16,6 +16,7 @@ export const ExitCode = {
   Corruption: 2,
 } as const;
 
+/** One of the `ExitCode` values. */
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
 /** A condition that stops a command before it can read anything: exit code 1. */

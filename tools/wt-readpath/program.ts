@@ -176,7 +176,8 @@ export async function main(argv: readonly string[]): Promise<void> {
     await program.parseAsync([...argv]);
   } catch (error) {
     if (error instanceof CommanderError) {
-      const ok = error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help';
+      // Help and version asked for exit 0; help shown because the command line was wrong does not.
+      const ok = error.exitCode === 0;
       if (!ok && argv.includes('--json')) process.stdout.write(`${JSON.stringify({ ok: false, exitCode: ExitCode.CouldNotRun, error: error.message })}\n`);
       process.exitCode = ok ? ExitCode.Clean : ExitCode.CouldNotRun;
       return;

@@ -9,6 +9,7 @@ import { execa } from 'execa';
 /** The compiled executable (tests run from the repository root after `tsc`). */
 export const CLI = join(process.cwd(), 'dist', 'tools', 'wt-readpath', 'main.js');
 
+/** A finished run of the tool. */
 export interface CliResult {
   exitCode: number;
   stdout: string;

@@ -3,6 +3,7 @@ import { HomeSession, type HomeOptions } from '../context.js';
 import { creationConfig, dumpHeader, dumpItem, dumpRecord, dumpUri } from '../dump_format.js';
 import { ExitCode, type ExitCodeValue, type Output } from '../output.js';
 
+/** `dump`'s options. */
 export interface DumpCommandOptions extends HomeOptions {
   hex?: boolean;
 }

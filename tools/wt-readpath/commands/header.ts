@@ -7,6 +7,7 @@ import { FileSource } from '../../../engine/verify/index.js';
 import { ExitCode, UsageError, type ExitCodeValue, type Output } from '../output.js';
 import { blockChecksumStatus, describePageHeader } from '../page_decode.js';
 
+/** `header`'s options (it reads one file, not a home). */
 export interface HeaderCommandOptions {
   json?: boolean;
   allocationSize?: string;

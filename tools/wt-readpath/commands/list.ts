@@ -7,6 +7,7 @@ import {
 import { HomeSession, type HomeOptions } from '../context.js';
 import type { ExitCodeValue, Output } from '../output.js';
 
+/** `list`'s options. */
 export interface ListCommandOptions extends HomeOptions {
   verbose?: boolean;
   checkpoints?: boolean;

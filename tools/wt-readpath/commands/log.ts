@@ -2,6 +2,7 @@ import { FindingSink, logRecords, type Finding } from '../../../engine/verify/in
 import { checkHome, openPageLogOf, reportFindings, type HomeOptions } from '../context.js';
 import { UsageError, type ExitCodeValue, type Output } from '../output.js';
 
+/** `log`'s options: an LSN range, as text from the command line. */
 export interface LogCommandOptions extends HomeOptions {
   from?: string;
   to?: string;

@@ -12,6 +12,7 @@ import { refuseLiveHome } from '../lock.js';
 import { ExitCode, UsageError, type ExitCodeValue, type Output } from '../output.js';
 import { blockChecksumStatus, decodePageBody, type DecodedPage } from '../page_decode.js';
 
+/** `page`'s options, as text from the command line: a file block or a page-log page. */
 export interface PageCommandOptions extends HomeOptions {
   file?: string;
   offset?: string;

@@ -8,6 +8,7 @@ import {
 import { checkHome, openPageLogOf, reportFindings, type HomeOptions } from '../context.js';
 import { UsageError, type ExitCodeValue, type Output } from '../output.js';
 
+/** `turtle`'s options. */
 export interface TurtleCommandOptions extends HomeOptions {
   lsn?: string;
 }

@@ -5,6 +5,7 @@ import {
 import { checkHome, type HomeOptions } from '../context.js';
 import { ExitCode, type ExitCodeValue, type Output } from '../output.js';
 
+/** `verify`'s options. */
 export interface VerifyCommandOptions extends HomeOptions {
   uri?: string;
   strict?: boolean;
