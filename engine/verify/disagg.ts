@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import { EngineError, ErrorCode } from '../errors.js';
 import { checksum, hex32, parseCompletionMetadata, parseTurtlePage, type CompletionMetadata, type TurtlePage } from '../format/index.js';
 import { inspectKeyProviderPage, type KeyProviderPageInspection } from '../key_provider/index.js';
@@ -36,7 +37,7 @@ export function* logRecords(pageLog: PageLog, sink: FindingSink, range: { from?:
       const code = error instanceof EngineError && error.code === ErrorCode.CheckpointMetadataCorrupt
         ? FindingCode.CompletionRecordInvalid
         : FindingCode.PageLogRecordInvalid;
-      sink.error(code, `page-log record does not decode: ${errorMessage(error)}`, { ...locationOfError(error), file: pageLog.path });
+      sink.error(code, `page-log record does not decode: ${errorMessage(error)}`, { ...locationOfError(error), file: basename(pageLog.path) });
       if (lsn === undefined || lsn < from) return;
       from = lsn + 1;
     }

@@ -7,7 +7,7 @@ import type { PageLog } from '../page_log/index.js';
 import { checkKeyProviderHistory } from './disagg.js';
 import { verifyLocalFile, verifySharedTree } from './file_checks.js';
 import { FindingSink, type Finding, type VerifyStats } from './findings.js';
-import { HomeReader, isSharedFileConfig, type MetadataEntry } from './home.js';
+import { HomeReader, isSharedFileConfig, PAGE_LOG_DIRECTORY, type MetadataEntry } from './home.js';
 import { checkMetadata, fileNameOf } from './metadata_checks.js';
 
 /**
@@ -86,7 +86,7 @@ export async function* verifyHome(home: string, options: VerifyOptions = {}): As
       const pageLog = reader.pageLog;
       progress('page log', 0, 1);
       const referenced = new Set(reader.checkedCompletions.flatMap((c) => (c.turtle.keyProvider ? [c.turtle.keyProvider.lsn] : [])));
-      sink.guard({ file: pageLog.path }, 'key-provider pages', () => checkKeyProviderHistory(pageLog, referenced, sink));
+      sink.guard({ file: PAGE_LOG_DIRECTORY }, 'key-provider pages', () => checkKeyProviderHistory(pageLog, referenced, sink));
       yield* sink.drain();
     }
     const files = reader.entries.filter((e) => e.key.startsWith('file:'));
