@@ -2,8 +2,10 @@ import type { BlockManager } from '../block/index.js';
 import { CorruptionError } from '../errors.js';
 import { buildInternalImage, buildLeafImage, type ChildAddress } from './reconcile.js';
 import {
-  cellBytes, ENTRY_OVERHEAD, InternalPage, LeafPage, loadPage, Ref, UpdateChain, type Page, type StoredValue,
+  cellBytes, compareBytes, ENTRY_OVERHEAD, InternalPage, LeafPage, loadPage, packedMemoryBytes, packLeafImage, Ref, UpdateChain,
+  type Page, type StoredValue,
 } from './page.js';
+import { BLOCK_PAYLOAD_OFFSET } from '../format/index.js';
 import type { Cache } from '../cache/index.js';
 
 /** The connection's timestamps, shared by its trees. */
@@ -51,25 +53,13 @@ function unchangedSince(leaf: LeafPage): () => boolean {
 
 const EMPTY = Buffer.alloc(0);
 
-/** Binary search: index of the first key >= `key`. */
-function lowerBound(keys: Buffer[], key: Buffer, from = 0): number {
-  let lo = from;
-  let hi = keys.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (Buffer.compare(keys[mid]!, key) < 0) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
 /** Index of the child of an internal page whose subtree holds `key`. */
 function childIndex(page: InternalPage, key: Buffer): number {
   let lo = 1;
   let hi = page.keys.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (Buffer.compare(page.keys[mid]!, key) <= 0) lo = mid + 1;
+    if (compareBytes(page.keys[mid]!, key) <= 0) lo = mid + 1;
     else hi = mid;
   }
   return lo - 1;
@@ -131,6 +121,11 @@ export class Btree {
     return this.writeGen;
   }
 
+  /** Makes the next checkpoint write the root page (a new tree's first root). */
+  markRootDirty(): void {
+    this.rootPage.dirty = true;
+  }
+
   /** True when the tree has changes a checkpoint has not written. */
   get dirty(): boolean {
     return this.rootPage.dirty;
@@ -171,8 +166,8 @@ export class Btree {
     const leaf = this.findLeaf(key, false);
     let result: Buffer | undefined;
     if (leaf) {
-      const i = lowerBound(leaf.keys, key);
-      if (i < leaf.keys.length && leaf.keys[i]!.equals(key)) result = visibleValue(leaf.values[i]!, readTs) ?? undefined;
+      const i = leaf.search(key);
+      if (leaf.keyEquals(i, key)) result = visibleValue(leaf.valueAt(i), readTs) ?? undefined;
     }
     this.cache.evictIfNeeded();
     return result;
@@ -185,8 +180,9 @@ export class Btree {
   put(key: Buffer, value: Buffer | null, ts: bigint): boolean {
     const leaf = this.findLeaf(key, value !== null)!;
     if (!leaf) return false;
-    const i = lowerBound(leaf.keys, key);
-    const exists = i < leaf.keys.length && leaf.keys[i]!.equals(key);
+    this.unpackForChange(leaf);
+    const i = leaf.search(key);
+    const exists = leaf.keyEquals(i, key);
     const keepHistory = ts > 0n && ts > this.timestamps.oldest;
     let existed = false;
     if (exists) {
@@ -213,6 +209,20 @@ export class Btree {
     if (leaf.diskBytes > this.leafSplitBytes && leaf.keys.length > 1) this.splitLeaf(leaf);
     this.cache.evictIfNeeded();
     return existed;
+  }
+
+  /** A packed leaf about to change becomes arrays; the cache counts the records' objects. */
+  private unpackForChange(leaf: LeafPage): void {
+    const records = leaf.unpack();
+    if (records > 0) this.account(leaf, records * ENTRY_OVERHEAD);
+  }
+
+  /** A leaf just written whole becomes packed again: the image holds exactly its records. */
+  private repack(leaf: LeafPage, image: Buffer): void {
+    const records = packLeafImage(image, BLOCK_PAYLOAD_OFFSET, this.where);
+    if (!records || records.count !== leaf.count) return;
+    this.account(leaf, packedMemoryBytes(records) - leaf.memoryBytes);
+    leaf.repack(records);
   }
 
   private account(leaf: LeafPage, delta: number): void {
@@ -380,26 +390,27 @@ export class Btree {
   }
 
   private collect(leaf: LeafPage, key: Buffer | undefined, inclusive: boolean, reverse: boolean, readTs: bigint | undefined, keys: Buffer[], values: Buffer[]): void {
+    const count = leaf.count;
     if (!reverse) {
-      let i = key === undefined ? 0 : lowerBound(leaf.keys, key);
-      if (key !== undefined && !inclusive && i < leaf.keys.length && leaf.keys[i]!.equals(key)) i++;
-      for (; i < leaf.keys.length; i++) {
-        const v = visibleValue(leaf.values[i]!, readTs);
+      let i = key === undefined ? 0 : leaf.search(key);
+      if (key !== undefined && !inclusive && leaf.keyEquals(i, key)) i++;
+      for (; i < count; i++) {
+        const v = visibleValue(leaf.valueAt(i), readTs);
         if (v !== null) {
-          keys.push(leaf.keys[i]!);
+          keys.push(leaf.keyAt(i));
           values.push(v);
         }
       }
     } else {
-      let i = leaf.keys.length - 1;
+      let i = count - 1;
       if (key !== undefined) {
-        i = lowerBound(leaf.keys, key);
-        if (!(inclusive && i < leaf.keys.length && leaf.keys[i]!.equals(key))) i--;
+        i = leaf.search(key);
+        if (!(inclusive && leaf.keyEquals(i, key))) i--;
       }
       for (; i >= 0; i--) {
-        const v = visibleValue(leaf.values[i]!, readTs);
+        const v = visibleValue(leaf.valueAt(i), readTs);
         if (v !== null) {
-          keys.push(leaf.keys[i]!);
+          keys.push(leaf.keyAt(i));
           values.push(v);
         }
       }
@@ -442,7 +453,9 @@ export class Btree {
     // A leaf that stays (it holds changes newer than the checkpoint) must still be written when
     // nothing of it is visible: its old image would bring back the records removed since.
     if (keys.length === 0 && !leaf.dirty) return 'empty';
-    this.writePage(ref, buildLeafImage(keys, values, this.nextWriteGen()));
+    const image = buildLeafImage(keys, values, this.nextWriteGen());
+    this.writePage(ref, image);
+    if (!leaf.dirty && leaf.chains === 0 && !leaf.isPacked) this.repack(leaf, image);
     return 'written';
   }
 
@@ -488,6 +501,12 @@ export class Btree {
     }
     if (page.children.length === 0) {
       page.dirty = stillDirty;
+      if (isRoot && this.block.kind === 'pagelog') {
+        // A shared tree always has a root page in the page log, even when empty, so that its
+        // table id and checkpoint exist there from the first checkpoint on.
+        this.writePage(this.root, buildInternalImage([], this.nextWriteGen(), true));
+        return true;
+      }
       if (isRoot) {
         if (this.root.address) this.block.free(this.root.address);
         this.root.address = undefined;
@@ -545,7 +564,7 @@ export class Btree {
         this.collapseChains(leaf);
         if (leaf.chains > 0) return false;
       }
-      if (leaf.keys.length === 0) return false;
+      if (leaf.count === 0) return false;
       this.writePage(ref, buildLeafImage(leaf.keys, leaf.values as Buffer[], this.nextWriteGen()));
       leaf.dirty = false;
       this.markDirty(parent);

@@ -47,7 +47,7 @@ export interface ChildAddress {
  * WiredTiger writes it; it sorts below everything whatever its value.
  */
 export function buildInternalImage(children: ChildAddress[], writeGen: bigint, isRoot: boolean): Buffer {
-  const firstKey = isRoot || children[0]!.key.length === 0 ? Buffer.from([0]) : children[0]!.key.subarray(0, 1);
+  const firstKey = isRoot || children.length === 0 || children[0]!.key.length === 0 ? Buffer.from([0]) : children[0]!.key.subarray(0, 1);
   let size = BLOCK_PAYLOAD_OFFSET;
   children.forEach((child, i) => {
     size += keyCellSize(i === 0 ? firstKey.length : child.key.length) + referenceCellSize(child.address.length);

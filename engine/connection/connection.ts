@@ -327,7 +327,10 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     metadata.set(`colgroup:${name}`, colgroupEntry(fileName));
     metadata.set(uri, tableEntry(settings));
     metadata.set(`${CREATION_ORDER_PREFIX}${uri}`, `order=${id}`);
-    this.tables.set(uri, new TableHandle(uri, `file:${fileName}`, id, shared, settings));
+    const table = new TableHandle(uri, `file:${fileName}`, id, shared, settings);
+    this.tables.set(uri, table);
+    // A shared tree gets its root page in the page log at the next checkpoint, even if empty.
+    if (shared) this.treeOf(table).markRootDirty();
     this.log({ level: 'info', component: 'STORAGE', msg: 'Created table', attr: { uri, id, shared } });
   }
 
