@@ -391,7 +391,11 @@ export class TreeWalker {
       children.push({ key, address: addressCell });
     }
     if (children.length === 0) {
-      this.sink.error(FindingCode.CellInvalid, 'internal page has no children', this.at(page, page.payloadOffset));
+      // An empty root is an empty tree (the engine writes one for a new shared table);
+      // below the root, an internal page without children is damage.
+      if (ref.cellType !== undefined || header.entries !== 0) {
+        this.sink.error(FindingCode.CellInvalid, 'internal page has no children', this.at(page, page.payloadOffset));
+      }
       return;
     }
     for (let i = 1; i < children.length; i++) {

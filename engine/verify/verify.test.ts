@@ -120,6 +120,23 @@ describe('verify: homes the engine writes', () => {
     });
   }
 
+  it('finds nothing wrong with an empty table and a table emptied by removes', async () => {
+    for (const storage of ['local', 'disagg'] as const) {
+      const home = await homes.directory();
+      const connection = await homes.open(home, { storage });
+      connection.createTable('table:empty', 'key_format=S,value_format=S');
+      connection.createTable('table:emptied', 'key_format=S,value_format=S');
+      const cursor = connection.openSession().openCursor('table:emptied');
+      cursor.put('a', 'b');
+      await connection.checkpoint();
+      cursor.remove('a');
+      await connection.checkpoint();
+      await connection.close();
+      const report = await collectReport(verifyHome(home));
+      expect(report.findings, storage).to.deep.equal([]);
+    }
+  });
+
   it('throws NOT_FOUND for a table that does not exist, on a home and on a connection', async () => {
     const home = await homes.directory();
     const connection = await writeHome(homes.open, home, { storage: 'local' });
