@@ -1,7 +1,7 @@
 import type { BlockManager, ReadPage } from '../block/index.js';
-import { CorruptionError, FormatError } from '../errors.js';
+import { CorruptionError, ErrorCode, FormatError } from '../errors.js';
 import {
-  CellType, decodeTimeWindow, isStopped, PageFlags, PageType, readPageHeader, unpackCell, type Cell,
+  CellType, decodeTimeWindow, isStopped, PageFlags, PageType, readPackedUint, readPageHeader, unpackCell, type Cell,
 } from '../format/index.js';
 
 /**
@@ -54,6 +54,42 @@ export class Ref {
   }
 }
 
+/**
+ * A leaf's records as offsets into its page image, four per record: key start, key end, value
+ * start, value end. A page read from disk stays in this form until it is changed: no object
+ * per record, so reading a page costs one pass over its cells and a few bytes per record.
+ */
+export interface PackedRecords {
+  image: Buffer;
+  offsets: Int32Array;
+  count: number;
+}
+
+const NO_VALUE = Buffer.alloc(0);
+
+/** Byte order of `a` and `b` (negative, zero, positive), fastest for short keys. */
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = a.length < b.length ? a.length : b.length;
+  if (n > 32) return Buffer.compare(a, b);
+  for (let i = 0; i < n; i++) {
+    const d = a[i]! - b[i]!;
+    if (d !== 0) return d;
+  }
+  return a.length - b.length;
+}
+
+/** Byte order of `image[start, end)` and `key`. */
+function compareRange(image: Buffer, start: number, end: number, key: Uint8Array): number {
+  const length = end - start;
+  const n = length < key.length ? length : key.length;
+  if (n > 32) return image.compare(key, 0, key.length, start, end);
+  for (let i = 0; i < n; i++) {
+    const d = image[start + i]! - key[i]!;
+    if (d !== 0) return d;
+  }
+  return length - key.length;
+}
+
 export class LeafPage {
   readonly kind = 'leaf' as const;
   dirty = false;
@@ -65,8 +101,117 @@ export class LeafPage {
   memoryBytes = 0;
   /** Number of values that are update chains (they pin the page in memory). */
   chains = 0;
+  private packed: PackedRecords | undefined;
+  private keyList: Buffer[];
+  private valueList: StoredValue[];
 
-  constructor(public keys: Buffer[], public values: StoredValue[], public parent: InternalPage | undefined) {}
+  constructor(keys: Buffer[], values: StoredValue[], public parent: InternalPage | undefined) {
+    this.keyList = keys;
+    this.valueList = values;
+  }
+
+  /** A leaf whose records stay in `records.image` until it changes. */
+  static packed(records: PackedRecords, parent: InternalPage | undefined): LeafPage {
+    const leaf = new LeafPage([], [], parent);
+    leaf.packed = records;
+    return leaf;
+  }
+
+  /** The keys as an array the tree may change (unpacks a packed leaf). */
+  get keys(): Buffer[] {
+    if (this.packed) this.unpack();
+    return this.keyList;
+  }
+
+  /** The values as an array the tree may change (unpacks a packed leaf). */
+  get values(): StoredValue[] {
+    if (this.packed) this.unpack();
+    return this.valueList;
+  }
+
+  get isPacked(): boolean {
+    return this.packed !== undefined;
+  }
+
+  get count(): number {
+    return this.packed ? this.packed.count : this.keyList.length;
+  }
+
+  keyAt(i: number): Buffer {
+    const p = this.packed;
+    if (!p) return this.keyList[i]!;
+    return p.image.subarray(p.offsets[4 * i]!, p.offsets[4 * i + 1]!);
+  }
+
+  valueAt(i: number): StoredValue {
+    const p = this.packed;
+    if (!p) return this.valueList[i]!;
+    const start = p.offsets[4 * i + 2]!;
+    const end = p.offsets[4 * i + 3]!;
+    return start === end ? NO_VALUE : p.image.subarray(start, end);
+  }
+
+  /** Index of the first key at or after `key`. */
+  search(key: Uint8Array): number {
+    let lo = 0;
+    let hi = this.count;
+    const p = this.packed;
+    if (p) {
+      const o = p.offsets;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (compareRange(p.image, o[4 * mid]!, o[4 * mid + 1]!, key) < 0) lo = mid + 1;
+        else hi = mid;
+      }
+      return lo;
+    }
+    const keys = this.keyList;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (compareBytes(keys[mid]!, key) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** True when record `i` exists and its key equals `key`. */
+  keyEquals(i: number, key: Uint8Array): boolean {
+    if (i >= this.count) return false;
+    const p = this.packed;
+    if (p) return compareRange(p.image, p.offsets[4 * i]!, p.offsets[4 * i + 1]!, key) === 0;
+    return compareBytes(this.keyList[i]!, key) === 0;
+  }
+
+  /**
+   * Turns a packed leaf into arrays the tree can change; returns how many records were
+   * unpacked (0 when it was not packed), so the caller can account for their memory.
+   */
+  unpack(): number {
+    const p = this.packed;
+    if (!p) return 0;
+    const keys = new Array<Buffer>(p.count);
+    const values = new Array<StoredValue>(p.count);
+    for (let i = 0; i < p.count; i++) {
+      keys[i] = this.keyAt(i);
+      values[i] = this.valueAt(i);
+    }
+    this.packed = undefined;
+    this.keyList = keys;
+    this.valueList = values;
+    return p.count;
+  }
+
+  /** Replaces the records by the same records in packed form (after they were written). */
+  repack(records: PackedRecords): void {
+    this.packed = records;
+    this.keyList = [];
+    this.valueList = [];
+  }
+}
+
+/** Bytes a packed leaf holds in memory: its image and its offsets. */
+export function packedMemoryBytes(records: PackedRecords): number {
+  return records.image.length + records.offsets.byteLength + LEAF_OVERHEAD;
 }
 
 export class InternalPage {
@@ -79,8 +224,13 @@ export class InternalPage {
 
 export type Page = LeafPage | InternalPage;
 
-/** Per-entry overhead counted by the cache on top of key and value bytes. */
-export const ENTRY_OVERHEAD = 48;
+/**
+ * Per-record memory counted by the cache on top of key and value bytes for a leaf in array
+ * form: two Buffer objects (about 100 bytes each in V8) and two array slots.
+ */
+export const ENTRY_OVERHEAD = 220;
+/** Memory of a leaf page object itself. */
+const LEAF_OVERHEAD = 200;
 
 /** Bytes a key or value cell of `length` bytes takes on disk (short or long form). */
 export function cellBytes(length: number): number {
@@ -136,8 +286,96 @@ function keyOf(ctx: DecodeContext, cell: Cell, previous: Buffer | undefined): Bu
   return Buffer.concat([previous.subarray(0, cell.prefix), cell.data]);
 }
 
+/**
+ * The records of a leaf image in packed form, when every cell has a simple form (short or long
+ * key without prefix compression, value inline, with or without a time window that has not
+ * stopped); undefined otherwise (overflow items, prefix-compressed keys, value copies, removed
+ * values), and the page is then decoded cell by cell. Checks that the cells fill the page.
+ */
+export function packLeafImage(image: Buffer, payloadOffset: number, where: DecodeContext['where'] = {}): PackedRecords | undefined {
+  const header = readPageHeader(image);
+  const end = header.memSize;
+  const cells = header.entries;
+  if (end > image.length) throw new FormatError(`page mem_size ${end} is past its ${image.length} bytes`, { ...where, offset: 16 });
+  const offsets = new Int32Array(4 * Math.max(1, cells));
+  let count = 0;
+  let keyOpen = false;
+  let p = payloadOffset;
+  for (let c = 0; c < cells; c++) {
+    if (p >= end) throw new FormatError(`cell ${c} of ${cells} starts past the page's end`, { ...where, offset: p }, ErrorCode.FormatTruncated);
+    const desc = image[p]!;
+    const short = desc & 0x03;
+    let start: number;
+    let length: number;
+    let isKey: boolean;
+    if (short === 0x01 || short === 0x03) {
+      isKey = short === 0x01;
+      start = p + 1;
+      length = desc >> 2;
+    } else if (desc === CellType.Key || desc === CellType.Value) {
+      isKey = desc === CellType.Key;
+      if (p + 1 >= end) throw new FormatError('cell length runs past the end of the page', { ...where, offset: p }, ErrorCode.FormatTruncated);
+      const [packedLength, n] = readPackedUint(image, p + 1);
+      start = p + 1 + n;
+      length = packedLength + 64;
+    } else if ((desc & 0xf0) === CellType.Value && short === 0) {
+      // A value with a time window (or an RLE count): decode it fully.
+      let cell: Cell;
+      try {
+        cell = unpackCell(image, p, end);
+      } catch (error) {
+        if (error instanceof FormatError) throw new FormatError(error.message, { ...where, offset: p, cause: error }, error.code);
+        throw error;
+      }
+      if (cell.type !== CellType.Value || isStopped(decodeTimeWindow(cell.time))) return undefined;
+      isKey = false;
+      start = cell.data.byteOffset - image.byteOffset;
+      length = cell.data.length;
+    } else {
+      return undefined;
+    }
+    if (start + length > end) throw new FormatError('cell data runs past the end of the page', { ...where, offset: p }, ErrorCode.FormatTruncated);
+    if (isKey) {
+      if (keyOpen) {
+        offsets[4 * count + 2] = 0;
+        offsets[4 * count + 3] = 0;
+        count++;
+      }
+      offsets[4 * count] = start;
+      offsets[4 * count + 1] = start + length;
+      keyOpen = true;
+    } else {
+      if (!keyOpen) throw new FormatError('value cell without a key', { ...where, offset: p });
+      offsets[4 * count + 2] = start;
+      offsets[4 * count + 3] = start + length;
+      count++;
+      keyOpen = false;
+    }
+    p = start + length;
+  }
+  if (keyOpen) {
+    offsets[4 * count + 2] = 0;
+    offsets[4 * count + 3] = 0;
+    count++;
+  }
+  if (p !== end) throw new FormatError(`page has ${end - p} bytes after its last cell`, { ...where, offset: p });
+  return { image, offsets: count * 4 === offsets.length ? offsets : offsets.slice(0, 4 * count), count };
+}
+
 /** Decodes a row-store leaf image into a page. Removed values (stop time set) are skipped. */
 export function decodeLeaf(read: ReadPage, ctx: DecodeContext, parent: InternalPage | undefined): LeafPage {
+  const packed = packLeafImage(read.image, read.payloadOffset, ctx.where);
+  if (packed) {
+    const leaf = LeafPage.packed(packed, parent);
+    leaf.diskBytes = readPageHeader(read.image).memSize - read.payloadOffset;
+    leaf.memoryBytes = packedMemoryBytes(packed);
+    return leaf;
+  }
+  return decodeLeafCells(read, ctx, parent);
+}
+
+/** Decodes a leaf cell by cell into arrays (any cell form: overflow items, prefixes, copies). */
+function decodeLeafCells(read: ReadPage, ctx: DecodeContext, parent: InternalPage | undefined): LeafPage {
   const cells = pageCells(read, ctx.where);
   const keys: Buffer[] = [];
   const values: StoredValue[] = [];

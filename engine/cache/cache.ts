@@ -29,6 +29,8 @@ export class Cache {
   /** Resident leaves in least-recently-used order (a Map keeps insertion order). */
   private readonly lru = new Map<LeafPage, EvictionTarget>();
   private evicting = false;
+  /** The leaf touched last (already at the recently used end). */
+  private newest: LeafPage | undefined;
   /** Eviction found nothing to evict: do not try again below this many bytes. */
   private retryAbove = 0;
   evictions = 0;
@@ -46,11 +48,15 @@ export class Cache {
   add(leaf: LeafPage, tree: EvictionTarget): void {
     if (this.lru.has(leaf)) return;
     this.lru.set(leaf, tree);
+    this.newest = leaf;
     this.bytesInUse += leaf.memoryBytes;
   }
 
   /** Marks a leaf as just used. */
   touch(leaf: LeafPage): void {
+    // Loads and scans touch the same leaf many times in a row: nothing to move then.
+    if (leaf === this.newest) return;
+    this.newest = leaf;
     const tree = this.lru.get(leaf);
     if (tree === undefined) return;
     this.lru.delete(leaf);
@@ -64,10 +70,12 @@ export class Cache {
   /** A leaf split in two: the right half joins the cache with its share of the bytes. */
   splitAccount(left: LeafPage, right: LeafPage, tree: EvictionTarget): void {
     this.lru.set(right, tree);
+    this.newest = right;
     void left;
   }
 
   remove(leaf: LeafPage): void {
+    if (leaf === this.newest) this.newest = undefined;
     if (this.lru.delete(leaf)) this.bytesInUse -= leaf.memoryBytes;
   }
 
@@ -91,6 +99,7 @@ export class Cache {
         } else kept.push([leaf, tree]);
       }
       for (const [leaf, tree] of kept) this.lru.set(leaf, tree);
+      this.newest = undefined;
       this.retryAbove = evicted > 0 ? 0 : this.bytesInUse + this.maxBytes * RETRY_GROWTH;
     } finally {
       this.evicting = false;
