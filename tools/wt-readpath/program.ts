@@ -1,21 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { resolveHome, type HomeOptions } from './context.js';
-import { dumpCommand } from './commands/dump.js';
-import { headerCommand } from './commands/header.js';
-import { keysCommand } from './commands/keys.js';
-import { listCommand } from './commands/list.js';
-import { logCommand } from './commands/log.js';
-import { pageCommand } from './commands/page.js';
-import { statCommand } from './commands/stat.js';
-import { turtleCommand } from './commands/turtle.js';
-import { verifyCommand } from './commands/verify.js';
 import { classifyError, ExitCode, Output, UsageError, type ExitCodeValue } from './output.js';
 
 /**
  * The `wt-readpath` command line: a thin layer of commander over the commands, which are thin
  * layers over the verification library. HOME is the positional argument, `-h HOME` (as `wt`
- * takes it, before or after the subcommand), or the current directory.
+ * takes it, before or after the subcommand), or the current directory. Each command's module
+ * is loaded only when it runs, so a run loads only what it needs.
  */
 
 function packageVersion(): string {
@@ -78,7 +70,7 @@ export function buildProgram(): Command {
     .option('--strict', 'count warnings as corruption (exit 2)')
     .action(async (home: string | undefined, options: HomeOptions & { uri?: string; strict?: boolean }, command: Command) => {
       const global = globalOptions(command);
-      await run(options.json, (output) => verifyCommand(resolveHome(home, options, global), { ...options, pageLog: options.pageLog ?? global.pageLog }, output));
+      await run(options.json, async (output) => (await import('./commands/verify.js')).verifyCommand(resolveHome(home, options, global), { ...options, pageLog: options.pageLog ?? global.pageLog }, output));
     });
 
   homeCommand(program, 'list', 'list the metadata entries, local and shared, as wt list does')
@@ -88,7 +80,7 @@ export function buildProgram(): Command {
     .option('--uri <prefix>', 'only entries whose key starts with this')
     .action(async (home: string | undefined, options: HomeOptions & { verbose?: boolean; checkpoints?: boolean; uri?: string }, command: Command) => {
       const global = globalOptions(command);
-      await run(options.json, (output) => listCommand(resolveHome(home, options, global), { ...options, pageLog: options.pageLog ?? global.pageLog }, output));
+      await run(options.json, async (output) => (await import('./commands/list.js')).listCommand(resolveHome(home, options, global), { ...options, pageLog: options.pageLog ?? global.pageLog }, output));
     });
 
   homeCommand(program, 'dump', 'print a table\'s records in wt dump\'s format')
@@ -100,7 +92,7 @@ export function buildProgram(): Command {
       await run(options.json, async (output) => {
         if (args.length > 2) throw new UsageError('dump takes [HOME] URI');
         const [home, uri] = args.length === 2 ? [args[0], args[1]!] : [undefined, args[0]!];
-        return dumpCommand(resolveHome(home, options, global), uri, { ...options, pageLog: options.pageLog ?? global.pageLog }, output);
+        return (await import('./commands/dump.js')).dumpCommand(resolveHome(home, options, global), uri, { ...options, pageLog: options.pageLog ?? global.pageLog }, output);
       });
     });
 
@@ -109,14 +101,14 @@ export function buildProgram(): Command {
     .option('--lsn <lsn>', 'the completion record or turtle page at this LSN (default: the newest)')
     .action(async (home: string | undefined, options: HomeOptions & { lsn?: string }, command: Command) => {
       const global = globalOptions(command);
-      await run(options.json, (output) => turtleCommand(resolveHome(home, options, global), { ...options, pageLog: options.pageLog ?? global.pageLog }, output));
+      await run(options.json, async (output) => (await import('./commands/turtle.js')).turtleCommand(resolveHome(home, options, global), { ...options, pageLog: options.pageLog ?? global.pageLog }, output));
     });
 
   homeCommand(program, 'keys', 'show the key-provider pages: header fields, checksum status, key version, LSN history (never key bytes)')
     .argument('[home]', 'database home')
     .action(async (home: string | undefined, options: HomeOptions, command: Command) => {
       const global = globalOptions(command);
-      await run(options.json, (output) => keysCommand(resolveHome(home, options, global), { ...options, pageLog: options.pageLog ?? global.pageLog }, output));
+      await run(options.json, async (output) => (await import('./commands/keys.js')).keysCommand(resolveHome(home, options, global), { ...options, pageLog: options.pageLog ?? global.pageLog }, output));
     });
 
   homeCommand(program, 'page', 'decode one page of a .wt file or of the page log')
@@ -130,7 +122,7 @@ export function buildProgram(): Command {
     .option('--lsn <lsn>', 'page-log LSN')
     .action(async (home: string | undefined, options: HomeOptions & Record<string, string | undefined>, command: Command) => {
       const global = globalOptions(command);
-      await run(options.json as boolean | undefined, (output) => pageCommand(resolveHome(home, options, global), { ...options, pageLog: options.pageLog ?? global.pageLog }, output));
+      await run(options.json as boolean | undefined, async (output) => (await import('./commands/page.js')).pageCommand(resolveHome(home, options, global), { ...options, pageLog: options.pageLog ?? global.pageLog }, output));
     });
 
   program.command('header')
@@ -141,7 +133,7 @@ export function buildProgram(): Command {
     .option('--count <n>', 'how many block headers to show (default 10)')
     .option('--json', 'print one JSON document on stdout')
     .action(async (file: string, options: { json?: boolean; allocationSize?: string; count?: string }) => {
-      await run(options.json, (output) => headerCommand(file, options, output));
+      await run(options.json, async (output) => (await import('./commands/header.js')).headerCommand(file, options, output));
     });
 
   homeCommand(program, 'log', 'list the page log\'s records by LSN')
@@ -150,14 +142,14 @@ export function buildProgram(): Command {
     .option('--to <lsn>', 'last LSN (default: the last)')
     .action(async (home: string | undefined, options: HomeOptions & { from?: string; to?: string }, command: Command) => {
       const global = globalOptions(command);
-      await run(options.json, (output) => logCommand(resolveHome(home, options, global), { ...options, pageLog: options.pageLog ?? global.pageLog }, output));
+      await run(options.json, async (output) => (await import('./commands/log.js')).logCommand(resolveHome(home, options, global), { ...options, pageLog: options.pageLog ?? global.pageLog }, output));
     });
 
   homeCommand(program, 'stat', 'show the home\'s files, trees and page-log counts')
     .argument('[home]', 'database home')
     .action(async (home: string | undefined, options: HomeOptions, command: Command) => {
       const global = globalOptions(command);
-      await run(options.json, (output) => statCommand(resolveHome(home, options, global), { ...options, pageLog: options.pageLog ?? global.pageLog }, output));
+      await run(options.json, async (output) => (await import('./commands/stat.js')).statCommand(resolveHome(home, options, global), { ...options, pageLog: options.pageLog ?? global.pageLog }, output));
     });
 
   for (const command of program.commands) command.exitOverride();
