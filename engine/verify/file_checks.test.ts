@@ -4,11 +4,13 @@ import { join } from 'node:path';
 import { dir } from 'tmp-promise';
 import { buildInternalImage, buildLeafImage } from '../btree/index.js';
 import {
-  buildDescriptor, buildExtentListImage, computeBlockChecksum, encodeFileAddress, encodeFileCheckpointCookie,
-  NO_FILE_ADDRESS, type Extent, type FileAddress,
+  buildDescriptor, buildExtentListImage, CellType, computeBlockChecksum, encodeFileAddress, encodeFileCheckpointCookie,
+  NO_FILE_ADDRESS, packUint, writePageHeader, type Extent, type FileAddress,
 } from '../format/index.js';
 import { verifyLocalFile } from './file_checks.js';
 import { FindingSink, type Finding, type FindingCodeValue } from './findings.js';
+import { FileSource } from './sources.js';
+import { TreeWalker } from './tree.js';
 
 /**
  * Checks that need a tree whose blocks are all sound but whose structure is wrong: such files
@@ -207,5 +209,73 @@ describe('verify: tree and space checks on crafted files', () => {
   it('warns about a leaf root, which WiredTiger never writes', async () => {
     const findings = await check({ leaves: [{ keys: ['a', 'b'] }], leafRoot: true });
     expect(codes(findings)).to.deep.equal(['ROOT_IS_LEAF']);
+  });
+});
+
+describe('verify: overflow items, prefix compression and value copies', () => {
+  /** A leaf holding apple -> (overflow value) and apricot (prefix "ap") -> a copy of that value. */
+  async function overflowFile(rootCellType: number): Promise<{ path: string; config: string; root: Buffer; cleanup: () => Promise<void> }> {
+    const directory = await dir({ unsafeCleanup: true, prefix: 'verify-overflow-' });
+    const blocks: Buffer[] = [buildDescriptor(A)];
+    let offset = A;
+    const place = (block: Buffer): FileAddress => {
+      const address = { offset, size: block.length, checksum: block.readUInt32LE(32) };
+      blocks.push(block);
+      offset += block.length;
+      return address;
+    };
+    const data = Buffer.alloc(5000, 'v');
+    const overflow = Buffer.alloc(40 + data.length);
+    writePageHeader(overflow, { recno: 0n, writeGen: 1n, memSize: overflow.length, entries: data.length, type: 5, flags: 0, unused: 0, version: 0 });
+    data.copy(overflow, 40);
+    const cookie = encodeFileAddress(place(seal(overflow)), A);
+    const cells: Buffer[] = [
+      Buffer.from([0x15, ...Buffer.from('apple')]),
+      Buffer.concat([Buffer.from([CellType.ValueOverflow]), packUint(cookie.length), cookie]),
+      Buffer.from([0x16, 2, ...Buffer.from('ricot')]),
+    ];
+    const copyBack = cells[0]!.length + cells[1]!.length + cells[2]!.length - cells[0]!.length;
+    cells.push(Buffer.concat([Buffer.from([CellType.ValueCopy]), packUint(copyBack)]));
+    const leaf = Buffer.concat([Buffer.alloc(40), ...cells]);
+    writePageHeader(leaf, { recno: 0n, writeGen: 2n, memSize: leaf.length, entries: 4, type: 7, flags: 4, unused: 0, version: 1 });
+    const leafCookie = encodeFileAddress(place(seal(leaf)), A);
+    const rootCells = Buffer.concat([Buffer.from([0x05, 0]), Buffer.from([rootCellType]), packUint(leafCookie.length), leafCookie]);
+    const root = Buffer.concat([Buffer.alloc(40), rootCells]);
+    writePageHeader(root, { recno: 0n, writeGen: 3n, memSize: root.length, entries: 2, type: 6, flags: 0x20, unused: 0, version: 1 });
+    const rootAddress = place(seal(root));
+    const alloc = place(seal(buildExtentListImage([{ offset: A, size: offset - A }])));
+    const path = join(directory.path, 'overflow.wt');
+    writeFileSync(path, Buffer.concat(blocks));
+    const addr = encodeFileCheckpointCookie({ root: rootAddress, alloc, avail: NO_FILE_ADDRESS, discard: NO_FILE_ADDRESS, fileSize: offset, checkpointSize: 0 }, A).toString('hex');
+    return {
+      path, root: encodeFileAddress(rootAddress, A), cleanup: () => directory.cleanup(),
+      config: `allocation_size=4KB,checkpoint=(WiredTigerCheckpoint.1=(addr="${addr}",order=1,time=0,size=0,write_gen=3))`,
+    };
+  }
+
+  it('reads overflow values, prefixed keys and value copies back as records, with nothing to report', async () => {
+    const file = await overflowFile(CellType.AddressLeaf);
+    try {
+      const sink = new FindingSink();
+      verifyLocalFile({ path: file.path, fileName: 'overflow.wt', uri: 'file:overflow.wt', config: file.config, spaceChecks: true }, sink);
+      expect(sink.drain()).to.deep.equal([]);
+      const source = new FileSource(file.path, 'overflow.wt', A);
+      const records = [...new TreeWalker(source, sink, {}).records(file.root)];
+      source.close();
+      expect(records.map((r) => [r.key.toString(), r.value.length])).to.deep.equal([['apple', 5000], ['apricot', 5000]]);
+    } finally {
+      await file.cleanup();
+    }
+  });
+
+  it('reports overflow items under an address cell that says the leaf has none', async () => {
+    const file = await overflowFile(CellType.AddressLeafNoOverflow);
+    try {
+      const sink = new FindingSink();
+      verifyLocalFile({ path: file.path, fileName: 'overflow.wt', uri: 'file:overflow.wt', config: file.config, spaceChecks: true }, sink);
+      expect(codes(sink.drain())).to.deep.equal(['ADDRESS_TYPE_MISMATCH']);
+    } finally {
+      await file.cleanup();
+    }
   });
 });

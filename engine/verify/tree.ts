@@ -269,6 +269,7 @@ export class TreeWalker {
     const cells = this.cells(page);
     const records: StoredRecord[] = [];
     const byOffset = new Map<number, Cell>();
+    const overflowValues = new Map<number, Buffer | undefined>();
     let previousKey: Buffer | undefined;
     let prefixSource: Buffer | undefined;
     let pendingKey: Buffer | undefined;
@@ -331,7 +332,9 @@ export class TreeWalker {
           let value: Buffer | undefined = source.data;
           if (source.type === CellType.ValueOverflow) {
             hasOverflow = true;
-            value = this.readOverflow(page, source);
+            // A value copy may name an overflow value read already: one block, read once.
+            value = overflowValues.has(source.offset) ? overflowValues.get(source.offset) : this.readOverflow(page, source);
+            overflowValues.set(source.offset, value);
           }
           const window = decodeTimeWindow(cell.time ?? source.time);
           if (pendingKey !== undefined && value !== undefined && !isStopped(window)) records.push({ key: pendingKey, value });
