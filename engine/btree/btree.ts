@@ -2,7 +2,7 @@ import type { BlockManager } from '../block/index.js';
 import { CorruptionError } from '../errors.js';
 import { buildInternalImage, buildLeafImage, type ChildAddress } from './reconcile.js';
 import {
-  cellBytes, compareBytes, ENTRY_OVERHEAD, InternalPage, LeafPage, loadPage, packedMemoryBytes, packLeafImage, Ref, UpdateChain,
+  cellBytes, compareBytes, ENTRY_OVERHEAD, InternalPage, LeafPage, loadPage, ownBytes, packedMemoryBytes, packLeafImage, Ref, UpdateChain,
   type Page, type StoredValue,
 } from './page.js';
 import { BLOCK_PAYLOAD_OFFSET } from '../format/index.js';
@@ -70,7 +70,7 @@ function shortestSeparator(left: Buffer, right: Buffer): Buffer {
   const limit = Math.min(left.length, right.length);
   let i = 0;
   while (i < limit && left[i] === right[i]) i++;
-  return Buffer.from(right.subarray(0, Math.min(i + 1, right.length)));
+  return ownBytes(right.subarray(0, Math.min(i + 1, right.length)));
 }
 
 /**
@@ -440,7 +440,7 @@ export class Btree {
   }
 
   private writePage(ref: Ref, image: Buffer): void {
-    ref.address = this.block.write(image, ref.address);
+    ref.address = ownBytes(this.block.write(image, ref.address));
   }
 
   private reconcileLeaf(ref: Ref, leaf: LeafPage): 'written' | 'empty' {

@@ -67,6 +67,17 @@ export interface PackedRecords {
 
 const NO_VALUE = Buffer.alloc(0);
 
+/**
+ * A copy of small bytes a page keeps for long (addresses, separator keys) in memory of its
+ * own. A view into Node's shared 8 KB allocation pool would keep the whole pool slab alive:
+ * with thousands of pages that pinned tens of megabytes.
+ */
+export function ownBytes(bytes: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafeSlow(bytes.length);
+  out.set(bytes);
+  return out;
+}
+
 /** Byte order of `a` and `b` (negative, zero, positive), fastest for short keys. */
 export function compareBytes(a: Uint8Array, b: Uint8Array): number {
   const n = a.length < b.length ? a.length : b.length;
@@ -455,7 +466,7 @@ export function decodeInternal(read: ReadPage, ctx: DecodeContext, parent: Inter
     }
     if (t === CellType.AddressDeleted) continue; // a fast-truncated child holds nothing visible
     keys.push(keyCell.type === CellType.KeyOverflow ? readOverflow(ctx, keyCell.data) : keyCell.data);
-    children.push(new Ref(Buffer.from(addressCell.data), undefined, t !== CellType.AddressInternal));
+    children.push(new Ref(ownBytes(addressCell.data), undefined, t !== CellType.AddressInternal));
   }
   const page = new InternalPage(keys, children, parent);
   page.diskBytes = diskBytes;
