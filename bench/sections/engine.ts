@@ -40,6 +40,7 @@ export const engineSection: BenchSection = {
         row(`load ${count.toLocaleString('en')} records + checkpoint`, loadSeconds, 's', WIREDTIGER.load, slowerBy(loadSeconds, WIREDTIGER.load.value)),
         row('  of which checkpoint', figures.checkpointMs / 1000, 's'),
         row('reopen', figures.openMs, 'ms', WIREDTIGER.open, slowerBy(figures.openMs, WIREDTIGER.open.value)),
+        row('  first point read after reopen (opens the table)', figures.firstReadMs, 'ms'),
         row(`${figures.reads.toLocaleString('en')} random point reads`, readRate, 'reads/s', WIREDTIGER.reads, rateSlowerBy(readRate, WIREDTIGER.reads.value)),
         row('full scan', figures.scanned / (figures.scanMs / 1000), 'records/s'),
         row('peak RSS (default 100 MB cache)', figures.maxRssBytes / (1024 * 1024), 'MB'),

@@ -15,7 +15,8 @@ import type { BlockManager, ReadPage } from './block_manager.js';
 export class PageLogBlockManager implements BlockManager {
   readonly kind = 'pagelog' as const;
   readonly name: string;
-  private nextPageId: number;
+  /** The next new page id; found on the first write of a new page (it reads every key of the table). */
+  private nextPageId: number | undefined;
 
   constructor(
     private readonly handle: PageLogHandle,
@@ -24,8 +25,19 @@ export class PageLogBlockManager implements BlockManager {
     private readonly onWrite: (bytes: number) => void = () => {},
   ) {
     this.name = `table id ${handle.tableId}`;
-    const pages = handle.listPages();
-    this.nextPageId = Math.max(MIN_USER_PAGE_ID - 1, ...pages) + 1;
+  }
+
+  /** A page id no page of the table has now. */
+  private newPageId(): number {
+    if (this.nextPageId === undefined) {
+      // Listing reads every key of the table: done once, and only by a tree that adds pages,
+      // so opening a table and reading it stays cheap. A loop, not Math.max(...pages): a
+      // large table has more pages than a call takes arguments.
+      let largest = MIN_USER_PAGE_ID - 1;
+      for (const pageId of this.handle.listPages()) if (pageId > largest) largest = pageId;
+      this.nextPageId = largest + 1;
+    }
+    return this.nextPageId++;
   }
 
   get tableId(): number {
@@ -55,7 +67,7 @@ export class PageLogBlockManager implements BlockManager {
 
   write(image: Buffer, replaces?: Uint8Array): Buffer {
     const previous = replaces ? decodePageLogAddress(replaces) : undefined;
-    const pageId = previous?.pageId ?? this.nextPageId++;
+    const pageId = previous?.pageId ?? this.newPageId();
     const { page, checksum } = sealBasePage(image, BLOCK_PAYLOAD_OFFSET, {
       previousChecksum: previous?.checksum ?? 0,
       reconciliationId: 0,
