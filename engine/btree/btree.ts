@@ -559,11 +559,13 @@ export class Btree {
     if (!parent) return false;
     const ref = parent.children.find((c) => c.page === leaf);
     if (!ref) return true; // already detached
+    // Versions a reader at or after the oldest timestamp may still need live only in memory
+    // (there is no history store): a leaf holding them stays, clean or dirty.
+    if (leaf.chains > 0) {
+      this.collapseChains(leaf);
+      if (leaf.chains > 0) return false;
+    }
     if (leaf.dirty) {
-      if (leaf.chains > 0) {
-        this.collapseChains(leaf);
-        if (leaf.chains > 0) return false;
-      }
       if (leaf.count === 0) return false;
       this.writePage(ref, buildLeafImage(leaf.keys, leaf.values as Buffer[], this.nextWriteGen()));
       leaf.dirty = false;
