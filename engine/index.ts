@@ -57,3 +57,9 @@ export const repair = {
 export function whenWritable(connection: Connection): Promise<void> {
   return internals(connection).whenWritable();
 }
+
+/** Verification as a library: every finding with its location (see `engine/verify`). */
+export {
+  collectReport, formatFinding, verifyHome, verifyTable, FindingCode,
+  type Finding, type FindingLocation, type VerifyReport, type VerifyOptions,
+} from './verify/index.js';

@@ -1,7 +1,7 @@
 import { Long, Timestamp, UUID } from 'bson';
 import type { CheckpointInfo, Connection, Cursor, Range, Session } from '../../engine/index.js';
 import { ErrorCode } from '../../engine/index.js';
-import { collectReport, formatFinding, verifyTable } from '../../engine/verify/index.js';
+import { collectReport, formatFinding, verifyTable } from '../../engine/index.js';
 import { CommandError, ErrorCodes } from '../errors/index.js';
 import { LogComponent, LogId, type Logger } from '../log/index.js';
 import type { AccessPlan } from '../query/index.js';
