@@ -96,7 +96,7 @@ for (const storage of STORAGE_MODES) {
     const homes = testHomes();
     const cacheSize = 8 * MB;
     const value = Buffer.alloc(1000, 0x61);
-    const count = 60_000; // about 60 MB of records, over seven times the cache
+    const count = 100_000; // about 100 MB of records, twelve times the cache
 
     async function load(connection: Connection, check: () => void): Promise<void> {
       connection.createTable('table:t', 'key_format=S,value_format=u');
@@ -109,12 +109,12 @@ for (const storage of STORAGE_MODES) {
           // needs the event loop: a server gets there between requests.
           await new Promise((resolve) => setImmediate(resolve));
         }
-        if (i % 20_000 === 19_999) await connection.checkpoint();
+        if (i % 25_000 === 24_999) await connection.checkpoint();
       }
       await connection.checkpoint();
     }
 
-    it('keeps the cache within its size and memory bounded while loading, scanning and reading seven times more data', async () => {
+    it('keeps the cache within its size and memory bounded while loading, scanning and reading twelve times more data', async () => {
       const home = await homes.directory();
       const connection = await homes.open(home, { storage: storage as StorageMode, cacheSize });
       const cache = (connection as ConnectionImpl).cache;
@@ -148,9 +148,12 @@ for (const storage of STORAGE_MODES) {
       expect(reopenedCache.evictions, 'evictions while reading').to.be.greaterThan(0);
       expect(peakCache).to.be.at.most(cacheSize + MB);
       const afterReads = memoryInUse() - baseline;
-      // The data is ~60 MB; memory in use must stay a small multiple of the 8 MB cache.
-      expect(afterLoad, `memory after load ${(afterLoad / MB).toFixed(1)} MB`).to.be.below(40 * MB);
-      expect(afterReads, `memory after reads ${(afterReads / MB).toFixed(1)} MB`).to.be.below(40 * MB);
+      // The data is ~100 MB; memory in use must stay a small multiple of the 8 MB cache. The
+      // measure is coarse: it includes whatever else the test process holds, and V8 frees
+      // Buffer memory on a background thread, so up to a few checkpoints' worth may linger.
+      if (process.env["SHOW_MEMORY"]) console.log(`      memory: after load ${(afterLoad / MB).toFixed(1)} MB, after reads ${(afterReads / MB).toFixed(1)} MB`);
+      expect(afterLoad, `memory after load ${(afterLoad / MB).toFixed(1)} MB`).to.be.below(64 * MB);
+      expect(afterReads, `memory after reads ${(afterReads / MB).toFixed(1)} MB`).to.be.below(64 * MB);
     });
 
     it('keeps the versions a reader at the oldest timestamp may need when it evicts after a checkpoint', async () => {

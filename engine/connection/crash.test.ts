@@ -103,7 +103,11 @@ for (const storage of STORAGE_MODES) {
         expect(acceptable, `${context}: reopened state (${found.records} records) is neither the last completed checkpoint nor the one in flight`).to.include(found.digest);
         current = found;
         const report = await collectReport(verifyHome(home));
-        expect(report.errors, `${context}: verification findings ${JSON.stringify(report.findings.slice(0, 5))}`).to.equal(0);
+        // A SIGKILL can stop a block's write() between pages (Linux checks for fatal signals
+        // there), leaving a torn block in space no durable checkpoint uses: harmless, and
+        // expected after a kill. Any other finding is damage.
+        const findings = report.findings.filter((f) => f.severity === 'error' && f.code !== 'FREE_SPACE_DAMAGED');
+        expect(findings, `${context}: verification findings`).to.deep.equal([]);
       }
       expect(checkpointsCompleted, `seed ${seed}: no checkpoint completed in any round`).to.be.greaterThan(0);
     });
