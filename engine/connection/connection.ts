@@ -479,10 +479,10 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     return run;
   }
 
-  private writeTimestampEntries(metadata: MetadataStore, now: number): void {
+  private writeTimestampEntries(metadata: MetadataStore, now: number, stable: bigint, oldest: bigint): void {
     const hex = (v: bigint): string => v.toString(16);
-    metadata.set('system:checkpoint', `checkpoint_timestamp="${hex(this.timestamps.stable)}",checkpoint_time=${now},write_gen=${this.checkpointOrder}`);
-    metadata.set('system:oldest', `oldest_timestamp="${hex(this.timestamps.oldest)}",checkpoint_time=${now},write_gen=${this.checkpointOrder}`);
+    metadata.set('system:checkpoint', `checkpoint_timestamp="${hex(stable)}",checkpoint_time=${now},write_gen=${this.checkpointOrder}`);
+    metadata.set('system:oldest', `oldest_timestamp="${hex(oldest)}",checkpoint_time=${now},write_gen=${this.checkpointOrder}`);
   }
 
   /** Writes a table's tree and records its new checkpoint in its metadata entry. */
@@ -503,21 +503,29 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     const stable = this.timestamps.stable;
     const oldest = this.timestamps.oldest;
     let sharedInfo: Awaited<ReturnType<SharedStorage['checkpoint']>> | undefined;
+    // Every table is written in one synchronous step, so all of them hold the same writes (no
+    // transaction half in, half out) as of the same stable timestamp; writes made while the
+    // checkpoint then waits for the page log belong to the next checkpoint.
+    const writeLocalTables = (): void => {
+      for (const table of this.tables.values()) {
+        if (!table.shared && table.tree?.dirty) this.checkpointTable(table, this.localMetadata, order, now);
+      }
+    };
     if (this.shared) {
       const shared = this.shared;
       sharedInfo = await shared.checkpoint({ stable, oldest, largestFileId: Math.max(0, ...this.allIds().keys()) }, () => {
         for (const table of this.tables.values()) {
           if (table.shared && table.tree?.dirty) this.checkpointTable(table, shared.metadata, order, now);
         }
-        this.writeTimestampEntries(shared.metadata, now);
+        this.writeTimestampEntries(shared.metadata, now, stable, oldest);
+        writeLocalTables();
       });
+    } else {
+      writeLocalTables();
     }
     if (sharedInfo) this.localMetadata.set(PAIRED_CHECKPOINT_KEY, `lsn=${sharedInfo.lsn}`);
-    // Local tables, then the local metadata, then the turtle file: its rename is the commit.
-    for (const table of this.tables.values()) {
-      if (!table.shared && table.tree?.dirty) this.checkpointTable(table, this.localMetadata, order, now);
-    }
-    this.writeTimestampEntries(this.localMetadata, now);
+    // Then the local metadata, then the turtle file: its rename is the commit.
+    this.writeTimestampEntries(this.localMetadata, now, stable, oldest);
     const metadataRoot = this.localMetadata.tree.reconcile();
     const metadataAddr = this.localMetadataBlock.checkpoint(metadataRoot);
     writeTurtleFile(this.home, metadataFileEntry(formatCheckpointList(plainCheckpoint({
