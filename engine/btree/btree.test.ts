@@ -90,6 +90,41 @@ for (const storage of STORAGE_MODES) {
       for (const [key, value] of sorted.slice(0, 200)) expect(reopened.get(key)).to.deep.equal(value);
     });
 
+    it('orders binary keys byte by byte, the empty key and keys that are prefixes of others included', async () => {
+      const seed = testSeed();
+      const random = seededRandom(seed);
+      const c = await open();
+      c.createTable('table:b', `key_format=u,value_format=u,${SMALL_PAGES}`);
+      const cursor = c.openSession().openCursor('table:b');
+      const expected = new Map<string, [Buffer, Buffer]>();
+      const add = (key: Buffer): void => {
+        const value = Buffer.from(`v${expected.size}`);
+        cursor.put(key, value);
+        expected.set(key.toString('hex'), [key, value]);
+      };
+      add(Buffer.alloc(0));
+      add(Buffer.from([0]));
+      add(Buffer.from([0, 0]));
+      add(Buffer.from([0xff]));
+      add(Buffer.from([0xff, 0xff, 0xff]));
+      for (let i = 0; i < 3_000; i++) {
+        // Short keys over a small alphabet: many share prefixes or are prefixes of others.
+        add(Buffer.from(Array.from({ length: random.below(6) }, () => random.pick([0x00, 0x01, 0x7f, 0x80, 0xff]))));
+      }
+      const sorted = [...expected.values()].sort(([a], [b]) => Buffer.compare(a, b));
+      expectSameEntries(scan(cursor), sorted, `seed ${seed}`);
+      expect(cursor.get(Buffer.alloc(0))).to.deep.equal(expected.get('')![1]);
+      await c.checkpoint();
+      const again = await reopen();
+      const reopened = again.openSession().openCursor('table:b');
+      expectSameEntries(scan(reopened), sorted, `seed ${seed}, after reopen`);
+      expectSameEntries(scan(reopened, { reverse: true }), [...sorted].reverse(), `seed ${seed}, reverse after reopen`);
+      for (const [key, value] of sorted) expect(reopened.get(key), `key ${key.toString('hex')}`).to.deep.equal(value);
+      expect(reopened.searchNear(Buffer.from([0, 0, 0, 0, 0, 0, 0]))!.key).to.deep.equal(
+        sorted.find(([k]) => Buffer.compare(k, Buffer.from([0, 0, 0, 0, 0, 0, 0])) >= 0)![0],
+      );
+    });
+
     it('empties a multi-level tree by removes, then fills it again, across checkpoints', async () => {
       const c = await open();
       c.createTable('table:t', `key_format=S,value_format=S,${SMALL_PAGES}`);
@@ -202,6 +237,32 @@ for (const storage of STORAGE_MODES) {
         cursor.reset();
         expect(cursor.prev()).to.equal(true);
         expect(cursor.key).to.equal(keyOf(999));
+      });
+
+      it('visits every record once while the walk updates or removes the record it is on', async () => {
+        const c = await open();
+        c.createTable('table:t', `key_format=S,value_format=S,${SMALL_PAGES}`);
+        const cursor = c.openSession().openCursor('table:t');
+        for (let i = 0; i < 3_000; i++) cursor.put(keyOf(i), `v${i}`);
+        await c.checkpoint();
+        const writer = c.openSession().openCursor('table:t');
+        let visited = 0;
+        for (const [key, value] of cursor.entries()) {
+          const i = Number((key as string).slice(3));
+          expect(value).to.equal(`v${i}`);
+          if (i % 3 === 0) writer.remove(key);
+          else writer.put(key, `${value} and a longer value that makes the leaves split ${'x'.repeat(40)}`);
+          visited++;
+        }
+        expect(visited).to.equal(3_000);
+        expect([...cursor.entries()].length).to.equal(2_000);
+        // The same with next(), in reverse.
+        let back = 0;
+        while (cursor.prev()) {
+          writer.put(cursor.key, 'rewritten');
+          back++;
+        }
+        expect(back).to.equal(2_000);
       });
 
       it('sees records inserted and removed ahead of its position while it walks', async () => {
