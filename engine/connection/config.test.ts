@@ -127,3 +127,26 @@ describe('storage mode of an existing home', () => {
     expect(again.openSession().openCursor('table:t').get('k')).to.equal('v');
   });
 });
+
+describe('connections sharing a home', () => {
+  const homes = testHomes();
+
+  for (const storage of STORAGE_MODES) {
+    it(`refuses a second writable connection on an open home with BUSY, and allows read-only ones (${storage})`, async () => {
+      const home = await homes.directory();
+      const first = await homes.open(home, { storage });
+      first.createTable('table:t', 'key_format=S,value_format=S');
+      first.openSession().openCursor('table:t').put('a', '1');
+      await first.checkpoint();
+      const error = await failure(() => openConnection(home, { storage }));
+      expect(error.code).to.equal(ErrorCode.Busy);
+      const reader = await openConnection(home, { storage, readOnly: true });
+      expect(reader.openSession().openCursor('table:t').get('a')).to.equal('1');
+      await reader.close();
+      await first.close();
+      // Once the first is closed, the home opens for writing again.
+      const again = await homes.open(home, { storage });
+      expect(again.openSession().openCursor('table:t').get('a')).to.equal('1');
+    });
+  }
+});

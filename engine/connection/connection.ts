@@ -40,6 +40,12 @@ const PAIRED_CHECKPOINT_KEY = 'system:disagg_checkpoint';
  * file-id changes. Repair gives the later-created table of a colliding pair a new id.
  */
 export const CREATION_ORDER_PREFIX = 'system:created:';
+/**
+ * Homes a writable connection of this process has open. A second writable connection on the
+ * same home would write over the first one's checkpoints (WiredTiger refuses it too); read-only
+ * connections may share a home.
+ */
+const writableHomes = new Set<string>();
 const CONNECTION_CONFIG_KEYS = new Set(['create', 'readOnly', 'cacheSize', 'storage', 'pageLogPath', 'keyProvider', 'keyProviderConfig', 'logger']);
 
 /** Options the connection hands to its parts. */
@@ -93,7 +99,18 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     const storage = config.storage ?? 'disagg';
     if (storage !== 'local' && storage !== 'disagg') throw new ConfigError(`storage must be "local" or "disagg", not "${storage}"`, { key: 'storage' });
     const connection = new ConnectionImpl(resolve(home), storage, !!config.readOnly, config);
-    await connection.openHome(config);
+    if (!connection.readOnly) {
+      if (writableHomes.has(connection.home)) {
+        throw new StateError(ErrorCode.Busy, `${connection.home} is already open for writing in this process`, { file: connection.home });
+      }
+      writableHomes.add(connection.home);
+    }
+    try {
+      await connection.openHome(config);
+    } catch (error) {
+      if (!connection.readOnly) writableHomes.delete(connection.home);
+      throw error;
+    }
     return connection;
   }
 
@@ -575,11 +592,15 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     }
     await this.checkpointChain;
     this.closed = true;
-    for (const session of this.sessions) session.close();
-    for (const table of this.tables.values()) table.close();
-    this.localMetadata.tree.release();
-    this.localMetadataBlock.close();
-    await this.shared?.close();
+    try {
+      for (const session of this.sessions) session.close();
+      for (const table of this.tables.values()) table.close();
+      this.localMetadata.tree.release();
+      this.localMetadataBlock.close();
+      await this.shared?.close();
+    } finally {
+      if (!this.readOnly) writableHomes.delete(this.home);
+    }
     if (failure) throw failure;
   }
 
