@@ -13,7 +13,12 @@ export class CursorImpl implements Cursor {
   private iterator: Iterator<[Buffer, Buffer]> | undefined;
   private direction: 'next' | 'prev' | undefined;
 
-  constructor(private readonly table: TableHandle, private readonly view: TransactionView) {}
+  constructor(
+    private readonly table: TableHandle,
+    private readonly view: TransactionView,
+    /** Tells the session the cursor is closed, so it stops holding it. */
+    private readonly onClose: (cursor: CursorImpl) => void = () => {},
+  ) {}
 
   get uri(): string {
     return this.table.uri;
@@ -138,7 +143,9 @@ export class CursorImpl implements Cursor {
   }
 
   close(): void {
+    if (this.closed) return;
     this.closed = true;
     this.reset();
+    this.onClose(this);
   }
 }

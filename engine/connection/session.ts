@@ -48,7 +48,7 @@ export class SessionImpl implements Session {
 
   openCursor(uri: string): Cursor {
     this.check();
-    const cursor = new CursorImpl(this.connection.tableHandle(uri), this.view);
+    const cursor = new CursorImpl(this.connection.tableHandle(uri), this.view, (closed) => this.cursors.delete(closed));
     this.cursors.add(cursor);
     return cursor;
   }
@@ -56,7 +56,7 @@ export class SessionImpl implements Session {
   close(): void {
     if (this.closed) return;
     if (this.view.active) this.view.end();
-    for (const cursor of this.cursors) cursor.close();
+    for (const cursor of [...this.cursors]) cursor.close();
     this.closed = true;
     this.onClose();
   }

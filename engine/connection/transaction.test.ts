@@ -134,6 +134,19 @@ for (const storage of STORAGE_MODES) {
       expect(connection.openSession().openCursor('table:a').get('late')).to.equal(undefined);
     });
 
+    it('forgets closed cursors, so a long-lived session opening a cursor per request does not grow', () => {
+      const session = connection.openSession();
+      for (let i = 0; i < 1_000; i++) {
+        const cursor = session.openCursor('table:a');
+        cursor.put(`k${i}`, 'v');
+        cursor.close();
+      }
+      const open = session.openCursor('table:a');
+      expect((session as unknown as { cursors: Set<unknown> }).cursors.size).to.equal(1);
+      session.close();
+      expect(() => open.get('k1')).to.throw(EngineError).with.property('code', ErrorCode.Closed);
+    });
+
     it('drops the uncommitted writes of a closed session', async () => {
       const session = connection.openSession();
       session.beginTransaction();
