@@ -97,6 +97,26 @@ function randomWrite(random: Random, cursor: Cursor, uri: string, view: Map<stri
   }
 }
 
+/** Compares a few point reads and a random range scan (either direction) with the model. */
+function checkReads(random: Random, session: Session, uri: string, expected: Map<string, string>): void {
+  const cursor = session.openCursor(uri);
+  for (let n = 0; n < 5; n++) {
+    const key = `k${String(random.below(KEY_SPACE)).padStart(6, '0')}`;
+    const found = cursor.get(key);
+    if (found !== expected.get(key)) throw new Error(`get ${uri} ${key} returned ${String(found)}, the model has ${String(expected.get(key))}`);
+  }
+  const low = `k${String(random.below(KEY_SPACE)).padStart(6, '0')}`;
+  const high = `k${String(random.below(KEY_SPACE)).padStart(6, '0')}`;
+  const reverse = random.next() < 0.5;
+  const scanned = [...cursor.entries({ gte: low, lt: high, reverse })].map(([k, v]) => `${k as string}=${v as string}`);
+  const wanted = [...expected].filter(([k]) => k >= low && k < high).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${k}=${v}`);
+  if (reverse) wanted.reverse();
+  if (scanned.join('\n') !== wanted.join('\n')) {
+    throw new Error(`scan of ${uri} [${low}, ${high}) ${reverse ? 'in reverse ' : ''}returned ${scanned.length} records, the model has ${wanted.length}`);
+  }
+  cursor.close();
+}
+
 async function main(): Promise<void> {
   const [home, mode, seedText] = process.argv.slice(2);
   if (home === undefined || (mode !== 'local' && mode !== 'disagg') || seedText === undefined) {
@@ -158,6 +178,9 @@ async function main(): Promise<void> {
         session.commitTransaction();
         model.commit(writes, undefined);
       }
+    } else if (choice < 0.92) {
+      // Reads must agree with the model while the workload runs, not only after a reopen.
+      checkReads(random, session, uri, model.latest[uri]!);
     } else if (choice < 0.96) {
       if (timestamped) {
         // Stable trails the newest commit a little; oldest trails stable.
