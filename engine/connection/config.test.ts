@@ -1,3 +1,5 @@
+import { existsSync, readdirSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
 import { expect } from 'chai';
 import type { Connection, Item, StorageMode } from '../api.js';
 import { ConfigError, EngineError, ErrorCode, SchemaError } from '../errors.js';
@@ -31,14 +33,15 @@ describe('connection options', () => {
     ['an unknown storage mode', { storage: 'cloud' }, 'storage'],
   ] as const) {
     it(`raises ConfigError naming the option for ${label}`, async () => {
-      const error = await failure(() => openConnection(join(), options as never));
+      const error = await failure(() => openConnection(nowhere(), options as never));
       expect(error).to.be.instanceOf(ConfigError);
       expect(error.code).to.equal(ErrorCode.ConfigInvalid);
       expect(error.location.key).to.equal(key);
     });
   }
 
-  function join(): string {
+  /** Option checks come first: the home is never touched. */
+  function nowhere(): string {
     return '/nonexistent/never-created';
   }
 });
@@ -147,6 +150,30 @@ describe('connections sharing a home', () => {
       // Once the first is closed, the home opens for writing again.
       const again = await homes.open(home, { storage });
       expect(again.openSession().openCursor('table:t').get('a')).to.equal('1');
+    });
+  }
+});
+
+describe('a failed open', () => {
+  const homes = testHomes();
+  const openFiles = (): number => readdirSync(existsSync('/proc/self/fd') ? '/proc/self/fd' : '/dev/fd').length;
+
+  for (const storage of STORAGE_MODES) {
+    it(`releases every file it had opened (${storage})`, async () => {
+      const home = await homes.directory();
+      const connection = await openConnection(home, { storage });
+      connection.createTable('table:t', 'key_format=S,value_format=S', storage === 'disagg' ? { shared: false } : {});
+      connection.createTable('table:s', 'key_format=S,value_format=S');
+      await connection.close();
+      renameSync(join(home, 't.wt'), join(home, 't.wt.moved'));
+      const before = openFiles();
+      for (let i = 0; i < 5; i++) {
+        const error = await failure(() => openConnection(home, { storage }));
+        expect(error.code).to.equal(ErrorCode.MissingFile);
+      }
+      expect(openFiles()).to.equal(before);
+      renameSync(join(home, 't.wt.moved'), join(home, 't.wt'));
+      await homes.open(home, { storage });
     });
   }
 });

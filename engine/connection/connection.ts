@@ -109,9 +109,18 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
       await connection.openHome(config);
     } catch (error) {
       if (!connection.readOnly) writableHomes.delete(connection.home);
+      await connection.releaseAfterFailedOpen();
       throw error;
     }
     return connection;
+  }
+
+  /** Closes whatever a failed open had opened (files, the page log), so nothing leaks. */
+  private async releaseAfterFailedOpen(): Promise<void> {
+    for (const table of this.tables.values()) table.close();
+    this.localMetadata?.tree.release();
+    this.localMetadataBlock?.close();
+    await this.shared?.close().catch(() => undefined);
   }
 
   private async openHome(config: ConnectionConfig): Promise<void> {
