@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, cpSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import type { Connection, Item } from '../api.js';
@@ -7,6 +7,8 @@ import { EngineError, ErrorCode } from '../errors.js';
 import { escapeForDump, ItemFormat } from '../format/index.js';
 import { openConnection } from '../index.js';
 import { parseDump, unescapeDump } from '../testing/dump.js';
+import { testHomes } from '../testing/homes.js';
+import { collectReport, verifyHome } from '../verify/index.js';
 
 const fixturesRoot = join(process.cwd(), '..', 'shared', 'fixtures', 'wiredtiger-12.0.0');
 const FIXTURES = ['small', 'multilevel', 'records'];
@@ -112,6 +114,46 @@ describe('WiredTiger-written homes (read-only)', () => {
       });
     });
   }
+
+  describe('copies opened for writing', () => {
+    const homes = testHomes();
+
+    for (const name of FIXTURES) {
+      it(`writes to a copy of ${name}, checkpoints and reads the changes back, a new table included`, async () => {
+        const home = await homes.directory();
+        cpSync(join(fixturesRoot, name, 'home'), home, { recursive: true });
+        // The fixtures are read-only files; the copy must be writable.
+        chmodSync(home, 0o755);
+        for (const file of readdirSync(home)) chmodSync(join(home, file), 0o644);
+        const dump = parseDump(readFileSync(join(fixturesRoot, name, 'expected', 'dump.txt'), 'utf8'));
+        const connection = await homes.open(home, { storage: 'local' });
+        const table = connection.getTable(dump.uri);
+        const keys = new ItemFormat(table.keyFormat);
+        const values = new ItemFormat(table.valueFormat);
+        const cursor = connection.openSession().openCursor(dump.uri);
+        const expected = new Map(dump.records);
+        const [firstKey] = dump.records[0]!;
+        cursor.remove(keys.unpack(unescapeDump(firstKey)));
+        expected.delete(firstKey);
+        const newKey = table.keyFormat === 'q' ? 100_000n : 'zzz new key';
+        const newValue = table.valueFormat === 'u' ? Buffer.from('new value') : 'new value';
+        cursor.put(newKey, newValue);
+        expected.set(printed(keys, newKey), printed(values, newValue));
+        connection.createTable('table:extra', 'key_format=S,value_format=S');
+        connection.openSession().openCursor('table:extra').put('x', 'y');
+        expect(connection.getTable('table:extra').id).to.not.equal(table.id);
+        await connection.close();
+
+        const again = await homes.open(home, { storage: 'local' });
+        const scanned = [...again.openSession().openCursor(dump.uri).entries()].map(([k, v]) => [printed(keys, k), printed(values, v)]);
+        expect(scanned).to.deep.equal([...expected].sort(([a], [b]) => Buffer.compare(unescapeDump(a), unescapeDump(b))));
+        expect(again.openSession().openCursor('table:extra').get('x')).to.equal('y');
+        await again.close();
+        const report = await collectReport(verifyHome(home));
+        expect(report.findings.filter((f) => f.severity === 'error')).to.deep.equal([]);
+      });
+    }
+  });
 
   it('returns record ids of the key_format=q table as bigint, with record 7 removed and record 8 overwritten', async () => {
     const connection = await openConnection(join(fixturesRoot, 'records', 'home'), { readOnly: true, storage: 'local' });
