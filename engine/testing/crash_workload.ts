@@ -5,7 +5,8 @@
  * It opens the home (recovering whatever the last kill left), loads the tables' contents as its
  * model, and prints `{"ready":...}` with their digest. Then it runs a seeded random workload
  * forever: inserts, updates, removes, transactions that commit or roll back, some with commit
- * timestamps, and checkpoints. Before each checkpoint it prints `{"begin":n,"digest":...}` with
+ * timestamps, reads checked against its model, and checkpoints, some with more operations
+ * while they wait for the disk. Before each checkpoint it prints `{"begin":n,"digest":...}` with
  * the digest of the state that checkpoint must hold (as of the stable timestamp), and after it
  * resolves `{"completed":n}`. A reopen after a kill must find the state of the last completed
  * checkpoint, or of the one begun after it.
@@ -141,24 +142,24 @@ async function main(): Promise<void> {
   let ts = connection.stableTimestamp + 1_000n;
   let checkpointNumber = 0;
   const timestamped = random.next() < 0.5;
-  for (let step = 0; ; step++) {
+  /** One random operation other than a checkpoint. */
+  const operate = (step: number): void => {
     const choice = random.next();
     const uri = random.pick(CRASH_TABLES);
-    if (choice < 0.55) {
-      // A single write that commits on its own (untimestamped).
+    if (choice < 0.57) {
+      // A single write (in timestamped runs, a one-write transaction with a commit timestamp).
+      const writes: Write[] = [];
       if (timestamped) {
         session.beginTransaction();
-        const writes: Write[] = [];
         randomWrite(random, cursors[uri]!, uri, new Map(model.latest[uri]), writes, step);
         ts += 1n;
         session.commitTransaction({ commitTimestamp: ts });
         model.commit(writes, ts);
       } else {
-        const writes: Write[] = [];
         randomWrite(random, cursors[uri]!, uri, new Map(model.latest[uri]), writes, step);
         model.commit(writes, undefined);
       }
-    } else if (choice < 0.9) {
+    } else if (choice < 0.93) {
       // A transaction over both tables that commits or rolls back.
       session.beginTransaction();
       const writes: Write[] = [];
@@ -178,24 +179,37 @@ async function main(): Promise<void> {
         session.commitTransaction();
         model.commit(writes, undefined);
       }
-    } else if (choice < 0.92) {
+    } else if (choice < 0.96) {
       // Reads must agree with the model while the workload runs, not only after a reopen.
       checkReads(random, session, uri, model.latest[uri]!);
-    } else if (choice < 0.96) {
-      if (timestamped) {
-        // Stable trails the newest commit a little; oldest trails stable.
-        const stable = ts - BigInt(random.below(4));
-        if (stable > connection.stableTimestamp) {
-          const oldest = stable - BigInt(random.below(3));
-          connection.setTimestamps({ stable, oldest: oldest > connection.oldestTimestamp ? oldest : connection.oldestTimestamp });
-          model.advanceStable(stable);
-        }
+    } else if (timestamped) {
+      // Stable trails the newest commit a little; oldest trails stable.
+      const stable = ts - BigInt(random.below(4));
+      if (stable > connection.stableTimestamp) {
+        const oldest = stable - BigInt(random.below(3));
+        connection.setTimestamps({ stable, oldest: oldest > connection.oldestTimestamp ? oldest : connection.oldestTimestamp });
+        model.advanceStable(stable);
       }
+    }
+  };
+
+  for (let step = 0; ; step++) {
+    if (random.next() < 0.96) {
+      operate(step);
     } else {
       checkpointNumber++;
       const expected = digestState(model.stable);
       say({ begin: checkpointNumber, ...expected, stable: String(connection.stableTimestamp) });
-      const info = await connection.checkpoint();
+      const running = connection.checkpoint();
+      if (random.next() < 0.5) {
+        // Keep working while the checkpoint waits for the disk, as a server does. By the time
+        // the event loop turns, the checkpoint has written its tables (one synchronous step):
+        // these operations belong to the next checkpoint.
+        await new Promise((resolve) => setImmediate(resolve));
+        const more = random.below(20);
+        for (let n = 0; n < more; n++) operate(step);
+      }
+      const info = await running;
       say({ completed: checkpointNumber, id: info.id });
     }
     // Let the page log's background commits run, as they would under a server.
