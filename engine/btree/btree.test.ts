@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import type { Connection, Cursor, Item, StorageMode } from '../api.js';
+import { ConnectionImpl } from '../connection/index.js';
 import { expectSameEntries } from '../testing/expect_entries.js';
 import { STORAGE_MODES, testHomes } from '../testing/homes.js';
 import { SortedModel, compareKeys } from '../testing/model.js';
@@ -67,6 +68,24 @@ for (const storage of STORAGE_MODES) {
         check(again.openSession().openCursor('table:t'));
       });
     }
+
+    it('fills leaves when records arrive in key order (append splits), and half-fills them in random order', async () => {
+      const c = await open();
+      c.createTable('table:seq', 'key_format=S,value_format=S');
+      c.createTable('table:rnd', 'key_format=S,value_format=S');
+      const value = 'v'.repeat(100);
+      const sequential = c.openSession().openCursor('table:seq');
+      for (let i = 0; i < 20_000; i++) sequential.put(keyOf(i), value);
+      const random = seededRandom(testSeed());
+      const shuffled = c.openSession().openCursor('table:rnd');
+      for (const i of random.shuffle(Array.from({ length: 20_000 }, (_, n) => n))) shuffled.put(keyOf(i), value);
+      const leaves = (uri: string): number => (c as ConnectionImpl).tableHandle(uri).tree!.residentLeaves().length;
+      // 20,000 records of 115 cell bytes (key and value cells) in leaves split past 29,491 bytes.
+      const full = Math.ceil((20_000 * (1 + 12 + 1 + 101)) / 29_491);
+      expect(leaves('table:seq')).to.be.within(full, Math.ceil(full * 1.05));
+      expect(leaves('table:rnd')).to.be.within(full, full * 2);
+      expectSameEntries(scan(sequential), Array.from({ length: 20_000 }, (_, i) => [keyOf(i), value]));
+    });
 
     it('stores values from empty to larger than a leaf page, and keys up to 4 KB', async () => {
       const random = seededRandom(testSeed());

@@ -206,7 +206,7 @@ export class Btree {
       return false;
     }
     this.markDirty(leaf);
-    if (leaf.diskBytes > this.leafSplitBytes && leaf.keys.length > 1) this.splitLeaf(leaf);
+    if (leaf.diskBytes > this.leafSplitBytes && leaf.keys.length > 1) this.splitLeaf(leaf, !exists && i === leaf.keys.length - 1);
     this.cache.evictIfNeeded();
     return existed;
   }
@@ -270,12 +270,16 @@ export class Btree {
     for (let p: Page | undefined = page; p && !p.dirty; p = p.parent) p.dirty = true;
   }
 
-  private splitLeaf(leaf: LeafPage): void {
-    // Split by bytes so both halves fill about equally.
+  /**
+   * Splits a leaf past its split size. After an insert at its end (an append, as a load in key
+   * order does) only the new record moves to the new leaf, so the full leaf stays full, as
+   * WiredTiger's append splits leave it; otherwise the leaf splits in two halves by bytes.
+   */
+  private splitLeaf(leaf: LeafPage, appended: boolean): void {
     let bytes = 0;
-    let at = 1;
+    let at = appended ? leaf.keys.length - 1 : 1;
     const half = leaf.diskBytes / 2;
-    for (let i = 0; i < leaf.keys.length - 1; i++) {
+    for (let i = 0; !appended && i < leaf.keys.length - 1; i++) {
       const v = leaf.values[i]!;
       bytes += cellBytes(leaf.keys[i]!.length) + cellBytes((v instanceof UpdateChain ? v.visible() ?? EMPTY : v).length);
       if (bytes >= half) {
