@@ -81,7 +81,9 @@ export class SharedStorage {
    */
   static async open(context: ConnectionContext, config: ConnectionConfig, pairedLsn?: number): Promise<SharedStorage> {
     const path = config.pageLogPath ?? join(context.home, 'pagelog');
-    const pageLog = await openPageLog(path, { readOnly: context.readOnly, create: !context.readOnly });
+    // A home whose local metadata names a completed checkpoint must have its page log: never
+    // create an empty one in its place (a wrong pageLogPath, a deleted directory).
+    const pageLog = await openPageLog(path, { readOnly: context.readOnly, create: !context.readOnly && pairedLsn === undefined });
     let provider: KeyProvider | undefined;
     try {
       if (!context.readOnly) {

@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import type { StorageMode } from '../api.js';
@@ -78,6 +78,29 @@ describe('turtle file and local metadata', () => {
       expect(error.location.uri).to.match(/^table:/);
     });
   }
+
+  it('raises MISSING_FILE naming the page log, and creates none, when the page log of a home is missing', async () => {
+    const home = await makeHome('disagg');
+    rmSync(join(home, 'pagelog'), { recursive: true });
+    for (const readOnly of [false, true]) {
+      const error = await failure(() => openConnection(home, { storage: 'disagg', readOnly }));
+      expect(error.code).to.equal(ErrorCode.MissingFile);
+      expect(error.location.file).to.match(/pagelog$/);
+      expect(existsSync(join(home, 'pagelog')), 'an empty page log was created in its place').to.equal(false);
+    }
+  });
+
+  it('raises CHECKPOINT_METADATA_CORRUPT naming the LSN when the page log lacks the checkpoint the local metadata names', async () => {
+    const home = await makeHome('disagg');
+    const connection = await openConnection(home, { storage: 'disagg' });
+    for (let i = 0; i < 5; i++) await connection.checkpoint();
+    await connection.close();
+    // A younger home's page log: it exists, but holds no completion record at that LSN.
+    const other = await makeHome('disagg');
+    const error = await failure(() => openConnection(home, { storage: 'disagg', pageLogPath: join(other, 'pagelog') }));
+    expect(error.code).to.equal(ErrorCode.CheckpointMetadataCorrupt);
+    expect(error.location.lsn).to.be.a('number');
+  });
 
   it('raises MISSING_FILE for a home without a turtle when it may not create one', async () => {
     const home = await homes.directory();
