@@ -56,12 +56,13 @@ export class Ref {
 
 /**
  * A leaf's records as offsets into its page image, four per record: key start, key end, value
- * start, value end. A page read from disk stays in this form until it is changed: no object
+ * start, value end (two bytes each for an image up to 64 KB, four above). A page read from disk stays in this form until it is changed: no object
  * per record, so reading a page costs one pass over its cells and a few bytes per record.
  */
 export interface PackedRecords {
   image: Buffer;
-  offsets: Int32Array;
+  /** 16-bit when every offset fits (images up to 64 KB, nearly every page), else 32-bit. */
+  offsets: Uint16Array | Int32Array;
   count: number;
 }
 
@@ -308,7 +309,7 @@ export function packLeafImage(image: Buffer, payloadOffset: number, where: Decod
   const end = header.memSize;
   const cells = header.entries;
   if (end > image.length) throw new FormatError(`page mem_size ${end} is past its ${image.length} bytes`, { ...where, offset: 16 });
-  const offsets = new Int32Array(4 * Math.max(1, cells));
+  const offsets = image.length <= 0xffff ? new Uint16Array(4 * Math.max(1, cells)) : new Int32Array(4 * Math.max(1, cells));
   let count = 0;
   let keyOpen = false;
   let p = payloadOffset;
@@ -325,10 +326,21 @@ export function packLeafImage(image: Buffer, payloadOffset: number, where: Decod
       length = desc >> 2;
     } else if (desc === CellType.Key || desc === CellType.Value) {
       isKey = desc === CellType.Key;
-      if (p + 1 >= end) throw new FormatError('cell length runs past the end of the page', { ...where, offset: p }, ErrorCode.FormatTruncated);
-      const [packedLength, n] = readPackedUint(image, p + 1);
-      start = p + 1 + n;
-      length = packedLength + 64;
+      if (p + 2 >= end) throw new FormatError('cell length runs past the end of the page', { ...where, offset: p }, ErrorCode.FormatTruncated);
+      // The packed length inline for its one- and two-byte forms (lengths up to 8,319): this
+      // loop runs for every record of every page read.
+      const b0 = image[p + 1]!;
+      if (b0 >= 0x80 && b0 < 0xc0) {
+        start = p + 2;
+        length = (b0 & 0x3f) + 64;
+      } else if (b0 >= 0xc0 && b0 < 0xe0) {
+        start = p + 3;
+        length = (((b0 & 0x1f) << 8) | image[p + 2]!) + 128;
+      } else {
+        const [packedLength, n] = readPackedUint(image, p + 1);
+        start = p + 1 + n;
+        length = packedLength + 64;
+      }
     } else if ((desc & 0xf0) === CellType.Value && short === 0) {
       // A value with a time window (or an RLE count): decode it fully.
       let cell: Cell;
