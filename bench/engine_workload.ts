@@ -5,6 +5,8 @@
  */
 import type { StorageMode } from '../engine/api.js';
 import { openConnection } from '../engine/index.js';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 
 export interface EngineFigures {
   storage: StorageMode;
@@ -21,6 +23,18 @@ export interface EngineFigures {
   scanMs: number;
   maxRssBytes: number;
   cacheEvictions: number;
+  /** Bytes of the home (files and page log) once the checkpoint is durable. */
+  homeBytes: number;
+}
+
+/** Bytes of every file under `dir`. */
+function directoryBytes(dir: string): number {
+  let total = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    total += entry.isDirectory() ? directoryBytes(path) : statSync(path).size;
+  }
+  return total;
 }
 
 /** `key%012d`, as the WiredTiger figures were taken with. */
@@ -53,6 +67,7 @@ async function main(): Promise<void> {
   const closed = performance.now();
   const figures: Partial<EngineFigures> = {
     storage, records: count, loadMs: loaded - started, checkpointMs: checkpointed - loaded, closeMs: closed - checkpointed,
+    homeBytes: directoryBytes(home),
   };
 
   started = performance.now();

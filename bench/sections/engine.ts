@@ -39,6 +39,8 @@ export const engineSection: BenchSection = {
       rows.push(
         row(`load ${count.toLocaleString('en')} records + checkpoint`, loadSeconds, 's', WIREDTIGER.load, slowerBy(loadSeconds, WIREDTIGER.load.value)),
         row('  of which checkpoint', figures.checkpointMs / 1000, 's'),
+        row('  home size after the checkpoint', figures.homeBytes / (1024 * 1024), 'MB'),
+        row('  data made durable per second (home size / load + checkpoint)', figures.homeBytes / (1024 * 1024) / loadSeconds, 'MB/s'),
         row('reopen', figures.openMs, 'ms', WIREDTIGER.open, slowerBy(figures.openMs, WIREDTIGER.open.value)),
         row('  first point read after reopen (opens the table)', figures.firstReadMs, 'ms'),
         row(`${figures.reads.toLocaleString('en')} random point reads`, readRate, 'reads/s', WIREDTIGER.reads, rateSlowerBy(readRate, WIREDTIGER.reads.value)),
