@@ -19,6 +19,12 @@ export interface TurtleFile {
 }
 
 export function parseTurtle(text: string, file = TURTLE_FILE): TurtleFile {
+  // Every line ends with a newline. Without the last one the file was cut short inside the
+  // metadata entry, and what is left can parse as an entry without its checkpoint: an empty
+  // database instead of an error.
+  if (text !== '' && !text.endsWith('\n')) {
+    throw new FormatError('turtle file does not end with a newline: it was cut short', { file, offset: text.length }, ErrorCode.FormatTruncated);
+  }
   const lines = text.split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
   if (lines.length % 2 !== 0) {
