@@ -1,0 +1,62 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { publishSuiteReport } from '../libs/report.js';
+import { chooseSeed } from '../libs/seeded_random.js';
+import { describeCrashFailures, runCrashLoop } from './crash_loop.js';
+
+/**
+ * `npm run crash -- --rounds 500 [--seed N] [--storage local]`: the long crash loop. Prints a
+ * line per round and the report; exits 1 when any round failed (the home and logs are kept).
+ */
+function positiveInteger(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError('expected a positive integer');
+  return parsed;
+}
+
+function seedValue(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0) throw new InvalidArgumentError('expected a non-negative integer');
+  return parsed;
+}
+
+const program = new Command('crash')
+  .description('crash loop: write, checkpoint, rotate keys, SIGKILL mongod-shim at random moments, restart and check that no acknowledged write is lost')
+  .option('--rounds <n>', 'rounds to run', positiveInteger, 500)
+  .option('--seed <n>', 'seed of the random choices (printed by every run, to replay it)', seedValue)
+  .option('--storage <mode>', 'disagg (with key rotations) or local', 'disagg')
+  .option('--keep', 'keep the dbpath and logs even when every round passed', false)
+  .showHelpAfterError();
+
+program.parse(process.argv);
+const options = program.opts<{ rounds: number; seed?: number; storage: string; keep: boolean }>();
+if (options.storage !== 'disagg' && options.storage !== 'local') program.error(`--storage must be disagg or local, not ${options.storage}`);
+
+// A promise that never settles with nothing else pending would end the process silently,
+// without the report: say so and fail instead.
+let finished = false;
+process.on('beforeExit', () => {
+  if (finished) return;
+  console.error('crash loop: stalled (a pending operation never settled); the report was not produced');
+  process.exitCode = 1;
+  finished = true;
+});
+
+const seed = chooseSeed(options.seed);
+console.log(`crash loop: ${options.rounds} rounds, seed ${seed}, storage ${options.storage}`);
+const result = await runCrashLoop({
+  rounds: options.rounds,
+  seed,
+  storage: options.storage as 'disagg' | 'local',
+  keepHome: options.keep,
+  progress: (line) => console.log(line),
+});
+await publishSuiteReport(result.report);
+finished = true;
+if (!result.passed) {
+  console.error(describeCrashFailures(result));
+  process.exitCode = 1;
+} else if (result.keptDirectory !== undefined) {
+  console.log(`dbpath and logs kept in ${result.keptDirectory}`);
+}
+// Done: a driver client the kills left half-closed must not keep the process alive.
+process.exit();
