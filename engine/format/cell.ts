@@ -215,40 +215,38 @@ export function isStopped(window: TimeWindow): boolean {
   return window.stopTs !== TS_MAX || window.stopTxn !== TXN_MAX;
 }
 
-/** Bytes of a key cell (no prefix compression) holding `length` key bytes. */
-export function keyCellSize(length: number): number {
+/**
+ * Bytes of a key cell (no prefix compression) or a plain value cell holding `length` bytes:
+ * both use the short form up to 63 bytes and the long form, length biased by 64, above.
+ */
+export function dataCellSize(length: number): number {
   return length <= SHORT_MAX_LENGTH ? 1 + length : 1 + packedUintSize(length - CELL_SIZE_ADJUST) + length;
+}
+
+export const keyCellSize = dataCellSize;
+export const valueCellSize = dataCellSize;
+
+/** Writes a short or long data cell; returns the bytes written. */
+function writeDataCell(buf: Buffer, offset: number, data: Uint8Array, shortTag: number, longType: CellTypeValue): number {
+  if (data.length <= SHORT_MAX_LENGTH) {
+    buf[offset] = (data.length << 2) | shortTag;
+    buf.set(data, offset + 1);
+    return 1 + data.length;
+  }
+  buf[offset] = longType;
+  const n = writePackedUint(buf, offset + 1, data.length - CELL_SIZE_ADJUST);
+  buf.set(data, offset + 1 + n);
+  return 1 + n + data.length;
 }
 
 /** Writes a key cell without prefix compression; returns the bytes written. */
 export function writeKeyCell(buf: Buffer, offset: number, key: Uint8Array): number {
-  if (key.length <= SHORT_MAX_LENGTH) {
-    buf[offset] = (key.length << 2) | SHORT_KEY;
-    buf.set(key, offset + 1);
-    return 1 + key.length;
-  }
-  buf[offset] = CellType.Key;
-  const n = writePackedUint(buf, offset + 1, key.length - CELL_SIZE_ADJUST);
-  buf.set(key, offset + 1 + n);
-  return 1 + n + key.length;
-}
-
-/** Bytes of a plain value cell (no time window) holding `length` bytes. */
-export function valueCellSize(length: number): number {
-  return length <= SHORT_MAX_LENGTH ? 1 + length : 1 + packedUintSize(length - CELL_SIZE_ADJUST) + length;
+  return writeDataCell(buf, offset, key, SHORT_KEY, CellType.Key);
 }
 
 /** Writes a plain value cell (globally visible, no time window); returns the bytes written. */
 export function writeValueCell(buf: Buffer, offset: number, value: Uint8Array): number {
-  if (value.length <= SHORT_MAX_LENGTH) {
-    buf[offset] = (value.length << 2) | SHORT_VALUE;
-    buf.set(value, offset + 1);
-    return 1 + value.length;
-  }
-  buf[offset] = CellType.Value;
-  const n = writePackedUint(buf, offset + 1, value.length - CELL_SIZE_ADJUST);
-  buf.set(value, offset + 1 + n);
-  return 1 + n + value.length;
+  return writeDataCell(buf, offset, value, SHORT_VALUE, CellType.Value);
 }
 
 /** Bytes of an address or overflow-reference cell without time information. */
