@@ -35,16 +35,7 @@ export interface TableSettings {
 /** Validates a caller's `createTable` configuration and fills in defaults. */
 export function parseCreateConfig(config: string): TableSettings {
   rejectUnknownKeys(config, CREATE_CONFIG_KEYS, 'table');
-  const get = (key: string): string | undefined => getConfigValue(config, key);
-  const settings: TableSettings = {
-    keyFormat: get('key_format') ?? 'u',
-    valueFormat: get('value_format') ?? 'u',
-    allocationSize: parseSize(get('allocation_size') ?? '4KB', 'allocation_size'),
-    leafPageMax: parseSize(get('leaf_page_max') ?? '32KB', 'leaf_page_max'),
-    internalPageMax: parseSize(get('internal_page_max') ?? '4KB', 'internal_page_max'),
-    splitPct: Number(get('split_pct') ?? 90),
-    appMetadata: get('app_metadata') ?? '',
-  };
+  const settings = settingsFromFileConfig(config);
   new ItemFormat(settings.keyFormat);
   new ItemFormat(settings.valueFormat);
   const a = settings.allocationSize;
@@ -62,7 +53,7 @@ export function parseCreateConfig(config: string): TableSettings {
   return settings;
 }
 
-/** Reads the settings back from a `file:` entry (WiredTiger's defaults for absent keys). */
+/** Reads the settings of a configuration (WiredTiger's defaults for absent keys). */
 export function settingsFromFileConfig(config: string): TableSettings {
   const get = (key: string): string | undefined => getConfigValue(config, key);
   return {
