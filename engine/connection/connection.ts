@@ -618,14 +618,6 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     return readdirSync(this.home).filter((f) => f.endsWith('.wt') && f !== METADATA_FILE && f !== HISTORY_STORE_FILE
       && statSync(join(this.home, f)).isFile());
   }
-
-  get isClosed(): boolean {
-    return this.closed;
-  }
-
-  get writeBlocked(): Promise<void> | undefined {
-    return this.writeBarrier;
-  }
 }
 
 function maxBig(a: bigint, b: bigint): bigint {

@@ -64,7 +64,6 @@ export async function pitWrite(connection: ConnectionImpl, request: PitWriteRequ
 export function checkMutations(connection: ConnectionImpl, mutations: PitMutation[]): void {
   const exists = new Map<string, boolean>();
   const tableExists = (uri: string): boolean => exists.get(uri) ?? connection.hasTable(uri);
-  const ids = new Set(connection.listTables().map((t) => t.id));
   mutations.forEach((m, index) => {
     const where = { key: `mutation ${index} (${m.kind})`, uri: m.uri };
     switch (m.kind) {
@@ -92,7 +91,6 @@ export function checkMutations(connection: ConnectionImpl, mutations: PitMutatio
         }
     }
   });
-  void ids;
 }
 
 function applyMutation(connection: ConnectionImpl, m: PitMutation, ts: bigint): void {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { CheckpointInfo, EngineLogger } from '../api.js';
 import type { ConnectionImpl } from '../connection/index.js';
 import { ErrorCode, SchemaError } from '../errors.js';
-import { getConfigValue, setConfigRaw } from '../format/index.js';
+import { setConfigRaw } from '../format/index.js';
 import { colgroupSource, fileId, parseCreateConfig, RESERVED_TABLE_IDS } from '../meta/index.js';
 import { pitWrite } from '../pit/index.js';
 
@@ -58,7 +58,7 @@ export function detect(connection: ConnectionImpl): RepairFinding[] {
     if (!named.has(file)) findings.push({ kind: 'orphanFile', file });
   }
   const keys = new Map(entries.map((e) => [e.key, e.value]));
-  for (const { key, value } of entries) {
+  for (const { key } of entries) {
     if (key.startsWith('table:')) {
       const name = key.slice('table:'.length);
       const colgroup = keys.get(`colgroup:${name}`);
@@ -73,7 +73,6 @@ export function detect(connection: ConnectionImpl): RepairFinding[] {
       const owned = entries.some((e) => e.key.startsWith('colgroup:') && colgroupSource(e.value) === key);
       if (!owned) findings.push({ kind: 'brokenChain', uri: key, detail: 'no colgroup names this file' });
     }
-    void value;
   }
   return findings;
 }
@@ -193,10 +192,4 @@ export async function repairAll(connection: ConnectionImpl, log: EngineLogger): 
   if (!checkpoint) checkpoint = await connection.checkpoint();
   log({ level: 'info', component: 'REPAIR', msg: 'Repair finished', attr: { findings: findings.length, actions: actions.length, checkpointId: checkpoint.id } });
   return { findings, actions, checkpoint };
-}
-
-/** The file id a `file:` config names (exported for tools). */
-export function configuredFileId(config: string): number | undefined {
-  const raw = getConfigValue(config, 'id');
-  return raw === undefined ? undefined : Number(raw);
 }

@@ -1,6 +1,6 @@
 import { Long, Timestamp, UUID } from 'bson';
 import type { CheckpointInfo, Connection, Cursor, Range, Session } from '../../engine/index.js';
-import { ErrorCode } from '../../engine/index.js';
+import { ErrorCode, whenWritable } from '../../engine/index.js';
 import { collectReport, formatFinding, verifyTable } from '../../engine/index.js';
 import { CommandError, ErrorCodes } from '../errors/index.js';
 import { LogComponent, LogId, type Logger } from '../log/index.js';
@@ -50,12 +50,6 @@ export interface OplogOperation {
 interface WriteBlocker {
   promise: Promise<void>;
   release: () => void;
-}
-
-/** The optional engine hook used when present (not yet in the engine's public `Connection` type). */
-interface EngineExtras {
-  /** Resolves when no point-in-time write holds the engine's write lock. */
-  whenWritable?: () => Promise<void>;
 }
 
 /**
@@ -184,19 +178,15 @@ export class Storage {
   }
 
   private async waitUntilWritable(): Promise<void> {
-    const extras = this.connection as Connection & EngineExtras;
     for (;;) {
       if (this.closing) throw new CommandError(ErrorCodes.InterruptedAtShutdown, 'interrupted at shutdown');
       if (this.blockers.size > 0) {
         await Promise.race([...this.blockers].map((blocker) => blocker.promise));
         continue;
       }
-      const engineBlocked = (this.connection as { writeBlocked?: Promise<void> }).writeBlocked;
-      if (engineBlocked !== undefined && extras.whenWritable) {
-        await extras.whenWritable.call(this.connection);
-        continue;
-      }
-      return;
+      // Resolves at once unless a point-in-time write (a restore, a repair) holds the engine.
+      await whenWritable(this.connection);
+      if (this.blockers.size === 0 && !this.closing) return;
     }
   }
 
