@@ -18,7 +18,7 @@ import { allStructures, sampleTable, type Located, type StorageMode, type Struct
  */
 
 export interface CorruptionCase {
-  /** `structure / mutation`, unique. */
+  /** `storage: structure / mutation`, unique. */
   name: string;
   structure: Structure;
   mutation: Mutation;
@@ -28,11 +28,9 @@ export interface CorruptionCase {
 export function corruptionCases(): CorruptionCase[] {
   const cases: CorruptionCase[] = [];
   for (const structure of allStructures) {
-    // Whole files (the turtle file) take the file mutations; byte ranges take the byte ones.
-    const wholeFile = structure.name.startsWith('turtle file');
     for (const mutation of mutations) {
-      const applies = wholeFile ? mutation.appliesTo({ kind: 'whole-file', file: '' }) : mutation.appliesTo({ kind: 'file', file: '', offset: 0, length: 1 });
-      if (applies) cases.push({ name: `${structure.name} / ${mutation.name}`, structure, mutation });
+      const applies = structure.shape === 'whole-file' ? mutation.appliesTo({ kind: 'whole-file', file: '' }) : mutation.appliesTo({ kind: 'file', file: '', offset: 0, length: 1 });
+      if (applies) cases.push({ name: `${structure.storage}: ${structure.name} / ${mutation.name}`, structure, mutation });
     }
   }
   return cases;
@@ -122,6 +120,7 @@ function judge(structure: Structure, outcome: Pick<CaseOutcome, 'verify' | 'serv
   } else if (server.reads === 'correct' && structure.readWhenServing) {
     problems.push(`the server started and served every read without noticing the damage (${server.detail})`);
   }
+  if (server.kind === 'started' && !server.stayedUp) problems.push('the server exited after failing a read instead of reporting the error and staying up');
   return problems;
 }
 

@@ -76,6 +76,8 @@ export interface Structure {
    * and returns the right documents has read nothing corrupt; verify must still find it.
    */
   readWhenServing: boolean;
+  /** A byte range (flipped, zeroed, cut) or a whole text file (cut, garbage, removed). */
+  shape: 'bytes' | 'whole-file';
   locate(home: string): Promise<Located>;
 }
 
@@ -165,6 +167,7 @@ function fileStructure(name: string, file: string, readWhenServing: boolean, fin
     name,
     storage: 'local',
     readWhenServing,
+    shape: 'bytes',
     locate: async (home) => {
       const where = await find(home, await fileTree(home, file));
       return { region: { kind: 'file', file, offset: where.offset, length: where.length }, place: `${file} ${where.what} at offset ${where.offset}`, named: mentionsFile(file) };
@@ -206,9 +209,10 @@ export const fileStructures: Structure[] = [
 /** The local turtle file, in either storage mode. */
 export function turtleFileStructure(storage: StorageMode): Structure {
   return {
-    name: `turtle file (${storage} home)`,
+    name: 'turtle file',
     storage,
     readWhenServing: true,
+    shape: 'whole-file',
     // A missing turtle file is named as such ("no turtle file"), not by its file name.
     locate: async () => ({ region: { kind: 'whole-file', file: 'WiredTiger.turtle' }, place: 'WiredTiger.turtle', named: either(mentionsFile('WiredTiger.turtle'), (text) => /turtle file/i.test(text)) }),
   };
@@ -280,6 +284,7 @@ function storeStructure(name: string, readWhenServing: boolean, find: (checkpoin
     name,
     storage: 'disagg',
     readWhenServing,
+    shape: 'bytes',
     locate: async (home) => {
       const where = find(await pageLogCheckpoint(home));
       return { region: { kind: 'store', database: where.database, key: where.key, offset: where.offset, length: where.length }, place: where.place, named: where.named };

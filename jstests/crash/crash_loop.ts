@@ -99,6 +99,7 @@ class CrashLoop {
   private availability: StartupModeAvailability = { repairMode: false, magicRestore: false };
   private repairCommandAvailable = false;
   private repairTablesCreated = 0;
+  private repairIdsAssigned = 0;
   private readonly tally: Tally = {
     roundsRun: 0,
     kills: { workload: 0, checkpoint: 0, startup: 0, shutdown: 0, repairCommand: 0, repairMode: 0, magicRestore: 0 },
@@ -442,18 +443,20 @@ class CrashLoop {
   /** Checkpoints, key rotations and repair commands at random intervals until halted. */
   private async checkpointer(round: number, admin: Db, halt: Halt, repairs: boolean): Promise<void> {
     const keyProvider = this.storage === 'disagg';
+    const createdThisRound: string[] = [];
     while (!halt.stopped) {
       try {
         await sleep(this.random.between(20, 400), undefined, { signal: halt.controller.signal });
       } catch {
         return;
       }
-      const action = this.random.weighted<'fsync' | 'rotateWithCheckpoint' | 'rotate' | 'repairDetect' | 'repairCreate'>([
+      const action = this.random.weighted<'fsync' | 'rotateWithCheckpoint' | 'rotate' | 'repairDetect' | 'repairCreate' | 'repairModify'>([
         [6, 'fsync'],
         [keyProvider ? 2 : 0, 'rotateWithCheckpoint'],
         [keyProvider ? 1 : 0, 'rotate'],
         [repairs ? 2 : 0, 'repairDetect'],
         [repairs ? 2 : 0, 'repairCreate'],
+        [repairs && createdThisRound.length > 0 ? 2 : 0, 'repairModify'],
       ]);
       try {
         if (action === 'fsync' || action === 'rotateWithCheckpoint') {
@@ -472,15 +475,21 @@ class CrashLoop {
         } else if (action === 'repairDetect') {
           await admin.command({ repairMetadata: 1, action: 'detect' });
           this.tally.repairCommandsAcknowledged += 1;
-        } else {
-          // A table created through the repair worker's point-in-time path, then a checkpoint.
+        } else if (action === 'repairCreate') {
+          // A table created through the repair worker's point-in-time path and its checkpoint.
+          // That checkpoint is not counted as acknowledging the documents written around it.
           this.repairTablesCreated += 1;
-          const mark = this.model.checkpointSent();
-          await admin.command({ repairMetadata: 1, action: 'create', uri: `table:crash_repair_${this.repairTablesCreated}`, config: 'key_format=u,value_format=u', local: this.random.chance(0.5) });
+          const uri = `table:crash_repair_${this.repairTablesCreated}`;
+          await admin.command({ repairMetadata: 1, action: 'create', uri, config: 'key_format=u,value_format=u', local: this.random.chance(0.5) });
+          createdThisRound.push(uri);
           this.tally.repairCommandsAcknowledged += 1;
-          // The create's own checkpoint is taken at the point-in-time timestamp; it is not
-          // counted as acknowledging the documents written around it.
-          void mark;
+        } else {
+          // A new file id for a table this run created (so it surely exists), as repair gives
+          // the later of two colliding tables.
+          this.repairIdsAssigned += 1;
+          const uri = createdThisRound[this.random.below(createdThisRound.length)]!;
+          await admin.command({ repairMetadata: 1, action: 'modify', uri, set: { id: 5000 + this.repairIdsAssigned } });
+          this.tally.repairCommandsAcknowledged += 1;
         }
       } catch (error) {
         if (halt.stopped) return;
