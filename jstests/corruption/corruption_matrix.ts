@@ -39,7 +39,7 @@ export function corruptionCases(): CorruptionCase[] {
 /** What the server did with a damaged home. */
 export type ServerOutcome =
   | { kind: 'refused'; exitCode: number | undefined; fatal: LogLine | undefined; named: boolean }
-  | { kind: 'started'; reads: 'failed' | 'correct' | 'wrong'; detail: string; stayedUp: boolean };
+  | { kind: 'started'; reads: 'failed' | 'correct' | 'wrong'; detail: string; named: boolean; stayedUp: boolean };
 
 export interface CaseOutcome {
   name: string;
@@ -99,7 +99,7 @@ async function runServer(home: SampleHome, dbpath: string, located: Located): Pr
     }
     const { reads, detail } = await readEverything(shim.uri);
     const stayedUp = shim.state === 'running';
-    return { kind: 'started', reads, detail, stayedUp };
+    return { kind: 'started', reads, detail, named: located.named(detail), stayedUp };
   } finally {
     // SIGKILL, so that nothing the server did after its reads changes the outcome.
     await shim.cleanup();
@@ -120,6 +120,7 @@ function judge(structure: Structure, outcome: Pick<CaseOutcome, 'verify' | 'serv
   } else if (server.reads === 'correct' && structure.readWhenServing) {
     problems.push(`the server started and served every read without noticing the damage (${server.detail})`);
   }
+  if (server.kind === 'started' && server.reads === 'failed' && !server.named) problems.push(`the read error does not name the damaged place: ${server.detail}`);
   if (server.kind === 'started' && !server.stayedUp) problems.push('the server exited after failing a read instead of reporting the error and staying up');
   return problems;
 }
@@ -234,6 +235,7 @@ export function corruptionReport(outcomes: CaseOutcome[], seed: number, startedA
       refusedAtStartup: count((outcome) => outcome.server.kind === 'refused' && outcome.server.exitCode === 6),
       refusedNamingThePlace: count((outcome) => outcome.server.kind === 'refused' && outcome.server.named),
       startedAndReadsFailed: count((outcome) => outcome.server.kind === 'started' && outcome.server.reads === 'failed'),
+      readErrorsNamingThePlace: count((outcome) => outcome.server.kind === 'started' && outcome.server.reads === 'failed' && outcome.server.named),
       startedAndReadsUntouched: count((outcome) => outcome.server.kind === 'started' && outcome.server.reads === 'correct'),
       wrongDataReturned: count((outcome) => outcome.server.kind === 'started' && outcome.server.reads === 'wrong'),
       verifyExit2: count((outcome) => outcome.verify.exitCode === 2),
