@@ -45,13 +45,21 @@ export async function probeStartupModes(): Promise<StartupModeAvailability> {
   }
 }
 
-/** The timestamp of the newest completed checkpoint of a stopped disaggregated home. */
+/**
+ * The timestamp of the newest checkpoint of a stopped home: its newest completion record in
+ * disaggregated storage, else the local metadata's `system:checkpoint` entry.
+ */
 async function newestCheckpointTimestamp(dbpath: string): Promise<Timestamp> {
-  const turtle = await runReadPath(['turtle', '--json', dbpath]);
-  const parsed = JSON.parse(turtle.stdout) as { completionRecords?: { timestamp: string; newest: boolean }[] };
-  const newest = parsed.completionRecords?.find((record) => record.newest);
-  if (newest === undefined) return new Timestamp({ t: 1, i: 1 });
-  return new Timestamp(Long.fromBigInt(BigInt(newest.timestamp), true));
+  const turtle = JSON.parse((await runReadPath(['turtle', '--json', dbpath])).stdout) as { completionRecords?: { timestamp: string; newest: boolean }[] };
+  const newest = turtle.completionRecords?.find((record) => record.newest);
+  let hex = newest?.timestamp.replace(/^0x/, '');
+  if (hex === undefined) {
+    const entries = JSON.parse((await runReadPath(['list', '-v', '--json', dbpath])).stdout) as { uri: string; config: string }[];
+    const checkpoint = entries.find((entry) => entry.uri === 'system:checkpoint');
+    hex = /checkpoint_timestamp="?([0-9a-f]+)/.exec(checkpoint?.config ?? '')?.[1];
+  }
+  if (hex === undefined) throw new Error(`no checkpoint timestamp in ${dbpath}`);
+  return new Timestamp(Long.fromBigInt(BigInt(`0x${hex}`), true));
 }
 
 /** How a killed start-up mode ended. */
