@@ -86,3 +86,14 @@ describe('query: compileFilter', () => {
     expect([...fields.keys()]).to.deep.equal(['a', 'b', 'd.e']);
   });
 });
+
+describe('matcher: patterns that could backtrack exponentially', () => {
+  it('refuses a repeated group that repeats a quantifier, and keeps ordinary patterns', () => {
+    for (const pattern of ['^(a+)+$', '(a*b?)*', '((ab)+)+', '(a+){2,}']) {
+      expect(() => compileFilter({ s: { $regex: pattern } }), pattern).to.throw(/too complex/);
+    }
+    for (const pattern of ['(a|b)+', '^abc.*def$', '(\\d+)-(\\d+)', '[(a+)]+', '(ab){3}', '\\(a+\\)+']) {
+      expect(() => compileFilter({ s: { $regex: pattern } }), pattern).to.not.throw();
+    }
+  });
+});

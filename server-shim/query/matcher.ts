@@ -156,11 +156,56 @@ export function toRegExp(pattern: string, options: string): RegExp {
       throw badValue(`invalid flag in regex options: ${option}`);
     }
   }
+  let regex: RegExp;
   try {
-    return new RegExp(source, flags);
+    regex = new RegExp(source, flags);
   } catch (error) {
     throw badValue(`Regular expression is invalid: ${(error as Error).message}`);
   }
+  if (repeatsAQuantifiedGroup(source)) {
+    // JavaScript regexes cannot be interrupted, and every client shares one event loop: a
+    // pattern that can backtrack exponentially would stall them all. mongod's PCRE stops such a
+    // match at its match limit; this refuses the pattern up front.
+    throw badValue(`Regular expression is too complex: a repeated group repeats a quantifier, which can backtrack exponentially: /${pattern}/`);
+  }
+  return regex;
+}
+
+/**
+ * True when a group that contains an unbounded quantifier (`*`, `+`, `{n,}`) is itself
+ * repeated (`(a+)+`, `(a*b?)*`, `((ab)+)+`): the shape of catastrophic backtracking.
+ */
+export function repeatsAQuantifiedGroup(source: string): boolean {
+  const groups: boolean[] = [];
+  let inner = false;
+  let inClass = false;
+  const unboundedAt = (i: number): boolean => {
+    const c = source[i];
+    if (c === '*' || c === '+') return true;
+    return c === '{' && /^\{\d*,\}/.test(source.slice(i));
+  };
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i];
+    if (c === '\\') {
+      i++;
+      continue;
+    }
+    if (inClass) {
+      if (c === ']') inClass = false;
+      continue;
+    }
+    if (c === '[') inClass = true;
+    else if (c === '(') {
+      groups.push(inner);
+      inner = false;
+    } else if (c === ')') {
+      const contained: boolean = inner;
+      inner = groups.pop() ?? false;
+      if (contained && (unboundedAt(i + 1) || source[i + 1] === '{')) return true;
+      inner ||= contained || unboundedAt(i + 1);
+    } else if (unboundedAt(i)) inner = true;
+  }
+  return false;
 }
 
 function regexPredicate(regexValue: unknown, optionsOverride?: string): ValuePredicate {
