@@ -99,7 +99,6 @@ class CrashLoop {
   private availability: StartupModeAvailability = { repairMode: false, magicRestore: false };
   private repairCommandAvailable = false;
   private repairTablesCreated = 0;
-  private repairIdsAssigned = 0;
   private readonly tally: Tally = {
     roundsRun: 0,
     kills: { workload: 0, checkpoint: 0, startup: 0, shutdown: 0, repairCommand: 0, repairMode: 0, magicRestore: 0 },
@@ -485,11 +484,16 @@ class CrashLoop {
           this.tally.repairCommandsAcknowledged += 1;
         } else {
           // A new file id for a table this run created (so it surely exists), as repair gives
-          // the later of two colliding tables.
-          this.repairIdsAssigned += 1;
+          // the later of two colliding tables. The engine hands out ids above the largest one,
+          // so an id drawn far from there is free unless drawn twice: then the refusal is right.
           const uri = createdThisRound[this.random.below(createdThisRound.length)]!;
-          await admin.command({ repairMetadata: 1, action: 'modify', uri, set: { id: 5000 + this.repairIdsAssigned } });
-          this.tally.repairCommandsAcknowledged += 1;
+          const id = this.random.between(1_000_000, 1_000_000_000);
+          try {
+            await admin.command({ repairMetadata: 1, action: 'modify', uri, set: { id } });
+            this.tally.repairCommandsAcknowledged += 1;
+          } catch (error) {
+            if (halt.stopped || !/is taken/.test(String((error as Error).message))) throw error;
+          }
         }
       } catch (error) {
         if (halt.stopped) return;
