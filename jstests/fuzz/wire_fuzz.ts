@@ -38,7 +38,7 @@ export interface WireFuzzResult {
 }
 
 /** Sends one message on a fresh connection and reports how the server reacted. */
-function exchange(port: number, message: FuzzMessage, localPorts: Set<number>): Promise<Exchange> {
+function exchange(port: number, message: FuzzMessage, localPorts: Map<number, string>): Promise<Exchange> {
   return new Promise((resolve) => {
     const socket = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
     let received = 0;
@@ -53,10 +53,10 @@ function exchange(port: number, message: FuzzMessage, localPorts: Set<number>): 
       resolve(outcome);
     };
     const sent = (): void => {
-      timer = setTimeout(() => finish(received > 0 ? 'replied' : 'no-answer'), message.waitMs);
+      timer = setTimeout(() => finish(received > 0 || message.delivery === 'never-read' ? 'replied' : 'no-answer'), message.waitMs);
     };
     socket.on('connect', () => {
-      if (socket.localPort !== undefined) localPorts.add(socket.localPort);
+      if (socket.localPort !== undefined) localPorts.set(socket.localPort, `${message.kind}: ${message.variant}`);
       if (message.delivery === 'idle') return sent();
       if (message.delivery === 'dribble') {
         let index = 0;
@@ -69,12 +69,14 @@ function exchange(port: number, message: FuzzMessage, localPorts: Set<number>): 
         };
         return next();
       }
+      if (message.delivery === 'never-read') socket.pause();
       socket.write(message.bytes, () => {
         if (message.delivery === 'half-close') socket.end();
         sent();
       });
     });
     socket.on('data', (chunk: Buffer) => {
+      if (message.delivery === 'never-read') return;
       if (received === 0 && chunk.length >= 4) expected = chunk.readInt32LE(0);
       received += chunk.length;
       // One whole reply is enough: the server answered instead of failing.
@@ -168,22 +170,50 @@ class DriverProbe {
   async connect(): Promise<void> {
     await this.client.connect();
   }
+
+  /** `fuzz.big`: 4 documents of 1 MB, for the messages whose replies are never read. */
+  async seedLargeDocuments(): Promise<void> {
+    await this.client
+      .db('fuzz')
+      .collection<{ _id: number; text: string }>('big')
+      .insertMany(Array.from({ length: 4 }, (_, index) => ({ _id: index, text: 'b'.repeat(1_000_000) })));
+  }
 }
 
 /**
- * How many connections from `ports` the server's log shows accepted and not ended. Reads the
+ * The local ports of this machine's established connections to `serverPort` (from /proc/net):
+ * after the fuzzer closed all its sockets, those are the driver client's.
+ */
+async function establishedClientPorts(serverPort: number): Promise<Set<number>> {
+  const ports = new Set<number>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    const text = await readFile(table, 'utf8').catch(() => '');
+    for (const line of text.split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      const local = Number.parseInt((fields[1] ?? '').split(':')[1] ?? '', 16);
+      const remote = Number.parseInt((fields[2] ?? '').split(':')[1] ?? '', 16);
+      // State 01 is ESTABLISHED.
+      if (fields[3] === '01' && remote === serverPort) ports.add(local);
+    }
+  }
+  return ports;
+}
+
+/**
+ * The ports of the connections from `ports` the server's log shows accepted and not ended. Reads the
  * whole log file, since the harness keeps only the last lines in memory.
  */
-async function connectionsStillOpen(logPath: string, ports: Set<number>): Promise<number> {
-  const open = new Set<number>();
+async function connectionsStillOpen(logPath: string, ports: Map<number, string>): Promise<number[]> {
+  const open = new Map<number, number>();
   for (const line of (await readFile(logPath, 'utf8')).split('\n')) {
     const parsed = parseLogLine(line);
     const attributes = parsed?.attr as { remote?: string; connectionId?: number } | undefined;
     if (attributes?.connectionId === undefined) continue;
-    if (parsed!.msg === 'Connection accepted' && ports.has(Number(attributes.remote?.split(':').pop()))) open.add(attributes.connectionId);
+    const port = Number(attributes.remote?.split(':').pop());
+    if (parsed!.msg === 'Connection accepted' && ports.has(port)) open.set(attributes.connectionId, port);
     else if (parsed!.msg === 'Connection ended') open.delete(attributes.connectionId);
   }
-  return open.size;
+  return [...open.values()];
 }
 
 export async function runWireFuzz(options: WireFuzzOptions): Promise<WireFuzzResult> {
@@ -200,7 +230,8 @@ export async function runWireFuzz(options: WireFuzzOptions): Promise<WireFuzzRes
   let sampler: MemorySampler | undefined;
   let probe: DriverProbe | undefined;
   let sent = 0;
-  const fuzzerPorts = new Set<number>();
+  /** The local port of each fuzzing connection, with what it sent. */
+  const fuzzerPorts = new Map<number, string>();
   let fuzzerConnectionsLeft = -1;
   let sendingMs = 0;
   try {
@@ -208,6 +239,7 @@ export async function runWireFuzz(options: WireFuzzOptions): Promise<WireFuzzRes
     const pid = Number((await readFile(join(shim.dbpath, 'mongod.lock'), 'utf8')).trim());
     probe = new DriverProbe(shim.uri);
     await probe.connect();
+    await probe.seedLargeDocuments();
     probe.start();
     baselineBytes = (await residentBytes(pid)) ?? 0;
     sampler = new MemorySampler(pid);
@@ -235,12 +267,19 @@ export async function runWireFuzz(options: WireFuzzOptions): Promise<WireFuzzRes
     } else {
       // Every fuzzing socket is closed on this side; the server must end each connection. The
       // log pairs "Connection accepted" (by the socket's port) with "Connection ended".
+      let open: number[] = [];
       for (let attempt = 0; attempt < 50; attempt++) {
-        fuzzerConnectionsLeft = await connectionsStillOpen(shim.logPath!, fuzzerPorts);
-        if (fuzzerConnectionsLeft === 0) break;
+        // A port the driver client reuses for a connection of its own is not a fuzzing one.
+        const live = await establishedClientPorts(shim.port);
+        open = (await connectionsStillOpen(shim.logPath!, fuzzerPorts)).filter((port) => !live.has(port));
+        if (open.length === 0) break;
         await sleep(100);
       }
-      if (fuzzerConnectionsLeft > 0) problems.push(`${fuzzerConnectionsLeft} fuzzing connection(s) still open on the server after every fuzzing socket was closed`);
+      fuzzerConnectionsLeft = open.length;
+      if (open.length > 0) {
+        const what = open.slice(0, 5).map((port) => `port ${port} (${fuzzerPorts.get(port)})`).join('; ');
+        problems.push(`${open.length} fuzzing connection(s) still open on the server 5 s after every fuzzing socket was closed: ${what}`);
+      }
       finalBytes = (await residentBytes(pid)) ?? 0;
     }
     sampler.stop();

@@ -24,7 +24,9 @@ export type Delivery =
   /** All chunks, then a FIN (half-close): the server sees the end of its input. */
   | 'half-close'
   /** Connect and send nothing. */
-  | 'idle';
+  | 'idle'
+  /** All chunks at once, then never read: the replies pile up on the server's side. */
+  | 'never-read';
 
 export interface FuzzMessage {
   kind: string;
@@ -293,6 +295,13 @@ const kinds: Record<string, [number, Generator]> = {
   pipelined: [4, (random) => {
     const messages = [validPing(random), validPing(random), random.chance(0.5) ? random.bytes(random.between(16, 64)) : validPing(random)];
     return { variant: `${messages.length} messages in one write`, bytes: Buffer.concat(messages), delivery: 'whole', waitMs: quick };
+  }],
+
+  neverRead: [1, (random) => {
+    // `fuzz.big` holds 4 documents of 1 MB (see wire_fuzz.ts): each find answers with 4 MB.
+    const count = random.between(2, 10);
+    const requests = Array.from({ length: count }, () => commandMessage({ find: 'big', filter: {}, $db: 'fuzz' }));
+    return { variant: `${count} finds of 4 MB, replies never read`, bytes: Buffer.concat(requests), delivery: 'never-read', waitMs: quick };
   }],
 
   largeMessage: [1, (random) => {
