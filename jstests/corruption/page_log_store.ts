@@ -6,10 +6,13 @@ import { join } from 'node:path';
  * buggy writer would leave it. Layout (engine/page_log/README.md, "Stored layout"): named
  * databases `pages` (key: table id u32, page id u64, LSN u64, big-endian; value: the image),
  * `log` and `checkpoints` (key: LSN u64 big-endian; values: the 48-byte log entry, the
- * completion record).
+ * completion record), `meta` (key: the ASCII bytes `format`; value: the 8-byte format record).
  */
 
-export type StoreDatabase = 'pages' | 'log' | 'checkpoints';
+/** The `meta` key of the format record. */
+export const formatRecordKey = Buffer.from('format', 'ascii');
+
+export type StoreDatabase = 'pages' | 'log' | 'checkpoints' | 'meta';
 
 /** The `pages` key of one record. */
 export function pageKey(tableId: number, pageId: number, lsn: number): Buffer {

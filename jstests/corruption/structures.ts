@@ -22,7 +22,7 @@ import {
 } from '../../engine/format/index.js';
 import { openPageLog, SHARED_METADATA_TABLE_ID, TURTLE_PAGE_TABLE_ID, KEY_PROVIDER_TABLE_ID } from '../../engine/page_log/index.js';
 import { runReadPath } from '../libs/index.js';
-import { lsnKey, pageKey, type StoreDatabase } from './page_log_store.js';
+import { formatRecordKey, lsnKey, pageKey, type StoreDatabase } from './page_log_store.js';
 
 /**
  * The structures the corruption matrix damages, and how to find their bytes in a stopped home:
@@ -224,6 +224,10 @@ export function turtleFileStructure(storage: StorageMode): Structure {
 /** What the newest checkpoint of a page log references. */
 interface PageLogCheckpoint {
   completionLsn: number;
+  /** The completion record before the newest one. */
+  olderCompletionLsn: number | undefined;
+  /** A key-provider page no completion record references any more (a rotated-out key). */
+  olderKeyProviderLsn: number | undefined;
   turtleLsn: number;
   keyProviderLsn: number | undefined;
   sharedMetadataRoot: { pageId: number; lsn: number };
@@ -267,8 +271,11 @@ async function pageLogCheckpoint(home: string): Promise<PageLogCheckpoint> {
       if (child === undefined) break;
       leaf = { pageId: child.pageId, lsn: child.lsn };
     }
+    const completions = log.listCompleteCheckpoints();
     return {
       completionLsn: completion.lsn,
+      olderCompletionLsn: completions.at(-2)?.lsn,
+      olderKeyProviderLsn: olderKeyProviderPages(log).filter((lsn) => lsn < (turtle.keyProvider?.lsn ?? 0)).at(-1),
       turtleLsn: turtleRecord.lsn,
       keyProviderLsn: turtle.keyProvider?.lsn,
       sharedMetadataRoot: { pageId: metadataRoot.pageId, lsn: metadataRoot.lsn },
@@ -277,6 +284,13 @@ async function pageLogCheckpoint(home: string): Promise<PageLogCheckpoint> {
   } finally {
     await log.close();
   }
+}
+
+/** LSNs of every key-provider page record in the log (older pages stay until pruned). */
+function olderKeyProviderPages(log: Awaited<ReturnType<typeof openPageLog>>): number[] {
+  const lsns: number[] = [];
+  for (const entry of log.records()) if (entry.kind === 'page' && entry.record.tableId === KEY_PROVIDER_TABLE_ID) lsns.push(entry.record.lsn);
+  return lsns;
 }
 
 function storeStructure(name: string, readWhenServing: boolean, find: (checkpoint: PageLogCheckpoint) => { database: StoreDatabase; key: Buffer; offset: number; length: number | undefined; place: string; named: (text: string) => boolean }): Structure {
@@ -319,6 +333,30 @@ export const pageLogStructures: Structure[] = [
     database: 'log', key: lsnKey(checkpoint.turtleLsn), offset: 0, length: undefined,
     place: `log entry of the turtle page (LSN ${checkpoint.turtleLsn})`, named: mentionsLsn(checkpoint.turtleLsn),
   })),
+  storeStructure('page-log entry of a table leaf page', true, (checkpoint) => ({
+    database: 'log', key: lsnKey(checkpoint.table.leaf.lsn), offset: 0, length: undefined,
+    place: `log entry of ${sampleTable}'s leaf page (LSN ${checkpoint.table.leaf.lsn})`, named: mentionsLsn(checkpoint.table.leaf.lsn),
+  })),
+  storeStructure('page-log format record', true, () => ({
+    database: 'meta', key: formatRecordKey, offset: 0, length: undefined,
+    place: 'the page log\'s format record', named: (text) => /format record|pagelog/i.test(text),
+  })),
+  // Not read by a server opening the newest checkpoint, but still part of the log: verify
+  // must find them, and a server that starts must still serve the right documents.
+  storeStructure('older completion record', false, (checkpoint) => {
+    if (checkpoint.olderCompletionLsn === undefined) throw new Error('the page log holds one completion record only');
+    return {
+      database: 'checkpoints', key: lsnKey(checkpoint.olderCompletionLsn), offset: 0, length: undefined,
+      place: `older completion record (LSN ${checkpoint.olderCompletionLsn})`, named: mentionsLsn(checkpoint.olderCompletionLsn),
+    };
+  }),
+  storeStructure('rotated-out key-provider page', false, (checkpoint) => {
+    if (checkpoint.olderKeyProviderLsn === undefined) throw new Error('the page log holds one key-provider page only');
+    return {
+      database: 'pages', key: pageKey(KEY_PROVIDER_TABLE_ID, 1, checkpoint.olderKeyProviderLsn), offset: 0, length: undefined,
+      place: `rotated-out key-provider page (LSN ${checkpoint.olderKeyProviderLsn})`, named: mentionsLsn(checkpoint.olderKeyProviderLsn),
+    };
+  }),
   storeStructure('shared metadata root page', true, (checkpoint) => ({
     database: 'pages', key: pageKey(SHARED_METADATA_TABLE_ID, checkpoint.sharedMetadataRoot.pageId, checkpoint.sharedMetadataRoot.lsn), offset: 0, length: undefined,
     place: `shared metadata page (table ${SHARED_METADATA_TABLE_ID}, page ${checkpoint.sharedMetadataRoot.pageId}, LSN ${checkpoint.sharedMetadataRoot.lsn})`,
