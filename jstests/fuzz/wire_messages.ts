@@ -312,9 +312,6 @@ const kinds: Record<string, [number, Generator]> = {
   }],
 };
 
-/** The kinds, for reports. */
-export const fuzzKinds: readonly string[] = Object.keys(kinds);
-
 /** One message, its kind drawn by weight. */
 export function generateFuzzMessage(random: SeededRandom): FuzzMessage {
   const kind = random.weighted(Object.entries(kinds).map(([name, [weight]]) => [weight, name] as const));
