@@ -100,9 +100,10 @@ describe('page log record format', () => {
   it('accepts its own format record and refuses others', () => {
     expect(() => checkFormatRecord('/x', encodeFormatRecord())).not.to.throw();
     expect(codeOf(() => checkFormatRecord('/x', undefined))).to.equal(ErrorCode.Corruption);
-    expect(codeOf(() => checkFormatRecord('/x', Buffer.alloc(8)))).to.equal(ErrorCode.Corruption);
-    const newer = encodeFormatRecord();
-    newer[5] = 2;
-    expect(codeOf(() => checkFormatRecord('/x', newer))).to.equal(ErrorCode.PageLog);
+    expect(codeOf(() => checkFormatRecord('/x', Buffer.alloc(12)))).to.equal(ErrorCode.Corruption);
+    const flipped = encodeFormatRecord();
+    flipped[4] ^= 0xff;
+    expect(codeOf(() => checkFormatRecord('/x', flipped))).to.equal(ErrorCode.Corruption);
+    expect(codeOf(() => checkFormatRecord('/x', encodeFormatRecord(2, 2)))).to.equal(ErrorCode.PageLog);
   });
 });

@@ -36,8 +36,8 @@ export const PAGE_KEY_SIZE = 20;
 export const LOG_ENTRY_SIZE = 48;
 /** Fixed part of a value of the `checkpoints` database; the metadata text follows it. */
 export const COMPLETION_HEADER_SIZE = 32;
-/** Value of the `meta` database's format key. */
-export const FORMAT_RECORD_SIZE = 8;
+/** Value of the `meta` database's format key: 8 bytes of fields, then their CRC-32C. */
+export const FORMAT_RECORD_SIZE = 12;
 
 /** Version written into log entries and completion records; readers reject other versions. */
 export const RECORD_VERSION = 1;
@@ -235,11 +235,12 @@ export function decodeCompletionRecord(lsn: number, value: Buffer): CompletionBo
 }
 
 /** The format record written once when a log is created. */
-export function encodeFormatRecord(): Buffer {
+export function encodeFormatRecord(version = FORMAT_VERSION, compatibleVersion = FORMAT_COMPATIBLE_VERSION): Buffer {
   const value = Buffer.alloc(FORMAT_RECORD_SIZE);
   value.writeUInt32LE(FORMAT_MAGIC, 0);
-  value.writeUInt8(FORMAT_VERSION, 4);
-  value.writeUInt8(FORMAT_COMPATIBLE_VERSION, 5);
+  value.writeUInt8(version, 4);
+  value.writeUInt8(compatibleVersion, 5);
+  value.writeUInt32LE(checksum(value.subarray(0, 8)), 8);
   return value;
 }
 
@@ -250,6 +251,13 @@ export function checkFormatRecord(path: string, value: Buffer | undefined): void
   }
   if (value.length !== FORMAT_RECORD_SIZE || value.readUInt32LE(0) !== FORMAT_MAGIC) {
     throw new PageLogError(`${path} does not hold a page log (bad format record)`, { file: path }, ErrorCode.Corruption);
+  }
+  const stored = value.readUInt32LE(8);
+  const actual = checksum(value.subarray(0, 8));
+  if (stored !== actual || value.readUInt16LE(6) !== 0 || value.readUInt8(4) < value.readUInt8(5)) {
+    throw new PageLogError(`${path}: the page-log format record is damaged`, {
+      file: path, expected: stored, actual,
+    }, ErrorCode.Corruption);
   }
   const compatibleVersion = value.readUInt8(5);
   if (compatibleVersion > FORMAT_VERSION) {
