@@ -13,32 +13,44 @@ describe('hostile queries: one client cannot stall the others', function () {
 
   before(async () => {
     shim = await shims.launch();
-    // 26 letters then a mismatch: `^(a+)+$` backtracks through 2^26 ways to split them.
-    await (await shim.client()).db('hostile').collection('text').insertOne({ s: `${'a'.repeat(26)}!` });
+    // 24 letters, with and without a mismatch after them: each pattern below backtracks
+    // through about 2^24 ways of matching them before it gives up.
+    await (await shim.client()).db('hostile').collection('text').insertMany([{ s: `${'a'.repeat(24)}!` }, { s: 'a'.repeat(24) }]);
   });
 
-  it('answers a ping on another connection before a catastrophically backtracking $regex finishes', async () => {
-    const victim = await shim.client();
-    const attacker = await shim.client();
-    await victim.db('admin').command({ ping: 1 });
-    const order: string[] = [];
-    const regex = attacker
-      .db('hostile')
-      .collection('text')
-      .find({ s: { $regex: '^(a+)+$' } }, { maxTimeMS: 1000 })
-      .toArray()
-      .then(
-        () => order.push('regex finished'),
-        () => order.push('regex failed'),
-      );
-    // Let the query reach the server first.
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    const ping = victim
-      .db('admin')
-      .command({ ping: 1 })
-      .then(() => order.push('ping answered'));
-    await Promise.all([regex, ping]);
-    // Either the server refuses the pattern at once, or the ping overtakes the match.
-    expect(order[0] === 'ping answered' || order[0] === 'regex failed', `order of replies: ${order.join(', ')}`).to.equal(true);
-  });
+  // Nested quantifiers, and repeated alternatives that match the same text.
+  for (const pattern of ['^(a+)+$', '^(a|a)+$', '(a|a)*b', '^(\\w|a)+$', '^(?:a|a)*$']) {
+    it(`answers a ping on another connection while /${pattern}/ backtracks, or refuses the pattern at once`, async () => {
+      const victim = await shim.client();
+      const attacker = await shim.client();
+      await victim.db('admin').command({ ping: 1 });
+      const order: string[] = [];
+      let pingSent = false;
+      let settledBeforePing = false;
+      const regex = attacker
+        .db('hostile')
+        .collection('text')
+        .find({ s: { $regex: pattern } }, { maxTimeMS: 1000 })
+        .toArray()
+        .then(
+          () => 'regex finished',
+          () => 'regex failed',
+        )
+        .then((outcome) => {
+          order.push(outcome);
+          settledBeforePing = !pingSent;
+        });
+      // Let the query reach the server first.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      pingSent = true;
+      const ping = victim
+        .db('admin')
+        .command({ ping: 1 })
+        .then(() => order.push('ping answered'));
+      await Promise.all([regex, ping]);
+      // A query that settled before the ping was even sent held nobody up (a refused pattern);
+      // otherwise the ping must overtake it.
+      expect(settledBeforePing || order[0] === 'ping answered', `order of replies: ${order.join(', ')}`).to.equal(true);
+    });
+  }
 });
