@@ -172,8 +172,9 @@ export function toRegExp(pattern: string, options: string): RegExp {
 }
 
 /**
- * True when a group that contains an unbounded quantifier (`*`, `+`, `{n,}`) is itself
- * repeated (`(a+)+`, `(a*b?)*`, `((ab)+)+`): the shape of catastrophic backtracking.
+ * True when a group that contains an unbounded quantifier (`*`, `+`, `{n,}`) or alternatives
+ * (`|`) is itself repeated without bound (`(a+)+`, `(a*b?)*`, `((ab)+)+`, `(a|a)+`): the
+ * shapes of catastrophic backtracking.
  */
 export function repeatsAQuantifiedGroup(source: string): boolean {
   const groups: boolean[] = [];
@@ -198,10 +199,12 @@ export function repeatsAQuantifiedGroup(source: string): boolean {
     else if (c === '(') {
       groups.push(inner);
       inner = false;
+    } else if (c === '|') {
+      if (groups.length > 0) inner = true;
     } else if (c === ')') {
       const contained: boolean = inner;
       inner = groups.pop() ?? false;
-      if (contained && (unboundedAt(i + 1) || source[i + 1] === '{')) return true;
+      if (contained && unboundedAt(i + 1)) return true;
       inner ||= contained || unboundedAt(i + 1);
     } else if (unboundedAt(i)) inner = true;
   }
