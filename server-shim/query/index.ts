@@ -3,7 +3,8 @@
  * stages, update operators, and access planning by the key field. Pure functions over decoded
  * documents.
  */
-export { compileFilter, equalityFields, isOperatorObject, toRegExp } from './matcher.js';
+export { compileFilter, equalityFields, isOperatorObject } from './matcher.js';
+export { compileRegex, type QueryRegex } from './regex.js';
 export type { Matcher } from './matcher.js';
 export { compileSort, parseSort, sortKeyValue } from './sort.js';
 export type { Sort, SortField } from './sort.js';

@@ -87,13 +87,43 @@ describe('query: compileFilter', () => {
   });
 });
 
-describe('matcher: patterns that could backtrack exponentially', () => {
-  it('refuses a repeated group that repeats a quantifier, and keeps ordinary patterns', () => {
-    for (const pattern of ['^(a+)+$', '(a*b?)*', '((ab)+)+', '(a+){2,}', '^(a|a)+$', '(a|a)*b', '^(\\w|a)+$', '^(?:a|a)*$']) {
-      expect(() => compileFilter({ s: { $regex: pattern } }), pattern).to.throw(/too complex/);
+describe('matcher: patterns that backtrack', () => {
+  // 40 letters and a mismatch: a backtracking engine tries about 2^40 ways before it gives up.
+  const hostile = `${'a'.repeat(40)}!`;
+
+  it('matches patterns with nested quantifiers, repeated alternatives and repeated groups in time linear in the text', () => {
+    for (const pattern of ['^(a+)+$', '(a*b?)*c', '((aa)+)+$', '(a+){2,}$', '^(a|a)+$', '(a|a)*b', '^(\\w|a)+$', '^(?:a|a)*$', '^(.*a){12}$']) {
+      const matches = compileFilter({ s: { $regex: pattern } });
+      expect(matches({ s: hostile }), pattern).to.equal(false);
     }
-    for (const pattern of ['(a|b)', '^abc.*def$', '(\\d+)-(\\d+)', '[(a+)]+', '(ab){3}', '(a+){3}', '\\(a+\\)+', 'cat|dog']) {
+    expect(compileFilter({ s: { $regex: '^(a+)+!$' } })({ s: hostile })).to.equal(true);
+    expect(compileFilter({ s: { $regex: '^(.*a){12}' } })({ s: hostile })).to.equal(true);
+  });
+
+  it('runs backreferences and lookaround, and refuses them next to a shape that backtracks without bound', () => {
+    expect(compileFilter({ s: { $regex: '^(\\w)\\1' } })({ s: 'aab' })).to.equal(true);
+    expect(compileFilter({ s: { $regex: '^(\\w)\\1' } })({ s: 'abb' })).to.equal(false);
+    expect(compileFilter({ s: { $regex: 'a(?=b)' } })({ s: 'ab' })).to.equal(true);
+    expect(compileFilter({ s: { $regex: 'a(?!b)' } })({ s: 'ab' })).to.equal(false);
+    for (const pattern of ['^(a+)+\\1$', '(?=a)(a|a)*$', '^(.*a){12}(?!x)', '(a+){2,}(?<=a)']) {
+      expect(() => compileFilter({ s: { $regex: pattern } }), pattern).to.throw(CommandError, /too complex/);
+    }
+    for (const pattern of ['(a)\\1', '(?=a)(ab){3}', '[(a+)]+(?=x)', '(a+){1}(?!b)', '\\(a+\\)+(?=c)']) {
       expect(() => compileFilter({ s: { $regex: pattern } }), pattern).to.not.throw();
     }
+  });
+
+  it('refuses an invalid pattern and an unknown option with BadValue', () => {
+    expect(() => compileFilter({ s: { $regex: '(a' } })).to.throw(CommandError, /Regular expression is invalid/);
+    expect(() => compileFilter({ s: { $regex: 'a', $options: 'q' } })).to.throw(CommandError, /invalid flag/);
+  });
+
+  it('honours the i, m, s and x options', () => {
+    expect(compileFilter({ s: { $regex: '^ab$', $options: 'i' } })({ s: 'AB' })).to.equal(true);
+    expect(compileFilter({ s: { $regex: '^b$', $options: 'm' } })({ s: 'a\nb' })).to.equal(true);
+    expect(compileFilter({ s: { $regex: '^b$' } })({ s: 'a\nb' })).to.equal(false);
+    expect(compileFilter({ s: { $regex: 'a.b', $options: 's' } })({ s: 'a\nb' })).to.equal(true);
+    expect(compileFilter({ s: { $regex: 'a.b' } })({ s: 'a\nb' })).to.equal(false);
+    expect(compileFilter({ s: { $regex: 'a b # letters', $options: 'x' } })({ s: 'ab' })).to.equal(true);
   });
 });

@@ -16,6 +16,7 @@ import {
   type Document,
 } from '../values/index.js';
 import { Missing, valuesAtPath } from './paths.js';
+import { compileRegex } from './regex.js';
 
 /** A compiled query filter. */
 export type Matcher = (document: Document) => boolean;
@@ -142,78 +143,9 @@ function comparisonPredicate(operator: '$gt' | '$gte' | '$lt' | '$lte', target: 
   };
 }
 
-/** Builds a JavaScript RegExp from a BSON regex's pattern and options. */
-export function toRegExp(pattern: string, options: string): RegExp {
-  let flags = '';
-  let source = pattern;
-  for (const option of options) {
-    if (option === 'i' || option === 'm' || option === 's' || option === 'u') {
-      if (!flags.includes(option)) flags += option;
-    } else if (option === 'x') {
-      // Extended mode: unescaped whitespace and #-comments are not part of the pattern.
-      source = source.replace(/\\#|\\\s|#[^\n]*|\s+/g, (match) => (match.startsWith('\\') ? match : ''));
-    } else if (option !== 'l') {
-      throw badValue(`invalid flag in regex options: ${option}`);
-    }
-  }
-  let regex: RegExp;
-  try {
-    regex = new RegExp(source, flags);
-  } catch (error) {
-    throw badValue(`Regular expression is invalid: ${(error as Error).message}`);
-  }
-  if (repeatsAQuantifiedGroup(source)) {
-    // JavaScript regexes cannot be interrupted, and every client shares one event loop: a
-    // pattern that can backtrack exponentially would stall them all. mongod's PCRE stops such a
-    // match at its match limit; this refuses the pattern up front.
-    throw badValue(`Regular expression is too complex: a repeated group repeats a quantifier, which can backtrack exponentially: /${pattern}/`);
-  }
-  return regex;
-}
-
-/**
- * True when a group that contains an unbounded quantifier (`*`, `+`, `{n,}`) or alternatives
- * (`|`) is itself repeated without bound (`(a+)+`, `(a*b?)*`, `((ab)+)+`, `(a|a)+`): the
- * shapes of catastrophic backtracking.
- */
-export function repeatsAQuantifiedGroup(source: string): boolean {
-  const groups: boolean[] = [];
-  let inner = false;
-  let inClass = false;
-  const unboundedAt = (i: number): boolean => {
-    const c = source[i];
-    if (c === '*' || c === '+') return true;
-    return c === '{' && /^\{\d*,\}/.test(source.slice(i));
-  };
-  for (let i = 0; i < source.length; i++) {
-    const c = source[i];
-    if (c === '\\') {
-      i++;
-      continue;
-    }
-    if (inClass) {
-      if (c === ']') inClass = false;
-      continue;
-    }
-    if (c === '[') inClass = true;
-    else if (c === '(') {
-      groups.push(inner);
-      inner = false;
-    } else if (c === '|') {
-      if (groups.length > 0) inner = true;
-    } else if (c === ')') {
-      const contained: boolean = inner;
-      inner = groups.pop() ?? false;
-      if (contained && unboundedAt(i + 1)) return true;
-      inner ||= contained || unboundedAt(i + 1);
-    } else if (unboundedAt(i)) inner = true;
-  }
-  return false;
-}
-
 function regexPredicate(regexValue: unknown, optionsOverride?: string): ValuePredicate {
   const parts = regexParts(regexValue)!;
-  const regex = toRegExp(parts.pattern, optionsOverride ?? parts.options);
+  const regex = compileRegex(parts.pattern, optionsOverride ?? parts.options);
   return (value) => {
     const text = stringOf(value);
     if (text !== undefined) return regex.test(text);
