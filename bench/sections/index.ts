@@ -2,7 +2,8 @@ import type { BenchSection } from '../types.js';
 import { engineSection } from './engine.js';
 import { pageLogSection } from './page_log.js';
 import { readPathSection } from './read_path.js';
+import { robustnessSection } from './robustness.js';
 import { scenariosSection } from './scenarios.js';
 
 /** Every benchmark section, in the order `npm run bench` runs them. Add new sections here. */
-export const sections: BenchSection[] = [engineSection, pageLogSection, readPathSection, scenariosSection];
+export const sections: BenchSection[] = [engineSection, pageLogSection, readPathSection, scenariosSection, robustnessSection];

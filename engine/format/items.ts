@@ -169,15 +169,24 @@ function trimNul(bytes: Buffer): string {
   return bytes.toString('utf8', 0, end < 0 ? bytes.length : end);
 }
 
+/** `\xx` for every byte, in lowercase hex. */
+const ESCAPED_BYTES = Array.from({ length: 256 }, (_, b) => '\\' + b.toString(16).padStart(2, '0'));
+
 /**
  * Escapes stored bytes the way `wt dump` prints them: printable ASCII as is (a backslash
  * doubled), every other byte as `\xx` in lowercase hex.
  */
 export function escapeForDump(bytes: Uint8Array): string {
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let out = '';
-  for (const b of bytes) {
-    if (b >= 0x20 && b < 0x7f) out += b === 0x5c ? '\\\\' : String.fromCharCode(b);
-    else out += '\\' + b.toString(16).padStart(2, '0');
+  // Runs of bytes printed as they are are decoded in one call: most keys and values are one run.
+  let runStart = 0;
+  for (let i = 0; i < buffer.length; i++) {
+    const b = buffer[i]!;
+    if (b >= 0x20 && b < 0x7f && b !== 0x5c) continue;
+    if (i > runStart) out += buffer.toString('latin1', runStart, i);
+    out += b === 0x5c ? '\\\\' : ESCAPED_BYTES[b]!;
+    runStart = i + 1;
   }
-  return out;
+  return runStart === 0 ? buffer.toString('latin1') : out + buffer.toString('latin1', runStart);
 }

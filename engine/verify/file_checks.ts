@@ -124,7 +124,9 @@ export function verifyLocalFile(check: LocalFileCheck, sink: FindingSink): void 
         sink.stats.trees++;
         const walker = new TreeWalker(file, sink, at);
         const collect = checkpoint === newest ? check.onRecord : undefined;
-        for (const record of walker.records(encodeFileAddress(cookie.root, allocationSize))) collect?.(record);
+        for (const leafRecords of walker.leaves(encodeFileAddress(cookie.root, allocationSize))) {
+          if (collect !== undefined) for (const record of leafRecords) collect(record);
+        }
         checkWriteGen(checkpoint, walker.summary, sink, at);
         space.treeBlocks = walker.summary.blocks;
         space.referenced = walker.summary.referenced;
@@ -170,6 +172,9 @@ export function verifySharedTree(check: SharedTreeCheck, sink: FindingSink): voi
   }
   sink.stats.trees++;
   const walker = new TreeWalker(new PageLogSource(check.handle, check.uri, check.file), sink, at);
-  for (const record of walker.records(Buffer.from(newest.addr, 'hex'))) check.onRecord?.(record);
+  const onRecord = check.onRecord;
+  for (const leafRecords of walker.leaves(Buffer.from(newest.addr, 'hex'))) {
+    if (onRecord !== undefined) for (const record of leafRecords) onRecord(record);
+  }
   checkWriteGen(newest, walker.summary, sink, at);
 }

@@ -76,6 +76,14 @@ export class TreeWalker {
 
   /** Yields every record of the tree under `root` in key order. */
   *records(root: Buffer): Generator<StoredRecord> {
+    for (const leafRecords of this.leaves(root)) yield* leafRecords;
+  }
+
+  /**
+   * Yields the records of each leaf under `root`, one array per leaf, in key order: the walk
+   * passes a leaf's records up through every level of the tree at once, not record by record.
+   */
+  *leaves(root: Buffer): Generator<StoredRecord[]> {
     yield* this.visit({
       address: root, cellType: undefined, parentWriteGen: undefined, lower: undefined, upper: undefined,
       referrer: { ...this.where }, depth: 1,
@@ -84,7 +92,7 @@ export class TreeWalker {
 
   /** Walks the whole tree for its checks and counts. */
   run(root: Buffer): TreeWalkSummary {
-    for (const record of this.records(root)) void record;
+    for (const leafRecords of this.leaves(root)) void leafRecords;
     return this.summary;
   }
 
@@ -120,7 +128,7 @@ export class TreeWalker {
     return page;
   }
 
-  private *visit(ref: ChildReference): Generator<StoredRecord, PageResult | undefined> {
+  private *visit(ref: ChildReference): Generator<StoredRecord[], PageResult | undefined> {
     if (ref.depth > MAX_DEPTH) {
       this.sink.error(FindingCode.TreeTooDeep, `tree is deeper than ${MAX_DEPTH} levels; the reference is not followed`, ref.referrer);
       return undefined;
@@ -237,35 +245,35 @@ export class TreeWalker {
   private checkTimeWindow(page: PageImage, cell: Cell): void {
     if (cell.time === undefined) return;
     const window = decodeTimeWindow(cell.time);
-    const at = this.at(page, cell.offset);
     if (window.stopTs !== TS_MAX && window.startTs > window.stopTs) {
-      this.sink.error(FindingCode.TimeWindowInvalid, `value start timestamp ${window.startTs} is after its stop timestamp ${window.stopTs}`, at);
+      this.sink.error(FindingCode.TimeWindowInvalid, `value start timestamp ${window.startTs} is after its stop timestamp ${window.stopTs}`, this.at(page, cell.offset));
     }
     if (window.stopTxn !== TXN_MAX && window.startTxn > window.stopTxn) {
-      this.sink.error(FindingCode.TimeWindowInvalid, `value start transaction ${window.startTxn} is after its stop transaction ${window.stopTxn}`, at);
+      this.sink.error(FindingCode.TimeWindowInvalid, `value start transaction ${window.startTxn} is after its stop transaction ${window.stopTxn}`, this.at(page, cell.offset));
     }
   }
 
   /** Checks `key` against the order constraints; `what` says which key it is. */
   private checkKeyOrder(page: PageImage, cell: Cell, key: Buffer, previousOnPage: Buffer | undefined, ref: ChildReference): void {
-    const at = this.at(page, cell.offset);
+    // The location is built only for a finding: this runs for every key of every page.
+    const at = (): FindingLocation => this.at(page, cell.offset);
     if (previousOnPage !== undefined) {
       if (Buffer.compare(key, previousOnPage) <= 0) {
-        this.sink.error(FindingCode.KeyOrder, `key ${hexKey(key)} is not greater than the key before it on the page`, at);
+        this.sink.error(FindingCode.KeyOrder, `key ${hexKey(key)} is not greater than the key before it on the page`, at());
       }
       return;
     }
     // The first key of the leaf: against the previous leaf and the parent's separator.
     if (this.lastKey !== undefined && Buffer.compare(key, this.lastKey) <= 0) {
-      this.sink.error(FindingCode.KeyOrder, `first key ${hexKey(key)} is not greater than the last key of the previous leaf`, at);
+      this.sink.error(FindingCode.KeyOrder, `first key ${hexKey(key)} is not greater than the last key of the previous leaf`, at());
     }
     if (ref.lower !== undefined && Buffer.compare(key, ref.lower) < 0) {
-      this.sink.error(FindingCode.KeyOrder, `first key ${hexKey(key)} sorts before its parent's separator ${hexKey(ref.lower)}`, at);
+      this.sink.error(FindingCode.KeyOrder, `first key ${hexKey(key)} sorts before its parent's separator ${hexKey(ref.lower)}`, at());
     }
   }
 
   /** A leaf: yields its records; returns whether it holds overflow items. */
-  private *leaf(page: PageImage, ref: ChildReference): Generator<StoredRecord, boolean> {
+  private *leaf(page: PageImage, ref: ChildReference): Generator<StoredRecord[], boolean> {
     const cells = this.cells(page);
     const records: StoredRecord[] = [];
     const byOffset = new Map<number, Cell>();
@@ -363,11 +371,11 @@ export class TreeWalker {
     }
     this.summary.records += records.length;
     this.sink.stats.records += records.length;
-    yield* records;
+    if (records.length > 0) yield records;
     return hasOverflow;
   }
 
-  private *internal(page: PageImage, ref: ChildReference): Generator<StoredRecord> {
+  private *internal(page: PageImage, ref: ChildReference): Generator<StoredRecord[]> {
     const cells = this.cells(page);
     const header = page.header;
     if (header.entries % 2 !== 0) {
@@ -403,15 +411,15 @@ export class TreeWalker {
     }
     for (let i = 1; i < children.length; i++) {
       const key = children[i]!.key;
-      const at = this.at(page, cells[2 * i]!.offset);
+      const at = (): FindingLocation => this.at(page, cells[2 * i]!.offset);
       if (i > 1 && Buffer.compare(key, children[i - 1]!.key) <= 0) {
-        this.sink.error(FindingCode.KeyOrder, `separator ${hexKey(key)} is not greater than the separator before it`, at);
+        this.sink.error(FindingCode.KeyOrder, `separator ${hexKey(key)} is not greater than the separator before it`, at());
       }
       if (ref.lower !== undefined && Buffer.compare(key, ref.lower) < 0) {
-        this.sink.error(FindingCode.KeyOrder, `separator ${hexKey(key)} sorts before its parent's separator ${hexKey(ref.lower)}`, at);
+        this.sink.error(FindingCode.KeyOrder, `separator ${hexKey(key)} sorts before its parent's separator ${hexKey(ref.lower)}`, at());
       }
       if (ref.upper !== undefined && Buffer.compare(key, ref.upper) >= 0) {
-        this.sink.error(FindingCode.KeyOrder, `separator ${hexKey(key)} is not below the next separator ${hexKey(ref.upper)} in its parent`, at);
+        this.sink.error(FindingCode.KeyOrder, `separator ${hexKey(key)} is not below the next separator ${hexKey(ref.upper)} in its parent`, at());
       }
     }
     for (let i = 0; i < children.length; i++) {

@@ -58,7 +58,10 @@ export async function measureDump(home: string, uri: string, options: { hex?: bo
     emit(dumpHeader(name, creationConfig(reader, name, resolved.file, resolved.table), options.hex === true));
     for (const record of reader.records(resolved.file)) {
       records++;
-      emit(dumpRecord(record, options.hex === true));
+      // Record lines are escaped to ASCII: their length is their size in bytes.
+      const text = dumpRecord(record, options.hex === true);
+      bytes += text.length;
+      options.write?.(text);
     }
   } finally {
     await reader.close();
