@@ -255,8 +255,9 @@ function headerShape(unit: Buffer, allocationSize: number): { failures: number; 
  * Scans space no checkpoint uses. WiredTiger leaves old blocks in place when it frees them,
  * so free space holds zeros, intact old blocks, or the tails of old blocks partly reused.
  * A unit shaped like a block header whose block fails its checksum (or whose header is off
- * by one field) is a damaged page: reported as an error within `checkpointEnd`, as a warning
- * beyond it (where an interrupted write may have stopped).
+ * by one field) is a damaged page, reported as a warning: no checkpoint reads it, and a
+ * process killed while a checkpoint writes into free space leaves exactly such torn blocks
+ * behind, so it is no damage to the data (`--strict` counts it).
  */
 export function scanFreeSpace(file: FileSource, used: RangeSet, checkpointEnd: number, sink: FindingSink): void {
   const allocationSize = file.allocationSize;
@@ -273,9 +274,8 @@ export function scanFreeSpace(file: FileSource, used: RangeSet, checkpointEnd: n
       }
       const { failures, diskSize } = headerShape(unit, allocationSize);
       const report = (message: string): void => {
-        const location = { ...file.where, offset };
-        if (offset < checkpointEnd) sink.error(FindingCode.FreeSpaceDamaged, message, location);
-        else sink.warning(FindingCode.FreeSpaceDamaged, `${message} (beyond the checkpoint's file size)`, location);
+        const where = offset < checkpointEnd ? 'space no checkpoint uses' : "space beyond the checkpoint's file size";
+        sink.warning(FindingCode.FreeSpaceDamaged, `${message} (in ${where})`, { ...file.where, offset });
       };
       if (failures === 0) {
         if (offset + diskSize <= gapEnd) {

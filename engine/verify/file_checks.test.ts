@@ -198,7 +198,8 @@ describe('verify: tree and space checks on crafted files', () => {
     damaged[45] = damaged[45]! ^ 0x40;
     const findings = await check({ leaves: twoLeaves(), freeSpace: damaged });
     expect(codes(findings)).to.deep.equal(['FREE_SPACE_DAMAGED']);
-    expect(findings[0]!.severity).to.equal('error');
+    // No checkpoint reads free space, and a killed checkpoint leaves torn blocks there.
+    expect(findings[0]!.severity).to.equal('warning');
   });
 
   it('warns when the checkpoint write generation is below a page write generation', async () => {

@@ -45,7 +45,7 @@ describe('verify: homes WiredTiger wrote', () => {
     const homes = testHomes('verify-flip-');
 
     for (const file of ['strings.wt', 'WiredTiger.wt', 'WiredTigerHS.wt']) {
-      it(`reports an error for a flip anywhere in a block of ${file}`, async function () {
+      it(`reports a flip anywhere in a block of ${file}: an error where a checkpoint reads, a warning in free space`, async function () {
         // Hundreds of whole-home verifications: slow on a loaded machine, never stuck.
         this.timeout(300_000);
         const home = copyFixture('small', await homes.directory());
@@ -60,7 +60,8 @@ describe('verify: homes WiredTiger wrote', () => {
             copy[unit + i] = copy[unit + i]! ^ 0xa5;
             writeFileSync(path, copy);
             const report = await collectReport(verifyHome(home));
-            if (report.errors === 0) missed.push(unit + i);
+            const inFreeSpace = report.findings.some((f) => f.code === 'FREE_SPACE_DAMAGED');
+            if (report.errors === 0 && !inFreeSpace) missed.push(unit + i);
           }
         }
         writeFileSync(path, original);

@@ -46,7 +46,6 @@ describe('wt-readpath verify on damaged homes', () => {
       ['the avail extent list', 'strings.wt', 16384 + 41, 'BLOCK_CHECKSUM', { file: 'strings.wt', offset: 16384 + 32 }],
       ['a page of WiredTiger.wt (the metadata entries)', 'WiredTiger.wt', 20480 + 300, 'BLOCK_CHECKSUM', { file: 'WiredTiger.wt', offset: 20480 + 32 }],
       ['the root of WiredTiger.wt', 'WiredTiger.wt', 4096 + 45, 'BLOCK_CHECKSUM', { file: 'WiredTiger.wt', offset: 4096 + 32 }],
-      ['an old page in free space of WiredTiger.wt', 'WiredTiger.wt', 24576 + 44, 'FREE_SPACE_DAMAGED', { file: 'WiredTiger.wt', offset: 24576 }],
       ['the history store descriptor', 'WiredTigerHS.wt', 1000, 'DESCRIPTOR_CHECKSUM', { file: 'WiredTigerHS.wt', offset: 8 }],
     ];
     for (const [what, file, offset, code, location] of cases) {

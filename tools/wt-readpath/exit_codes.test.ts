@@ -101,6 +101,22 @@ describe('wt-readpath exit codes', () => {
     expect(strict.stdout).to.contain('warning FILE_UNREFERENCED: stray.wt is named by no metadata entry (file stray.wt)');
   });
 
+  it('warns of a damaged old page in free space, which no checkpoint reads, and exits 2 on it with --strict', async () => {
+    // small/home: WiredTiger.wt keeps an old page at 24576 that no checkpoint references.
+    const home = copyFixture('small', await homes.directory());
+    const path = join(home, 'WiredTiger.wt');
+    const bytes = readFileSync(path);
+    bytes[24576 + 44] = bytes[24576 + 44]! ^ 0xa5;
+    writeFileSync(path, bytes);
+    const loose = await runCliJson<{ ok: boolean; errors: number; warnings: number; findings: Array<{ code: string; location: { file: string; offset: number } }> }>(['verify', home]);
+    expect(loose.exitCode, loose.stderr).to.equal(0);
+    expect(loose.document.errors).to.equal(0);
+    expect(loose.document.findings.map((f) => [f.code, f.location.file, f.location.offset])).to.deep.equal([['FREE_SPACE_DAMAGED', 'WiredTiger.wt', 24576]]);
+    const strict = await runCli(['verify', home, '--strict']);
+    expect(strict.exitCode).to.equal(2);
+    expect(strict.stdout).to.contain('warning FREE_SPACE_DAMAGED: ').and.contain('in space no checkpoint uses');
+  });
+
   it('exits 0 and 2 from header and page on sound and damaged blocks', async () => {
     const home = copyFixture('small', await homes.directory());
     const sound = await runCli(['page', home, '--file', 'strings.wt', '--offset', '4096', '--size', '4096']);
