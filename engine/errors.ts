@@ -33,6 +33,8 @@ export const ErrorCode = {
   Io: 'IO',
   // Page log.
   PageLog: 'PAGE_LOG',
+  /** A home opened with a page log that is not the one it pairs with. */
+  PageLogMismatch: 'PAGE_LOG_MISMATCH',
   CheckpointMetadataCorrupt: 'CHECKPOINT_METADATA_CORRUPT',
   // Key provider.
   KeyProvider: 'KEY_PROVIDER',

@@ -14,8 +14,9 @@ import {
 } from '../format/index.js';
 import {
   checkTableName, colgroupEntry, colgroupSource, fileEntry, fileId, HISTORY_STORE_FILE, historyStoreEntry, isSharedFile,
-  METADATA_FILE, metadataFileEntry, MetadataStore, parseCreateConfig, readTurtleFile, RESERVED_TABLE_IDS,
-  settingsFromFileConfig, syncDirectory, tableEntry, writeTurtleFile, type TableSettings,
+  METADATA_FILE, metadataFileEntry, MetadataStore, PAIRED_CHECKPOINT_KEY, pairedCheckpointEntry, parseCreateConfig,
+  parsePairedCheckpoint, readTurtleFile, RESERVED_TABLE_IDS, settingsFromFileConfig, syncDirectory, tableEntry,
+  writeTurtleFile, type TableSettings,
 } from '../meta/index.js';
 import { SessionImpl } from './session.js';
 import { TableHandle } from './table.js';
@@ -29,12 +30,6 @@ const METADATA_SETTINGS: TableSettings = {
   keyFormat: 'S', valueFormat: 'S', allocationSize: DEFAULT_ALLOCATION_SIZE, leafPageMax: 32 * 1024,
   internalPageMax: 4 * 1024, splitPct: 90, appMetadata: '',
 };
-/**
- * The local metadata entry naming the disaggregated checkpoint (completion record LSN) that
- * the local checkpoint goes with. The local turtle file's rename commits both: a crash between
- * the completion record and the rename reopens the previous pair.
- */
-const PAIRED_CHECKPOINT_KEY = 'system:disagg_checkpoint';
 /**
  * `system:created:table:NAME` -> `order=N`: the order tables were created in, which survives
  * file-id changes. Repair gives the later-created table of a colliding pair a new id.
@@ -149,8 +144,8 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
       throw new ConfigError('this home keeps its shared tables in a page log: open it with storage "disagg"', { key: 'storage' });
     }
     if (this.storage === 'disagg') {
-      const paired = getConfigValue(this.localMetadata.get(PAIRED_CHECKPOINT_KEY) ?? '', 'lsn');
-      this.shared = await SharedStorage.open(this, config, paired === undefined ? undefined : Number(paired));
+      const pairing = this.localMetadata.get(PAIRED_CHECKPOINT_KEY);
+      this.shared = await SharedStorage.open(this, config, pairing === undefined ? undefined : parsePairedCheckpoint(pairing));
       this.restoreTimestamps(this.shared.metadata);
     }
     this.loadTables();
@@ -549,7 +544,7 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     } else {
       writeLocalTables();
     }
-    if (sharedInfo) this.localMetadata.set(PAIRED_CHECKPOINT_KEY, `lsn=${sharedInfo.lsn}`);
+    if (sharedInfo) this.localMetadata.set(PAIRED_CHECKPOINT_KEY, pairedCheckpointEntry({ lsn: sharedInfo.lsn, pageLog: this.shared!.pageLog.identity }));
     // Then the local metadata, then the turtle file: its rename is the commit.
     this.writeTimestampEntries(this.localMetadata, now, stable, oldest);
     const metadataRoot = this.localMetadata.tree.reconcile();

@@ -8,7 +8,7 @@ import {
   latestCheckpoint, parseCompletionMetadata, parseTurtlePage, plainCheckpoint, type TurtlePage,
 } from '../format/index.js';
 import { loadKeyProvider, persistProviderKey, readPersistedKey, type KeyProvider } from '../key_provider/index.js';
-import { MetadataStore } from '../meta/index.js';
+import { MetadataStore, type PairedCheckpoint } from '../meta/index.js';
 import {
   KEY_PROVIDER_TABLE_ID, openPageLog, SHARED_METADATA_TABLE_ID, TURTLE_PAGE_TABLE_ID, type PageLog,
 } from '../page_log/index.js';
@@ -79,13 +79,21 @@ export class SharedStorage {
    * checks the turtle page against it, validates the key-provider page and hands it to the
    * provider, then loads the shared metadata.
    */
-  static async open(context: ConnectionContext, config: ConnectionConfig, pairedLsn?: number): Promise<SharedStorage> {
+  static async open(context: ConnectionContext, config: ConnectionConfig, paired?: PairedCheckpoint): Promise<SharedStorage> {
     const path = config.pageLogPath ?? join(context.home, 'pagelog');
     // A home whose local metadata names a completed checkpoint must have its page log: never
     // create an empty one in its place (a wrong pageLogPath, a deleted directory).
-    const pageLog = await openPageLog(path, { readOnly: context.readOnly, create: !context.readOnly && pairedLsn === undefined });
+    const pageLog = await openPageLog(path, { readOnly: context.readOnly, create: !context.readOnly && paired === undefined });
     let provider: KeyProvider | undefined;
     try {
+      if (paired?.pageLog !== undefined && paired.pageLog !== pageLog.identity) {
+        // Another database's log may well hold a completion record at the same LSN: opening
+        // it would serve that database's shared tables as this one's.
+        throw new PageLogError(`the page log at ${path} belongs to another database: this home pairs with page log ${paired.pageLog}, not ${pageLog.identity}`, {
+          file: path, lsn: paired.lsn, expected: paired.pageLog, actual: pageLog.identity,
+        }, ErrorCode.PageLogMismatch);
+      }
+      const pairedLsn = paired?.lsn;
       if (!context.readOnly) {
         const dropped = await pageLog.abandonCheckpoint();
         if (dropped > 0) context.log({ level: 'warn', component: 'STORAGE', msg: 'Abandoned an interrupted checkpoint', attr: { records: dropped } });

@@ -147,3 +147,32 @@ export function colgroupSource(config: string): string | undefined {
 export function isSharedFile(config: string): boolean {
   return parseConfig(config).some((e) => e.key === 'block_manager' && e.raw === 'disagg');
 }
+
+/**
+ * The local metadata entry naming the disaggregated checkpoint the local checkpoint goes with:
+ * `lsn=` its completion record, `page_log=` the identity of the log holding it. The local
+ * turtle file's rename commits both: a crash between the completion record and the rename
+ * reopens the previous pair.
+ */
+export const PAIRED_CHECKPOINT_KEY = 'system:disagg_checkpoint';
+
+/** What the local metadata says of the disaggregated checkpoint it goes with. */
+export interface PairedCheckpoint {
+  /** The completion record's LSN. */
+  lsn: number;
+  /** The identity of the page log holding it, when the entry names one. */
+  pageLog: string | undefined;
+}
+
+export function pairedCheckpointEntry(paired: { lsn: number; pageLog: string }): string {
+  return `lsn=${paired.lsn},page_log=${paired.pageLog}`;
+}
+
+/** Parses the entry; throws `ConfigError` when its `lsn` is missing or not a positive integer. */
+export function parsePairedCheckpoint(value: string): PairedCheckpoint {
+  const lsn = Number(getConfigValue(value, 'lsn'));
+  if (!Number.isSafeInteger(lsn) || lsn < 1) {
+    throw new ConfigError(`${PAIRED_CHECKPOINT_KEY} does not name a completion record LSN: "${value}"`, { key: PAIRED_CHECKPOINT_KEY });
+  }
+  return { lsn, pageLog: getConfigValue(value, 'page_log') };
+}

@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import type { StorageMode } from '../api.js';
@@ -90,16 +90,39 @@ describe('turtle file and local metadata', () => {
     }
   });
 
-  it('raises CHECKPOINT_METADATA_CORRUPT naming the LSN when the page log lacks the checkpoint the local metadata names', async () => {
+  it('raises CHECKPOINT_METADATA_CORRUPT naming the LSN when its page log lacks the checkpoint the local metadata names', async () => {
     const home = await makeHome('disagg');
     const connection = await openConnection(home, { storage: 'disagg' });
+    await connection.checkpoint();
+    // A copy of this home's own log, taken before the checkpoints the local metadata now names.
+    const stale = join(await homes.directory(), 'pagelog');
+    cpSync(join(home, 'pagelog'), stale, { recursive: true });
     for (let i = 0; i < 5; i++) await connection.checkpoint();
     await connection.close();
-    // A younger home's page log: it exists, but holds no completion record at that LSN.
-    const other = await makeHome('disagg');
-    const error = await failure(() => openConnection(home, { storage: 'disagg', pageLogPath: join(other, 'pagelog') }));
+    const error = await failure(() => openConnection(home, { storage: 'disagg', pageLogPath: stale }));
     expect(error.code).to.equal(ErrorCode.CheckpointMetadataCorrupt);
     expect(error.location.lsn).to.be.a('number');
+  });
+
+  it('raises PAGE_LOG_MISMATCH for another database\'s page log, even one with a checkpoint at the same LSN', async () => {
+    const build = async (): Promise<string> => {
+      const home = await makeHome('disagg');
+      const connection = await openConnection(home, { storage: 'disagg' });
+      await connection.openSession().openCursor('table:t').put('which', home);
+      await connection.checkpoint();
+      await connection.close();
+      return home;
+    };
+    const home = await build();
+    const other = await build();
+    const error = await failure(() => openConnection(home, { storage: 'disagg', pageLogPath: join(other, 'pagelog') }));
+    expect(error.code).to.equal(ErrorCode.PageLogMismatch);
+    expect(error.message).to.contain('belongs to another database');
+    expect(error.location.file).to.equal(join(other, 'pagelog'));
+    // Its own log still opens, with its own data.
+    const connection = await openConnection(home, { storage: 'disagg' });
+    expect(connection.openSession().openCursor('table:t').get('which')).to.equal(home);
+    await connection.close();
   });
 
   it('raises MISSING_FILE for a home without a turtle when it may not create one', async () => {

@@ -149,6 +149,11 @@ export interface PageLog {
   /** The directory the log lives in, as given to `openPageLog`. */
   readonly path: string;
   /**
+   * The log's identity, a UUID drawn when the log was created and kept in its format record:
+   * it tells this log from any other, so a home can refuse a log that is not its own.
+   */
+  readonly identity: string;
+  /**
    * A handle on the pages of `tableId` (any u32, reserved ids included).
    *
    * Errors: `INVALID_ARGUMENT` when `tableId` is not a u32.

@@ -8,6 +8,7 @@
  * waits for it to sync: the completion record can never be on disk without its pages.
  * See README.md for the stored layout.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
@@ -218,6 +219,8 @@ class LmdbPageLog implements PageLog {
   /** Fixed keys: the format record. */
   private readonly meta: Store;
 
+  /** From the format record; set by `initialize`. */
+  private formatIdentity = '';
   private readonly pending = new PendingWrites();
   private nextLsn = 1;
   private lastLsn = 0;
@@ -242,17 +245,21 @@ class LmdbPageLog implements PageLog {
 
   /** Checks (or, for a new log, writes) the format record and finds the next LSN. */
   async initialize(): Promise<void> {
-    const format = this.meta.getBinary(FORMAT_KEY);
+    let format = this.meta.getBinary(FORMAT_KEY);
     const empty = this.lastStoredLsn() === 0;
     if (format === undefined && empty && !this.readOnly) {
       // A new log, or one whose creation was interrupted before anything else was written.
-      await this.meta.put(FORMAT_KEY, encodeFormatRecord());
+      format = encodeFormatRecord(randomBytes(16));
+      await this.meta.put(FORMAT_KEY, format);
       await this.root.flushed;
-    } else {
-      checkFormatRecord(this.path, format);
     }
+    this.formatIdentity = checkFormatRecord(this.path, format);
     this.lastLsn = this.lastStoredLsn();
     this.nextLsn = this.lastLsn + 1;
+  }
+
+  get identity(): string {
+    return this.formatIdentity;
   }
 
   openHandle(tableId: number): PageLogHandle {

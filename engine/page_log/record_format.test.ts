@@ -97,13 +97,16 @@ describe('page log record format', () => {
     expect(codeOf(() => decodeCompletionRecord(9, value))).to.equal(ErrorCode.CheckpointMetadataCorrupt);
   });
 
-  it('accepts its own format record and refuses others', () => {
-    expect(() => checkFormatRecord('/x', encodeFormatRecord())).not.to.throw();
+  it('accepts its own format record, returns its identity, and refuses others', () => {
+    const identity = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
+    expect(checkFormatRecord('/x', encodeFormatRecord(identity))).to.equal('00112233-4455-6677-8899-aabbccddeeff');
     expect(codeOf(() => checkFormatRecord('/x', undefined))).to.equal(ErrorCode.Corruption);
-    expect(codeOf(() => checkFormatRecord('/x', Buffer.alloc(12)))).to.equal(ErrorCode.Corruption);
-    const flipped = encodeFormatRecord();
-    flipped[4] ^= 0xff;
-    expect(codeOf(() => checkFormatRecord('/x', flipped))).to.equal(ErrorCode.Corruption);
-    expect(codeOf(() => checkFormatRecord('/x', encodeFormatRecord(2, 2)))).to.equal(ErrorCode.PageLog);
+    expect(codeOf(() => checkFormatRecord('/x', Buffer.alloc(28)))).to.equal(ErrorCode.Corruption);
+    for (const offset of [4, 12, 27]) {
+      const flipped = encodeFormatRecord(identity);
+      flipped[offset] ^= 0xff;
+      expect(codeOf(() => checkFormatRecord('/x', flipped)), `flip at ${offset}`).to.equal(ErrorCode.Corruption);
+    }
+    expect(codeOf(() => checkFormatRecord('/x', encodeFormatRecord(identity, 2, 2)))).to.equal(ErrorCode.PageLog);
   });
 });

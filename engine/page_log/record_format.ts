@@ -36,8 +36,10 @@ export const PAGE_KEY_SIZE = 20;
 export const LOG_ENTRY_SIZE = 48;
 /** Fixed part of a value of the `checkpoints` database; the metadata text follows it. */
 export const COMPLETION_HEADER_SIZE = 32;
-/** Value of the `meta` database's format key: 8 bytes of fields, then their CRC-32C. */
-export const FORMAT_RECORD_SIZE = 12;
+/** Value of the `meta` database's format key: 24 bytes of fields, then their CRC-32C. */
+export const FORMAT_RECORD_SIZE = 28;
+/** Bytes of the log's identity in the format record. */
+const IDENTITY_SIZE = 16;
 
 /** Version written into log entries and completion records; readers reject other versions. */
 export const RECORD_VERSION = 1;
@@ -234,26 +236,34 @@ export function decodeCompletionRecord(lsn: number, value: Buffer): CompletionBo
   };
 }
 
-/** The format record written once when a log is created. */
-export function encodeFormatRecord(version = FORMAT_VERSION, compatibleVersion = FORMAT_COMPATIBLE_VERSION): Buffer {
+/**
+ * The format record written once when a log is created. `identity` is 16 random bytes that
+ * tell this log from every other: a home records the identity of the log it pairs with.
+ */
+export function encodeFormatRecord(identity: Buffer, version = FORMAT_VERSION, compatibleVersion = FORMAT_COMPATIBLE_VERSION): Buffer {
+  if (identity.length !== IDENTITY_SIZE) throw new RangeError(`a page-log identity is ${IDENTITY_SIZE} bytes, not ${identity.length}`);
   const value = Buffer.alloc(FORMAT_RECORD_SIZE);
   value.writeUInt32LE(FORMAT_MAGIC, 0);
   value.writeUInt8(version, 4);
   value.writeUInt8(compatibleVersion, 5);
-  value.writeUInt32LE(checksum(value.subarray(0, 8)), 8);
+  identity.copy(value, 8);
+  value.writeUInt32LE(checksum(value.subarray(0, FORMAT_RECORD_SIZE - 4)), FORMAT_RECORD_SIZE - 4);
   return value;
 }
 
-/** Checks the format record of an existing log; `path` names the log in errors. */
-export function checkFormatRecord(path: string, value: Buffer | undefined): void {
+/**
+ * Checks the format record of an existing log and returns the log's identity as a UUID string;
+ * `path` names the log in errors.
+ */
+export function checkFormatRecord(path: string, value: Buffer | undefined): string {
   if (value === undefined) {
     throw new PageLogError(`${path} is an LMDB environment without a page-log format record`, { file: path }, ErrorCode.Corruption);
   }
   if (value.length !== FORMAT_RECORD_SIZE || value.readUInt32LE(0) !== FORMAT_MAGIC) {
     throw new PageLogError(`${path} does not hold a page log (bad format record)`, { file: path }, ErrorCode.Corruption);
   }
-  const stored = value.readUInt32LE(8);
-  const actual = checksum(value.subarray(0, 8));
+  const stored = value.readUInt32LE(FORMAT_RECORD_SIZE - 4);
+  const actual = checksum(value.subarray(0, FORMAT_RECORD_SIZE - 4));
   if (stored !== actual || value.readUInt16LE(6) !== 0 || value.readUInt8(4) < value.readUInt8(5)) {
     throw new PageLogError(`${path}: the page-log format record is damaged`, {
       file: path, expected: stored, actual,
@@ -267,4 +277,11 @@ export function checkFormatRecord(path: string, value: Buffer | undefined): void
       ErrorCode.PageLog,
     );
   }
+  return formatIdentity(value.subarray(8, 8 + IDENTITY_SIZE));
+}
+
+/** 16 bytes as a UUID string (8-4-4-4-12 lowercase hex digits). */
+function formatIdentity(bytes: Buffer): string {
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }

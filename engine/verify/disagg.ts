@@ -149,6 +149,16 @@ export function readCompletions(pageLog: PageLog, sink: FindingSink): Completion
  * The newest checkpoint whose completion record and turtle page are sound. Newer checkpoints
  * that are not are reported; the engine would refuse to open on them.
  */
+/** The completion record at exactly `lsn`; undefined (a damaged one reported) when there is none. */
+export function completionAt(pageLog: PageLog, lsn: number, sink: FindingSink): CompletionRecord | undefined {
+  try {
+    return pageLog.getCompleteCheckpoint(lsn);
+  } catch (error) {
+    sink.error(FindingCode.CompletionRecordInvalid, `completion record does not read: ${errorMessage(error)}`, { lsn, ...locationOfError(error) });
+    return undefined;
+  }
+}
+
 export function latestCheckpointMetadata(pageLog: PageLog, sink: FindingSink): CheckpointMetadata | undefined {
   let newest: CompletionRecord | undefined;
   try {

@@ -5,9 +5,10 @@ import {
   decodeFileCheckpointCookie, encodeFileAddress, getConfigValue, latestCheckpoint, parseConfig, parseTurtle, TURTLE_FILE, TURTLE_METADATA_KEY,
   TURTLE_TEMP_FILE, turtleValue, type TurtleFile,
 } from '../format/index.js';
+import { METADATA_FILE, PAIRED_CHECKPOINT_KEY, parsePairedCheckpoint, type PairedCheckpoint } from '../meta/index.js';
 import { openPageLog, SHARED_METADATA_TABLE_ID, type PageLog } from '../page_log/index.js';
 import {
-  checkCompletion, inspectKeyProviderAt, readCompletions, latestCheckpointMetadata, reportKeyProviderProblems,
+  checkCompletion, completionAt, inspectKeyProviderAt, readCompletions, latestCheckpointMetadata, reportKeyProviderProblems,
   type CheckpointMetadata,
 } from './disagg.js';
 import {
@@ -23,8 +24,8 @@ import { TreeWalker, type StoredRecord, type TreeWalkSummary } from './tree.js';
  * metadata. Every problem met on the way is reported to the sink; what can be read is kept.
  */
 
-/** The local metadata file, and the URI its entry in the turtle file has. */
-export const METADATA_FILE = 'WiredTiger.wt';
+export { METADATA_FILE };
+/** The URI the local metadata file's entry in the turtle file has. */
 export const METADATA_URI = 'file:WiredTiger.wt';
 /** The shared metadata btree (page-log table 10), as WiredTiger names it. */
 export const SHARED_METADATA_URI = 'file:WiredTigerShared.wt_stable';
@@ -186,6 +187,14 @@ export class HomeReader {
 
   private readSharedMetadata(verify: boolean): void {
     const pageLog = this.pageLog!;
+    const paired = this.pairedCheckpoint();
+    if (paired?.pageLog !== undefined && paired.pageLog !== pageLog.identity) {
+      // Its shared tables are another database's: reading them as this home's would mislead.
+      this.sink.error(FindingCode.PageLogMismatch, `the page log belongs to another database: this home pairs with page log ${paired.pageLog}, the log is ${pageLog.identity}`, {
+        file: PAGE_LOG_DIRECTORY, lsn: paired.lsn,
+      });
+      return;
+    }
     if (verify) {
       for (const completion of readCompletions(pageLog, this.sink)) {
         const checked = checkCompletion(pageLog, completion, this.sink);
@@ -200,9 +209,20 @@ export class HomeReader {
           reportKeyProviderProblems(page.inspection, true, this.sink);
         }
       }
-      this.checkpoint = this.checkedCompletions[this.checkedCompletions.length - 1];
-    } else {
+      this.checkpoint = paired === undefined
+        ? this.checkedCompletions[this.checkedCompletions.length - 1]
+        : this.checkedCompletions.find((checked) => checked.completion.lsn === paired.lsn);
+    } else if (paired === undefined) {
       this.checkpoint = latestCheckpointMetadata(pageLog, this.sink);
+    } else {
+      const completion = completionAt(pageLog, paired.lsn, this.sink);
+      this.checkpoint = completion === undefined ? undefined : checkCompletion(pageLog, completion, this.sink);
+    }
+    if (paired !== undefined && this.checkpoint === undefined) {
+      // The engine opens exactly this checkpoint, never a newer one a crash left unpaired.
+      this.sink.error(FindingCode.PairedCheckpointMissing, `the local metadata pairs with the checkpoint completed at LSN ${paired.lsn}, which the page log does not hold sound`, {
+        file: PAGE_LOG_DIRECTORY, lsn: paired.lsn,
+      });
     }
     if (this.checkpoint === undefined) return;
     verifySharedTree({
@@ -210,6 +230,18 @@ export class HomeReader {
       config: `checkpoint=${this.checkpoint.turtle.checkpoint}`,
       onRecord: (record) => this.addEntry(record, true, { tableId: SHARED_METADATA_TABLE_ID }),
     }, this.sink);
+  }
+
+  /** The disaggregated checkpoint the local metadata pairs with; undefined when it names none. */
+  private pairedCheckpoint(): PairedCheckpoint | undefined {
+    const entry = this.localEntries.find((e) => e.key === PAIRED_CHECKPOINT_KEY);
+    if (entry === undefined) return undefined;
+    try {
+      return parsePairedCheckpoint(entry.value);
+    } catch (error) {
+      this.sink.error(FindingCode.MetadataEntryInvalid, errorMessage(error), { file: METADATA_FILE, uri: PAIRED_CHECKPOINT_KEY });
+      return undefined;
+    }
   }
 
   /** The entry for `key` (local first), or undefined. */

@@ -1,3 +1,5 @@
+import { cpSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { expect } from 'chai';
 import type { ConnectionConfig } from '../../engine/api.js';
 import { openPageLog } from '../../engine/page_log/index.js';
@@ -115,5 +117,54 @@ describe('wt-readpath on homes the engine writes', () => {
       expect(everything).not.to.contain(key);
       expect(everything).not.to.contain(Buffer.from(key, 'hex').toString('base64'));
     }
+  });
+
+  describe('which checkpoint of the page log it reads', () => {
+    /** A disaggregated home whose shared table `table:t` holds `which` -> `value`, checkpointed. */
+    async function homeWith(value: string): Promise<{ home: string; connection: Awaited<ReturnType<typeof homes.open>> }> {
+      const home = await homes.directory();
+      const connection = await homes.open(home, { storage: 'disagg' });
+      connection.createTable('table:t', 'key_format=S,value_format=S');
+      connection.openSession().openCursor('table:t').put('which', value);
+      await connection.checkpoint();
+      return { home, connection };
+    }
+
+    it('reads the checkpoint the local metadata pairs with, not a newer one a crash left unpaired', async () => {
+      const { home, connection } = await homeWith('first');
+      // The local files as a crash between the next completion record and the turtle rename
+      // leaves them: the log moves on, the local metadata still pairs with the first checkpoint.
+      const saved = await homes.directory();
+      for (const file of readdirSync(home)) if (file !== 'pagelog') cpSync(join(home, file), join(saved, file));
+      connection.openSession().openCursor('table:t').put('which', 'second');
+      await connection.checkpoint();
+      await connection.close();
+      for (const file of readdirSync(saved)) cpSync(join(saved, file), join(home, file));
+
+      const dump = await runCli(['dump', home, 'table:t']);
+      expect(dump.exitCode, dump.stderr).to.equal(0);
+      expect(dump.stdout).to.match(/Data\nwhich\\00\nfirst\\00\n$/);
+      const verify = await runCli(['verify', home]);
+      expect(verify.exitCode, verify.stdout + verify.stderr).to.equal(0);
+      // The engine opens the same checkpoint.
+      const reopened = await homes.open(home, { storage: 'disagg', readOnly: true });
+      expect(reopened.openSession().openCursor('table:t').get('which')).to.equal('first');
+      await reopened.close();
+    });
+
+    it('exits 2 with PAGE_LOG_MISMATCH for another database\'s page log', async () => {
+      const mine = await homeWith('mine');
+      await mine.connection.close();
+      const theirs = await homeWith('theirs');
+      await theirs.connection.close();
+      const result = await runCliJson<{ findings: Array<{ code: string; location: { file?: string; lsn?: number } }> }>(['verify', mine.home, '--page-log', join(theirs.home, 'pagelog')]);
+      expect(result.exitCode, result.stderr).to.equal(2);
+      expect(result.document.findings.map((f) => f.code)).to.deep.equal(['PAGE_LOG_MISMATCH']);
+      expect(result.document.findings[0]!.location.lsn).to.be.a('number');
+      const dump = await runCli(['dump', mine.home, 'table:t', '--page-log', join(theirs.home, 'pagelog')]);
+      expect(dump.exitCode).to.equal(2);
+      expect(dump.stdout).not.to.contain('theirs');
+      expect(dump.stderr).to.contain('PAGE_LOG_MISMATCH');
+    });
   });
 });
