@@ -24,6 +24,13 @@ export interface ConnectionConfig {
   storage?: StorageMode;
   /** Page log location (default `HOME/pagelog`). */
   pageLogPath?: string;
+  /**
+   * How many completed checkpoints the page log keeps readable (default 2). After each
+   * checkpoint, page versions and completion records only older checkpoints need are removed
+   * and their space reused, so the log's size follows the data, not its history. `all` keeps
+   * every version, for inspecting the history of a run.
+   */
+  pageLogRetain?: number | 'all';
   /** Key provider module: `example`, `mock` or a path to an ES module. Disaggregated mode only. */
   keyProvider?: string;
   /** Key provider configuration string (`key=value,...`). */

@@ -41,7 +41,7 @@ export const CREATION_ORDER_PREFIX = 'system:created:';
  * connections may share a home.
  */
 const writableHomes = new Set<string>();
-const CONNECTION_CONFIG_KEYS = new Set(['create', 'readOnly', 'cacheSize', 'storage', 'pageLogPath', 'keyProvider', 'keyProviderConfig', 'logger']);
+const CONNECTION_CONFIG_KEYS = new Set(['create', 'readOnly', 'cacheSize', 'storage', 'pageLogPath', 'pageLogRetain', 'keyProvider', 'keyProviderConfig', 'logger']);
 
 /** Options the connection hands to its parts. */
 export interface ConnectionContext {
@@ -90,6 +90,10 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     }
     if (config.cacheSize !== undefined && !(config.cacheSize >= 1024 * 1024)) {
       throw new ConfigError('cacheSize must be at least 1 MB', { key: 'cacheSize' });
+    }
+    const retain = config.pageLogRetain;
+    if (retain !== undefined && retain !== 'all' && !(Number.isSafeInteger(retain) && retain >= 1)) {
+      throw new ConfigError(`pageLogRetain must be a positive integer or "all", not ${JSON.stringify(retain)}`, { key: 'pageLogRetain' });
     }
     const storage = config.storage ?? 'disagg';
     if (storage !== 'local' && storage !== 'disagg') throw new ConfigError(`storage must be "local" or "disagg", not "${storage}"`, { key: 'storage' });
@@ -554,7 +558,7 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     }))));
     this.localMetadataBlock.checkpointDurable();
     for (const table of this.tables.values()) table.block?.checkpointDurable();
-    this.shared?.checkpointDurable();
+    await this.shared?.checkpointDurable();
     for (const file of this.pendingFileDeletes.splice(0)) rmSync(join(this.home, file), { force: true });
     this.last = {
       id: sharedInfo ? String(sharedInfo.lsn) : String(order),

@@ -18,6 +18,9 @@ const TURTLE_PAGE_ID = 1;
 const KEY_PROVIDER_PAGE_ID = 1;
 const SHARED_METADATA_PAGE_MAX = 32 * 1024;
 
+/** Completed checkpoints the page log keeps readable unless told otherwise. */
+export const DEFAULT_PAGE_LOG_RETAIN = 2;
+
 /** What a completed disaggregated checkpoint reports. */
 export interface SharedCheckpointResult {
   lsn: number;
@@ -48,11 +51,13 @@ export class SharedStorage {
     private readonly provider: KeyProvider | undefined,
     private readonly providerModule: string | undefined,
     turtle: LastCheckpoint | undefined,
+    private readonly retain: number | 'all',
   ) {
-    this.completed = pageLog.listCompleteCheckpoints().length;
+    const checkpoint = turtle ? latestCheckpoint(`checkpoint=${turtle.page.checkpoint}`) : undefined;
+    // Counted from the checkpoint opened, not from the completion records: older ones may be pruned.
+    this.completed = checkpoint?.order ?? 0;
     this.databaseSize = turtle?.databaseSize ?? 0;
     this.metadataBlock = this.blockManager(SHARED_METADATA_TABLE_ID);
-    const checkpoint = turtle ? latestCheckpoint(`checkpoint=${turtle.page.checkpoint}`) : undefined;
     const tree = new Btree({
       block: this.metadataBlock, cache: context.cache, timestamps: context.timestamps,
       where: { tableId: SHARED_METADATA_TABLE_ID, file: 'WiredTigerShared.wt_stable' },
@@ -93,12 +98,8 @@ export class SharedStorage {
           file: path, lsn: paired.lsn, expected: paired.pageLog, actual: pageLog.identity,
         }, ErrorCode.PageLogMismatch);
       }
-      const pairedLsn = paired?.lsn;
-      if (!context.readOnly) {
-        const dropped = await pageLog.abandonCheckpoint();
-        if (dropped > 0) context.log({ level: 'warn', component: 'STORAGE', msg: 'Abandoned an interrupted checkpoint', attr: { records: dropped } });
-      }
-      const turtle = readLastCheckpoint(pageLog, pairedLsn);
+      // Everything is read and checked before anything is dropped: a damaged log loses nothing.
+      const turtle = readLastCheckpoint(pageLog, paired?.lsn);
       let persisted;
       if (turtle?.page.keyProvider) {
         const lsn = turtle.page.keyProvider.lsn;
@@ -108,13 +109,24 @@ export class SharedStorage {
         }
         persisted = readPersistedKey(record.image, { lsn, tableId: KEY_PROVIDER_TABLE_ID, pageId: KEY_PROVIDER_PAGE_ID });
       }
+      if (!context.readOnly) {
+        // What follows the checkpoint this home opens is an interrupted checkpoint, or one
+        // completed in the log but never paired with the local metadata (a crash before the
+        // local turtle file's rename): either way this home will never use it, and its page
+        // versions would stand between the pages this home reads and the checkpoints it keeps.
+        const unpaired = pageLog.listCompleteCheckpoints().filter((c) => c.lsn > (turtle?.completionLsn ?? 0)).length;
+        const dropped = await pageLog.abandonCheckpoint(turtle?.completionLsn ?? 0);
+        if (dropped > 0) {
+          context.log({ level: 'warn', component: 'STORAGE', msg: 'Abandoned an interrupted checkpoint', attr: { records: dropped, completedButUnpaired: unpaired } });
+        }
+      }
       if (config.keyProvider && !context.readOnly) {
         provider = await loadKeyProvider(config.keyProvider, config.keyProviderConfig);
         await provider.loadKey(persisted);
       } else if (persisted && !context.readOnly) {
         throw new ConfigError('this database keeps a key-provider page: open it with a keyProvider', { key: 'keyProvider', lsn: turtle!.page.keyProvider!.lsn });
       }
-      return new SharedStorage(pageLog, context, provider, config.keyProvider, turtle);
+      return new SharedStorage(pageLog, context, provider, config.keyProvider, turtle, config.pageLogRetain ?? DEFAULT_PAGE_LOG_RETAIN);
     } catch (error) {
       await provider?.terminate().catch(() => undefined);
       await pageLog.close();
@@ -187,7 +199,16 @@ export class SharedStorage {
     return { lsn, metadataLsn: turtleLsn, keyProviderPageLsn: keyProvider?.lsn };
   }
 
-  checkpointDurable(): void {}
+  /**
+   * Called once the local turtle file pairs with the new checkpoint: the page log may now drop
+   * what only older checkpoints need, keeping `pageLogRetain` of them.
+   */
+  async checkpointDurable(): Promise<void> {
+    const retain = this.retain;
+    if (retain === 'all' || this.pageLog.prune === undefined) return;
+    const removed = await this.pageLog.prune(retain);
+    if (removed > 0) this.context.log({ level: 'debug', component: 'STORAGE', msg: 'Pruned the page log', attr: { records: removed, checkpointsKept: retain } });
+  }
 
   keyProviderStatus(): KeyProviderStatus | undefined {
     if (!this.provider) return this.keyPageLsn === undefined ? undefined : { module: 'none', keyVersion: 0, pageLsn: this.keyPageLsn };

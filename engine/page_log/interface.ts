@@ -188,15 +188,16 @@ export interface PageLog {
   /** Every durable completion record, oldest first. */
   listCompleteCheckpoints(): CompletionRecord[];
   /**
-   * Drops every record whose LSN is above the newest completion record and was handed out
-   * before this call (an interrupted checkpoint), after waiting for queued puts to commit, and
-   * ends any begun checkpoint. Resolves to how many records were dropped. The engine calls it
-   * on open. Later LSNs stay above every LSN handed out so far in this process; after a reopen
-   * they continue from the largest LSN stored.
+   * Drops every record whose LSN is above `after` (default: the newest completion record) and
+   * was handed out before this call (an interrupted checkpoint, or completed ones the caller
+   * will never use, their completion records included), after waiting for queued puts to
+   * commit, and ends any begun checkpoint. Resolves to how many records were dropped. The
+   * engine calls it on open with the checkpoint it opens. Later LSNs stay above every LSN
+   * handed out so far in this process; after a reopen they continue from the largest LSN stored.
    *
-   * Errors: `READ_ONLY`.
+   * Errors: `READ_ONLY`; `INVALID_ARGUMENT` when `after` is not an LSN.
    */
-  abandonCheckpoint(): Promise<number>;
+  abandonCheckpoint(after?: number): Promise<number>;
   /** The largest LSN of a record in the log (stored, queued, or a completion being written); 0 when empty. */
   getLastLsn(): number;
   /**

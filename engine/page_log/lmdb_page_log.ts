@@ -407,16 +407,17 @@ class LmdbPageLog implements PageLog {
     return result;
   }
 
-  async abandonCheckpoint(): Promise<number> {
+  async abandonCheckpoint(after?: number): Promise<number> {
     this.checkWritable();
+    if (after !== undefined) checkLsn('after', after, {});
     const bound = this.nextLsn - 1;
     return this.serialize(async () => {
       // Queued puts must be committed before the removal below can see them.
       await this.waitForDurability();
-      const newestCompletion = this.newestCompletionLsn();
+      const keep = after ?? this.newestCompletionLsn();
       const abandoned: StoredRecordKey[] = [];
-      if (bound > newestCompletion) {
-        for (const { key, value } of this.log.getRange({ start: encodeLsnKey(newestCompletion + 1), end: encodeLsnKey(bound + 1) })) {
+      if (bound > keep) {
+        for (const { key, value } of this.log.getRange({ start: encodeLsnKey(keep + 1), end: encodeLsnKey(bound + 1) })) {
           abandoned.push(decodeLogEntry(decodeLsnKey(key), asBuffer(value)));
         }
       }
@@ -778,8 +779,11 @@ class LmdbPageLog implements PageLog {
   }
 
   /** Removes records (entry, image or completion body) in bounded transactions, then syncs. */
-  private async removeRecords(records: readonly StoredRecordKey[]): Promise<void> {
-    if (records.length === 0) return;
+  private async removeRecords(removed: readonly StoredRecordKey[]): Promise<void> {
+    if (removed.length === 0) return;
+    // Completion records go first: a crash part-way must never leave one vouching for pages
+    // already removed.
+    const records = [...removed.filter((r) => r.kind === RecordKind.Completion), ...removed.filter((r) => r.kind !== RecordKind.Completion)];
     for (let start = 0; start < records.length; start += REMOVALS_PER_TRANSACTION) {
       const slice = records.slice(start, start + REMOVALS_PER_TRANSACTION);
       await this.root.transaction(() => {

@@ -184,7 +184,8 @@ export function latestCheckpointMetadata(pageLog: PageLog, sink: FindingSink): C
  * must name the page before it.
  */
 export function checkKeyProviderHistory(pageLog: PageLog, referenced: ReadonlySet<number>, sink: FindingSink): void {
-  let previous = 0;
+  // Undefined until the first page: its predecessors may have been pruned from the log.
+  let previous: number | undefined;
   for (const entry of logRecords(pageLog, sink)) {
     if (entry.kind !== 'page' || entry.record.tableId !== KEY_PROVIDER_TABLE_ID) continue;
     const { lsn, pageId, backlinkLsn } = entry.record;
@@ -193,8 +194,9 @@ export function checkKeyProviderHistory(pageLog: PageLog, referenced: ReadonlySe
       sink.warning(FindingCode.KeyProviderPageInvalid, `key-provider table holds page id ${pageId}; only page ${KEY_PROVIDER_PAGE_ID} is used`, at);
       continue;
     }
-    if (backlinkLsn !== previous) {
-      sink.warning(FindingCode.KeyProviderPageBacklink, `key-provider page backlink is LSN ${backlinkLsn}, not the previous page's LSN ${previous}`, at);
+    if (previous === undefined ? backlinkLsn >= lsn : backlinkLsn !== previous) {
+      const wanted = previous === undefined ? 'an earlier LSN' : `the previous page's LSN ${previous}`;
+      sink.warning(FindingCode.KeyProviderPageBacklink, `key-provider page backlink is LSN ${backlinkLsn}, not ${wanted}`, at);
     }
     previous = lsn;
     if (referenced.has(lsn)) continue;

@@ -29,7 +29,10 @@ export interface SampleHome {
 }
 
 export function shimOptionsFor(storage: StorageMode): ShimOptions {
-  return storage === 'disagg' ? { storage, replSet: 'rs0', keyProvider: 'example' } : { storage, replSet: 'rs0' };
+  // Every page version is kept, so the key-provider page a rotation replaced is there to damage.
+  return storage === 'disagg'
+    ? { storage, replSet: 'rs0', keyProvider: 'example', args: ['--pageLogRetain', 'all'] }
+    : { storage, replSet: 'rs0' };
 }
 
 export async function buildSampleHome(storage: StorageMode): Promise<SampleHome> {

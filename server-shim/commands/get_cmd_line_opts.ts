@@ -10,7 +10,8 @@ export const getCmdLineOptsCommand = defineCommand({
     const options = context.server.options;
     const parsed: Document = {
       net: { bindIp: options.bindIp.join(','), port: options.port },
-      storage: { dbPath: options.dbpath, mode: options.storage, ...(options.cacheSizeMB === undefined ? {} : { cacheSizeMB: options.cacheSizeMB }) },
+      storage: { dbPath: options.dbpath, mode: options.storage, ...(options.cacheSizeMB === undefined ? {} : { cacheSizeMB: options.cacheSizeMB }),
+        ...(options.pageLogRetain === undefined ? {} : { pageLogRetain: options.pageLogRetain }) },
     };
     if (options.replSet !== undefined) parsed.replication = { replSet: options.replSet };
     if (Object.keys(options.setParameter).length > 0) parsed.setParameter = { ...options.setParameter };

@@ -21,6 +21,14 @@ describe('options: command line', () => {
     expect(result.options.setParameter).to.deep.equal({ enableTestCommands: '1', checkpointIntervalSecs: '5' });
   });
 
+  it('takes --pageLogRetain as a count or "all"', () => {
+    for (const [value, expected] of [['3', 3], ['all', 'all']] as const) {
+      const result = parseCommandLine(['--dbpath', '/d', '--pageLogRetain', value]);
+      if (result.kind !== 'run') expect.fail(result.message);
+      expect(result.options.pageLogRetain).to.equal(expected);
+    }
+  });
+
   const badCommandLines: [string, string[]][] = [
     ['a missing --dbpath', ['--port', '1']],
     ['an unknown option', ['--dbpath', '/d', '--frobnicate']],
@@ -32,6 +40,8 @@ describe('options: command line', () => {
     ['a bad boolean parameter value', ['--dbpath', '/d', '--setParameter', 'enableTestCommands=maybe']],
     ['a negative checkpoint interval', ['--dbpath', '/d', '--setParameter', 'checkpointIntervalSecs=-1']],
     ['both --magicRestore and --repair', ['--dbpath', '/d', '--magicRestore', '--repair']],
+    ['a page log retention of 0', ['--dbpath', '/d', '--pageLogRetain', '0']],
+    ['a page log retention that is not a count', ['--dbpath', '/d', '--pageLogRetain', 'most']],
     ['a stray argument', ['--dbpath', '/d', 'extra']],
   ];
   for (const [name, argv] of badCommandLines) {

@@ -20,6 +20,8 @@ export interface ServerOptions {
   repair: boolean;
   logpath?: string;
   cacheSizeMB?: number;
+  /** Completed checkpoints the page log keeps readable (the engine's `pageLogRetain`). */
+  pageLogRetain?: number | 'all';
   /** The command line as given, for `getCmdLineOpts`. */
   argv: string[];
 }
@@ -55,6 +57,7 @@ export function parseCommandLine(argv: string[]): ParseResult {
     .option('--repair', 'run the metadata repair worker and exit')
     .option('--logpath <path>', 'log file to send write to instead of stdout')
     .option('--cacheSizeMB <megabytes>', 'engine cache size in megabytes')
+    .option('--pageLogRetain <count>', 'completed checkpoints the page log keeps readable, or "all" (default 2)')
     .allowExcessArguments(false)
     .exitOverride()
     .configureOutput({
@@ -91,6 +94,7 @@ export function parseCommandLine(argv: string[]): ParseResult {
     repair?: boolean;
     logpath?: string;
     cacheSizeMB?: string;
+    pageLogRetain?: string;
   }>();
 
   const invalid = (message: string): ParseResult => ({
@@ -108,6 +112,13 @@ export function parseCommandLine(argv: string[]): ParseResult {
   if (raw.cacheSizeMB !== undefined) {
     cacheSizeMB = Number(raw.cacheSizeMB);
     if (!Number.isFinite(cacheSizeMB) || cacheSizeMB <= 0) return invalid(`bad value for --cacheSizeMB: "${raw.cacheSizeMB}"`);
+  }
+  let pageLogRetain: number | 'all' | undefined;
+  if (raw.pageLogRetain !== undefined) {
+    pageLogRetain = raw.pageLogRetain === 'all' ? 'all' : Number(raw.pageLogRetain);
+    if (pageLogRetain !== 'all' && !(Number.isSafeInteger(pageLogRetain) && pageLogRetain >= 1)) {
+      return invalid(`bad value for --pageLogRetain: "${raw.pageLogRetain}" (a positive integer or "all")`);
+    }
   }
   if (raw.replSet !== undefined && !/^[^/\s,]+$/.test(raw.replSet)) return invalid(`bad value for --replSet: "${raw.replSet}"`);
   if (raw.magicRestore && raw.repair) return invalid('--magicRestore and --repair cannot be used together');
@@ -144,6 +155,7 @@ export function parseCommandLine(argv: string[]): ParseResult {
       repair: raw.repair === true,
       logpath: raw.logpath,
       cacheSizeMB,
+      ...(pageLogRetain === undefined ? {} : { pageLogRetain }),
       argv,
     },
   };

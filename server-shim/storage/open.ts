@@ -9,6 +9,7 @@ export interface OpenStorageOptions {
   keyProvider?: string;
   keyProviderConfig?: string;
   cacheSizeMB?: number;
+  pageLogRetain?: number | 'all';
 }
 
 /** The engine configuration for the server's options, with engine events forwarded to `logger`. */
@@ -17,6 +18,7 @@ export function engineConfig(options: OpenStorageOptions, logger: Logger): Conne
   if (options.keyProvider !== undefined) config.keyProvider = options.keyProvider;
   if (options.keyProviderConfig !== undefined) config.keyProviderConfig = options.keyProviderConfig;
   if (options.cacheSizeMB !== undefined) config.cacheSize = Math.round(options.cacheSizeMB * 1024 * 1024);
+  if (options.pageLogRetain !== undefined) config.pageLogRetain = options.pageLogRetain;
   return config;
 }
 

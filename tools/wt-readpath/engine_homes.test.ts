@@ -61,7 +61,7 @@ describe('wt-readpath on homes the engine writes', () => {
 
   it('shows the turtle pages, completion records and log of a disaggregated home', async () => {
     const home = await homes.directory();
-    const connection = await writeSampleHome(homes.open, home, { storage: 'disagg' });
+    const connection = await writeSampleHome(homes.open, home, { storage: 'disagg', pageLogRetain: 'all' });
     await connection.close();
     const turtle = await runCliJson<{ completionRecords: Array<{ lsn: number; newest: boolean }>; turtlePage: { checksumStatus: string; lsn: number; completionLsn: number } }>(['turtle', home]);
     expect(turtle.exitCode).to.equal(0);
@@ -88,7 +88,7 @@ describe('wt-readpath on homes the engine writes', () => {
 
   it('shows key-provider pages with their key version and never their key bytes', async () => {
     const home = await homes.directory();
-    const connection = await writeSampleHome(homes.open, home, { storage: 'disagg', keyProvider: 'example' });
+    const connection = await writeSampleHome(homes.open, home, { storage: 'disagg', keyProvider: 'example', pageLogRetain: 'all' });
     connection.requestKeyRotation();
     await connection.checkpoint();
     await connection.close();
@@ -123,7 +123,8 @@ describe('wt-readpath on homes the engine writes', () => {
     /** A disaggregated home whose shared table `table:t` holds `which` -> `value`, checkpointed. */
     async function homeWith(value: string): Promise<{ home: string; connection: Awaited<ReturnType<typeof homes.open>> }> {
       const home = await homes.directory();
-      const connection = await homes.open(home, { storage: 'disagg' });
+      // Every version kept: the checkpoints after the one saved below stay in the log.
+      const connection = await homes.open(home, { storage: 'disagg', pageLogRetain: 'all' });
       connection.createTable('table:t', 'key_format=S,value_format=S');
       connection.openSession().openCursor('table:t').put('which', value);
       await connection.checkpoint();

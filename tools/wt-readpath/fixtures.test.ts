@@ -41,6 +41,19 @@ describe('wt-readpath on homes WiredTiger wrote', () => {
         });
       }
 
+      it('dumps the same records as one JSON document with --json', async () => {
+        const result = await runCliJson<{ uri: string; config: string; format: string; records: Array<{ key: string; value: string }> }>(['dump', home, table, '--json']);
+        expect(result.exitCode, result.stderr).to.equal(0);
+        const text = readFileSync(join(expected, 'dump.txt'), 'utf8');
+        const lines = text.slice(text.indexOf('Data\n') + 5).split('\n').slice(0, -1);
+        const records = [];
+        for (let i = 0; i < lines.length; i += 2) records.push({ key: lines[i]!, value: lines[i + 1]! });
+        expect(result.document.records).to.deep.equal(records);
+        expect(result.document.format).to.equal('print');
+        expect(result.document.uri).to.equal(table.includes(':') ? table : `table:${table}`);
+        expect(text).to.contain(`\n${result.document.config}\n`);
+      });
+
       it('lists the metadata as wt list -v does, but for what wt changed by checkpointing', async () => {
         const result = await runCli(['list', '-v', home]);
         expect(result.exitCode, result.stderr).to.equal(0);

@@ -1,7 +1,7 @@
 import { ErrorCode, SchemaError } from '../../../engine/errors.js';
 import { HomeSession, type HomeOptions } from '../context.js';
 import { creationConfig, dumpHeader, dumpItem, dumpRecord, dumpUri } from '../dump_format.js';
-import { ExitCode, type ExitCodeValue, type Output } from '../output.js';
+import { ExitCode, toJson, type ExitCodeValue, type Output } from '../output.js';
 
 /** `dump`'s options. */
 export interface DumpCommandOptions extends HomeOptions {
@@ -20,20 +20,28 @@ export async function dumpCommand(home: string, uriArgument: string, options: Du
     }
     const hex = options.hex === true;
     const config = creationConfig(session.reader, uri, resolved.file, resolved.table);
-    if (output.json) {
-      const records: Array<{ key: string; value: string }> = [];
-      for (const record of session.reader.records(resolved.file)) records.push({ key: dumpItem(record.key, hex), value: dumpItem(record.value, hex) });
+    // Records stream out as they are read, in both forms: memory stays bounded whatever the
+    // table's size.
+    let count = 0;
+    const written = async (): Promise<void> => {
+      if (++count % 4096 !== 0) return;
       session.report();
-      output.document({ uri, config, format: hex ? 'hex' : 'print', records });
+      await output.drain();
+    };
+    if (output.json) {
+      // The document `{uri, config, format, records: [...]}`, written a record at a time.
+      const head = toJson({ uri, config, format: hex ? 'hex' : 'print' });
+      output.out(`${head.slice(0, head.lastIndexOf('\n}'))},\n  "records": [`);
+      for (const record of session.reader.records(resolved.file)) {
+        output.out(`${count === 0 ? '' : ','}\n    ${JSON.stringify({ key: dumpItem(record.key, hex), value: dumpItem(record.value, hex) })}`);
+        await written();
+      }
+      output.out(`${count === 0 ? '' : '\n  '}]\n}\n`);
     } else {
       output.out(dumpHeader(uri, config, hex));
-      let count = 0;
       for (const record of session.reader.records(resolved.file)) {
         output.out(dumpRecord(record, hex));
-        if (++count % 4096 === 0) {
-          session.report();
-          await output.drain();
-        }
+        await written();
       }
     }
     return session.exitCode;
