@@ -104,6 +104,17 @@ export class HomeReader {
     return reader;
   }
 
+  /**
+   * The disaggregated checkpoint the local metadata of `home` pairs with, read without the
+   * page log; undefined when it names none or does not read (findings go to `sink`).
+   */
+  static pairedCheckpointOf(home: string, sink: FindingSink): PairedCheckpoint | undefined {
+    const reader = new HomeReader(home, sink);
+    reader.readTurtleFile();
+    reader.readLocalMetadata(false);
+    return reader.pairedCheckpoint();
+  }
+
   get disaggregated(): boolean {
     return this.pageLog !== undefined;
   }

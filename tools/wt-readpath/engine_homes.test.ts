@@ -147,6 +147,14 @@ describe('wt-readpath on homes the engine writes', () => {
       expect(dump.stdout).to.match(/Data\nwhich\\00\nfirst\\00\n$/);
       const verify = await runCli(['verify', home]);
       expect(verify.exitCode, verify.stdout + verify.stderr).to.equal(0);
+      // turtle shows the paired checkpoint's turtle page, and marks which record is which.
+      const turtle = await runCliJson<{ completionRecords: Array<{ lsn: number; newest: boolean; paired: boolean }>; turtlePage: { completionLsn: number } }>(['turtle', home]);
+      const records = turtle.document.completionRecords;
+      const paired = records.find((r) => r.paired)!;
+      expect(paired.newest).to.equal(false);
+      expect(records[records.length - 1]!.newest).to.equal(true);
+      expect(turtle.document.turtlePage.completionLsn).to.equal(paired.lsn);
+      expect((await runCli(['turtle', home])).stdout).to.contain(`LSN ${paired.lsn}: `).and.contain('[paired with the local metadata]');
       // The engine opens the same checkpoint.
       const reopened = await homes.open(home, { storage: 'disagg', readOnly: true });
       expect(reopened.openSession().openCursor('table:t').get('which')).to.equal('first');

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { checksum, hex32, parseCompletionMetadata, parseTurtle, TURTLE_FILE } from '../../../engine/format/index.js';
 import { TURTLE_PAGE_TABLE_ID, type CompletionRecord } from '../../../engine/page_log/index.js';
 import {
-  checkCompletion, FindingCode, FindingSink, logRecords, recordAt, TURTLE_PAGE_ID, type Finding,
+  checkCompletion, FindingCode, FindingSink, HomeReader, logRecords, recordAt, TURTLE_PAGE_ID, type Finding,
 } from '../../../engine/verify/index.js';
 import { checkHome, openPageLogOf, reportFindings, type HomeOptions } from '../context.js';
 import { UsageError, type ExitCodeValue, type Output } from '../output.js';
@@ -16,9 +16,10 @@ export interface TurtleCommandOptions extends HomeOptions {
 const hexTs = (value: bigint): string => `0x${value.toString(16)}`;
 
 /**
- * `turtle`: the local turtle file, the completion records, and the turtle page of the newest
- * checkpoint (or of the completion record or turtle page at `--lsn`), with its checksum
- * against the completion record.
+ * `turtle`: the local turtle file, the completion records, and the turtle page of the
+ * checkpoint the engine opens (the one the local metadata pairs with, else the newest; or of
+ * the completion record or turtle page at `--lsn`), with its checksum against the completion
+ * record.
  */
 export async function turtleCommand(home: string, options: TurtleCommandOptions, output: Output): Promise<ExitCodeValue> {
   checkHome(home);
@@ -55,15 +56,23 @@ export async function turtleCommand(home: string, options: TurtleCommandOptions,
       const completions: CompletionRecord[] = [];
       for (const entry of logRecords(pageLog, sink)) if (entry.kind === 'complete') completions.push(entry.record);
       const newest: CompletionRecord | undefined = completions[completions.length - 1];
-      document.completionRecords = completions.map((c) => ({ lsn: c.lsn, timestamp: hexTs(c.timestamp), oldestTimestamp: hexTs(c.oldestTimestamp), metadata: c.metadata, newest: c === newest }));
+      // The checkpoint the engine opens: the one the local metadata pairs with (a newer one is
+      // what a crash before the local turtle file's rename leaves), else the newest.
+      const pairedLsn = HomeReader.pairedCheckpointOf(home, new FindingSink())?.lsn;
+      const opened = pairedLsn === undefined ? newest : completions.find((c) => c.lsn === pairedLsn);
+      document.completionRecords = completions.map((c) => ({
+        lsn: c.lsn, timestamp: hexTs(c.timestamp), oldestTimestamp: hexTs(c.oldestTimestamp), metadata: c.metadata,
+        newest: c === newest, paired: c.lsn === pairedLsn,
+      }));
       if (!output.json) {
         output.line('completion records:');
         if (completions.length === 0) output.line('  (none)');
         for (const c of completions) {
-          output.line(`  LSN ${c.lsn}: timestamp ${hexTs(c.timestamp)}, oldest ${hexTs(c.oldestTimestamp)}, ${c.metadata}${c === newest ? ' [newest]' : ''}`);
+          const marks = [...(c === newest ? ['newest'] : []), ...(c.lsn === pairedLsn ? ['paired with the local metadata'] : [])];
+          output.line(`  LSN ${c.lsn}: timestamp ${hexTs(c.timestamp)}, oldest ${hexTs(c.oldestTimestamp)}, ${c.metadata}${marks.length === 0 ? '' : ` [${marks.join(', ')}]`}`);
         }
       }
-      let completion: CompletionRecord | undefined = newest;
+      let completion: CompletionRecord | undefined = opened;
       if (wanted !== undefined) {
         completion = completions.find((c) => c.lsn === wanted) ?? completions.find((c) => metadataLsnOf(c) === wanted);
       }
