@@ -27,6 +27,11 @@ export interface BlockManager {
    * longer references once this returns.
    */
   write(image: Buffer, replaces?: Uint8Array): Buffer;
+  /**
+   * False while writes must wait (a page-log checkpoint between its trees and its completion
+   * record); eviction then keeps dirty pages. Absent: always true.
+   */
+  canWrite?(): boolean;
   /** Tells the block layer the live tree no longer references `address`. */
   free(address: Uint8Array): void;
   /**

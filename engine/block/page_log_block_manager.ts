@@ -1,10 +1,23 @@
-import { ErrorCode, FormatError } from '../errors.js';
+import { ErrorCode, FormatError, StateError } from '../errors.js';
 import {
   checkBasePage, decodePageLogAddress, DISAGG_BASE_PAYLOAD_OFFSET, encodePageLogAddress, readPageHeader, sealBasePage,
   BLOCK_PAYLOAD_OFFSET,
 } from '../format/index.js';
 import { MIN_USER_PAGE_ID, type PageLogHandle } from '../page_log/index.js';
 import type { BlockManager, ReadPage } from './block_manager.js';
+
+/**
+ * The stretch of a checkpoint between writing its trees and taking its completion record's
+ * LSN (the key provider may be awaited there). A page version put in it, or a discard, would
+ * get an LSN below the completion record's while the checkpoint names the version before it:
+ * reads "as of" the checkpoint, and so the page log's pruning, would take the newer one. So
+ * no page is written then (eviction waits; `write` refuses) and discards wait until it closes.
+ */
+export interface CheckpointWindow {
+  isOpen(): boolean;
+  /** Runs `work` now when the window is closed, else as soon as it closes. */
+  defer(work: () => void): void;
+}
 
 /**
  * A tree's pages in the page log under one table id (WiredTiger's `block_disagg`): each page
@@ -23,8 +36,13 @@ export class PageLogBlockManager implements BlockManager {
     private readonly checkpointId: () => number,
     /** Told the size of every page written, for the database size the completion record carries. */
     private readonly onWrite: (bytes: number) => void = () => {},
+    private readonly window: CheckpointWindow = { isOpen: () => false, defer: (work) => work() },
   ) {
     this.name = `table id ${handle.tableId}`;
+  }
+
+  canWrite(): boolean {
+    return !this.window.isOpen();
   }
 
   /** A page id no page of the table has now. */
@@ -66,6 +84,9 @@ export class PageLogBlockManager implements BlockManager {
   }
 
   write(image: Buffer, replaces?: Uint8Array): Buffer {
+    if (this.window.isOpen()) {
+      throw new StateError(ErrorCode.Busy, 'a checkpoint is between writing its trees and its completion record: pages cannot be written now', { tableId: this.handle.tableId });
+    }
     const previous = replaces ? decodePageLogAddress(replaces) : undefined;
     const pageId = previous?.pageId ?? this.newPageId();
     const { page, checksum } = sealBasePage(image, BLOCK_PAYLOAD_OFFSET, {
@@ -79,7 +100,8 @@ export class PageLogBlockManager implements BlockManager {
 
   free(address: Uint8Array): void {
     const { pageId, size } = decodePageLogAddress(address);
-    if (size > 0) this.handle.discard(pageId);
+    // A discard inside the window would hide a version the checkpoint still names.
+    if (size > 0) this.window.defer(() => this.handle.discard(pageId));
   }
 
   checkpoint(rootAddress: Uint8Array | undefined): string {

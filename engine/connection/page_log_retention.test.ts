@@ -1,7 +1,8 @@
 import { cpSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
-import type { ConnectionConfig } from '../api.js';
+import type { Connection, ConnectionConfig } from '../api.js';
 import { openPageLog, type PageLogStat } from '../page_log/index.js';
 import { testHomes } from '../testing/homes.js';
 import { collectReport, verifyHome } from '../verify/index.js';
@@ -88,6 +89,94 @@ describe('page log retention', function () {
     await connection.close();
     const report = await collectReport(verifyHome(home));
     expect(report.findings.filter((f) => f.severity === 'error')).to.deep.equal([]);
+  });
+
+  describe('while a checkpoint waits for its key provider', () => {
+    // Between writing its trees and its completion record a checkpoint awaits `getKey`; client
+    // work goes on meanwhile. The home is copied as soon as the checkpoint returns (it has
+    // pruned by then): what a SIGKILL at that moment leaves.
+    const slowProvider = fileURLToPath(new URL('../testing/slow_key_provider.js', import.meta.url));
+    const config: ConnectionConfig = { storage: 'disagg', keyProvider: slowProvider, cacheSize: 1024 * 1024 };
+
+    async function expectSoundCopy(home: string, check: (connection: Connection) => void): Promise<void> {
+      const copy = await homes.directory();
+      cpSync(home, copy, { recursive: true });
+      const report = await collectReport(verifyHome(copy));
+      expect(report.findings.filter((f) => f.severity === 'error')).to.deep.equal([]);
+      const connection = await homes.open(copy, { ...config, readOnly: true });
+      try {
+        check(connection);
+      } finally {
+        await connection.close();
+      }
+    }
+
+    it('keeps every page the checkpoint names when eviction runs during the wait', async () => {
+      const home = await homes.directory();
+      const connection = await homes.open(home, config);
+      connection.createTable('table:t', 'key_format=S,value_format=S');
+      const cursor = connection.openSession().openCursor('table:t');
+      for (let i = 0; i < 20_000; i++) cursor.put(keyOf(i), 'v'.repeat(100));
+      await connection.checkpoint();
+      for (let i = 0; i < 20_000; i++) cursor.put(keyOf(i), 'w'.repeat(100));
+      const checkpoint = connection.checkpoint();
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      // A 1 MB cache: these writes would evict dirty leaves at once.
+      for (let i = 0; i < 20_000; i++) cursor.put(keyOf(i), 'x'.repeat(100));
+      await checkpoint;
+      await expectSoundCopy(home, (copy) => {
+        const read = copy.openSession().openCursor('table:t');
+        for (const i of [0, 5, 10_000, 19_999]) expect(read.get(keyOf(i))).to.equal('w'.repeat(100));
+      });
+      await connection.close();
+    });
+
+    it('keeps the pages of a table dropped during the wait, which the checkpoint still holds', async () => {
+      const home = await homes.directory();
+      const connection = await homes.open(home, config);
+      connection.createTable('table:a', 'key_format=S,value_format=S');
+      connection.createTable('table:b', 'key_format=S,value_format=S');
+      const session = connection.openSession();
+      const [a, b] = [session.openCursor('table:a'), session.openCursor('table:b')];
+      for (let i = 0; i < 2_000; i++) {
+        a.put(keyOf(i), 'v'.repeat(50));
+        b.put(keyOf(i), 'w'.repeat(50));
+      }
+      await connection.checkpoint();
+      b.put('x', 'y');
+      for (let i = 0; i < 2_000; i++) a.put(keyOf(i), 'z'.repeat(50));
+      const checkpoint = connection.checkpoint();
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      connection.dropTable('table:a');
+      await checkpoint;
+      await expectSoundCopy(home, (copy) => {
+        expect(copy.openSession().openCursor('table:a').get(keyOf(5))).to.equal('z'.repeat(50));
+      });
+      await connection.checkpoint();
+      await connection.close();
+      const reopened = await homes.open(home, { ...config, readOnly: true });
+      expect(reopened.hasTable('table:a')).to.equal(false);
+      expect(reopened.openSession().openCursor('table:b').get('x')).to.equal('y');
+      await reopened.close();
+    });
+  });
+
+  it('does not prune a checkpoint a read-only connection of the same process reads', async () => {
+    const home = await homes.directory();
+    const writer = await homes.open(home, { storage: 'disagg' });
+    writer.createTable('table:t', 'key_format=S,value_format=S');
+    const cursor = writer.openSession().openCursor('table:t');
+    for (let i = 0; i < COUNT; i++) cursor.put(keyOf(i), 'first');
+    await writer.checkpoint();
+    const reader = await homes.open(home, { storage: 'disagg', readOnly: true });
+    for (let round = 0; round < 4; round++) {
+      for (let i = 0; i < COUNT; i++) cursor.put(keyOf(i), `round ${round}`);
+      await writer.checkpoint();
+    }
+    const read = reader.openSession().openCursor('table:t');
+    for (const i of [0, 2500, COUNT - 1]) expect(read.get(keyOf(i))).to.equal('first');
+    await reader.close();
+    await writer.close();
   });
 
   it('refuses a pageLogRetain that is not a positive integer or "all"', async () => {

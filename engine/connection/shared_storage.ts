@@ -1,6 +1,6 @@
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { CheckpointInfo, ConnectionConfig, KeyProviderStatus } from '../api.js';
-import { PageLogBlockManager } from '../block/page_log_block_manager.js';
+import { PageLogBlockManager, type CheckpointWindow } from '../block/page_log_block_manager.js';
 import { Btree } from '../btree/index.js';
 import { ConfigError, ErrorCode, PageLogError } from '../errors.js';
 import {
@@ -20,6 +20,29 @@ const SHARED_METADATA_PAGE_MAX = 32 * 1024;
 
 /** Completed checkpoints the page log keeps readable unless told otherwise. */
 export const DEFAULT_PAGE_LOG_RETAIN = 2;
+
+/** Page log path -> completion LSN -> read-only connections of this process reading it. */
+const pins = new Map<string, Map<number, number>>();
+
+function pinCheckpoint(path: string, lsn: number): void {
+  const key = resolve(path);
+  const byLsn = pins.get(key) ?? new Map<number, number>();
+  byLsn.set(lsn, (byLsn.get(lsn) ?? 0) + 1);
+  pins.set(key, byLsn);
+}
+
+function unpinCheckpoint(path: string, lsn: number): void {
+  const key = resolve(path);
+  const byLsn = pins.get(key);
+  const count = byLsn?.get(lsn) ?? 0;
+  if (count > 1) byLsn!.set(lsn, count - 1);
+  else byLsn?.delete(lsn);
+  if (byLsn?.size === 0) pins.delete(key);
+}
+
+function pinnedCheckpoints(path: string): number[] {
+  return [...(pins.get(resolve(path))?.keys() ?? [])];
+}
 
 /** What a completed disaggregated checkpoint reports. */
 export interface SharedCheckpointResult {
@@ -44,6 +67,15 @@ export class SharedStorage {
   lastCheckpoint: CheckpointInfo | undefined;
   /** Bytes of live pages, carried from completion record to completion record. */
   private databaseSize: number;
+  /** Open from the trees' writes to the completion record's LSN; see `CheckpointWindow`. */
+  private windowOpen = false;
+  private readonly deferred: Array<() => void> = [];
+  private readonly window: CheckpointWindow = {
+    isOpen: () => this.windowOpen,
+    defer: (work) => (this.windowOpen ? this.deferred.push(work) : work()),
+  };
+  /** What a read-only connection pins (its log and checkpoint), released at close. */
+  private pin: { path: string; lsn: number } | undefined;
 
   private constructor(
     readonly pageLog: PageLog,
@@ -126,7 +158,13 @@ export class SharedStorage {
       } else if (persisted && !context.readOnly) {
         throw new ConfigError('this database keeps a key-provider page: open it with a keyProvider', { key: 'keyProvider', lsn: turtle!.page.keyProvider!.lsn });
       }
-      return new SharedStorage(pageLog, context, provider, config.keyProvider, turtle, config.pageLogRetain ?? DEFAULT_PAGE_LOG_RETAIN);
+      const shared = new SharedStorage(pageLog, context, provider, config.keyProvider, turtle, config.pageLogRetain ?? DEFAULT_PAGE_LOG_RETAIN);
+      if (context.readOnly && turtle !== undefined) {
+        // A writer in this process must not prune what this connection reads.
+        shared.pin = { path: pageLog.path, lsn: turtle.completionLsn };
+        pinCheckpoint(shared.pin.path, shared.pin.lsn);
+      }
+      return shared;
     } catch (error) {
       await provider?.terminate().catch(() => undefined);
       await pageLog.close();
@@ -137,7 +175,7 @@ export class SharedStorage {
   blockManager(tableId: number): PageLogBlockManager {
     return new PageLogBlockManager(this.pageLog.openHandle(tableId), () => this.completed + 1, (bytes) => {
       this.databaseSize = Math.max(0, this.databaseSize + bytes);
-    });
+    }, this.window);
   }
 
   /**
@@ -158,6 +196,16 @@ export class SharedStorage {
       addr: this.metadataBlock.checkpoint(root), order: this.completed + 1, time: Math.floor(Date.now() / 1000),
       size: 0, writeGen: tree.maxWriteGen, runWriteGen: 1n,
     }));
+    this.windowOpen = true;
+    try {
+      return await this.completeCheckpoint(args, tree, metadataCheckpoint);
+    } finally {
+      this.closeWindow();
+    }
+  }
+
+  /** Steps 3 to 7, inside the window: nothing but this checkpoint writes pages until its LSN is taken. */
+  private async completeCheckpoint(args: { stable: bigint; oldest: bigint; largestFileId: number }, tree: Btree, metadataCheckpoint: string): Promise<SharedCheckpointResult> {
     // 3-5. The key-provider page, only when the key changed.
     let keyProvider: TurtlePage['keyProvider'];
     if (this.provider) {
@@ -180,14 +228,17 @@ export class SharedStorage {
       maxWriteGen: tree.maxWriteGen, keyProvider,
     });
     const turtleLsn = this.pageLog.openHandle(TURTLE_PAGE_TABLE_ID).put(TURTLE_PAGE_ID, { backlinkLsn: this.turtleLsn ?? 0, baseLsn: 0, flags: 0 }, turtle);
-    // 7. The completion record: the checkpoint's identity.
-    const lsn = await this.pageLog.completeCheckpoint({
+    // 7. The completion record: the checkpoint's identity. Its LSN is taken by the call, so
+    // the window closes right after it, before the record is durable.
+    const completion = this.pageLog.completeCheckpoint({
       timestamp: args.stable,
       oldestTimestamp: args.oldest,
       metadata: formatCompletionMetadata({
         metadataLsn: turtleLsn, metadataChecksum: checksum(turtle), databaseSize: this.databaseSize, version: 1, compatibleVersion: 1,
       }),
     });
+    this.closeWindow();
+    const lsn = await completion;
     this.checkpointBegun = false;
     this.completed++;
     this.turtleLsn = turtleLsn;
@@ -199,15 +250,27 @@ export class SharedStorage {
     return { lsn, metadataLsn: turtleLsn, keyProviderPageLsn: keyProvider?.lsn };
   }
 
+  private closeWindow(): void {
+    if (!this.windowOpen) return;
+    this.windowOpen = false;
+    for (const work of this.deferred.splice(0)) work();
+  }
+
   /**
    * Called once the local turtle file pairs with the new checkpoint: the page log may now drop
-   * what only older checkpoints need, keeping `pageLogRetain` of them.
+   * what only older checkpoints need, keeping `pageLogRetain` of them and every checkpoint a
+   * read-only connection of this process has open. The checkpoint is durable already, so a
+   * failure here is logged, not thrown: the next checkpoint prunes again.
    */
   async checkpointDurable(): Promise<void> {
     const retain = this.retain;
     if (retain === 'all' || this.pageLog.prune === undefined) return;
-    const removed = await this.pageLog.prune(retain);
-    if (removed > 0) this.context.log({ level: 'debug', component: 'STORAGE', msg: 'Pruned the page log', attr: { records: removed, checkpointsKept: retain } });
+    try {
+      const removed = await this.pageLog.prune(retain, pinnedCheckpoints(this.pageLog.path));
+      if (removed > 0) this.context.log({ level: 'debug', component: 'STORAGE', msg: 'Pruned the page log', attr: { records: removed, checkpointsKept: retain } });
+    } catch (error) {
+      this.context.log({ level: 'warn', component: 'STORAGE', msg: 'Could not prune the page log', attr: { error: error instanceof Error ? error.message : String(error) } });
+    }
   }
 
   keyProviderStatus(): KeyProviderStatus | undefined {
@@ -224,16 +287,14 @@ export class SharedStorage {
   }
 
   async close(): Promise<void> {
+    if (this.pin !== undefined) unpinCheckpoint(this.pin.path, this.pin.lsn);
+    this.pin = undefined;
     this.metadata.tree.release();
     await this.provider?.terminate();
     await this.pageLog.close();
   }
 }
 
-/**
- * The turtle page of the last completed checkpoint (or of the completion record at
- * `completionLsn`), checked against its completion record.
- */
 /** The checkpoint a connection opens: its turtle page and where it was found. */
 export interface LastCheckpoint {
   page: TurtlePage;
@@ -243,6 +304,10 @@ export interface LastCheckpoint {
   databaseSize: number;
 }
 
+/**
+ * The turtle page of the last completed checkpoint (or of the completion record at
+ * `completionLsn`), checked against its completion record.
+ */
 export function readLastCheckpoint(pageLog: PageLog, completionLsn?: number): LastCheckpoint | undefined {
   const record = pageLog.getCompleteCheckpoint(completionLsn);
   if (!record) {

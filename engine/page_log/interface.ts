@@ -213,14 +213,16 @@ export interface PageLog {
    */
   stat(): PageLogStat;
   /**
-   * Removes page records that no read at the newest `keep` completion records, or later, can
-   * return, and the completion records older than those `keep`. Resolves to how many records
-   * were removed. Reads at other LSNs below the oldest kept completion are no longer
+   * Removes page records that no read at the newest `keep` completion records, at the
+   * completion records listed in `alsoKeep` (checkpoints a reader still has open), or later,
+   * can return, and the other completion records older than those. Resolves to how many
+   * records were removed. Reads at other LSNs below the oldest kept completion are no longer
    * guaranteed. LMDB reuses the freed space for later puts.
    *
-   * Errors: `READ_ONLY`; `INVALID_ARGUMENT` when `keep` is not a positive integer.
+   * Errors: `READ_ONLY`; `INVALID_ARGUMENT` when `keep` is not a positive integer or an
+   * `alsoKeep` entry is not an LSN.
    */
-  prune?(keep: number): Promise<number>;
+  prune?(keep: number, alsoKeep?: readonly number[]): Promise<number>;
   /** Resolves when every record queued so far is durable. Errors: `PAGE_LOG` when a commit failed. */
   flush(): Promise<void>;
   /**

@@ -462,17 +462,20 @@ class LmdbPageLog implements PageLog {
     return { tables: tables.size, pages, records, bytes, lastLsn: this.lastLsn, checkpoints };
   }
 
-  async prune(keep: number): Promise<number> {
+  async prune(keep: number, alsoKeep: readonly number[] = []): Promise<number> {
     this.checkWritable();
     if (!Number.isSafeInteger(keep) || keep < 1) throw invalidArgument(`prune keeps at least one checkpoint, got ${String(keep)}`);
+    for (const lsn of alsoKeep) checkLsn('alsoKeep', lsn, {});
     return this.serialize(async () => {
       await this.waitForDurability();
       const completions: number[] = [];
       for (const key of this.checkpoints.getKeys({})) completions.push(decodeLsnKey(key));
       if (completions.length === 0) return 0;
-      const kept = completions.slice(-keep);
+      const pinned = new Set(alsoKeep);
+      const newest = new Set(completions.slice(-keep));
+      const kept = completions.filter((lsn) => newest.has(lsn) || pinned.has(lsn));
       const removable: StoredRecordKey[] = completions
-        .slice(0, Math.max(0, completions.length - keep))
+        .filter((lsn) => !newest.has(lsn) && !pinned.has(lsn))
         .map((lsn) => ({ lsn, kind: RecordKind.Completion, tableId: 0, pageId: 0 }));
 
       let chain: ChainRecord[] = [];

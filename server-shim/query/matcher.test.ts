@@ -105,12 +105,33 @@ describe('matcher: patterns that backtrack', () => {
     expect(compileFilter({ s: { $regex: '^(\\w)\\1' } })({ s: 'abb' })).to.equal(false);
     expect(compileFilter({ s: { $regex: 'a(?=b)' } })({ s: 'ab' })).to.equal(true);
     expect(compileFilter({ s: { $regex: 'a(?!b)' } })({ s: 'ab' })).to.equal(false);
-    for (const pattern of ['^(a+)+\\1$', '(?=a)(a|a)*$', '^(.*a){12}(?!x)', '(a+){2,}(?<=a)']) {
+    for (const pattern of ['^(a+)+\\1$', '(?=a)(a|a)*$', '^(.*a){12}(?!x)', '(a+){2,}(?<=a)', '(?=a)a*a*a*a*a*b', '(\\w+)\\s+\\1']) {
       expect(() => compileFilter({ s: { $regex: pattern } }), pattern).to.throw(CommandError, /too complex/);
     }
-    for (const pattern of ['(a)\\1', '(?=a)(ab){3}', '[(a+)]+(?=x)', '(a+){1}(?!b)', '\\(a+\\)+(?=c)']) {
+    for (const pattern of ['(a)\\1', '(?=a)(ab){3}', '[(a+)]+(?=x)', '(a+){1}(?!b)', '\\(a+\\)(?=c)', '^(?=.*\\d)(?=.*[a-z]).{8,}$']) {
       expect(() => compileFilter({ s: { $regex: pattern } }), pattern).to.not.throw();
     }
+  });
+
+  it('matches a backreference or lookaround only on strings a backtracking engine finishes quickly', () => {
+    const matches = compileFilter({ s: { $regex: '^(\\w+) \\1$' } });
+    expect(matches({ s: 'hey hey' })).to.equal(true);
+    expect(() => matches({ s: `${'a'.repeat(2000)} b` })).to.throw(CommandError, /too complex to match a string of 2002 characters/);
+  });
+
+  it('gives $, \\Z, \\s, \\Q...\\E and the x option their PCRE meaning', () => {
+    const test = (pattern: string, text: string, options = ''): boolean => compileFilter({ s: { $regex: pattern, $options: options } })({ s: text });
+    expect(test('^b$', 'b\n')).to.equal(true);
+    expect(test('^b$', 'b\nc')).to.equal(false);
+    expect(test('foo\\Z', 'foo\n')).to.equal(true);
+    expect(test('foo\\Z', 'fooZ')).to.equal(false);
+    expect(test('bc\\z', 'bc\n')).to.equal(false);
+    expect(test('a\\sb', 'a\u000bb')).to.equal(true);
+    expect(test('\\Qa.b$\\E', 'a.b$')).to.equal(true);
+    expect(test('\\Qa.b$\\E', 'axb$')).to.equal(false);
+    expect(test('[ ]', 'a b', 'x')).to.equal(true);
+    expect(test('^(\\w+)\\s\\1\\Z', 'hey hey\n')).to.equal(true);
+    expect(() => test('(a)\\1\\K', 'aa')).to.throw(CommandError, /escape \\K is not supported/);
   });
 
   it('refuses an invalid pattern and an unknown option with BadValue', () => {
