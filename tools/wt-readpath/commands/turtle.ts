@@ -76,6 +76,8 @@ export async function turtleCommand(home: string, options: TurtleCommandOptions,
       if (wanted !== undefined) {
         completion = completions.find((c) => c.lsn === wanted) ?? completions.find((c) => metadataLsnOf(c) === wanted);
       }
+      // The others are checked too: a damaged one is reported (exit 2) though not shown.
+      for (const other of completions) if (other !== completion) checkCompletion(pageLog, other, sink);
       if (completion !== undefined) {
         const checked = checkCompletion(pageLog, completion, sink);
         const metadataLsn = metadataLsnOf(completion);
