@@ -24,7 +24,6 @@ import { TreeWalker, type StoredRecord, type TreeWalkSummary } from './tree.js';
  * metadata. Every problem met on the way is reported to the sink; what can be read is kept.
  */
 
-export { METADATA_FILE };
 /** The URI the local metadata file's entry in the turtle file has. */
 export const METADATA_URI = 'file:WiredTiger.wt';
 /** The shared metadata btree (page-log table 10), as WiredTiger names it. */

@@ -2,7 +2,8 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { getConfigRaw, getConfigValue, parseConfig, parseNested } from '../format/index.js';
 import { errorMessage, FindingCode, type FindingSink } from './findings.js';
-import { isSharedFileConfig, METADATA_FILE, METADATA_URI, type MetadataEntry } from './home.js';
+import { METADATA_FILE } from '../meta/index.js';
+import { isSharedFileConfig, METADATA_URI, type MetadataEntry } from './home.js';
 
 /**
  * Checks between metadata entries (FORMATS.md 7.2, DESIGN.md 3.1): file ids unique across the
