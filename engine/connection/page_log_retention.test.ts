@@ -161,6 +161,29 @@ describe('page log retention', function () {
     });
   });
 
+  it('keeps the key-provider page the checkpoints name after onKeyUpdate failed a rotation', async () => {
+    const home = await homes.directory();
+    // The third checkpoint offers a new key, writes its page, and then onKeyUpdate fails it.
+    const config: ConnectionConfig = { storage: 'disagg', keyProvider: 'mock', keyProviderConfig: 'rotate_every=3,fail_on_key_update=2' };
+    const connection = await homes.open(home, config);
+    connection.createTable('table:t', 'key_format=S,value_format=S');
+    const cursor = connection.openSession().openCursor('table:t');
+    let failures = 0;
+    for (let round = 0; round < 6; round++) {
+      cursor.put(keyOf(round), `round ${round}`);
+      await connection.checkpoint().catch(() => failures++);
+    }
+    expect(failures).to.equal(1);
+    const copy = await homes.directory();
+    cpSync(home, copy, { recursive: true });
+    await connection.close();
+    const report = await collectReport(verifyHome(copy));
+    expect(report.findings.filter((f) => f.severity === 'error')).to.deep.equal([]);
+    const reopened = await homes.open(copy, config);
+    expect(reopened.openSession().openCursor('table:t').get(keyOf(5))).to.equal('round 5');
+    await reopened.close();
+  });
+
   it('does not prune a checkpoint a read-only connection of the same process reads', async () => {
     const home = await homes.directory();
     const writer = await homes.open(home, { storage: 'disagg' });

@@ -120,7 +120,16 @@ export class SharedStorage {
     const path = config.pageLogPath ?? join(context.home, 'pagelog');
     // A home whose local metadata names a completed checkpoint must have its page log: never
     // create an empty one in its place (a wrong pageLogPath, a deleted directory).
-    const pageLog = await openPageLog(path, { readOnly: context.readOnly, create: !context.readOnly && paired === undefined });
+    // A reader pins the checkpoint it is about to read before a writer in this process can prune it.
+    const early = context.readOnly && paired !== undefined ? { path, lsn: paired.lsn } : undefined;
+    if (early) pinCheckpoint(early.path, early.lsn);
+    let pageLog: PageLog;
+    try {
+      pageLog = await openPageLog(path, { readOnly: context.readOnly, create: !context.readOnly && paired === undefined });
+    } catch (error) {
+      if (early) unpinCheckpoint(early.path, early.lsn);
+      throw error;
+    }
     let provider: KeyProvider | undefined;
     try {
       if (paired?.pageLog !== undefined && paired.pageLog !== pageLog.identity) {
@@ -161,11 +170,13 @@ export class SharedStorage {
       const shared = new SharedStorage(pageLog, context, provider, config.keyProvider, turtle, config.pageLogRetain ?? DEFAULT_PAGE_LOG_RETAIN);
       if (context.readOnly && turtle !== undefined) {
         // A writer in this process must not prune what this connection reads.
-        shared.pin = { path: pageLog.path, lsn: turtle.completionLsn };
-        pinCheckpoint(shared.pin.path, shared.pin.lsn);
+        shared.pin = { path, lsn: turtle.completionLsn };
+        pinCheckpoint(path, turtle.completionLsn);
       }
+      if (early) unpinCheckpoint(early.path, early.lsn);
       return shared;
     } catch (error) {
+      if (early) unpinCheckpoint(early.path, early.lsn);
       await provider?.terminate().catch(() => undefined);
       await pageLog.close();
       throw error;
@@ -210,11 +221,27 @@ export class SharedStorage {
     let keyProvider: TurtlePage['keyProvider'];
     if (this.provider) {
       const handle = this.pageLog.openHandle(KEY_PROVIDER_TABLE_ID);
-      const result = await persistProviderKey(this.provider, {
-        timestamp: args.stable,
-        previousLsn: this.keyPageLsn,
-        writePage: async (page, links) => handle.put(KEY_PROVIDER_PAGE_ID, { backlinkLsn: links.backlinkLsn ?? 0, baseLsn: 0, flags: 0 }, page),
-      });
+      let written: number | undefined;
+      let result;
+      try {
+        result = await persistProviderKey(this.provider, {
+          timestamp: args.stable,
+          previousLsn: this.keyPageLsn,
+          writePage: async (page, links) => {
+            written = handle.put(KEY_PROVIDER_PAGE_ID, { backlinkLsn: links.backlinkLsn ?? 0, baseLsn: 0, flags: 0 }, page);
+            return written;
+          },
+        });
+      } catch (error) {
+        // The provider kept its old key, but a newer version of the key page now sits below
+        // the next completion record: later checkpoints read "as of" themselves would meet it,
+        // and pruning would drop the page they name. The current key's page goes on top again.
+        if (written !== undefined && this.keyPageLsn !== undefined) {
+          const current = handle.get(KEY_PROVIDER_PAGE_ID, this.keyPageLsn)[0]!;
+          this.keyPageLsn = handle.put(KEY_PROVIDER_PAGE_ID, { backlinkLsn: written, baseLsn: 0, flags: 0 }, current.image);
+        }
+        throw error;
+      }
       this.keyPageLsn = result.lsn;
       keyProvider = { pageId: KEY_PROVIDER_PAGE_ID, lsn: result.lsn, version: 1 };
     } else if (this.keyPageLsn !== undefined) {
@@ -253,7 +280,14 @@ export class SharedStorage {
   private closeWindow(): void {
     if (!this.windowOpen) return;
     this.windowOpen = false;
-    for (const work of this.deferred.splice(0)) work();
+    for (const work of this.deferred.splice(0)) {
+      try {
+        work();
+      } catch (error) {
+        // A discard that fails leaves an unreferenced page behind: space, never data.
+        this.context.log({ level: 'warn', component: 'STORAGE', msg: 'Could not discard a page', attr: { error: error instanceof Error ? error.message : String(error) } });
+      }
+    }
   }
 
   /**
