@@ -453,12 +453,17 @@ export class Btree {
     const keys: Buffer[] = [];
     const values: Buffer[] = [];
     this.collect(leaf, undefined, true, false, readTs, keys, values);
-    leaf.dirty = leaf.chains > 0 && this.hasNewerThan(leaf, readTs);
+    const staysDirty = leaf.chains > 0 && this.hasNewerThan(leaf, readTs);
     // A leaf that stays (it holds changes newer than the checkpoint) must still be written when
     // nothing of it is visible: its old image would bring back the records removed since.
-    if (keys.length === 0 && !leaf.dirty) return 'empty';
+    if (keys.length === 0 && !staysDirty) {
+      leaf.dirty = false;
+      return 'empty';
+    }
     const image = buildLeafImage(keys, values, this.nextWriteGen());
+    // Marked clean only once written: a write that throws leaves the changes to the next try.
     this.writePage(ref, image);
+    leaf.dirty = staysDirty;
     if (!leaf.dirty && leaf.chains === 0 && !leaf.isPacked) this.repack(leaf, image);
     return 'written';
   }
