@@ -171,22 +171,28 @@ function trimNul(bytes: Buffer): string {
 
 /** `\xx` for every byte, in lowercase hex. */
 const ESCAPED_BYTES = Array.from({ length: 256 }, (_, b) => '\\' + b.toString(16).padStart(2, '0'));
+/** 1 for a byte `wt dump` prints as it is: printable ASCII but the backslash. */
+const PRINTED_AS_IS = Uint8Array.from({ length: 256 }, (_, b) => (b >= 0x20 && b < 0x7f && b !== 0x5c ? 1 : 0));
 
 /**
  * Escapes stored bytes the way `wt dump` prints them: printable ASCII as is (a backslash
  * doubled), every other byte as `\xx` in lowercase hex.
  */
 export function escapeForDump(bytes: Uint8Array): string {
-  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let out = '';
-  // Runs of bytes printed as they are are decoded in one call: most keys and values are one run.
-  let runStart = 0;
-  for (let i = 0; i < buffer.length; i++) {
-    const b = buffer[i]!;
-    if (b >= 0x20 && b < 0x7f && b !== 0x5c) continue;
+  const length = bytes.length;
+  let i = 0;
+  while (i < length && PRINTED_AS_IS[bytes[i]!] === 1) i++;
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, length);
+  if (i === length) return buffer.toString('latin1');
+  // Runs of bytes printed as they are are decoded in one call: most items are one or two runs.
+  let out = buffer.toString('latin1', 0, i);
+  let runStart = i;
+  for (; i < length; i++) {
+    const b = bytes[i]!;
+    if (PRINTED_AS_IS[b] === 1) continue;
     if (i > runStart) out += buffer.toString('latin1', runStart, i);
     out += b === 0x5c ? '\\\\' : ESCAPED_BYTES[b]!;
     runStart = i + 1;
   }
-  return runStart === 0 ? buffer.toString('latin1') : out + buffer.toString('latin1', runStart);
+  return runStart < length ? out + buffer.toString('latin1', runStart) : out;
 }
