@@ -24,20 +24,26 @@ export const DEFAULT_PAGE_LOG_RETAIN = 2;
 /** Page log path -> completion LSN -> read-only connections of this process reading it. */
 const pins = new Map<string, Map<number, number>>();
 
-function pinCheckpoint(path: string, lsn: number): void {
+/** A checkpoint a read-only connection reads: a writer of the same process keeps it. */
+interface Pin {
+  path: string;
+  lsn: number;
+}
+
+function pinCheckpoint(path: string, lsn: number): Pin {
   const key = resolve(path);
   const byLsn = pins.get(key) ?? new Map<number, number>();
   byLsn.set(lsn, (byLsn.get(lsn) ?? 0) + 1);
   pins.set(key, byLsn);
+  return { path: key, lsn };
 }
 
-function unpinCheckpoint(path: string, lsn: number): void {
-  const key = resolve(path);
-  const byLsn = pins.get(key);
-  const count = byLsn?.get(lsn) ?? 0;
-  if (count > 1) byLsn!.set(lsn, count - 1);
-  else byLsn?.delete(lsn);
-  if (byLsn?.size === 0) pins.delete(key);
+function unpinCheckpoint(pin: Pin): void {
+  const byLsn = pins.get(pin.path);
+  const count = byLsn?.get(pin.lsn) ?? 0;
+  if (count > 1) byLsn!.set(pin.lsn, count - 1);
+  else byLsn?.delete(pin.lsn);
+  if (byLsn?.size === 0) pins.delete(pin.path);
 }
 
 function pinnedCheckpoints(path: string): number[] {
@@ -75,7 +81,7 @@ export class SharedStorage {
     defer: (work) => (this.windowOpen ? this.deferred.push(work) : work()),
   };
   /** What a read-only connection pins (its log and checkpoint), released at close. */
-  private pin: { path: string; lsn: number } | undefined;
+  private pin: Pin | undefined;
 
   private constructor(
     readonly pageLog: PageLog,
@@ -112,26 +118,21 @@ export class SharedStorage {
   }
 
   /**
-   * Opens the page log: abandons an interrupted checkpoint, finds the last completion record,
-   * checks the turtle page against it, validates the key-provider page and hands it to the
-   * provider, then loads the shared metadata.
+   * Opens the page log: refuses another database's log, reads the checkpoint the local
+   * metadata pairs with (else the newest), checks its turtle page and key-provider page, then
+   * (writable) drops every record after that checkpoint, hands the key to the provider, and
+   * loads the shared metadata.
    */
   static async open(context: ConnectionContext, config: ConnectionConfig, paired?: PairedCheckpoint): Promise<SharedStorage> {
     const path = config.pageLogPath ?? join(context.home, 'pagelog');
-    // A home whose local metadata names a completed checkpoint must have its page log: never
-    // create an empty one in its place (a wrong pageLogPath, a deleted directory).
-    // A reader pins the checkpoint it is about to read before a writer in this process can prune it.
-    const early = context.readOnly && paired !== undefined ? { path, lsn: paired.lsn } : undefined;
-    if (early) pinCheckpoint(early.path, early.lsn);
-    let pageLog: PageLog;
-    try {
-      pageLog = await openPageLog(path, { readOnly: context.readOnly, create: !context.readOnly && paired === undefined });
-    } catch (error) {
-      if (early) unpinCheckpoint(early.path, early.lsn);
-      throw error;
-    }
+    // A reader pins the checkpoint it reads before a writer in this process could prune it.
+    let pin = context.readOnly && paired !== undefined ? pinCheckpoint(path, paired.lsn) : undefined;
+    let pageLog: PageLog | undefined;
     let provider: KeyProvider | undefined;
     try {
+      // A home whose local metadata names a completed checkpoint must have its page log: never
+      // create an empty one in its place (a wrong pageLogPath, a deleted directory).
+      pageLog = await openPageLog(path, { readOnly: context.readOnly, create: !context.readOnly && paired === undefined });
       if (paired?.pageLog !== undefined && paired.pageLog !== pageLog.identity) {
         // Another database's log may well hold a completion record at the same LSN: opening
         // it would serve that database's shared tables as this one's.
@@ -167,18 +168,14 @@ export class SharedStorage {
       } else if (persisted && !context.readOnly) {
         throw new ConfigError('this database keeps a key-provider page: open it with a keyProvider', { key: 'keyProvider', lsn: turtle!.page.keyProvider!.lsn });
       }
+      if (context.readOnly && pin === undefined && turtle !== undefined) pin = pinCheckpoint(path, turtle.completionLsn);
       const shared = new SharedStorage(pageLog, context, provider, config.keyProvider, turtle, config.pageLogRetain ?? DEFAULT_PAGE_LOG_RETAIN);
-      if (context.readOnly && turtle !== undefined) {
-        // A writer in this process must not prune what this connection reads.
-        shared.pin = { path, lsn: turtle.completionLsn };
-        pinCheckpoint(path, turtle.completionLsn);
-      }
-      if (early) unpinCheckpoint(early.path, early.lsn);
+      shared.pin = pin;
       return shared;
     } catch (error) {
-      if (early) unpinCheckpoint(early.path, early.lsn);
+      if (pin !== undefined) unpinCheckpoint(pin);
       await provider?.terminate().catch(() => undefined);
-      await pageLog.close();
+      await pageLog?.close();
       throw error;
     }
   }
@@ -209,14 +206,14 @@ export class SharedStorage {
     }));
     this.windowOpen = true;
     try {
-      return await this.completeCheckpoint(args, tree, metadataCheckpoint);
+      return await this.finishCheckpoint(args, tree, metadataCheckpoint);
     } finally {
       this.closeWindow();
     }
   }
 
   /** Steps 3 to 7, inside the window: nothing but this checkpoint writes pages until its LSN is taken. */
-  private async completeCheckpoint(args: { stable: bigint; oldest: bigint; largestFileId: number }, tree: Btree, metadataCheckpoint: string): Promise<SharedCheckpointResult> {
+  private async finishCheckpoint(args: { stable: bigint; oldest: bigint; largestFileId: number }, tree: Btree, metadataCheckpoint: string): Promise<SharedCheckpointResult> {
     // 3-5. The key-provider page, only when the key changed.
     let keyProvider: TurtlePage['keyProvider'];
     if (this.provider) {
@@ -321,7 +318,7 @@ export class SharedStorage {
   }
 
   async close(): Promise<void> {
-    if (this.pin !== undefined) unpinCheckpoint(this.pin.path, this.pin.lsn);
+    if (this.pin !== undefined) unpinCheckpoint(this.pin);
     this.pin = undefined;
     this.metadata.tree.release();
     await this.provider?.terminate();
