@@ -47,15 +47,14 @@ export async function measureDump(home: string, uri: string, options: { hex?: bo
   const reader = await HomeReader.open(home, sink);
   let bytes = 0;
   let records = 0;
-  const emit = (text: string): void => {
-    bytes += Buffer.byteLength(text);
-    options.write?.(text);
-  };
   try {
     const name = dumpUri(uri);
     const resolved = reader.resolveFile(name);
     if (resolved === undefined) throw new SchemaError(ErrorCode.NotFound, `${name}: No such object exists`, { uri: name });
-    emit(dumpHeader(name, creationConfig(reader, name, resolved.file, resolved.table), options.hex === true));
+    // The header may hold non-ASCII configuration text.
+    const header = dumpHeader(name, creationConfig(reader, name, resolved.file, resolved.table), options.hex === true);
+    bytes += Buffer.byteLength(header);
+    options.write?.(header);
     for (const record of reader.records(resolved.file)) {
       records++;
       // Record lines are escaped to ASCII: their length is their size in bytes.
