@@ -53,9 +53,12 @@ export const repair = {
   repairAll: (connection: Connection, log: EngineLogger): Promise<RepairRun> => repairWorker.repairAll(internals(connection), log),
 };
 
-/** Resolves when no point-in-time write holds the write lock. */
-export function whenWritable(connection: Connection): Promise<void> {
-  return internals(connection).whenWritable();
+/**
+ * Resolves when no point-in-time write holds the write lock of the tables `uris` (of any table
+ * when none are given).
+ */
+export function whenWritable(connection: Connection, uris?: readonly string[]): Promise<void> {
+  return internals(connection).whenWritable(uris);
 }
 
 /** Verification as a library: every finding with its location (see `engine/verify`). */

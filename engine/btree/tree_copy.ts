@@ -3,21 +3,37 @@ import { PageType, readPageHeader } from '../format/index.js';
 import { decodeInternal, Ref } from './page.js';
 import { buildInternalImage, type ChildAddress } from './reconcile.js';
 
+/** How a copy shares the thread: it yields to other work once a slice has run this long. */
+export interface CopySlicing {
+  /** Longest run without yielding, in milliseconds (default 10). */
+  sliceMillis?: number;
+}
+
 /**
  * Copies a checkpointed tree from one block manager to another page by page, without holding
  * more than one path of it in memory: leaves are copied as they are (their image does not
  * depend on where they live), internal pages are rebuilt with their children's new addresses.
+ * The copy runs in slices and yields between them, so a large tree does not stop every other
+ * client for its whole duration; the caller keeps the source tree unchanged meanwhile.
  * Returns the new root address.
  */
-export function copyTree(source: BlockManager, target: BlockManager, root: Buffer, where: { uri?: string } = {}): Buffer {
-  const copy = (address: Buffer, isRoot: boolean): Buffer => {
+export async function copyTree(source: BlockManager, target: BlockManager, root: Buffer, where: { uri?: string } = {}, slicing: CopySlicing = {}): Promise<Buffer> {
+  const sliceMillis = slicing.sliceMillis ?? 10;
+  let sliceStart = performance.now();
+  const copy = async (address: Buffer, isRoot: boolean): Promise<Buffer> => {
+    if (performance.now() - sliceStart >= sliceMillis) {
+      await new Promise((resolve) => setImmediate(resolve));
+      sliceStart = performance.now();
+    }
     const read = source.read(address);
     const header = readPageHeader(read.image);
     if (header.type !== PageType.RowInternal) return target.write(fileLayout(read.image, read.payloadOffset));
     const page = decodeInternal(read, { block: source, where }, undefined);
-    const children: ChildAddress[] = page.children.map((ref: Ref, i: number) => ({
-      key: page.keys[i]!, address: copy(ref.address!, false), isLeaf: ref.isLeaf,
-    }));
+    const children: ChildAddress[] = [];
+    for (let i = 0; i < page.children.length; i++) {
+      const ref: Ref = page.children[i]!;
+      children.push({ key: page.keys[i]!, address: await copy(ref.address!, false), isLeaf: ref.isLeaf });
+    }
     return target.write(buildInternalImage(children, header.writeGen, isRoot));
   };
   return copy(root, true);

@@ -5,12 +5,12 @@ import type {
   CheckpointInfo, Connection, ConnectionConfig, EngineLogger, KeyProviderStatus, Session, StorageMode, TableInfo,
 } from '../api.js';
 import { FileBlockManager, type BlockManager } from '../block/index.js';
-import { Btree, copyTree, treeAddresses, type TimestampState } from '../btree/index.js';
+import { Btree, copyTree, treeAddresses, type CopySlicing, type TimestampState } from '../btree/index.js';
 import { Cache } from '../cache/index.js';
 import { ConfigError, ErrorCode, IoError, SchemaError, StateError } from '../errors.js';
 import {
   DEFAULT_ALLOCATION_SIZE, formatCheckpointList, getConfigValue, latestCheckpoint, plainCheckpoint,
-  setConfigRaw, type CheckpointEntry,
+  removeConfigKey, setConfigRaw, type CheckpointEntry,
 } from '../format/index.js';
 import {
   checkTableName, colgroupEntry, colgroupSource, fileEntry, fileId, HISTORY_STORE_FILE, historyStoreEntry, isSharedFile,
@@ -77,6 +77,8 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
   /** Identifies the async chain that holds the exclusive lock, so only it may write. */
   private readonly exclusiveOwner = new AsyncLocalStorage<symbol>();
   private exclusiveToken: symbol | undefined;
+  /** The tables an exclusive operation scoped to some tables holds; undefined: it holds all. */
+  private exclusiveTables: ReadonlySet<string> | undefined;
 
   private constructor(readonly home: string, readonly storage: StorageMode, readonly readOnly: boolean, private readonly config: ConnectionConfig) {
     this.cache = new Cache(config.cacheSize ?? DEFAULT_CACHE_SIZE);
@@ -245,17 +247,29 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     }
   }
 
+  /**
+   * Throws unless writes may proceed: open, writable, and no exclusive operation holds the
+   * table (or, with no table given, any table: schema changes and commits check each table).
+   */
   assertWritable(table?: TableHandle): void {
     this.assertOpen();
     if (this.readOnly) throw new StateError(ErrorCode.ReadOnly, 'the connection is read-only', { uri: table?.uri });
     if (this.exclusiveToken && this.exclusiveOwner.getStore() !== this.exclusiveToken) {
+      if (table && this.exclusiveTables && !this.exclusiveTables.has(table.uri)) return;
       throw new StateError(ErrorCode.Busy, 'a point-in-time write holds the write lock; wait for whenWritable()', { uri: table?.uri });
     }
   }
 
-  /** Resolves when no exclusive operation blocks writes. */
-  async whenWritable(): Promise<void> {
-    while (this.writeBarrier && this.exclusiveOwner.getStore() !== this.exclusiveToken) await this.writeBarrier;
+  /**
+   * Resolves when no exclusive operation blocks writes to `uris` (to any table when none are
+   * given): an exclusive operation scoped to other tables does not hold them back.
+   */
+  async whenWritable(uris?: readonly string[]): Promise<void> {
+    while (this.writeBarrier && this.exclusiveOwner.getStore() !== this.exclusiveToken) {
+      const scope = this.exclusiveTables;
+      if (scope && uris && uris.every((uri) => !scope.has(uri))) return;
+      await this.writeBarrier;
+    }
   }
 
   /** True when uncommitted transaction writes exist in some session. */
@@ -268,9 +282,11 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
    * Runs `work` holding the schema and checkpoint locks exclusively: first waits for a running
    * checkpoint and for every session's uncommitted writes to drain (up to `drainTimeoutMs`),
    * then blocks other writers (they get BUSY; `whenWritable` lets them wait) until `work`
-   * settles. Only `work`'s own async chain may write meanwhile.
+   * settles. Only `work`'s own async chain may write meanwhile. With `tables`, only writers of
+   * those tables (and schema changes) are held; other tables stay writable and every table
+   * readable.
    */
-  async exclusive<T>(work: () => Promise<T>, options: { drainTimeoutMs?: number } = {}): Promise<T> {
+  async exclusive<T>(work: () => Promise<T>, options: { drainTimeoutMs?: number; tables?: readonly string[] } = {}): Promise<T> {
     this.assertWritable();
     const run = this.checkpointChain.then(async () => {
       const deadline = Date.now() + (options.drainTimeoutMs ?? 30_000);
@@ -282,10 +298,12 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
       this.writeBarrier = new Promise((r) => (release = r));
       const token = Symbol('exclusive');
       this.exclusiveToken = token;
+      this.exclusiveTables = options.tables ? new Set(options.tables) : undefined;
       try {
         return await this.exclusiveOwner.run(token, work);
       } finally {
         this.exclusiveToken = undefined;
+        this.exclusiveTables = undefined;
         this.writeBarrier = undefined;
         release();
       }
@@ -384,10 +402,12 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
 
   /**
    * Rewrites a table's `file:` entry with a new file id. A shared table's tree is written out
-   * and copied to the new page-log table id; a local table keeps its file. The change is
-   * durable at the next checkpoint.
+   * and copied to the new page-log table id in slices that yield to other clients (the caller
+   * holds the table's writers back), and the source pages are discarded: the page log keeps
+   * them only while a retained checkpoint names them. A local table keeps its file. The change
+   * is durable at the next checkpoint.
    */
-  setFileId(uri: string, id: number): void {
+  async setFileId(uri: string, id: number, slicing: CopySlicing = {}): Promise<void> {
     this.assertWritable();
     const table = this.tableHandle(uri);
     if (id === table.id) return;
@@ -396,18 +416,53 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     if (table.shared) {
       const tree = this.treeOf(table);
       const root = tree.reconcile();
+      const source = table.block!;
       const target = this.shared!.blockManager(id);
-      const newRoot = root ? copyTree(table.block!, target, root, { uri: table.uri }) : undefined;
+      const newRoot = root ? await copyTree(source, target, root, { uri: table.uri }, slicing) : undefined;
       const entry = plainCheckpoint({
         addr: target.checkpoint(newRoot), order: this.checkpointOrder, time: Math.floor(Date.now() / 1000), size: 0,
         writeGen: tree.maxWriteGen, runWriteGen: 1n,
       });
       fileConfig = setConfigRaw(fileConfig, 'checkpoint', formatCheckpointList(entry));
+      // Only this tree's pages: another table may share the old id (the collision repair).
+      if (root) for (const address of treeAddresses(source, root)) source.free(address);
       table.close();
     }
     metadata.set(table.fileUri, fileConfig);
     table.id = id;
     this.log({ level: 'info', component: 'STORAGE', msg: 'Changed file id', attr: { uri: table.uri, id } });
+  }
+
+  /**
+   * Sets and removes keys of a table's `table:`, `colgroup:` or `file:` entry (`entryKey`),
+   * as checked by the repair worker's rules. The key and value formats stay equal in the
+   * `file:` and `table:` entries, and the open table decodes with the new ones.
+   */
+  setEntryValues(uri: string, entryKey: string, set: ReadonlyMap<string, string>, unset: readonly string[]): void {
+    this.assertWritable();
+    const table = this.tableHandle(uri);
+    const name = table.uri.slice('table:'.length);
+    if (entryKey !== table.uri && entryKey !== table.fileUri && entryKey !== `colgroup:${name}`) {
+      throw new SchemaError(ErrorCode.InvalidArgument, `${entryKey} is not an entry of ${table.uri}`, { uri: entryKey });
+    }
+    const metadata = this.metadataFor(table);
+    const rewrite = (key: string, change: (config: string) => string): void => {
+      const before = metadata.get(key);
+      if (before === undefined) throw new SchemaError(ErrorCode.Corruption, `${key} has no metadata entry`, { uri: key });
+      metadata.set(key, change(before));
+    };
+    rewrite(entryKey, (config) => {
+      for (const [key, raw] of set) config = setConfigRaw(config, key, raw);
+      for (const key of unset) config = removeConfigKey(config, key);
+      return config;
+    });
+    const formats = [...set].filter(([key]) => key === 'key_format' || key === 'value_format');
+    if (formats.length > 0) {
+      const mirror = entryKey === table.fileUri ? table.uri : entryKey === table.uri ? table.fileUri : undefined;
+      if (mirror) rewrite(mirror, (config) => formats.reduce((c, [key, raw]) => setConfigRaw(c, key, raw), config));
+      table.reformat(getConfigValue(metadata.get(table.fileUri)!, 'key_format')!, getConfigValue(metadata.get(table.fileUri)!, 'value_format')!);
+    }
+    this.log({ level: 'info', component: 'STORAGE', msg: 'Rewrote a metadata entry', attr: { uri: entryKey, set: Object.fromEntries(set), unset } });
   }
 
   hasTable(uri: string): boolean {

@@ -36,7 +36,7 @@ export class SessionImpl implements Session {
     this.check();
     const writes = this.view.end();
     if (writes.length === 0) return;
-    this.connection.assertWritable();
+    for (const write of writes) this.connection.assertWritable(write.table);
     TransactionView.checkInserts(this.connection, writes);
     this.connection.commit(writes, options.commitTimestamp);
   }

@@ -6,8 +6,8 @@ import type { TableSettings } from '../meta/index.js';
 
 /** An open table: its entries, formats, block manager and tree. */
 export class TableHandle {
-  readonly keyFormat: ItemFormat;
-  readonly valueFormat: ItemFormat;
+  keyFormat: ItemFormat;
+  valueFormat: ItemFormat;
   tree: Btree | undefined;
   block: BlockManager | undefined;
 
@@ -16,7 +16,7 @@ export class TableHandle {
     readonly fileUri: string,
     public id: number,
     readonly shared: boolean,
-    readonly settings: TableSettings,
+    public settings: TableSettings,
   ) {
     this.keyFormat = new ItemFormat(settings.keyFormat);
     this.valueFormat = new ItemFormat(settings.valueFormat);
@@ -37,6 +37,13 @@ export class TableHandle {
       internalSplitBytes: Math.round(this.settings.internalPageMax * this.settings.splitPct / 100),
     });
     return this.tree;
+  }
+
+  /** Decodes with new formats from now on (a spot-fix of an empty table's formats). */
+  reformat(keyFormat: string, valueFormat: string): void {
+    this.keyFormat = new ItemFormat(keyFormat);
+    this.valueFormat = new ItemFormat(valueFormat);
+    this.settings = { ...this.settings, keyFormat, valueFormat };
   }
 
   close(): void {

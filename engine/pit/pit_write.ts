@@ -18,7 +18,12 @@ export type PitMutation =
    * Rewrites a table's `file:` entry with a new id. A shared table's pages move to the new
    * page-log table id; a local table's file stays as it is.
    */
-  | { kind: 'setFileId'; uri: string; id: number };
+  | { kind: 'setFileId'; uri: string; id: number }
+  /**
+   * Sets and removes keys of one of a table's entries (`entry`: its `table:`, `colgroup:` or
+   * `file:` key), as the repair worker's rules allow; applied after any `setFileId`.
+   */
+  | { kind: 'setEntryValues'; uri: string; entry: string; set: ReadonlyMap<string, string>; unset: readonly string[] };
 
 export interface PitWriteRequest {
   /** The timestamp the mutations are applied as of; the checkpoint is taken at it. */
@@ -28,6 +33,11 @@ export interface PitWriteRequest {
   resetTimestamps?: { stable: bigint; oldest: bigint };
   /** How long to wait for in-flight writes to drain before giving up (default 30 s). */
   drainTimeoutMs?: number;
+  /**
+   * Hold back only the writers of these tables (and schema changes), not every writer: for
+   * mutations that touch nothing else and need no timestamp reset (a page move).
+   */
+  tables?: readonly string[];
   /** Called between applying the mutations and the checkpoint (tests use it to crash there). */
   beforeCheckpoint?: () => Promise<void> | void;
 }
@@ -52,12 +62,12 @@ export async function pitWrite(connection: ConnectionImpl, request: PitWriteRequ
       throw new RepairError(`timestamp ${request.timestamp} is below the oldest timestamp ${connection.oldestTimestamp}`, {}, ErrorCode.InvalidArgument);
     }
     checkMutations(connection, request.mutations);
-    for (const mutation of request.mutations) applyMutation(connection, mutation, request.timestamp);
+    for (const mutation of request.mutations) await applyMutation(connection, mutation, request.timestamp);
     if (request.timestamp > connection.stableTimestamp) connection.forceTimestamps(request.timestamp, connection.oldestTimestamp);
     await request.beforeCheckpoint?.();
     const checkpoint = await connection.checkpointHoldingLock();
     return { checkpoint, applied: request.mutations.length };
-  }, { drainTimeoutMs: request.drainTimeoutMs });
+  }, { drainTimeoutMs: request.drainTimeoutMs, tables: request.tables });
 }
 
 /** Validates the whole batch against the schema it will meet, so a failure applies nothing. */
@@ -70,6 +80,9 @@ export function checkMutations(connection: ConnectionImpl, mutations: PitMutatio
       case 'createTable':
         if (tableExists(m.uri)) throw new SchemaError(ErrorCode.AlreadyExists, `${m.uri} already exists`, where);
         exists.set(m.uri, true);
+        break;
+      case 'setEntryValues':
+        if (!tableExists(m.uri)) throw new SchemaError(ErrorCode.NotFound, `${m.uri} does not exist`, where);
         break;
       case 'setFileId':
         if (!tableExists(m.uri)) throw new SchemaError(ErrorCode.NotFound, `${m.uri} does not exist`, where);
@@ -93,7 +106,7 @@ export function checkMutations(connection: ConnectionImpl, mutations: PitMutatio
   });
 }
 
-function applyMutation(connection: ConnectionImpl, m: PitMutation, ts: bigint): void {
+async function applyMutation(connection: ConnectionImpl, m: PitMutation, ts: bigint): Promise<void> {
   switch (m.kind) {
     case 'createTable':
       connection.createTable(m.uri, m.config, { shared: m.shared });
@@ -102,7 +115,10 @@ function applyMutation(connection: ConnectionImpl, m: PitMutation, ts: bigint): 
       connection.dropTable(m.uri);
       return;
     case 'setFileId':
-      connection.setFileId(m.uri, m.id);
+      await connection.setFileId(m.uri, m.id);
+      return;
+    case 'setEntryValues':
+      connection.setEntryValues(m.uri, m.entry, m.set, m.unset);
       return;
     case 'put': {
       const table = connection.tableHandle(m.uri);

@@ -2,10 +2,11 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CheckpointInfo, EngineLogger } from '../api.js';
 import type { ConnectionImpl } from '../connection/index.js';
-import { ErrorCode, SchemaError } from '../errors.js';
-import { setConfigRaw } from '../format/index.js';
+import { ErrorCode, RepairError, SchemaError } from '../errors.js';
+import { getConfigRaw, removeConfigKey, setConfigRaw, unquote } from '../format/index.js';
 import { colgroupSource, fileId, parseCreateConfig, RESERVED_TABLE_IDS } from '../meta/index.js';
-import { pitWrite } from '../pit/index.js';
+import { pitWrite, type PitMutation } from '../pit/index.js';
+import { checkEntryChange, entryKeyRule, entryKindOf } from './entry_rules.js';
 
 /** One inconsistency `detect` reports. */
 export type RepairFinding =
@@ -123,25 +124,128 @@ function checkNewId(connection: ConnectionImpl, uri: string, id: number): void {
   }
 }
 
+/** A spot-fix of one table's metadata entries (`modifyTable`). */
+export interface ModifyRequest {
+  /** The `table:`, `colgroup:` or `file:` entry to change. */
+  uri: string;
+  /**
+   * Keys to set, as configuration values. Keys of the `file:` entry (`id`, page sizes) may be
+   * given with the table's URI.
+   */
+  set?: Record<string, string | number | boolean>;
+  /** Keys to remove (only keys the engine does not read). */
+  unset?: readonly string[];
+  dryRun?: boolean;
+  timestamp?: bigint;
+}
+
+/** The settings a `file:` entry's keys give, checked as `createTable` checks them. */
+const SETTINGS_KEYS = ['key_format', 'value_format', 'allocation_size', 'leaf_page_max', 'internal_page_max', 'split_pct'];
+
 /**
- * Variant B: rewrites a table's metadata entry with a new file id (`uri` may name the table or
- * its file). A shared table's pages move to the new page-log table id.
+ * Variant B: rewrites values of a table's `table:`, `colgroup:` or `file:` entry through the
+ * PIT path, with the rule of each key (see `entry_rules.ts`): a new `id` moves a shared
+ * table's pages to the new page-log table id (writers of that table wait; other clients go
+ * on); `key_format` and `value_format` need an empty table and stay equal in the `file:` and
+ * `table:` entries; keys the engine does not read are written as given; checkpoint-managed
+ * and create-time keys are refused, and so are unknown keys, with the list of known ones.
+ * `dryRun` returns the exact entries before and after and changes nothing.
  */
-export async function modifyTable(
-  connection: ConnectionImpl,
-  request: { uri: string; set: { id: number }; dryRun?: boolean; timestamp?: bigint },
-): Promise<RepairResult> {
-  const table = connection.getTable(request.uri);
-  checkNewId(connection, table.uri, request.set.id);
-  const after = setConfigRaw(table.config, 'id', String(request.set.id));
-  const changes: MetadataChange[] = [{ key: table.fileUri, shared: table.shared, before: table.config, after }];
+export async function modifyTable(connection: ConnectionImpl, request: ModifyRequest): Promise<RepairResult> {
+  const table = connection.getTable(tableUriOf(request.uri));
+  const name = table.uri.slice('table:'.length);
+  const kind = entryKindOf(request.uri)!;
+  const entryKey = kind === 'table' ? table.uri : kind === 'colgroup' ? `colgroup:${name}` : table.fileUri;
+  // Keys only a file entry holds may be given with the table's URI.
+  const byEntry = new Map<string, { set: Record<string, string | number | boolean>; unset: string[] }>();
+  const target = (key: string): string =>
+    kind === 'table' && entryKeyRule('table', key) === undefined && entryKeyRule('file', key) !== undefined ? table.fileUri : entryKey;
+  const slot = (key: string): { set: Record<string, string | number | boolean>; unset: string[] } => {
+    const entry = target(key);
+    if (!byEntry.has(entry)) byEntry.set(entry, { set: {}, unset: [] });
+    return byEntry.get(entry)!;
+  };
+  for (const [key, value] of Object.entries(request.set ?? {})) slot(key).set[key] = value;
+  for (const key of request.unset ?? []) slot(key).unset.push(key);
+  if (byEntry.size === 0) throw new RepairError(`nothing to change in ${request.uri}: give set or unset`, { uri: request.uri }, ErrorCode.InvalidArgument);
+
+  const entries = new Map(connection.metadataEntries().filter((e) => e.shared === table.shared).map((e) => [e.key, e.value]));
+  const checked = [...byEntry].map(([entry, change]) => ({ entry, ...checkEntryChange(entryKindOf(entry)!, entry, change.set, change.unset) }));
+  const after = new Map<string, string>();
+  const apply = (entry: string, set: Iterable<[string, string]>, unset: readonly string[] = []): void => {
+    let config = after.get(entry) ?? entries.get(entry);
+    if (config === undefined) throw new RepairError(`${entry} has no metadata entry`, { uri: entry }, ErrorCode.Corruption);
+    for (const [key, raw] of set) config = setConfigRaw(config, key, raw);
+    for (const key of unset) config = removeConfigKey(config, key);
+    after.set(entry, config);
+  };
+  let newId: number | undefined;
+  for (const change of checked) {
+    const raws = [...change.set].map(([key, { raw }]) => [key, raw] as [string, string]);
+    apply(change.entry, raws, change.unset);
+    const formats = raws.filter(([key]) => key === 'key_format' || key === 'value_format');
+    if (formats.length > 0) {
+      apply(change.entry === table.fileUri ? table.uri : table.fileUri, formats);
+      if (!tableIsEmpty(connection, table.uri)) {
+        throw new RepairError(`${formats.map(([k]) => k).join(' and ')} of ${table.uri} can change only while the table is empty: its records would no longer decode`, { uri: table.uri, key: formats[0]![0] }, ErrorCode.InvalidArgument);
+      }
+    }
+    const id = change.set.get('id');
+    if (id !== undefined) {
+      newId = Number(unquote(id.raw));
+      checkNewId(connection, table.uri, newId);
+    }
+  }
+  const fileAfter = after.get(table.fileUri);
+  if (fileAfter !== undefined) checkSettings(fileAfter, table.fileUri);
+  const changes: MetadataChange[] = [...after].map(([key, value]) => ({ key, shared: table.shared, before: entries.get(key), after: value }));
   if (request.dryRun) return { dryRun: true, changes };
+
+  const mutations: PitMutation[] = [];
+  if (newId !== undefined && newId !== table.id) mutations.push({ kind: 'setFileId', uri: table.uri, id: newId });
+  for (const change of checked) {
+    const set = new Map([...change.set].filter(([key]) => key !== 'id').map(([key, { raw }]) => [key, raw]));
+    if (set.size > 0 || change.unset.length > 0) mutations.push({ kind: 'setEntryValues', uri: table.uri, entry: change.entry, set, unset: change.unset });
+  }
   const { checkpoint } = await pitWrite(connection, {
     timestamp: request.timestamp ?? connection.stableTimestamp,
-    mutations: [{ kind: 'setFileId', uri: table.uri, id: request.set.id }],
+    mutations,
+    tables: [table.uri],
   });
-  changes[0]!.after = connection.getTable(table.uri).config;
+  const now = new Map(connection.metadataEntries().filter((e) => e.shared === table.shared).map((e) => [e.key, e.value]));
+  for (const change of changes) change.after = now.get(change.key);
   return { dryRun: false, changes, checkpoint };
+}
+
+/** The `table:` URI of a `table:`, `colgroup:` or `file:` URI (files through their colgroup). */
+function tableUriOf(uri: string): string {
+  const kind = entryKindOf(uri);
+  if (kind === undefined) throw new RepairError(`${uri} is not a table:, colgroup: or file: URI`, { uri }, ErrorCode.InvalidArgument);
+  return kind === 'colgroup' ? `table:${uri.slice('colgroup:'.length)}` : uri;
+}
+
+function tableIsEmpty(connection: ConnectionImpl, uri: string): boolean {
+  const session = connection.openSession();
+  try {
+    const cursor = session.openCursor(uri);
+    for (const _ of cursor.entries()) return false;
+    return true;
+  } finally {
+    session.close();
+  }
+}
+
+/** Checks the settings of a rewritten `file:` entry as `createTable` checks a new table's. */
+function checkSettings(fileConfig: string, uri: string): void {
+  const settings = SETTINGS_KEYS.flatMap((key) => {
+    const raw = getConfigRaw(fileConfig, key);
+    return raw === undefined ? [] : [`${key}=${raw}`];
+  }).join(',');
+  try {
+    parseCreateConfig(settings);
+  } catch (error) {
+    throw new RepairError(`the rewritten ${uri} entry is not valid: ${error instanceof Error ? error.message : String(error)}`, { uri }, ErrorCode.InvalidArgument);
+  }
 }
 
 /**
@@ -158,6 +262,7 @@ export async function injectIdCollision(connection: ConnectionImpl, a: string, b
   const { checkpoint } = await pitWrite(connection, {
     timestamp: connection.stableTimestamp,
     mutations: [{ kind: 'setFileId', uri: second.uri, id: first.id }],
+    tables: [second.uri],
   });
   return { dryRun: false, changes: [{ key: second.fileUri, shared: second.shared, before: second.config, after: connection.getTable(b).config }], checkpoint };
 }

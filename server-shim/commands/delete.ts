@@ -54,7 +54,7 @@ async function runStatement(storage: Storage, namespace: Namespace, statement: u
         return 1;
       }
       return 0;
-    });
+    }, [entry.ns]);
   }
   return deleteAll(storage, entry, filter);
 }
@@ -74,7 +74,7 @@ async function deleteAll(storage: Storage, entry: CollectionEntry, filter: Docum
         storage.deleteDocument(entry, key, current[entry.keyField]);
         deleted += 1;
       }
-    });
+    }, [entry.ns]);
     if (keys.length < writeChunkSize) return deleted;
   }
 }

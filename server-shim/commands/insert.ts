@@ -37,7 +37,7 @@ export const insertCommand = defineCommand({
             if (ordered) break;
           }
         }
-      });
+      }, [ns]);
     }
     context.server.operationCounters.insert += inserted;
     return writeErrors.length > 0 ? { n: inserted, writeErrors } : { n: inserted };

@@ -20,6 +20,27 @@ function resultReply(result: RepairResult): Document {
   return reply;
 }
 
+/** `set`'s values as configuration text: strings, integers and booleans. */
+function modifyValues(request: CommandRequest): Record<string, string | number | boolean> {
+  const set = optionalDocument(request, 'set') ?? {};
+  const values: Record<string, string | number | boolean> = {};
+  for (const [key, value] of Object.entries(set)) {
+    if (typeof value === 'string' || typeof value === 'boolean') values[key] = value;
+    else if (numericKind(value) !== undefined && toExactInteger(value) !== undefined) values[key] = String(toExactInteger(value));
+    else throw new CommandError(ErrorCodes.BadValue, `repairMetadata modify: set.${key} must be a string, an integer or a boolean`);
+  }
+  return values;
+}
+
+function optionalStringArray(request: CommandRequest, field: string): string[] {
+  const value = request.body[field];
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || value.some((item) => typeof item !== 'string')) {
+    throw new CommandError(ErrorCodes.BadValue, `repairMetadata: "${field}" must be an array of key names`);
+  }
+  return value as string[];
+}
+
 function requiredString(request: CommandRequest, field: string): string {
   const value = optionalString(request, field);
   if (value === undefined) throw new CommandError(ErrorCodes.BadValue, `repairMetadata needs a string "${field}"`);
@@ -31,7 +52,9 @@ function requiredString(request: CommandRequest, field: string): string {
  * worker, entered through the normal server -> engine path.
  * - `{action: "detect"}` lists id collisions, missing and orphan files and broken chains;
  * - `{action: "create", uri, config, local, dryRun?}` creates a table through the PIT path;
- * - `{action: "modify", uri, set: {id}, dryRun?}` rewrites a table's file id through the PIT path.
+ * - `{action: "modify", uri, set: {key: value, ...}, unset: [key, ...], dryRun?}` rewrites values
+ *   of a `table:`, `colgroup:` or `file:` entry through the PIT path, each key by its rule (a new
+ *   `id` moves a shared table's pages); `dryRun` replies with the exact entries before and after.
  * Replies of create and modify carry the identity of the checkpoint they produced.
  */
 export const repairMetadataCommand = defineCommand({
@@ -40,7 +63,7 @@ export const repairMetadataCommand = defineCommand({
   adminOnly: true,
   help: 'repair worker: {action: "detect" | "create" | "modify", ...}',
   run: async (request, context) => {
-    checkKnownFields(request, ['action', 'uri', 'config', 'local', 'set', 'dryRun']);
+    checkKnownFields(request, ['action', 'uri', 'config', 'local', 'set', 'unset', 'dryRun']);
     const action = requiredString(request, 'action');
     const connection = context.storage.connection;
     const dryRun = optionalBoolean(request, 'dryRun') ?? false;
@@ -62,13 +85,10 @@ export const repairMetadataCommand = defineCommand({
         }
         case 'modify': {
           const uri = requiredString(request, 'uri');
-          const set = optionalDocument(request, 'set');
-          const id = set === undefined || numericKind(set.id) === undefined ? undefined : toExactInteger(set.id);
-          if (set === undefined || id === undefined || Object.keys(set).some((k) => k !== 'id')) {
-            throw new CommandError(ErrorCodes.BadValue, 'repairMetadata modify needs set: {id: <number>} (only the file id can be changed)');
-          }
-          const result = await repair.modifyTable(connection, { uri, set: { id: Number(id) }, dryRun });
-          log(dryRun ? 'Would change a file id' : 'Changed a file id through the PIT path', { uri, id: Number(id), checkpointId: result.checkpoint?.id });
+          const set = modifyValues(request);
+          const unset = optionalStringArray(request, 'unset');
+          const result = await repair.modifyTable(connection, { uri, set, unset, dryRun });
+          log(dryRun ? 'Would rewrite a metadata entry' : 'Rewrote a metadata entry through the PIT path', { uri, set, unset, checkpointId: result.checkpoint?.id });
           return resultReply(result);
         }
         default:

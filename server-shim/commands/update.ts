@@ -85,7 +85,7 @@ async function runStatement(storage: Storage, namespace: Namespace, statement: u
           if (applyTo(storage, entry, record.key, record.document, update)) result.modified = 1;
           break;
         }
-      });
+      }, [ns]);
     }
   }
   if (result.matched === 0 && upsert) {
@@ -97,7 +97,7 @@ async function runStatement(storage: Storage, namespace: Namespace, statement: u
       checkDocumentSize(document, 'upserted document');
       storage.insertDocument(target, document);
       result.upsertedId = document._id;
-    });
+    }, [ns]);
   }
   return result;
 }
@@ -128,7 +128,7 @@ async function updateAll(storage: Storage, entry: CollectionEntry, filter: Docum
         result.matched += 1;
         if (applyTo(storage, entry, key, current, update)) result.modified += 1;
       }
-    });
+    }, [entry.ns]);
     if (keys.length < writeChunkSize) return;
   }
 }

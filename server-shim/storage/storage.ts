@@ -164,9 +164,11 @@ export class Storage {
   /**
    * Runs `work` (synchronous) once writes may proceed: not during an fsync lock, a checkpoint or
    * an engine point-in-time write. The write methods below may only be called inside `work`.
+   * `namespaces`, the existing collections `work` writes to, lets it pass a point-in-time write
+   * that holds other tables only (a repair's page move); without them it waits for any.
    */
-  async write<T>(work: () => T): Promise<T> {
-    await this.waitUntilWritable();
+  async write<T>(work: () => T, namespaces?: readonly string[]): Promise<T> {
+    await this.waitUntilWritable(namespaces);
     this.insideWrite = true;
     try {
       return work();
@@ -177,7 +179,7 @@ export class Storage {
     }
   }
 
-  private async waitUntilWritable(): Promise<void> {
+  private async waitUntilWritable(namespaces?: readonly string[]): Promise<void> {
     for (;;) {
       if (this.closing) throw new CommandError(ErrorCodes.InterruptedAtShutdown, 'interrupted at shutdown');
       if (this.blockers.size > 0) {
@@ -185,9 +187,25 @@ export class Storage {
         continue;
       }
       // Resolves at once unless a point-in-time write (a restore, a repair) holds the engine.
-      await whenWritable(this.connection);
+      await whenWritable(this.connection, this.tablesWrittenBy(namespaces));
       if (this.blockers.size === 0 && !this.closing) return;
     }
+  }
+
+  /**
+   * The tables a write to `namespaces` touches (each collection's and, for replicated ones, the
+   * oplog's), or undefined when one does not exist yet (creating it is a schema change).
+   */
+  private tablesWrittenBy(namespaces: readonly string[] | undefined): string[] | undefined {
+    if (namespaces === undefined) return undefined;
+    const uris: string[] = [];
+    for (const ns of namespaces) {
+      const entry = this.catalog.get(ns);
+      if (entry === undefined) return undefined;
+      uris.push(entry.uri);
+      if (!entry.local) uris.push(this.catalog.get(oplogNamespace)!.uri);
+    }
+    return uris;
   }
 
   private assertInsideWrite(): void {
