@@ -1,8 +1,11 @@
 import { expect } from 'chai';
+import { execa } from 'execa';
+import { join } from 'node:path';
 import { dir } from 'tmp-promise';
 import { ConnectionImpl } from '../connection/index.js';
 import { EngineError } from '../errors.js';
 import { getConfigValue } from '../format/index.js';
+import { collectReport, verifyHome } from '../verify/index.js';
 import { modifyTable } from './index.js';
 
 async function openWithTable(storage: 'local' | 'disagg', records: number): Promise<{ connection: ConnectionImpl; home: string; cleanup: () => Promise<void> }> {
@@ -148,4 +151,43 @@ describe('a page move by id (disagg)', function () {
     await reopened.close();
     await cleanup();
   });
+});
+
+describe('a page move killed with SIGKILL', function () {
+  this.timeout(180_000);
+  // Moments after the child says it starts moving: early and late in the copy, then before the
+  // checkpoint (paused there) and during it.
+  const moments: Array<{ name: string; after: 'moving' | 'applied'; delayMs: number; pause?: boolean }> = [
+    { name: 'early in the copy', after: 'moving', delayMs: 20 },
+    { name: 'late in the copy', after: 'moving', delayMs: 250 },
+    { name: 'after the copy, before the checkpoint', after: 'applied', delayMs: 0, pause: true },
+    { name: 'during the checkpoint', after: 'applied', delayMs: 3 },
+  ];
+  for (const moment of moments) {
+    it(`leaves either the old id or the new one with every record, never a mix: killed ${moment.name}`, async () => {
+      const { connection, home, cleanup } = await openWithTable('disagg', 40_000);
+      const oldId = connection.getTable('table:orders').id;
+      await connection.close();
+      const child = execa('node', [join('dist', 'engine', 'repair', 'move_crash_child.js'), home, moment.pause ? 'pause' : 'go'], { reject: false });
+      await new Promise<void>((resolve) => {
+        child.stdout!.on('data', (chunk: Buffer) => {
+          if (chunk.toString().includes(moment.after)) setTimeout(() => { child.kill('SIGKILL'); resolve(); }, moment.delayMs);
+        });
+        void child.then(() => resolve());
+      });
+      const outcome = await child;
+      expect(outcome.signal ?? (outcome.stdout.includes('done') ? 'done' : outcome.stderr)).to.be.oneOf(['SIGKILL', 'done']);
+      const reopened = await ConnectionImpl.open(home, { storage: 'disagg' });
+      const id = reopened.getTable('table:orders').id;
+      expect(id).to.be.oneOf([oldId, 700]);
+      if (!outcome.stdout.includes('applied')) expect(id, 'killed before the checkpoint started').to.equal(oldId);
+      const records = [...reopened.openSession().openCursor('table:orders').entries()];
+      expect(records).to.have.length(40_000);
+      expect(records[39_999]![0]).to.equal('order0039999');
+      await reopened.close();
+      const report = await collectReport(verifyHome(home));
+      expect(report.findings.filter((f) => f.severity === 'error')).to.deep.equal([]);
+      await cleanup();
+    });
+  }
 });
