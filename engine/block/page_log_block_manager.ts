@@ -114,6 +114,11 @@ export class PageLogBlockManager implements BlockManager {
     return addr ? Buffer.from(addr, 'hex') : undefined;
   }
 
+  /** The page-log page an address names. */
+  pageIdOf(address: Uint8Array): number {
+    return decodePageLogAddress(address).pageId;
+  }
+
   describe(address: Uint8Array): string {
     const a = decodePageLogAddress(address);
     return `[page ${a.pageId}, lsn ${a.lsn}, ${a.size}, ${a.checksum}]`;

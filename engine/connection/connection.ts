@@ -465,6 +465,19 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     this.log({ level: 'info', component: 'STORAGE', msg: 'Rewrote a metadata entry', attr: { uri: entryKey, set: Object.fromEntries(set), unset } });
   }
 
+  /**
+   * The page-log pages a shared table's last checkpoint references (every page of its tree),
+   * read from the page log: what two trees under one id must never share.
+   */
+  checkpointedPageIds(uri: string): number[] {
+    const table = this.tableHandle(uri);
+    if (!table.shared) throw new SchemaError(ErrorCode.InvalidArgument, `${uri} is not a shared table`, { uri });
+    const checkpoint = latestCheckpoint(this.metadataFor(table).get(table.fileUri) ?? '');
+    const block = this.shared!.blockManager(table.id);
+    const root = checkpoint ? block.rootFromCheckpoint(checkpoint.addr) : undefined;
+    return root ? [...treeAddresses(block, root)].map((address) => block.pageIdOf(address)) : [];
+  }
+
   hasTable(uri: string): boolean {
     return this.tables.has(uri) || [...this.tables.values()].some((t) => t.fileUri === uri);
   }

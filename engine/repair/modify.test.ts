@@ -6,7 +6,7 @@ import { ConnectionImpl } from '../connection/index.js';
 import { EngineError } from '../errors.js';
 import { getConfigValue } from '../format/index.js';
 import { collectReport, verifyHome } from '../verify/index.js';
-import { modifyTable } from './index.js';
+import { detect, injectIdCollision, modifyTable } from './index.js';
 
 async function openWithTable(storage: 'local' | 'disagg', records: number): Promise<{ connection: ConnectionImpl; home: string; cleanup: () => Promise<void> }> {
   const tmp = await dir({ unsafeCleanup: true });
@@ -148,6 +148,29 @@ describe('a page move by id (disagg)', function () {
     await connection.close();
     const reopened = await ConnectionImpl.open(home, { storage: 'disagg' });
     expect([...reopened.openSession().openCursor('table:orders').entries()]).to.have.length(5_000);
+    await reopened.close();
+    await cleanup();
+  });
+});
+
+describe('detect: pages two trees reference (disagg)', function () {
+  this.timeout(60_000);
+
+  it('reports the pages two tables under one id both reference, and none after a clean collision', async () => {
+    const { connection, home, cleanup } = await openWithTable('disagg', 3_000);
+    await injectIdCollision(connection, 'table:orders', 'table:other');
+    expect(detect(connection).filter((f) => f.kind === 'sharedPages'), 'a collision whose pages were copied shares none').to.deep.equal([]);
+    // Point table:other's entry at orders' tree: both now reference every page of it.
+    const orders = entry(connection, 'file:orders.wt')!;
+    connection.setEntryValues('table:other', 'file:other.wt', new Map([['checkpoint', orders.match(/checkpoint=(\([^)]*\)\))/)![1]!]]), []);
+    await connection.close();
+    const reopened = await ConnectionImpl.open(home, { storage: 'disagg' });
+    const shared = detect(reopened).filter((f) => f.kind === 'sharedPages');
+    expect(shared).to.have.length(1);
+    const finding = shared[0]!;
+    if (finding.kind !== 'sharedPages') throw new Error('unreachable');
+    expect(finding.uris).to.deep.equal(['table:orders', 'table:other']);
+    expect(finding.pageIds).to.deep.equal(reopened.checkpointedPageIds('table:orders').sort((a, b) => a - b));
     await reopened.close();
     await cleanup();
   });

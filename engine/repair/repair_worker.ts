@@ -13,7 +13,9 @@ export type RepairFinding =
   | { kind: 'idCollision'; id: number; uris: string[]; suggestedId: number }
   | { kind: 'missingFile'; uri: string; file: string }
   | { kind: 'orphanFile'; file: string }
-  | { kind: 'brokenChain'; uri: string; detail: string };
+  | { kind: 'brokenChain'; uri: string; detail: string }
+  /** Page-log pages that the trees of two tables under one id both reference. */
+  | { kind: 'sharedPages'; id: number; uris: string[]; pageIds: number[] };
 
 /** A metadata entry as it is and as an action would leave it. */
 export interface MetadataChange {
@@ -33,7 +35,8 @@ export interface RepairResult {
 
 /**
  * Lists colliding file ids (with a free id to move to), metadata entries naming missing files,
- * `.wt` files no entry names, and table -> colgroup -> file chains that do not join up.
+ * `.wt` files no entry names, table -> colgroup -> file chains that do not join up, and
+ * page-log pages that the trees of two tables under one id both reference.
  */
 export function detect(connection: ConnectionImpl): RepairFinding[] {
   const findings: RepairFinding[] = [];
@@ -55,6 +58,7 @@ export function detect(connection: ConnectionImpl): RepairFinding[] {
     findings.push({ kind: 'idCollision', id, uris, suggestedId: suggested });
     do suggested++; while (RESERVED_TABLE_IDS.has(suggested));
   }
+  findings.push(...sharedPageFindings(connection));
   for (const file of connection.tableFiles()) {
     if (!named.has(file)) findings.push({ kind: 'orphanFile', file });
   }
@@ -73,6 +77,31 @@ export function detect(connection: ConnectionImpl): RepairFinding[] {
     } else if (key.startsWith('file:') && !key.startsWith('file:WiredTiger')) {
       const owned = entries.some((e) => e.key.startsWith('colgroup:') && colgroupSource(e.value) === key);
       if (!owned) findings.push({ kind: 'brokenChain', uri: key, detail: 'no colgroup names this file' });
+    }
+  }
+  return findings;
+}
+
+/**
+ * Walks the trees of shared tables that share a file id (pages are keyed by table id, so only
+ * those can meet) and reports the page ids two of them both reference: what an earlier
+ * collision could leave when both tables wrote under one id.
+ */
+function sharedPageFindings(connection: ConnectionImpl): RepairFinding[] {
+  const byId = new Map<number, string[]>();
+  for (const table of connection.listTables()) if (table.shared) byId.set(table.id, [...(byId.get(table.id) ?? []), table.uri]);
+  const findings: RepairFinding[] = [];
+  for (const [id, uris] of [...byId].sort(([a], [b]) => a - b)) {
+    if (uris.length < 2) continue;
+    const owners = new Map<number, string>();
+    for (const uri of uris) {
+      const shared = new Map<string, number[]>();
+      for (const pageId of connection.checkpointedPageIds(uri)) {
+        const owner = owners.get(pageId);
+        if (owner === undefined) owners.set(pageId, uri);
+        else if (owner !== uri) shared.set(owner, [...(shared.get(owner) ?? []), pageId]);
+      }
+      for (const [owner, pageIds] of shared) findings.push({ kind: 'sharedPages', id, uris: [owner, uri], pageIds: pageIds.sort((a, b) => a - b) });
     }
   }
   return findings;
