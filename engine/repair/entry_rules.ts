@@ -124,15 +124,18 @@ export function checkEntryChange(kind: EntryKind, uri: string, set: Record<strin
   return checked;
 }
 
-/** `value` as the configuration text of one value of `key`, quoted when it is not one as it is. */
+/**
+ * `value` as the configuration text of one value of `key`: a plain token, a `(...)` group, a
+ * `[...]` list or a quoted string as it is; any other text quoted.
+ */
 function configValueText(key: string, value: string, uri: string): string {
-  for (const raw of [value, quoteIfNeeded(value)]) {
-    try {
-      const entries = parseConfig(`${key}=${raw}`);
-      if (entries.length === 1 && entries[0]!.key === key) return raw;
-    } catch {
-      // Not a value as it is: try it quoted.
-    }
+  const structured = /^[(["]/.test(value);
+  const raw = structured ? value : quoteIfNeeded(value);
+  try {
+    const entries = parseConfig(`${key}=${raw}`);
+    if (entries.length === 1 && entries[0]!.key === key && entries[0]!.raw === raw) return raw;
+  } catch {
+    // Reported below.
   }
   throw new RepairError(`the value of "${key}" is not a configuration value: ${JSON.stringify(value)}`, { uri, key }, ErrorCode.InvalidArgument);
 }

@@ -154,6 +154,35 @@ for (const storage of ['disagg', 'local'] as const) {
       await client.close();
     });
 
+    it('rewrites any value of an entry by its rule: app_metadata set and unset, formats of a non-empty table and unknown keys refused, a dry run shows both entries', async () => {
+      const shim = await launch();
+      let client = await shim.client();
+      await seed(client);
+      const orders = await tableUri(client, 'orders');
+      const dry = await admin(client, { repairMetadata: 1, action: 'modify', uri: orders, set: { app_metadata: 'owner=shop' }, dryRun: true });
+      const [change] = dry.changes as Document[];
+      expect(change!.key).to.equal(orders);
+      expect(change!.after).to.equal(String(change!.before).replace(/app_metadata=[^,]*/, 'app_metadata="owner=shop"'));
+      const set = await admin(client, { repairMetadata: 1, action: 'modify', uri: orders, set: { app_metadata: 'owner=shop' } });
+      expect(set.checkpointId).to.be.a('string');
+      const unknown = await refusal(client, { repairMetadata: 1, action: 'modify', uri: orders, set: { colour: 'blue' } });
+      expect(unknown.code).to.equal(2);
+      expect(unknown.message).to.contain('known keys: ').and.contain('app_metadata');
+      const format = await refusal(client, { repairMetadata: 1, action: 'modify', uri: orders, set: { value_format: 'S' } });
+      expect(format.message).to.contain('only while the table is empty');
+      const managed = await refusal(client, { repairMetadata: 1, action: 'modify', uri: orders.replace('table:', 'file:') + '.wt', set: { checkpoint_lsn: '(1,0)' } });
+      expect(managed.message).to.contain('every checkpoint writes it');
+      await client.close();
+      await shim.restart();
+      client = await shim.client();
+      await admin(client, { repairMetadata: 1, action: 'modify', uri: orders, unset: ['app_metadata'] });
+      await client.close();
+      await shim.stop();
+      const entries = JSON.parse((await runReadPath(['list', shim.dbpath, '--json', '-c'])).stdout) as Document[];
+      expect(String(entries.find((e) => e.uri === orders)!.config)).to.not.contain('app_metadata');
+      await expectVerified(shim.dbpath);
+    });
+
     it('is IllegalOperation (20) naming the parameter when repair commands are not enabled', async () => {
       const shim = await shims.launch({ storage });
       const client = await shim.client();
@@ -216,6 +245,41 @@ for (const storage of ['disagg', 'local'] as const) {
     });
   });
 }
+
+describe('repair: a page move does not stop the server', function () {
+  this.timeout(180_000);
+  const shims = shimsPerTest();
+
+  it('answers ping and serves writes to another collection while a large collection\'s pages move', async () => {
+    const shim = await shims.launch({ setParameters: enabled });
+    const client = await shim.client();
+    const big = client.db('shop').collection('big');
+    for (let batch = 0; batch < 15; batch++) {
+      await big.insertMany(Array.from({ length: 10_000 }, (_, i) => ({ _id: batch * 10_000 + i, note: 'x'.repeat(120) })) as never[]);
+    }
+    await admin(client, { fsync: 1 });
+    const uri = await tableUri(client, 'big');
+    const other = await shim.client();
+    const events: string[] = [];
+    const move = admin(client, { repairMetadata: 1, action: 'modify', uri, set: { id: 900 } }).then((reply) => {
+      events.push('moved');
+      return reply;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await other.db('admin').command({ ping: 1 });
+    events.push('ping');
+    await other.db('shop').collection('small').insertOne({ _id: 1 } as never);
+    events.push('insert elsewhere');
+    const reply = await move;
+    expect(reply.checkpointId).to.be.a('string');
+    expect(events, 'the ping and the insert were answered while the pages moved').to.deep.equal(['ping', 'insert elsewhere', 'moved']);
+    expect(await big.countDocuments()).to.equal(150_000);
+    await other.close();
+    await client.close();
+    await shim.stop();
+    await expectVerified(shim.dbpath);
+  });
+});
 
 describe('repair: a repair killed at random moments, repeatedly', function () {
   this.timeout(120_000);
