@@ -7,6 +7,8 @@ import { buildInternalImage, type ChildAddress } from './reconcile.js';
 export interface CopySlicing {
   /** Longest run without yielding, in milliseconds (default 10). */
   sliceMillis?: number;
+  /** Called with each source page's address once it is copied (to discard it afterwards). */
+  copied?: (sourceAddress: Buffer) => void;
 }
 
 /**
@@ -27,6 +29,7 @@ export async function copyTree(source: BlockManager, target: BlockManager, root:
     }
     const read = source.read(address);
     const header = readPageHeader(read.image);
+    slicing.copied?.(address);
     if (header.type !== PageType.RowInternal) return target.write(fileLayout(read.image, read.payloadOffset));
     const page = decodeInternal(read, { block: source, where }, undefined);
     const children: ChildAddress[] = [];

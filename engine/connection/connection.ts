@@ -418,14 +418,15 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
       const root = tree.reconcile();
       const source = table.block!;
       const target = this.shared!.blockManager(id);
-      const newRoot = root ? await copyTree(source, target, root, { uri: table.uri }, slicing) : undefined;
+      const sourcePages: Buffer[] = [];
+      const newRoot = root ? await copyTree(source, target, root, { uri: table.uri }, { ...slicing, copied: (address) => sourcePages.push(address) }) : undefined;
       const entry = plainCheckpoint({
         addr: target.checkpoint(newRoot), order: this.checkpointOrder, time: Math.floor(Date.now() / 1000), size: 0,
         writeGen: tree.maxWriteGen, runWriteGen: 1n,
       });
       fileConfig = setConfigRaw(fileConfig, 'checkpoint', formatCheckpointList(entry));
       // Only this tree's pages: another table may share the old id (the collision repair).
-      if (root) for (const address of treeAddresses(source, root)) source.free(address);
+      await inSlices(sourcePages, (address) => source.free(address), slicing.sliceMillis);
       table.close();
     }
     metadata.set(table.fileUri, fileConfig);
@@ -684,6 +685,18 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
   tableFiles(): string[] {
     return readdirSync(this.home).filter((f) => f.endsWith('.wt') && f !== METADATA_FILE && f !== HISTORY_STORE_FILE
       && statSync(join(this.home, f)).isFile());
+  }
+}
+
+/** Runs `step` on each item, yielding to other work once a slice has run `sliceMillis` (10). */
+async function inSlices<T>(items: readonly T[], step: (item: T) => void, sliceMillis = 10): Promise<void> {
+  let sliceStart = performance.now();
+  for (const item of items) {
+    if (performance.now() - sliceStart >= sliceMillis) {
+      await new Promise((resolve) => setImmediate(resolve));
+      sliceStart = performance.now();
+    }
+    step(item);
   }
 }
 

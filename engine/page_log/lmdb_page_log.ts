@@ -51,6 +51,8 @@ import {
 
 type Store = Database<Buffer, Buffer>;
 
+/** Longest run of a prune's scan without yielding to other work. */
+const PRUNE_SLICE_MILLIS = 10;
 /** `get` and `listPages` without an LSN read as of this one. */
 const LATEST = Number.MAX_SAFE_INTEGER;
 const MAX_U64 = (1n << 64n) - 1n;
@@ -484,7 +486,16 @@ class LmdbPageLog implements PageLog {
         if (chainPage === undefined) return;
         for (const lsn of unreachableRecords(chain, kept)) removable.push({ lsn, kind: RecordKind.Page, ...chainPage });
       };
-      for (const key of this.pages.getKeys({})) {
+      // The keys first, then the records in slices that yield, so a large log does not stop
+      // every other client. Records put meanwhile are newer than every kept checkpoint and
+      // not in the list: they stay.
+      const keys = [...this.pages.getKeys({})];
+      let sliceStart = performance.now();
+      for (const key of keys) {
+        if (performance.now() - sliceStart >= PRUNE_SLICE_MILLIS) {
+          await new Promise((resolve) => setImmediate(resolve));
+          sliceStart = performance.now();
+        }
         const { tableId, pageId, lsn } = decodePageKey(key);
         if (chainPage === undefined || chainPage.tableId !== tableId || chainPage.pageId !== pageId) {
           collect();
