@@ -28,7 +28,7 @@ const VERSION_FILE = 'WiredTiger';
 const LOCK_FILE = 'WiredTiger.lock';
 const METADATA_SETTINGS: TableSettings = {
   keyFormat: 'S', valueFormat: 'S', allocationSize: DEFAULT_ALLOCATION_SIZE, leafPageMax: 32 * 1024,
-  internalPageMax: 4 * 1024, splitPct: 90, appMetadata: '',
+  internalPageMax: 4 * 1024, splitPct: 90, appMetadata: '', columns: '',
 };
 /**
  * `system:created:table:NAME` -> `order=N`: the order tables were created in, which survives
