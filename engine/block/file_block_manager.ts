@@ -49,6 +49,8 @@ export class FileBlockManager implements BlockManager {
   private checkpointListBlocks: FileAddress[] = [];
   private fileEnd: number;
   private closed = false;
+  /** Bytes of the tree the last checkpoint wrote: the metadata's checkpoint `size=`. */
+  lastCheckpointBytes = 0;
 
   /** Creates a new file holding only the descriptor block, durably. */
   static create(path: string, allocationSize: number): void {
@@ -203,6 +205,7 @@ export class FileBlockManager implements BlockManager {
     this.assertWritable();
     if (!rootAddress) {
       fsyncSync(this.fd);
+      this.lastCheckpointBytes = 0;
       return '';
     }
     // The previous checkpoint's lists are replaced by this one's.
@@ -212,6 +215,7 @@ export class FileBlockManager implements BlockManager {
     this.pendingFree.clear();
     const treeExtents = this.inUse.extents();
     const treeBytes = treeExtents.reduce((sum, e) => sum + e.size, 0);
+    this.lastCheckpointBytes = treeBytes;
     const image = buildExtentListImage(treeExtents);
     const { block, checksum } = sealBlock(image, this.allocationSize);
     const offset = this.allocate(block.length);

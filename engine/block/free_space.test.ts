@@ -93,6 +93,9 @@ describe('free space reuse (local files)', function () {
       const cookie = decodeFileCheckpointCookie(Buffer.from(latestCheckpoint(config)!.addr, 'hex'), 4096);
       expect(cookie.avail.size, `${file} has free space after churn, so an avail list`).to.be.greaterThan(0);
       expect(cookie.fileSize).to.equal(statSync(join(home, file)).size);
+      // The metadata's size= is the tree's bytes, as WiredTiger records it: the cookie's
+      // checkpoint size plus the root.
+      expect(latestCheckpoint(config)!.size, `${file} checkpoint size`).to.equal(cookie.checkpointSize + cookie.root.size);
     }
     const report = await collectReport(verifyHome(home));
     expect(report.findings, 'no finding, not even a file range in no list').to.deep.equal([]);

@@ -190,7 +190,7 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     block.close();
     syncDirectory(home);
     writeTurtleFile(home, metadataFileEntry(formatCheckpointList(plainCheckpoint({
-      addr, order: 1, time: now, size: 0, writeGen: tree.maxWriteGen, runWriteGen: 1n,
+      addr, order: 1, time: now, size: block.lastCheckpointBytes, writeGen: tree.maxWriteGen, runWriteGen: 1n,
     }))));
   }
 
@@ -516,7 +516,7 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     const root = tree.reconcile();
     const addr = table.block!.checkpoint(root);
     const fileConfig = metadata.get(table.fileUri)!;
-    const entry = plainCheckpoint({ addr, order, time: now, size: 0, writeGen: tree.maxWriteGen, runWriteGen: 1n });
+    const entry = plainCheckpoint({ addr, order, time: now, size: table.block!.lastCheckpointBytes ?? 0, writeGen: tree.maxWriteGen, runWriteGen: 1n });
     metadata.set(table.fileUri, setConfigRaw(fileConfig, 'checkpoint', formatCheckpointList(entry)));
   }
 
@@ -554,7 +554,7 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     const metadataRoot = this.localMetadata.tree.reconcile();
     const metadataAddr = this.localMetadataBlock.checkpoint(metadataRoot);
     writeTurtleFile(this.home, metadataFileEntry(formatCheckpointList(plainCheckpoint({
-      addr: metadataAddr, order, time: now, size: 0, writeGen: this.localMetadata.tree.maxWriteGen, runWriteGen: 1n,
+      addr: metadataAddr, order, time: now, size: this.localMetadataBlock.lastCheckpointBytes, writeGen: this.localMetadata.tree.maxWriteGen, runWriteGen: 1n,
     }))));
     this.localMetadataBlock.checkpointDurable();
     for (const table of this.tables.values()) table.block?.checkpointDurable();
