@@ -40,6 +40,11 @@ export interface BlockManager {
    * after making every block of the tree durable.
    */
   checkpoint(rootAddress: Uint8Array | undefined): string;
+  /**
+   * The bytes of the tree the last `checkpoint` wrote (the metadata checkpoint's `size=`, as
+   * WiredTiger records it); absent where the store does not count them.
+   */
+  readonly lastCheckpointBytes?: number;
   /** Called once the checkpoint is durable everywhere: space it replaced may now be reused. */
   checkpointDurable(): void;
   /** Root address stored in a metadata `addr=` value, or undefined for an empty tree. */

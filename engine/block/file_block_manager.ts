@@ -42,10 +42,15 @@ export class FileBlockManager implements BlockManager {
   private readonly releaseWhenDurable = new ExtentSet();
   /** Blocks written since the last durable checkpoint (free at once when replaced). */
   private readonly sinceCheckpoint = new ExtentSet();
-  /** The extent-list block of the last durable checkpoint. */
-  private checkpointListBlock: FileAddress = NO_FILE_ADDRESS;
+  /**
+   * The extent-list blocks of the last checkpoint written (alloc, avail, and a discard list a
+   * WiredTiger-written file may have): released when the next checkpoint replaces them.
+   */
+  private checkpointListBlocks: FileAddress[] = [];
   private fileEnd: number;
   private closed = false;
+  /** Bytes of the tree the last checkpoint wrote: the metadata's checkpoint `size=`. */
+  lastCheckpointBytes = 0;
 
   /** Creates a new file holding only the descriptor block, durably. */
   static create(path: string, allocationSize: number): void {
@@ -110,13 +115,17 @@ export class FileBlockManager implements BlockManager {
         }
         this.inUse.add(extent.offset, extent.size);
       }
-      this.inUse.add(cookie.alloc.offset, cookie.alloc.size);
-      this.checkpointListBlock = cookie.alloc;
     } else if (cookie.root.size > 0) {
       // A checkpoint without an alloc list (allowed for reading): keep the whole file.
       this.inUse.add(this.allocationSize, this.fileEnd - this.allocationSize);
     }
-    // Every byte the checkpoint does not use is free (orphans of an interrupted checkpoint too).
+    for (const list of [cookie.alloc, cookie.avail, cookie.discard]) {
+      if (list.size === 0) continue;
+      this.inUse.add(list.offset, list.size);
+      this.checkpointListBlocks.push(list);
+    }
+    // Every byte the checkpoint does not use is free (orphans of an interrupted checkpoint too);
+    // an avail list, when the file has one, describes the same space.
     this.available.add(this.allocationSize, this.fileEnd - this.allocationSize);
     for (const e of this.inUse.extents()) this.available.remove(e.offset, e.size);
   }
@@ -196,30 +205,52 @@ export class FileBlockManager implements BlockManager {
     this.assertWritable();
     if (!rootAddress) {
       fsyncSync(this.fd);
+      this.lastCheckpointBytes = 0;
       return '';
     }
-    // The previous checkpoint's list is replaced by this one's.
-    if (this.checkpointListBlock.size > 0) this.release(this.checkpointListBlock.offset, this.checkpointListBlock.size);
+    // The previous checkpoint's lists are replaced by this one's.
+    for (const list of this.checkpointListBlocks.splice(0)) this.release(list.offset, list.size);
     // Frees so far are not in this checkpoint; frees from now on may be (this checkpoint's blocks).
     for (const e of this.pendingFree.extents()) this.releaseWhenDurable.add(e.offset, e.size);
     this.pendingFree.clear();
     const treeExtents = this.inUse.extents();
     const treeBytes = treeExtents.reduce((sum, e) => sum + e.size, 0);
+    this.lastCheckpointBytes = treeBytes;
     const image = buildExtentListImage(treeExtents);
     const { block, checksum } = sealBlock(image, this.allocationSize);
     const offset = this.allocate(block.length);
     this.writeAt(block, offset);
     const alloc = { offset, size: block.length, checksum };
+    const avail = this.writeAvailList();
     fsyncSync(this.fd);
-    this.checkpointListBlock = alloc;
+    this.checkpointListBlocks = [alloc, avail].filter((list) => list.size > 0);
     // Every block written so far belongs to this checkpoint now.
     this.sinceCheckpoint.clear();
     const root = decodeFileAddress(rootAddress, this.allocationSize);
     const cookie = encodeFileCheckpointCookie({
-      root, alloc, avail: NO_FILE_ADDRESS, discard: NO_FILE_ADDRESS,
+      root, alloc, avail, discard: NO_FILE_ADDRESS,
       fileSize: this.fileEnd, checkpointSize: Math.max(0, treeBytes - root.size),
     }, this.allocationSize);
     return cookie.toString('hex');
+  }
+
+  /**
+   * Writes the checkpoint's avail list: every range of the file no block of the checkpoint
+   * uses, so the free space is described (WiredTiger reuses free space only from this list, and
+   * its verify reports ranges no list names). The list is built before its own block is
+   * allocated, as WiredTiger builds it, so it may cover that block; readers take it out.
+   * Returns no address when the file has no free space.
+   */
+  private writeAvailList(): FileAddress {
+    const free = new ExtentSet();
+    free.add(this.allocationSize, this.fileEnd - this.allocationSize);
+    for (const e of this.inUse.extents()) free.remove(e.offset, e.size);
+    const extents = free.extents();
+    if (extents.length === 0) return NO_FILE_ADDRESS;
+    const { block, checksum } = sealBlock(buildExtentListImage(extents), this.allocationSize);
+    const offset = this.allocate(block.length);
+    this.writeAt(block, offset);
+    return { offset, size: block.length, checksum };
   }
 
   checkpointDurable(): void {

@@ -2,7 +2,10 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import type { Connection } from '../api.js';
+import { decodeFileCheckpointCookie, latestCheckpoint } from '../format/index.js';
+import { readTurtleFile } from '../meta/index.js';
 import { testHomes } from '../testing/homes.js';
+import { collectReport, verifyHome } from '../verify/index.js';
 import { seededRandom, testSeed } from '../testing/random.js';
 
 const keyOf = (i: number): string => `key${String(i).padStart(8, '0')}`;
@@ -70,5 +73,31 @@ describe('free space reuse (local files)', function () {
       sizes.push(statSync(join(home, 't.wt')).size);
     }
     expect(Math.max(...sizes.slice(4)), `sizes ${sizes.join(', ')}`).to.be.at.most(Math.max(...sizes.slice(0, 4)) * 1.1);
+  });
+
+  it('describes every free range in an avail extent list: verify accounts for every byte after churn', async () => {
+    const home = await homes.directory();
+    const connection = await homes.open(home, { storage: 'local' });
+    connection.createTable('table:t', 'key_format=S,value_format=S');
+    const random = seededRandom(testSeed());
+    const cursor = connection.openSession().openCursor('table:t');
+    for (let round = 0; round < 5; round++) {
+      for (let n = 0; n < 6_000; n++) cursor.put(keyOf(random.below(12_000)), `${round}`.padEnd(60 + random.below(120), 'v'));
+      for (let n = 0; n < 1_500; n++) cursor.remove(keyOf(random.below(12_000)));
+      await connection.checkpoint();
+    }
+    const tableConfig = connection.getTable('table:t').config;
+    await connection.close();
+    const cookies: Array<[string, string]> = [['WiredTiger.wt', readTurtleFile(home, true)!], ['t.wt', tableConfig]];
+    for (const [file, config] of cookies) {
+      const cookie = decodeFileCheckpointCookie(Buffer.from(latestCheckpoint(config)!.addr, 'hex'), 4096);
+      expect(cookie.avail.size, `${file} has free space after churn, so an avail list`).to.be.greaterThan(0);
+      expect(cookie.fileSize).to.equal(statSync(join(home, file)).size);
+      // The metadata's size= is the tree's bytes, as WiredTiger records it: the cookie's
+      // checkpoint size plus the root.
+      expect(latestCheckpoint(config)!.size, `${file} checkpoint size`).to.equal(cookie.checkpointSize + cookie.root.size);
+    }
+    const report = await collectReport(verifyHome(home));
+    expect(report.findings, 'no finding, not even a file range in no list').to.deep.equal([]);
   });
 });

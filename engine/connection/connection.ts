@@ -28,7 +28,7 @@ const VERSION_FILE = 'WiredTiger';
 const LOCK_FILE = 'WiredTiger.lock';
 const METADATA_SETTINGS: TableSettings = {
   keyFormat: 'S', valueFormat: 'S', allocationSize: DEFAULT_ALLOCATION_SIZE, leafPageMax: 32 * 1024,
-  internalPageMax: 4 * 1024, splitPct: 90, appMetadata: '',
+  internalPageMax: 4 * 1024, splitPct: 90, appMetadata: '', columns: '',
 };
 /**
  * `system:created:table:NAME` -> `order=N`: the order tables were created in, which survives
@@ -192,7 +192,7 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     block.close();
     syncDirectory(home);
     writeTurtleFile(home, metadataFileEntry(formatCheckpointList(plainCheckpoint({
-      addr, order: 1, time: now, size: 0, writeGen: tree.maxWriteGen, runWriteGen: 1n,
+      addr, order: 1, time: now, size: block.lastCheckpointBytes, writeGen: tree.maxWriteGen, runWriteGen: 1n,
     }))));
   }
 
@@ -585,7 +585,7 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     const root = tree.reconcile();
     const addr = table.block!.checkpoint(root);
     const fileConfig = metadata.get(table.fileUri)!;
-    const entry = plainCheckpoint({ addr, order, time: now, size: 0, writeGen: tree.maxWriteGen, runWriteGen: 1n });
+    const entry = plainCheckpoint({ addr, order, time: now, size: table.block!.lastCheckpointBytes ?? 0, writeGen: tree.maxWriteGen, runWriteGen: 1n });
     metadata.set(table.fileUri, setConfigRaw(fileConfig, 'checkpoint', formatCheckpointList(entry)));
   }
 
@@ -623,7 +623,7 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     const metadataRoot = this.localMetadata.tree.reconcile();
     const metadataAddr = this.localMetadataBlock.checkpoint(metadataRoot);
     writeTurtleFile(this.home, metadataFileEntry(formatCheckpointList(plainCheckpoint({
-      addr: metadataAddr, order, time: now, size: 0, writeGen: this.localMetadata.tree.maxWriteGen, runWriteGen: 1n,
+      addr: metadataAddr, order, time: now, size: this.localMetadataBlock.lastCheckpointBytes, writeGen: this.localMetadata.tree.maxWriteGen, runWriteGen: 1n,
     }))));
     this.localMetadataBlock.checkpointDurable();
     for (const table of this.tables.values()) table.block?.checkpointDurable();

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import type { Connection, StorageMode } from '../api.js';
 import { ConfigError, EngineError, ErrorCode, SchemaError } from '../errors.js';
+import type { ConnectionImpl } from '../connection/index.js';
 import { STORAGE_MODES, testHomes } from '../testing/homes.js';
 
 function expectError(fn: () => unknown, type: new (...args: never[]) => EngineError, code: string): EngineError {
@@ -46,6 +47,19 @@ for (const storage of STORAGE_MODES) {
         expect(connection.hasTable('table:t')).to.equal(false);
       });
     }
+
+    it('keeps the columns a table is created with in its table entry, as WiredTiger does, and refuses a count that does not match the formats', async () => {
+      connection.createTable('table:named', 'key_format=S,value_format=Si,columns=(name,city,count)');
+      const entry = (key: string): string => (connection as ConnectionImpl).metadataEntries().find((e) => e.key === key)!.value;
+      expect(entry('table:named')).to.contain('columns=(name,city,count),');
+      expect(entry('file:named.wt')).to.contain(',columns=,').and.contain(',tiered_storage=(auth_token=,');
+      const error = expectError(() => connection.createTable('table:t', 'key_format=S,value_format=S,columns=(a,b,c)'), ConfigError, ErrorCode.ConfigInvalid);
+      expect(error.location.key).to.equal('columns');
+      expectError(() => connection.createTable('table:t', 'key_format=S,value_format=S,columns=(a,a)'), ConfigError, ErrorCode.ConfigInvalid);
+      await connection.close();
+      connection = await homes.open(home, { storage: storage as StorageMode });
+      expect(entry('table:named')).to.contain('columns=(name,city,count),');
+    });
 
     it('raises ConfigError for a key or value format it cannot pack', () => {
       expectError(() => connection.createTable('table:t', 'key_format=Z,value_format=S'), ConfigError, ErrorCode.ConfigInvalid);

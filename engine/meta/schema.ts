@@ -1,6 +1,7 @@
 import { ConfigError, ErrorCode, SchemaError } from '../errors.js';
 import {
-  getConfigValue, ItemFormat, NO_LOG_CHECKPOINT_LSN, parseConfig, parseSize, quoteIfNeeded, rejectUnknownKeys,
+  getConfigRaw, getConfigValue, ItemFormat, NO_LOG_CHECKPOINT_LSN, parseConfig, parseSize, quoteIfNeeded, rejectUnknownKeys,
+  stripParens,
 } from '../format/index.js';
 
 /**
@@ -30,14 +31,21 @@ export interface TableSettings {
   internalPageMax: number;
   splitPct: number;
   appMetadata: string;
+  /** The `columns` of the table entry as written (`(k,v)`), or '' for none. */
+  columns: string;
 }
 
 /** Validates a caller's `createTable` configuration and fills in defaults. */
 export function parseCreateConfig(config: string): TableSettings {
   rejectUnknownKeys(config, CREATE_CONFIG_KEYS, 'table');
   const settings = settingsFromFileConfig(config);
-  new ItemFormat(settings.keyFormat);
-  new ItemFormat(settings.valueFormat);
+  const formatColumns = new ItemFormat(settings.keyFormat).columns.length + new ItemFormat(settings.valueFormat).columns.length;
+  if (settings.columns !== '') {
+    const names = parseConfig(stripParens(settings.columns)).map((entry) => entry.key);
+    if (names.length !== formatColumns || names.some((name, i) => names.indexOf(name) !== i)) {
+      throw new ConfigError(`columns ${settings.columns} must name each of the ${formatColumns} key and value columns once`, { key: 'columns' });
+    }
+  }
   const a = settings.allocationSize;
   if (a < 512 || a > 128 * 1024 * 1024 || (a & (a - 1)) !== 0) {
     throw new ConfigError(`allocation_size ${a} must be a power of two from 512B to 128MB`, { key: 'allocation_size' });
@@ -64,6 +72,7 @@ export function settingsFromFileConfig(config: string): TableSettings {
     internalPageMax: parseSize(get('internal_page_max') ?? '4KB', 'internal_page_max'),
     splitPct: Number(get('split_pct') ?? 90),
     appMetadata: get('app_metadata') ?? '',
+    columns: getConfigRaw(config, 'columns') ?? '',
   };
 }
 
@@ -73,8 +82,11 @@ const sizeText = (bytes: number): string =>
 /** The `table:` entry. */
 export function tableEntry(s: TableSettings): string {
   return `app_metadata=${quoteIfNeeded(s.appMetadata)},assert=(commit_timestamp=none,durable_timestamp=none,read_timestamp=none,write_timestamp=off),`
-    + `colgroups=,collator=,columns=,key_format=${s.keyFormat},value_format=${s.valueFormat},verbose=[],write_timestamp_usage=none`;
+    + `colgroups=,collator=,columns=${s.columns},key_format=${s.keyFormat},value_format=${s.valueFormat},verbose=[],write_timestamp_usage=none`;
 }
+
+/** WiredTiger's `tiered_storage` group of a `file:` entry for a file not in tiered storage. */
+const TIERED_STORAGE = 'tiered_storage=(auth_token=,bucket=,bucket_prefix=,cache_directory=,local_retention=300,name=,object_target_size=0)';
 
 /** The `colgroup:` entry naming its `file:` source. */
 export function colgroupEntry(fileName: string): string {
@@ -82,38 +94,54 @@ export function colgroupEntry(fileName: string): string {
     + `collator=,columns=,source="file:${fileName}",type=file,verbose=[],write_timestamp_usage=none`;
 }
 
+/** What differs between the `file:` entries WiredTiger writes for user tables and system files. */
+interface FileEntryOptions {
+  settings: TableSettings;
+  id: number;
+  checkpoint: string;
+  shared: boolean;
+  blockCompressor?: string;
+  leafValueMax?: string;
+}
+
+/** A `file:` entry with every key WiredTiger writes, in its order. */
+function fullFileEntry(o: FileEntryOptions): string {
+  const s = o.settings;
+  return `access_pattern_hint=none,allocation_size=${sizeText(s.allocationSize)},app_metadata=${quoteIfNeeded(s.appMetadata)},`
+    + `assert=(commit_timestamp=none,durable_timestamp=none,read_timestamp=none,write_timestamp=off),block_allocation=best,`
+    + `block_compressor=${o.blockCompressor ?? ''},${o.shared ? 'block_manager=disagg,' : ''}cache_resident=false,checksum=on,collator=,columns=,dictionary=0,encryption=(keyid=,name=),format=btree,`
+    + `huffman_key=,huffman_value=,id=${o.id},ignore_in_memory_cache_size=false,internal_item_max=0,internal_key_max=0,`
+    + `internal_key_truncate=true,internal_page_max=${sizeText(s.internalPageMax)},key_format=${s.keyFormat},key_gap=10,`
+    + `leaf_item_max=0,leaf_key_max=0,leaf_page_max=${sizeText(s.leafPageMax)},leaf_value_max=${o.leafValueMax ?? '0'},log=(enabled=false),`
+    + `memory_page_image_max=0,memory_page_max=5MB,os_cache_dirty_max=0,os_cache_max=0,prefix_compression=false,`
+    + `prefix_compression_min=4,readonly=false,split_deepen_min_child=0,split_deepen_per_child=0,split_pct=${s.splitPct},`
+    + `tiered_object=false,${TIERED_STORAGE},value_format=${s.valueFormat},verbose=[],version=(major=1,minor=1),write_timestamp_usage=none,`
+    + `checkpoint=${o.checkpoint},checkpoint_backup_info=,checkpoint_lsn=${NO_LOG_CHECKPOINT_LSN}`;
+}
+
 /**
  * The `file:` entry. `shared` tables name the page-log block manager (`block_manager=disagg`,
  * as WiredTiger's disaggregated branch does) and keep their pages under `id` in the page log.
  */
-export function fileEntry(s: TableSettings, id: number, checkpoint: string, shared: boolean): string {
-  return `access_pattern_hint=none,allocation_size=${sizeText(s.allocationSize)},app_metadata=${quoteIfNeeded(s.appMetadata)},`
-    + `assert=(commit_timestamp=none,durable_timestamp=none,read_timestamp=none,write_timestamp=off),block_allocation=best,`
-    + `block_compressor=,${shared ? 'block_manager=disagg,' : ''}cache_resident=false,checksum=on,collator=,columns=,dictionary=0,encryption=(keyid=,name=),format=btree,`
-    + `huffman_key=,huffman_value=,id=${id},ignore_in_memory_cache_size=false,internal_item_max=0,internal_key_max=0,`
-    + `internal_key_truncate=true,internal_page_max=${sizeText(s.internalPageMax)},key_format=${s.keyFormat},key_gap=10,`
-    + `leaf_item_max=0,leaf_key_max=0,leaf_page_max=${sizeText(s.leafPageMax)},leaf_value_max=0,log=(enabled=false),`
-    + `memory_page_image_max=0,memory_page_max=5MB,os_cache_dirty_max=0,os_cache_max=0,prefix_compression=false,`
-    + `prefix_compression_min=4,readonly=false,split_deepen_min_child=0,split_deepen_per_child=0,split_pct=${s.splitPct},`
-    + `tiered_object=false,value_format=${s.valueFormat},verbose=[],version=(major=1,minor=1),write_timestamp_usage=none,`
-    + `checkpoint=${checkpoint},checkpoint_backup_info=,checkpoint_lsn=${NO_LOG_CHECKPOINT_LSN}`;
+export function fileEntry(settings: TableSettings, id: number, checkpoint: string, shared: boolean): string {
+  return fullFileEntry({ settings, id, checkpoint, shared });
 }
+
+const SYSTEM_FILE_SETTINGS: TableSettings = {
+  keyFormat: 'S', valueFormat: 'S', allocationSize: 4096, leafPageMax: 32 * 1024, internalPageMax: 4 * 1024, splitPct: 90, appMetadata: '', columns: '',
+};
 
 /** The metadata file's own entry for the turtle file. */
 export function metadataFileEntry(checkpoint: string): string {
-  return `access_pattern_hint=none,allocation_size=4KB,app_metadata=,block_allocation=best,block_compressor=,cache_resident=false,`
-    + `checksum=on,collator=,columns=,dictionary=0,encryption=(keyid=,name=),format=btree,id=0,internal_key_truncate=true,`
-    + `internal_page_max=4KB,key_format=S,key_gap=10,leaf_page_max=32KB,leaf_value_max=0,log=(enabled=false),`
-    + `memory_page_max=5MB,prefix_compression=false,prefix_compression_min=4,readonly=false,split_pct=90,value_format=S,`
-    + `version=(major=1,minor=1),checkpoint=${checkpoint},checkpoint_backup_info=,checkpoint_lsn=${NO_LOG_CHECKPOINT_LSN}`;
+  return fullFileEntry({ settings: SYSTEM_FILE_SETTINGS, id: 0, checkpoint, shared: false });
 }
 
 /** The history store's entry: WiredTiger's read-only tools need the file and its entry. */
 export function historyStoreEntry(checkpoint: string): string {
-  return `access_pattern_hint=none,allocation_size=4KB,app_metadata=,block_allocation=best,block_compressor=none,checksum=on,`
-    + `collator=,columns=,dictionary=0,format=btree,id=${HISTORY_STORE_ID},internal_page_max=16KB,key_format=IuQQ,leaf_page_max=32KB,`
-    + `leaf_value_max=64MB,log=(enabled=false),value_format=QQQu,version=(major=1,minor=1),checkpoint=${checkpoint},`
-    + `checkpoint_backup_info=,checkpoint_lsn=${NO_LOG_CHECKPOINT_LSN}`;
+  return fullFileEntry({
+    settings: { ...SYSTEM_FILE_SETTINGS, keyFormat: 'IuQQ', valueFormat: 'QQQu', internalPageMax: 16 * 1024 },
+    id: HISTORY_STORE_ID, checkpoint, shared: false, blockCompressor: 'none', leafValueMax: '64MB',
+  });
 }
 
 /** Checks a table name: it becomes a file name, so it cannot leave the home. */

@@ -16,7 +16,11 @@ export type ExtentListKind = 'alloc' | 'avail' | 'discard';
 
 /**
  * Reads and checks one extent-list block of a checkpoint. Returns its extents, or undefined
- * after reporting why the list cannot be used.
+ * after reporting why the list cannot be used. Alloc and discard lists are one sorted run. An
+ * avail list may be two (WiredTiger writes the free list, then the ranges the checkpoint frees
+ * when it completes), merged as WiredTiger's reader merges them; extents that overlap after the
+ * merge are still reported. As WiredTiger's reader does, the avail list's own block is taken
+ * out of it: a writer allocates that block from the space the list describes.
  */
 export function readExtentListBlock(
   file: FileSource, address: FileAddress, kind: ExtentListKind, fileSize: number, sink: FindingSink, where: FindingLocation,
@@ -49,6 +53,7 @@ export function readExtentListBlock(
   };
   const allocationSize = file.allocationSize;
   const extents: Extent[] = [];
+  let runs = 1;
   try {
     const magic = read();
     const zero = read();
@@ -74,8 +79,11 @@ export function readExtentListBlock(
         return undefined;
       }
       if (offset < previousEnd) {
-        sink.error(FindingCode.ExtentListInvalid, `${kind} extent [${offset}, ${size}] is out of order or overlaps the one before it`, at(pairAt));
-        return undefined;
+        if (kind !== 'avail' || runs === 2) {
+          sink.error(FindingCode.ExtentListInvalid, `${kind} extent [${offset}, ${size}] is out of order or overlaps the one before it`, at(pairAt));
+          return undefined;
+        }
+        runs = 2;
       }
       previousEnd = offset + size;
       extents.push({ offset, size });
@@ -88,7 +96,29 @@ export function readExtentListBlock(
     sink.error(FindingCode.ExtentListInvalid, `${kind} extent list has ${end - p} bytes after its terminator`, at(p));
     return undefined;
   }
-  return extents;
+  if (runs === 1) return kind === 'avail' ? withoutRange(extents, address) : extents;
+  const merged = [...extents].sort((x, y) => x.offset - y.offset);
+  for (let i = 1; i < merged.length; i++) {
+    const previous = merged[i - 1]!;
+    const extent = merged[i]!;
+    if (extent.offset < previous.offset + previous.size) {
+      sink.error(FindingCode.ExtentListInvalid, `avail extent [${extent.offset}, ${extent.size}] overlaps [${previous.offset}, ${previous.size}] once its two runs are merged`, at(BLOCK_PAYLOAD_OFFSET));
+      return undefined;
+    }
+  }
+  return withoutRange(merged, address);
+}
+
+/** `extents` (sorted) without the bytes of `range`. */
+function withoutRange(extents: Extent[], range: { offset: number; size: number }): Extent[] {
+  const end = range.offset + range.size;
+  return extents.flatMap((e) => {
+    if (e.offset + e.size <= range.offset || e.offset >= end) return [e];
+    const parts: Extent[] = [];
+    if (e.offset < range.offset) parts.push({ offset: e.offset, size: range.offset - e.offset });
+    if (e.offset + e.size > end) parts.push({ offset: end, size: e.offset + e.size - end });
+    return parts;
+  });
 }
 
 /** Sorted, merged byte ranges with set operations, for space accounting. */

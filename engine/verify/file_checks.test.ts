@@ -44,6 +44,11 @@ interface CraftSpec {
   checkpointWriteGen?: number;
   /** The root is the first leaf itself. */
   leafRoot?: boolean;
+  /**
+   * Writes an avail extent list (in one block after the free space) with these extents, given
+   * where the free space starts and ends and where the avail list's own block will be.
+   */
+  avail?: (space: { freeStart: number; freeEnd: number; availBlock: number }) => Extent[];
 }
 
 const key = (text: string): Buffer => Buffer.from(`${text}\0`);
@@ -97,14 +102,16 @@ async function craft(spec: CraftSpec): Promise<{ path: string; config: string; c
   let alloc: Extent[] = [{ offset: A, size: treeEnd - A }];
   if (spec.editAlloc) alloc = spec.editAlloc(alloc);
   const allocAddress = place(seal(buildExtentListImage(alloc)));
+  const freeStart = offset;
   if (spec.freeSpace) {
     blocks.push(spec.freeSpace);
     offset += spec.freeSpace.length;
   }
+  const availAddress = spec.avail ? place(seal(buildExtentListImage(spec.avail({ freeStart, freeEnd: offset, availBlock: offset })))) : NO_FILE_ADDRESS;
   const path = join(directory.path, 'crafted.wt');
   writeFileSync(path, Buffer.concat(blocks));
   const cookie = encodeFileCheckpointCookie({
-    root, alloc: allocAddress, avail: NO_FILE_ADDRESS, discard: NO_FILE_ADDRESS, fileSize: offset, checkpointSize: treeEnd - A,
+    root, alloc: allocAddress, avail: availAddress, discard: NO_FILE_ADDRESS, fileSize: offset, checkpointSize: treeEnd - A,
   }, A).toString('hex');
   const writeGen = spec.checkpointWriteGen ?? 100;
   const config = `allocation_size=4KB,id=5,key_format=S,value_format=S,checkpoint=(WiredTigerCheckpoint.1=(addr="${cookie}",order=1,time=0,size=0,write_gen=${writeGen},run_write_gen=1)),checkpoint_lsn=(4294967295,2147483647)`;
@@ -189,6 +196,42 @@ describe('verify: tree and space checks on crafted files', () => {
   it('reports an extent list whose extents are out of order', async () => {
     const findings = await check({ leaves: twoLeaves(), editAlloc: (extents) => [{ offset: 2 * A, size: 2 * A }, { offset: A, size: A }, ...extents.slice(1)] });
     expect(codes(findings)).to.deep.equal(['EXTENT_LIST_INVALID']);
+  });
+
+  describe('avail extent lists', () => {
+    const freeSpace = Buffer.alloc(4 * A);
+
+    it('accepts an avail list of two sorted runs, as WiredTiger writes a checkpoint\'s', async () => {
+      const findings = await check({
+        leaves: twoLeaves(), freeSpace,
+        avail: ({ freeStart }) => [{ offset: freeStart + 2 * A, size: 2 * A }, { offset: freeStart, size: 2 * A }],
+      });
+      expect(findings).to.deep.equal([]);
+    });
+
+    it('accepts an avail list that covers its own block, and takes the block out of it', async () => {
+      const findings = await check({ leaves: twoLeaves(), freeSpace, avail: ({ freeStart, availBlock }) => [{ offset: freeStart, size: availBlock + A - freeStart }] });
+      expect(findings).to.deep.equal([]);
+    });
+
+    it('reports runs that overlap once merged, and a third run', async () => {
+      const overlapping = await check({
+        leaves: twoLeaves(), freeSpace,
+        avail: ({ freeStart }) => [{ offset: freeStart + A, size: 3 * A }, { offset: freeStart, size: 2 * A }],
+      });
+      expect(codes(overlapping)).to.deep.equal(['EXTENT_LIST_INVALID']);
+      expect(overlapping[0]!.message).to.contain('once its two runs are merged');
+      const threeRuns = await check({
+        leaves: twoLeaves(), freeSpace,
+        avail: ({ freeStart }) => [{ offset: freeStart + 3 * A, size: A }, { offset: freeStart + 2 * A, size: A }, { offset: freeStart, size: 2 * A }],
+      });
+      expect(codes(threeRuns)).to.deep.equal(['EXTENT_LIST_INVALID']);
+    });
+
+    it('warns of free space no list describes', async () => {
+      const findings = await check({ leaves: twoLeaves(), freeSpace, avail: ({ freeStart }) => [{ offset: freeStart, size: 2 * A }] });
+      expect(codes(findings)).to.deep.equal(['FILE_RANGE_UNVERIFIED']);
+    });
   });
 
   it('reports a damaged old page in free space, and accepts an intact one', async () => {
