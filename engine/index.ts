@@ -15,8 +15,8 @@ export type {
   SearchNearResult, Session, StorageMode, TableInfo,
 } from './api.js';
 export {
-  ChecksumError, ConfigError, CorruptionError, EngineError, ErrorCode, FormatError, IoError, KeyProviderError,
-  PageLogError, RepairError, SchemaError, StateError, type ErrorCodeValue, type ErrorLocation,
+  ChecksumError, ConfigError, CorruptionError, EngineError, ErrorClass, ErrorCode, errorClassOf, FormatError, IoError, isCorruption,
+  KeyProviderError, PageLogError, RepairError, SchemaError, StateError, type ErrorClassValue, type ErrorCodeValue, type ErrorLocation,
 } from './errors.js';
 
 /** Opens (creating when asked and absent) the database home at `home`. */

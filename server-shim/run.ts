@@ -8,6 +8,7 @@ import { startupModeFor } from './modes/index.js';
 import { parseCommandLine, serverVersion, type ServerOptions, type ServerParameters } from './options/index.js';
 import { initiateReplicaSet } from './replication/index.js';
 import { Server } from './server/index.js';
+import { errorClassOf } from '../engine/index.js';
 import { isEngineError, openStorage, type Storage } from './storage/index.js';
 
 /** What the process must do once `runServer` settles. */
@@ -136,6 +137,7 @@ async function openEngineOrFail(options: ServerOptions, logger: Logger): Promise
     const attributes: Record<string, unknown> = { error: describeError(error) };
     if (isEngineError(error)) {
       attributes.engineErrorCode = error.code;
+      attributes.errorClass = errorClassOf(error.code);
       attributes.location = error.location;
     }
     throw new FatalError(`Failed to open the storage engine: ${error instanceof Error ? error.message : String(error)}`, ExitCode.Fatal, attributes, { cause: error });
