@@ -84,7 +84,7 @@ function truncated(file: string, message: string, expected: number, actual: numb
 }
 
 function invalid(file: string, message: string, offset: number, expected?: number | string, actual?: number | string): PageLogError {
-  return new PageLogError(message, { file, offset, expected, actual }, ErrorCode.Corruption);
+  return new PageLogError(`${file}: ${message}`, { file, offset, expected, actual }, ErrorCode.Corruption);
 }
 
 function readAt(fd: number, offset: number, length: number): Buffer {
