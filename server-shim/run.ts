@@ -60,6 +60,12 @@ async function runWithLogger(options: ServerOptions, parameters: ServerParameter
   try {
     checkDbpath(options.dbpath);
     lock = acquireDbpathLock(options.dbpath);
+    if (lock.replaced !== undefined) {
+      // Never silent: the previous holder died without a clean shutdown, or the file named no server.
+      logger.warning(LogComponent.Storage, LogId.LockFileTakenOver, 'Replaced a stale lock file: the process it names no longer runs', {
+        file: lock.path, previous: lock.replaced.trim().split('\n'),
+      });
+    }
     storage = await openEngineOrFail(options, logger);
 
     const mode = startupModeFor(options);
