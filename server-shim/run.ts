@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { builtinCommands, CommandRegistry } from './commands/index.js';
 import { acquireDbpathLock, ExitCode, FatalError, ShutdownController, type DbpathLock } from './lifecycle/index.js';
 import { describeError, fileSink, Logger, LogComponent, LogId, standardOutputSink } from './log/index.js';
-import { startupModeFor } from './modes/index.js';
+import { runRepairDryRun, startupModeFor } from './modes/index.js';
 import { parseCommandLine, serverVersion, type ServerOptions, type ServerParameters } from './options/index.js';
 import { initiateReplicaSet } from './replication/index.js';
 import { Server } from './server/index.js';
@@ -66,6 +66,7 @@ async function runWithLogger(options: ServerOptions, parameters: ServerParameter
         file: lock.path, previous: lock.replaced.trim().split('\n'),
       });
     }
+    if (options.repair && options.dryRun) return { exitCode: await runRepairDryRun(options, logger) };
     storage = await openEngineOrFail(options, logger);
 
     const mode = startupModeFor(options);
