@@ -50,6 +50,11 @@ describe('wt-readpath: a disaggregated home without a sound page log is corrupti
     const finding = verify.document.findings.find((f) => f.code === 'PAGE_LOG_MISSING');
     expect(finding, JSON.stringify(verify.document.findings)).to.include({ severity: 'error' });
     expect(finding!.location.file).to.equal('pagelog');
+    for (const command of HOME_COMMANDS) {
+      const result = await runCli([command[0]!, home, ...command.slice(1)]);
+      expect(result.exitCode, `${command.join(' ')}: ${result.stdout}${result.stderr}`).to.equal(2);
+      expect(result.stdout + result.stderr, command.join(' ')).to.include('data.mdb').and.include('LSN');
+    }
     expect((await runCli(['dump', home, 'table:local'])).exitCode).to.equal(2);
   });
 
@@ -66,6 +71,10 @@ describe('wt-readpath: a disaggregated home without a sound page log is corrupti
       const verify = await runCliJson<VerifyDocument>(['verify', home]);
       expect(verify.exitCode, verify.stderr).to.equal(2);
       expect(verify.document.findings.map((f) => f.code)).to.include('PAGE_LOG_UNREADABLE');
+      for (const command of HOME_COMMANDS) {
+        const result = await runCli([command[0]!, home, ...command.slice(1)]);
+        expect(result.exitCode, `${command.join(' ')}: ${result.stdout}${result.stderr}`).to.equal(2);
+      }
     }
   });
 
