@@ -4,6 +4,7 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from '
 import { join } from 'node:path';
 import type { Document } from 'mongodb';
 import { parseLogLines, runReadPath, runShim, shimsPerTest, type LogLine, type ShimProcess } from '../libs/index.js';
+import { chooseSeed, seededRandomFrom } from '../libs/seeded_random.js';
 
 /** Every file of the dbpath with the hash of its bytes (the lock files aside). */
 function snapshot(directory: string, prefix = ''): Record<string, string> {
@@ -89,6 +90,37 @@ for (const storage of ['local', 'disagg'] as const) {
         .filter((f) => f.code === 'FILE_UNREFERENCED').map((f) => f.location.file);
       if (storage === 'local') expect(unreferenced, `files left: ${left.join(', ')}`).to.have.length(3);
       expect(verify.exitCode).to.equal(0);
+    });
+
+    it('restarts after kill -9 at seeded moments during repairMetadata create; --repair removes what the crashes left, and verify --strict is clean', async () => {
+      const random = seededRandomFrom(chooseSeed());
+      const shim = await shims.launch({ storage, setParameters: { checkpointIntervalSecs: 0, enableRepairCommands: 1 } });
+      const rounds = 6;
+      for (let round = 0; round < rounds; round += 1) {
+        const client = await shim.client();
+        const reply = client.db('admin').command({ repairMetadata: 1, action: 'create', uri: `table:spot_${round}`, config: 'key_format=S,value_format=u', local: true })
+          .then(() => 'done', () => 'cut');
+        await new Promise((resolve) => setTimeout(resolve, random.between(0, 30)));
+        await shim.kill();
+        await reply;
+        await shim.start();
+      }
+      const client = await shim.client();
+      const { findings } = await client.db('admin').command({ repairMetadata: 1, action: 'detect' });
+      const orphans = (findings as Document[]).filter((f) => f.kind === 'orphanFile').map((f) => f.file as string);
+      expect((findings as Document[]).filter((f) => f.kind !== 'orphanFile' && f.kind !== 'brokenChain'), `seed ${random.seed}`).to.deep.equal([]);
+      await shim.stop();
+      const verify = await runReadPath(['verify', shim.dbpath, '--json']);
+      expect(verify.exitCode, `seed ${random.seed}: ${verify.stdout.slice(-2000)}`).to.equal(0);
+      const warned = (JSON.parse(verify.stdout) as { findings: Array<{ code: string; location: { file: string } }> }).findings
+        .filter((f) => f.code === 'FILE_UNREFERENCED').map((f) => f.location.file);
+      expect(warned.sort(), `seed ${random.seed}`).to.deep.equal(orphans.sort());
+
+      const repair = await runShim(['--dbpath', shim.dbpath, '--storage', storage, '--repair'], { timeoutMs: 60_000 });
+      expect(repair.exitCode, repair.stdout.slice(-3000)).to.equal(0);
+      expect(repairLines(parseLogLines(repair.stdout), 'Removed an orphan file').map((l) => l.attr?.file).sort()).to.deep.equal(orphans.sort());
+      const strict = await runReadPath(['verify', shim.dbpath, '--strict']);
+      expect(strict.exitCode, `seed ${random.seed}: ${strict.stdout}${strict.stderr}`).to.equal(0);
     });
 
     it('--repair --dryRun logs every orphan and the removal it would make, changes nothing and exits 0; --repair then removes them', async () => {
