@@ -142,6 +142,26 @@ describe('page log: LMDB files checked before they are mapped', function () {
     expect(await probe(path, 'rw')).to.include({ ok: true });
   });
 
+  it('opens read-only, again and again, a store a writer in this process keeps committing to', async () => {
+    const path = join(tmp.path, 'busy');
+    const writer = await openPageLog(path);
+    const handle = writer.openHandle(200);
+    try {
+      for (let round = 0; round < 30; round += 1) {
+        for (let page = 100; page < 120; page += 1) handle.put(page + round * 20, { backlinkLsn: 0, baseLsn: 0, flags: 0 }, Buffer.alloc(3000, round));
+        writer.beginCheckpoint();
+        const completing = writer.completeCheckpoint({ timestamp: BigInt(round + 1), oldestTimestamp: 1n, metadata: `round=${round}` });
+        const reader = await openPageLog(path, { readOnly: true });
+        // The open is what is checked: it must never take the store for a damaged one.
+        expect(reader.getLastLsn()).to.be.a('number');
+        await reader.close();
+        await completing;
+      }
+    } finally {
+      await writer.close();
+    }
+  });
+
   it('never dies by a signal on truncated, zeroed or garbage data.mdb copies (seeded, child processes)', async () => {
     const seed = 0x1d6;
     const random = seededRandom(seed);

@@ -225,6 +225,26 @@ export function checkLmdbDataFile(directory: string, mode: LmdbOpenMode): LmdbDa
   }
 }
 
+/** Reads of a data file whose check fails, before the failure is reported. */
+const CHECK_ATTEMPTS = 3;
+const CHECK_RETRY_DELAY_MS = 20;
+
+/**
+ * `checkLmdbDataFile`, tried again after a short wait when it fails: a writer in this or another
+ * process may be rewriting a meta page as it is read, and a read torn between two versions can
+ * look damaged. Damage on disk fails every attempt, and the last error is thrown.
+ */
+export function checkLmdbDataFileSettled(directory: string, mode: LmdbOpenMode): LmdbDataFileInfo {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return checkLmdbDataFile(directory, mode);
+    } catch (error) {
+      if (attempt >= CHECK_ATTEMPTS || !(error instanceof PageLogError) || error.code === ErrorCode.Io) throw error;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, CHECK_RETRY_DELAY_MS);
+    }
+  }
+}
+
 /**
  * Checks the lock file of the LMDB environment in `directory`: absent or a regular file. LMDB
  * rebuilds a damaged lock file when no other process has the environment open, but maps

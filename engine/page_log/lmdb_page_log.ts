@@ -27,7 +27,7 @@ import {
   type PageRecord,
   type PutArgs,
 } from './interface.js';
-import { checkLmdbDataFile, checkLmdbLockFile, LMDB_DATA_FILE } from './lmdb_files.js';
+import { checkLmdbDataFileSettled, checkLmdbLockFile, LMDB_DATA_FILE } from './lmdb_files.js';
 import { PendingWrites } from './pending_writes.js';
 import { unreachableRecords, type ChainRecord } from './reachability.js';
 import {
@@ -127,7 +127,7 @@ function asBuffer(bytes: Uint8Array): Buffer {
 /**
  * Opens (and by default creates) the page log stored in directory `path`.
  *
- * Before LMDB maps an existing store, its files are checked (`checkLmdbDataFile`), so that a
+ * Before LMDB maps an existing store, its files are checked (`checkLmdbDataFileSettled`), so that a
  * truncated or garbage file is an error rather than a fault in the mapping.
  *
  * Errors: `MISSING_FILE` naming the path when there is no log there and `create` is false or
@@ -144,7 +144,7 @@ export async function openPageLog(path: string, options: PageLogOptions = {}): P
   checkLmdbLockFile(path);
   if (existed) {
     // lmdb-js turns on overlapping sync for a writer that syncs, on every system but Windows.
-    checkLmdbDataFile(path, { overlappingSync: !readOnly && !(options.noSync ?? false) && process.platform !== 'win32' });
+    checkLmdbDataFileSettled(path, { overlappingSync: !readOnly && !(options.noSync ?? false) && process.platform !== 'win32' });
   } else {
     if (!create) {
       const why = readOnly ? 'it was opened read-only' : 'create is false';
