@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -99,6 +99,13 @@ describe('lifecycle: dbpath lock file', () => {
     const lock = acquireDbpathLock(dbpath);
     expect(readdirSync(dbpath)).to.deep.equal(['mongod.lock']);
     lock.release();
+  });
+
+  it('exits 6 naming the file when the lock does not read (a directory in its place)', () => {
+    mkdirSync(join(dbpath, 'mongod.lock'));
+    const error = refusal(dbpath);
+    expect(error.exitCode).to.equal(6);
+    expect(error.attributes).to.include({ file: join(dbpath, 'mongod.lock') });
   });
 
   it('reads the start time of a process whose command holds spaces and parentheses', async () => {

@@ -150,7 +150,8 @@ export function acquireDbpathLock(dbpath: string): DbpathLock {
   const content = formatLockFile(currentProcessIdentity());
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
     if (createWhole(path, content)) return heldLock(path, content, undefined);
-    const existing = readLock(path);
+    const existing = readExistingLock(path);
+    // Removed since the create failed: try again.
     if (existing === undefined) continue;
     const holder = parseLockFile(existing);
     if (holder !== undefined && holder.pid !== process.pid && lockHolderRuns(holder)) {
@@ -269,6 +270,16 @@ function removeQuietly(path: string): void {
     unlinkSync(path);
   } catch {
     // Already gone.
+  }
+}
+
+/** The lock file's text; undefined when it does not exist. A lock that does not read is fatal. */
+function readExistingLock(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new FatalError(`Unable to read the lock file ${path}: ${(error as Error).message}`, ExitCode.Fatal, { file: path });
   }
 }
 
