@@ -2,7 +2,9 @@ import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, extname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { execa } from 'execa';
 import {
   acquireDbpathLock, currentProcessIdentity, FatalError, formatLockFile, liveLockHolder, lockHolderRuns, parseLockFile, processStartTime,
 } from './index.js';
@@ -99,6 +101,24 @@ describe('lifecycle: dbpath lock file', () => {
     const lock = acquireDbpathLock(dbpath);
     expect(readdirSync(dbpath)).to.deep.equal(['mongod.lock']);
     lock.release();
+  });
+
+  it('lets exactly one of eight processes racing over a stale lock take it', async () => {
+    writeFileSync(join(dbpath, 'mongod.lock'), '2147483646\n');
+    const here = fileURLToPath(import.meta.url);
+    const module = pathToFileURL(join(dirname(here), `lock_file${extname(here)}`)).href;
+    // Each racer waits for the same moment, tries once, and holds what it got for a while.
+    const start = Date.now() + 1500;
+    const script = `const { acquireDbpathLock } = await import(${JSON.stringify(module)});
+      while (Date.now() < ${start}) {}
+      try { const lock = acquireDbpathLock(${JSON.stringify(dbpath)}); console.log('held'); await new Promise((r) => setTimeout(r, 1500)); lock.release(); }
+      catch (error) { console.log(error.attributes?.codeName ?? error.message); }`;
+    const loader = extname(here) === '.ts' ? ['--import', 'tsx'] : [];
+    const racers = Array.from({ length: 8 }, () => execa(process.execPath, [...loader, '--input-type=module', '-e', script], { reject: false }));
+    const outcomes = (await Promise.all(racers)).map((result) => String(result.stdout).trim() || String(result.stderr));
+    expect(outcomes.filter((outcome) => outcome === 'held'), outcomes.join('\n')).to.have.length(1);
+    expect(outcomes.filter((outcome) => outcome === 'DBPathInUse'), outcomes.join('\n')).to.have.length(7);
+    expect(readdirSync(dbpath)).to.deep.equal([]);
   });
 
   it('exits 6 naming the file when the lock does not read (a directory in its place)', () => {
