@@ -91,9 +91,19 @@ describe('page log: LMDB files checked before they are mapped', function () {
         expect(error.location.expected).to.be.a('number').above(size);
         expect(error.message).to.include('data.mdb').and.include(`${size} bytes`);
       }
+      if (size === 0) continue;
       // Not even a writer that may create recreates a truncated store as an empty one.
       expect((await caught(openPageLog(path))).code).to.equal(ErrorCode.FormatTruncated);
     }
+  });
+
+  it('initialises an empty data.mdb (LMDB stopped before its meta pages) only for a caller that may create', async () => {
+    const path = copy('empty');
+    truncateSync(join(path, 'data.mdb'), 0);
+    expect((await caught(openPageLog(path, { create: false }))).code).to.equal(ErrorCode.FormatTruncated);
+    const log = await openPageLog(path);
+    expect(log.getLastLsn()).to.equal(0);
+    await log.close();
   });
 
   it('opens a data.mdb longer than its last page, as LMDB leaves it after freeing pages', async () => {

@@ -92,7 +92,10 @@ export class HomeReader {
     const pageLogPath = options.pageLogPath ?? join(home, PAGE_LOG_DIRECTORY);
     const where = { file: options.pageLogPath ?? PAGE_LOG_DIRECTORY };
     const presence = pageLogPresence(pageLogPath);
-    if (presence.present) {
+    if (presence.empty && reader.pairedCheckpoint() === undefined) {
+      // As the engine does: a store LMDB never initialised, which no checkpoint depends on, is a new one.
+      sink.warning(FindingCode.PageLogEmpty, `${PAGE_LOG_DIRECTORY}/${LMDB_DATA_FILE} is empty: a page log never initialised, which no checkpoint of this home names`, where);
+    } else if (presence.present) {
       try {
         reader.pageLog = await openPageLog(pageLogPath, { readOnly: true });
       } catch (error) {
@@ -350,14 +353,15 @@ export class HomeReader {
 
 /** Throws `IoError` (`MISSING_FILE`) when `home` is not a database home at all. */
 /**
- * Whether a page log's data file is there: present, absent (`ENOENT`, also for a missing
+ * Whether a page log's data file is there: present (and whether empty), absent (`ENOENT`, also for a missing
  * directory), or there but unreadable (a directory without permission, a file in place of the
  * directory), with the reason.
  */
-function pageLogPresence(path: string): { present: boolean; unreadable?: string } {
+function pageLogPresence(path: string): { present: boolean; empty?: boolean; unreadable?: string } {
   try {
     accessSync(join(path, LMDB_DATA_FILE), constants.R_OK);
-    return { present: true };
+    const stat = statSync(join(path, LMDB_DATA_FILE));
+    return { present: true, empty: stat.isFile() && stat.size === 0 };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return { present: false };

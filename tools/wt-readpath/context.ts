@@ -1,4 +1,4 @@
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ErrorCode, PageLogError } from '../../engine/errors.js';
 import { LMDB_DATA_FILE, openPageLog, type PageLog } from '../../engine/page_log/index.js';
@@ -89,6 +89,10 @@ export async function openPageLogOf(home: string, options: HomeOptions): Promise
         file: dataFile, lsn: paired.lsn,
       }, ErrorCode.CheckpointMetadataCorrupt);
     }
+    return undefined;
+  }
+  if (statSync(dataFile).size === 0 && options.pageLog === undefined && HomeReader.pairedCheckpointOf(home, new FindingSink()) === undefined) {
+    // As the engine does: a store LMDB never initialised, which no checkpoint depends on, holds nothing.
     return undefined;
   }
   return openPageLog(path, { readOnly: true });

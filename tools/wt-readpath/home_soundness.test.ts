@@ -91,6 +91,21 @@ describe('wt-readpath: a disaggregated home without a sound page log is corrupti
     }
   });
 
+  it('warns of an empty data.mdb only in a home that pairs with no checkpoint, as the engine opens it as new; exit 2 where one is paired', async () => {
+    const unpaired = await homes.directory();
+    await (await openConnection(unpaired, { create: true, storage: 'local' })).close();
+    mkdirSync(join(unpaired, 'pagelog'));
+    writeFileSync(join(unpaired, 'pagelog', 'data.mdb'), '');
+    const verify = await runCliJson<VerifyDocument>(['verify', unpaired]);
+    expect(verify.exitCode, verify.stdout).to.equal(0);
+    expect(verify.document.findings.map((f) => `${f.severity} ${f.code}`)).to.deep.equal(['warning PAGE_LOG_EMPTY']);
+    expect((await runCli(['log', unpaired])).exitCode).to.equal(0);
+
+    const paired = await damaged((h) => truncateSync(join(h, 'pagelog', 'data.mdb'), 0));
+    expect((await runCli(['verify', paired])).exitCode).to.equal(2);
+    expect((await runCli(['log', paired])).exitCode).to.equal(2);
+  });
+
   it('exits 2 on a garbage data.mdb', async () => {
     const size = statSync(join(pristine, 'pagelog', 'data.mdb')).size;
     const home = await damaged((h) => writeFileSync(join(h, 'pagelog', 'data.mdb'), Buffer.alloc(size, 0x5a)));
