@@ -92,7 +92,9 @@ export class HomeReader {
     const pageLogPath = options.pageLogPath ?? join(home, PAGE_LOG_DIRECTORY);
     const where = { file: options.pageLogPath ?? PAGE_LOG_DIRECTORY };
     const presence = pageLogPresence(pageLogPath);
-    if (presence.empty && reader.pairedCheckpoint() === undefined) {
+    // Read once (a malformed entry is reported once); a page log that opens reads it itself.
+    const paired = presence.present && !presence.empty ? undefined : reader.pairedCheckpoint();
+    if (presence.empty && paired === undefined) {
       // As the engine does: a store LMDB never initialised, which no checkpoint depends on, is a new one.
       sink.warning(FindingCode.PageLogEmpty, `${PAGE_LOG_DIRECTORY}/${LMDB_DATA_FILE} is empty: a page log never initialised, which no checkpoint of this home names`, where);
     } else if (presence.present) {
@@ -106,9 +108,8 @@ export class HomeReader {
       sink.error(FindingCode.PageLogUnreadable, `the page log at ${pageLogPath} does not read: ${presence.unreadable}`, where);
     } else if (options.pageLogPath !== undefined) {
       sink.error(FindingCode.PageLogUnreadable, `no page log at ${options.pageLogPath}`, where);
-    } else if (reader.pairedCheckpoint() !== undefined) {
+    } else if (paired !== undefined) {
       // The engine refuses a home that pairs with a checkpoint when its page log is gone: so does verify.
-      const paired = reader.pairedCheckpoint()!;
       sink.error(FindingCode.PageLogMissing, `the home pairs with the checkpoint completed at LSN ${paired.lsn} of a page log, but ${PAGE_LOG_DIRECTORY}/${LMDB_DATA_FILE} is missing`, {
         ...where, lsn: paired.lsn,
       });
@@ -351,11 +352,10 @@ export class HomeReader {
   }
 }
 
-/** Throws `IoError` (`MISSING_FILE`) when `home` is not a database home at all. */
 /**
- * Whether a page log's data file is there: present (and whether empty), absent (`ENOENT`, also for a missing
- * directory), or there but unreadable (a directory without permission, a file in place of the
- * directory), with the reason.
+ * Whether a page log's data file is there: present (and whether empty), absent (`ENOENT`, also
+ * for a missing directory), or there but unreadable (a directory without permission, a file in
+ * place of the directory), with the reason.
  */
 function pageLogPresence(path: string): { present: boolean; empty?: boolean; unreadable?: string } {
   try {
@@ -369,6 +369,7 @@ function pageLogPresence(path: string): { present: boolean; empty?: boolean; unr
   }
 }
 
+/** Throws `IoError` (`MISSING_FILE`) when `home` is not a database home at all. */
 export function requireHome(home: string): void {
   let isDirectory = false;
   try {
