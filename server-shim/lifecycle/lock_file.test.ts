@@ -121,6 +121,15 @@ describe('lifecycle: dbpath lock file', () => {
     expect(readdirSync(dbpath)).to.deep.equal([]);
   });
 
+  it('removes lock texts written aside by processes killed before they put them in place', () => {
+    writeFileSync(join(dbpath, 'mongod.lock.2147483646.new'), '2147483646\n');
+    writeFileSync(join(dbpath, 'mongod.lock.takeover.2147483645.new'), '2147483645\n');
+    writeFileSync(join(dbpath, 'mongod.lock.1.new'), 'a live process may still be starting\n');
+    const lock = acquireDbpathLock(dbpath);
+    expect(readdirSync(dbpath).sort()).to.deep.equal(['mongod.lock', 'mongod.lock.1.new']);
+    lock.release();
+  });
+
   it('exits 6 naming the file when the lock does not read (a directory in its place)', () => {
     mkdirSync(join(dbpath, 'mongod.lock'));
     const error = refusal(dbpath);

@@ -1,5 +1,5 @@
-import { closeSync, linkSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, linkSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { ExitCode, FatalError } from './exit_codes.js';
 
 /**
@@ -169,6 +169,7 @@ export function acquireDbpathLock(dbpath: string): DbpathLock {
 }
 
 function heldLock(path: string, content: string, replaced: string | undefined): DbpathLock {
+  removeAbandonedAsideFiles(path);
   return {
     path,
     ...(replaced === undefined ? {} : { replaced }),
@@ -243,6 +244,23 @@ function replaceStale(dbpath: string, stale: string, content: string): boolean {
     return true;
   } finally {
     removeQuietly(takeover);
+  }
+}
+
+/** Lock texts written aside by processes killed before they linked or renamed them into place. */
+function removeAbandonedAsideFiles(path: string): void {
+  const directory = dirname(path);
+  const pattern = new RegExp(`^${basename(path).replace(/\./g, '\\.')}(?:\\.takeover)?\\.(\\d+)\\.new$`);
+  let names: string[];
+  try {
+    names = readdirSync(directory);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = Number(pattern.exec(name)?.[1]);
+    // Only the lock holder clears them, and never one whose writer may still be starting.
+    if (Number.isSafeInteger(pid) && pid !== process.pid && !processIsAlive(pid)) removeQuietly(join(directory, name));
   }
 }
 
