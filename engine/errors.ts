@@ -47,6 +47,64 @@ export const ErrorCode = {
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
 
+/**
+ * What an error says about the stored data. Every tool exit code and server reply that tells
+ * "damaged" from "could not run" derives from this one table, so that they never disagree.
+ */
+export const ErrorClass = {
+  /** The stored bytes are damaged or contradict each other: the home is not sound. */
+  Corruption: 'corruption',
+  /**
+   * The call could not run, and says nothing against the stored data: a caller's mistake (a bad
+   * argument, an unknown table), the state of the process (closed, read-only, busy), the
+   * environment (a missing file, an I/O failure, a failing key provider), or a newer format.
+   */
+  CouldNotRun: 'could-not-run',
+} as const;
+
+export type ErrorClassValue = (typeof ErrorClass)[keyof typeof ErrorClass];
+
+/** The class of every code. A new code must be added here, or the build fails. */
+const errorClassOfCode: Record<ErrorCodeValue, ErrorClassValue> = {
+  [ErrorCode.FormatInvalid]: ErrorClass.Corruption,
+  [ErrorCode.FormatTruncated]: ErrorClass.Corruption,
+  [ErrorCode.ChecksumMismatch]: ErrorClass.Corruption,
+  [ErrorCode.Corruption]: ErrorClass.Corruption,
+  [ErrorCode.ConfigInvalid]: ErrorClass.CouldNotRun,
+  [ErrorCode.ConfigUnknownKey]: ErrorClass.CouldNotRun,
+  [ErrorCode.NotFound]: ErrorClass.CouldNotRun,
+  [ErrorCode.AlreadyExists]: ErrorClass.CouldNotRun,
+  [ErrorCode.InvalidArgument]: ErrorClass.CouldNotRun,
+  [ErrorCode.TypeMismatch]: ErrorClass.CouldNotRun,
+  [ErrorCode.ReservedId]: ErrorClass.CouldNotRun,
+  [ErrorCode.IdCollision]: ErrorClass.CouldNotRun,
+  [ErrorCode.Closed]: ErrorClass.CouldNotRun,
+  [ErrorCode.ReadOnly]: ErrorClass.CouldNotRun,
+  [ErrorCode.Busy]: ErrorClass.CouldNotRun,
+  [ErrorCode.MissingFile]: ErrorClass.CouldNotRun,
+  [ErrorCode.Io]: ErrorClass.CouldNotRun,
+  [ErrorCode.PageLog]: ErrorClass.CouldNotRun,
+  // A home and a page log that are not a pair: reading one as the other's would serve wrong data.
+  [ErrorCode.PageLogMismatch]: ErrorClass.Corruption,
+  [ErrorCode.CheckpointMetadataCorrupt]: ErrorClass.Corruption,
+  [ErrorCode.KeyProvider]: ErrorClass.CouldNotRun,
+  [ErrorCode.KeyPageInvalid]: ErrorClass.Corruption,
+  [ErrorCode.KeyPageChecksum]: ErrorClass.Corruption,
+  // Written by a newer engine: sound, but not readable by this one.
+  [ErrorCode.KeyPageUnsupported]: ErrorClass.CouldNotRun,
+  [ErrorCode.Repair]: ErrorClass.CouldNotRun,
+};
+
+/** The class of an error code; an unknown code could not run. */
+export function errorClassOf(code: string): ErrorClassValue {
+  return (errorClassOfCode as Record<string, ErrorClassValue | undefined>)[code] ?? ErrorClass.CouldNotRun;
+}
+
+/** True when `code` (or an `EngineError`'s code) says the stored data is damaged. */
+export function isCorruption(codeOrError: string | EngineError): boolean {
+  return errorClassOf(typeof codeOrError === 'string' ? codeOrError : codeOrError.code) === ErrorClass.Corruption;
+}
+
 /** Where an error happened. Every field is optional; set all that are known. */
 export interface ErrorLocation {
   /** File path (relative to the home when possible). */

@@ -8,15 +8,15 @@ import { ErrorCode, StateError } from './errors.js';
 import * as pit from './pit/index.js';
 import type { PitWriteRequest, PitWriteResult } from './pit/index.js';
 import * as repairWorker from './repair/index.js';
-import type { RepairFinding, RepairResult, RepairRun } from './repair/index.js';
+import type { RepairAllOptions, RepairFinding, RepairResult, RepairRun } from './repair/index.js';
 
 export type {
   CheckpointInfo, Connection, ConnectionConfig, Cursor, EngineLogEvent, EngineLogger, Item, KeyProviderStatus, Range,
   SearchNearResult, Session, StorageMode, TableInfo,
 } from './api.js';
 export {
-  ChecksumError, ConfigError, CorruptionError, EngineError, ErrorCode, FormatError, IoError, KeyProviderError,
-  PageLogError, RepairError, SchemaError, StateError, type ErrorCodeValue, type ErrorLocation,
+  ChecksumError, ConfigError, CorruptionError, EngineError, ErrorClass, ErrorCode, errorClassOf, FormatError, IoError, isCorruption,
+  KeyProviderError, PageLogError, RepairError, SchemaError, StateError, type ErrorClassValue, type ErrorCodeValue, type ErrorLocation,
 } from './errors.js';
 
 /** Opens (creating when asked and absent) the database home at `home`. */
@@ -26,7 +26,7 @@ export async function openConnection(home: string, config: ConnectionConfig = {}
 
 export { ConnectionImpl };
 export type { PitMutation, PitWriteRequest, PitWriteResult } from './pit/index.js';
-export type { RepairFinding, RepairResult, RepairRun, MetadataChange } from './repair/index.js';
+export type { RepairAllOptions, RepairFinding, RepairResult, RepairRun, MetadataChange } from './repair/index.js';
 
 /** The engine's connection behind the public interface (internal entry points need it). */
 function internals(connection: Connection): ConnectionImpl {
@@ -50,7 +50,8 @@ export const repair = {
     repairWorker.modifyTable(internals(connection), request),
   injectIdCollision: (connection: Connection, a: string, b: string): Promise<RepairResult> =>
     repairWorker.injectIdCollision(internals(connection), a, b),
-  repairAll: (connection: Connection, log: EngineLogger): Promise<RepairRun> => repairWorker.repairAll(internals(connection), log),
+  repairAll: (connection: Connection, log: EngineLogger, options?: RepairAllOptions): Promise<RepairRun> =>
+    repairWorker.repairAll(internals(connection), log, options),
 };
 
 /**

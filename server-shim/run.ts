@@ -4,10 +4,11 @@ import { resolve } from 'node:path';
 import { builtinCommands, CommandRegistry } from './commands/index.js';
 import { acquireDbpathLock, ExitCode, FatalError, ShutdownController, type DbpathLock } from './lifecycle/index.js';
 import { describeError, fileSink, Logger, LogComponent, LogId, standardOutputSink } from './log/index.js';
-import { startupModeFor } from './modes/index.js';
+import { runRepairDryRun, startupModeFor } from './modes/index.js';
 import { parseCommandLine, serverVersion, type ServerOptions, type ServerParameters } from './options/index.js';
 import { initiateReplicaSet } from './replication/index.js';
 import { Server } from './server/index.js';
+import { errorClassOf } from '../engine/index.js';
 import { isEngineError, openStorage, type Storage } from './storage/index.js';
 
 /** What the process must do once `runServer` settles. */
@@ -59,6 +60,13 @@ async function runWithLogger(options: ServerOptions, parameters: ServerParameter
   try {
     checkDbpath(options.dbpath);
     lock = acquireDbpathLock(options.dbpath);
+    if (lock.replaced !== undefined) {
+      // Never silent: the previous holder died without a clean shutdown, or the file named no server.
+      logger.warning(LogComponent.Storage, LogId.LockFileTakenOver, 'Replaced a stale lock file: the process it names no longer runs', {
+        file: lock.path, previous: lock.replaced.trim().split('\n'),
+      });
+    }
+    if (options.repair && options.dryRun) return { exitCode: await runRepairDryRun(options, logger) };
     storage = await openEngineOrFail(options, logger);
 
     const mode = startupModeFor(options);
@@ -136,6 +144,7 @@ async function openEngineOrFail(options: ServerOptions, logger: Logger): Promise
     const attributes: Record<string, unknown> = { error: describeError(error) };
     if (isEngineError(error)) {
       attributes.engineErrorCode = error.code;
+      attributes.errorClass = errorClassOf(error.code);
       attributes.location = error.location;
     }
     throw new FatalError(`Failed to open the storage engine: ${error instanceof Error ? error.message : String(error)}`, ExitCode.Fatal, attributes, { cause: error });

@@ -360,7 +360,12 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     }
     const id = this.nextFileId();
     let fileName = `${name}.wt`;
-    if (!shared && (existsSync(join(this.home, fileName)) || this.pendingFileDeletes.includes(fileName))) fileName = `${name}.${id}.wt`;
+    // A file already there keeps its name: a dropped table's file awaiting deletion, or an orphan
+    // a crash left during a create (its id is handed out again after the restart). Orphans are
+    // reported by verify and detect and removed by --repair, never reused or removed here.
+    for (let attempt = 1; !shared && (existsSync(join(this.home, fileName)) || this.pendingFileDeletes.includes(fileName)); attempt++) {
+      fileName = attempt === 1 ? `${name}.${id}.wt` : `${name}.${id}.${attempt}.wt`;
+    }
     const metadata = shared ? this.shared!.metadata : this.localMetadata;
     if (!shared) {
       FileBlockManager.create(join(this.home, fileName), settings.allocationSize);

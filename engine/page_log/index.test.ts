@@ -5,6 +5,7 @@ describe('page log public entry', () => {
   it('exports exactly the documented values', () => {
     expect(Object.keys(pageLog).sort()).to.deep.equal([
       'KEY_PROVIDER_TABLE_ID',
+      'LMDB_DATA_FILE',
       'MAX_DELTAS_PER_CHAIN',
       'MIN_USER_PAGE_ID',
       'PutFlags',

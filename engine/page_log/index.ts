@@ -21,3 +21,4 @@ export type {
   PutArgs,
 } from './interface.js';
 export { openPageLog } from './lmdb_page_log.js';
+export { LMDB_DATA_FILE } from './lmdb_files.js';

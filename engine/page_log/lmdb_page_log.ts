@@ -9,7 +9,7 @@
  * See README.md for the stored layout.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { ErrorCode, PageLogError, type ErrorLocation } from '../errors.js';
@@ -27,6 +27,7 @@ import {
   type PageRecord,
   type PutArgs,
 } from './interface.js';
+import { checkLmdbDataFileSettled, checkLmdbLockFile, LMDB_DATA_FILE } from './lmdb_files.js';
 import { PendingWrites } from './pending_writes.js';
 import { unreachableRecords, type ChainRecord } from './reachability.js';
 import {
@@ -128,16 +129,30 @@ function asBuffer(bytes: Uint8Array): Buffer {
 /**
  * Opens (and by default creates) the page log stored in directory `path`.
  *
+ * Before LMDB maps an existing store, its files are checked (`checkLmdbDataFileSettled`), so that a
+ * truncated or garbage file is an error rather than a fault in the mapping.
+ *
  * Errors: `MISSING_FILE` naming the path when there is no log there and `create` is false or
- * `readOnly` is set; `IO` when LMDB cannot open it; `CORRUPTION` when the directory holds an
+ * `readOnly` is set; `FORMAT_TRUNCATED` naming `data.mdb` with the expected and actual sizes
+ * when it is shorter than its meta page says (an empty one is a store LMDB never initialised:
+ * created anew when `create` allows); `CORRUPTION` when a meta page is damaged or a
+ * file is not a regular file; `IO` when LMDB cannot open it; `CORRUPTION` when the directory holds an
  * LMDB environment that is not a page log; `PAGE_LOG` when the log needs a newer format.
  */
 export async function openPageLog(path: string, options: PageLogOptions = {}): Promise<PageLog> {
   if (typeof path !== 'string' || path === '') throw invalidArgument('the page log path must be a non-empty string');
   const readOnly = options.readOnly ?? false;
   const create = (options.create ?? true) && !readOnly;
-  const existed = existsSync(join(path, 'data.mdb'));
-  if (!existed) {
+  const dataFile = join(path, LMDB_DATA_FILE);
+  // An empty data file is one LMDB created but was stopped (a kill) before it wrote its meta
+  // pages: it holds nothing. A caller that may create (nothing depends on this store yet) gets
+  // the store LMDB then initialises; any other caller, an error.
+  const existed = existsSync(dataFile) && !(create && isEmptyFile(dataFile));
+  checkLmdbLockFile(path);
+  if (existed) {
+    // lmdb-js turns on overlapping sync for a writer that syncs, on every system but Windows.
+    checkLmdbDataFileSettled(path, { overlappingSync: !readOnly && !(options.noSync ?? false) && process.platform !== 'win32' });
+  } else {
     if (!create) {
       const why = readOnly ? 'it was opened read-only' : 'create is false';
       throw new PageLogError(`no page log at ${path} (${why})`, { file: path }, ErrorCode.MissingFile);
@@ -172,6 +187,15 @@ export async function openPageLog(path: string, options: PageLogOptions = {}): P
   } catch (error) {
     await root.close();
     throw error;
+  }
+}
+
+function isEmptyFile(path: string): boolean {
+  try {
+    const stat = statSync(path);
+    return stat.isFile() && stat.size === 0;
+  } catch {
+    return false;
   }
 }
 

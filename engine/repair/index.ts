@@ -1,5 +1,5 @@
 /** The repair worker: detect metadata inconsistencies; create a table or rewrite a file id through the PIT path. */
 export {
   detect, createTable, modifyTable, injectIdCollision, repairAll,
-  type RepairFinding, type RepairResult, type RepairRun, type MetadataChange,
+  type RepairAllOptions, type RepairFinding, type RepairResult, type RepairRun, type MetadataChange,
 } from './repair_worker.js';

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { dir } from 'tmp-promise';
-import { writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConnectionImpl } from '../connection/index.js';
 import { EngineError } from '../errors.js';
@@ -18,6 +19,17 @@ async function homeWithTwoTables(storage: 'local' | 'disagg'): Promise<{ home: s
   await connection.checkpoint();
   await connection.close();
   return { home: tmp.path, cleanup: tmp.cleanup };
+}
+
+/** Every file under `directory` with the hash of its bytes (LMDB's lock file aside). */
+function snapshotFiles(directory: string, prefix = ''): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of readdirSync(join(directory, prefix))) {
+    const path = join(directory, prefix, name);
+    if (statSync(path).isDirectory()) Object.assign(out, snapshotFiles(directory, join(prefix, name)));
+    else if (name !== 'lock.mdb') out[join(prefix, name)] = createHash('sha256').update(readFileSync(path)).digest('hex');
+  }
+  return out;
 }
 
 function contents(connection: ConnectionImpl, uri: string): string[] {
@@ -118,7 +130,7 @@ for (const storage of ['local', 'disagg'] as const) {
       await cleanup();
     });
 
-    it('repairAll gives the later-created table of a collision a new id and logs under REPAIR; orphan files are reported', async () => {
+    it('repairAll gives the later-created table of a collision a new id and logs under REPAIR, and removes orphan files, logging each', async () => {
       const { home, cleanup } = await homeWithTwoTables(storage);
       let connection = await ConnectionImpl.open(home, { storage });
       await injectIdCollision(connection, 'table:first', 'table:second');
@@ -133,7 +145,34 @@ for (const storage of ['local', 'disagg'] as const) {
       expect(run.actions[0]!.uri).to.equal('table:second');
       expect(connection.getTable('table:first').id).to.equal(firstId);
       expect(events.filter((e) => e.component === 'REPAIR').length).to.be.greaterThan(2);
+      expect(run.removedFiles).to.deep.equal(['stray.wt']);
+      expect(existsSync(join(home, 'stray.wt'))).to.equal(false);
+      expect(events.some((e) => e.msg === 'Removed an orphan file' && e.attr?.file === 'stray.wt')).to.equal(true);
+      expect(detect(connection)).to.deep.equal([]);
       await connection.close();
+      await cleanup();
+    });
+
+    it('repairAll with dryRun logs every finding and the action it would take, and changes no file', async () => {
+      const { home, cleanup } = await homeWithTwoTables(storage);
+      let connection = await ConnectionImpl.open(home, { storage });
+      await injectIdCollision(connection, 'table:first', 'table:second');
+      await connection.close();
+      writeFileSync(join(home, 'stray.wt'), Buffer.alloc(4096, 7));
+      const before = snapshotFiles(home);
+      const events: EngineLogEvent[] = [];
+      connection = await ConnectionImpl.open(home, { storage, readOnly: true });
+      const run = await repairAll(connection, (e) => events.push(e), { dryRun: true });
+      await connection.close();
+      expect(run.dryRun).to.equal(true);
+      expect(run.checkpoint).to.equal(undefined);
+      expect(run.findings.map((f) => f.kind).sort()).to.deep.equal(['idCollision', 'orphanFile']);
+      expect(run.actions.map((a) => a.uri)).to.deep.equal(['table:second']);
+      expect(run.removedFiles).to.deep.equal(['stray.wt']);
+      const messages = events.map((e) => e.msg);
+      expect(messages.filter((m) => m === 'Repair finding')).to.have.length(2);
+      expect(messages).to.include.members(['Would give a colliding table a new file id', 'Would remove an orphan file']);
+      expect(snapshotFiles(home)).to.deep.equal(before);
       await cleanup();
     });
   });

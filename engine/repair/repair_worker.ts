@@ -1,10 +1,10 @@
-import { existsSync } from 'node:fs';
+import { existsSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CheckpointInfo, EngineLogger } from '../api.js';
 import type { ConnectionImpl } from '../connection/index.js';
 import { ErrorCode, RepairError, SchemaError } from '../errors.js';
 import { getConfigRaw, removeConfigKey, setConfigRaw, unquote } from '../format/index.js';
-import { colgroupSource, fileId, parseCreateConfig, RESERVED_TABLE_IDS } from '../meta/index.js';
+import { colgroupSource, fileId, parseCreateConfig, RESERVED_TABLE_IDS, syncDirectory } from '../meta/index.js';
 import { pitWrite, type PitMutation } from '../pit/index.js';
 import { checkEntryChange, entryKeyRule, entryKindOf } from './entry_rules.js';
 
@@ -297,25 +297,50 @@ export async function injectIdCollision(connection: ConnectionImpl, a: string, b
 }
 
 export interface RepairRun {
+  /** True when nothing was changed: the actions are the ones a real run would take. */
+  dryRun: boolean;
   findings: RepairFinding[];
+  /** File ids given to the later-created tables of collisions (or that would be, in a dry run). */
   actions: Array<{ uri: string; from: number; to: number }>;
+  /** Orphan files removed from the home (or that would be, in a dry run). */
+  removedFiles: string[];
+  /** The checkpoint that made the changes durable (absent for a dry run). */
   checkpoint?: CheckpointInfo;
+}
+
+/** What `repairAll` may do. */
+export interface RepairAllOptions {
+  /** Log every finding and the action it would take, and change nothing. */
+  dryRun?: boolean;
 }
 
 /**
  * What `mongod-shim --repair` runs: detect, then give the later-created table of every id
- * collision a fresh id, logging each finding and action under the REPAIR component.
+ * collision a fresh id, and remove every orphan file (a `.wt` file no metadata entry names, as
+ * a crash during a create leaves), logging each finding and action under the REPAIR component.
+ * With `dryRun`, each action is logged as the one it would take and nothing changes.
  */
-export async function repairAll(connection: ConnectionImpl, log: EngineLogger): Promise<RepairRun> {
+export async function repairAll(connection: ConnectionImpl, log: EngineLogger, options: RepairAllOptions = {}): Promise<RepairRun> {
+  const dryRun = options.dryRun ?? false;
   const findings = detect(connection);
   for (const finding of findings) log({ level: 'warn', component: 'REPAIR', msg: 'Repair finding', attr: { ...finding } });
   const actions: RepairRun['actions'] = [];
+  const removedFiles: string[] = [];
   let checkpoint: CheckpointInfo | undefined;
+  // Ids a dry run would hand out: nothing is created, so the connection cannot count them.
+  let plannedId = connection.nextFileId();
   for (const finding of findings) {
     if (finding.kind !== 'idCollision') continue;
     const tables = finding.uris.filter((u) => u.startsWith('table:'))
       .sort((x, y) => connection.creationOrder(x) - connection.creationOrder(y));
     for (const uri of tables.slice(1)) {
+      if (dryRun) {
+        const to = plannedId;
+        do plannedId++; while (RESERVED_TABLE_IDS.has(plannedId));
+        actions.push({ uri, from: finding.id, to });
+        log({ level: 'info', component: 'REPAIR', msg: 'Would give a colliding table a new file id', attr: { uri, from: finding.id, to, dryRun } });
+        continue;
+      }
       const to = connection.nextFileId();
       const result = await modifyTable(connection, { uri, set: { id: to } });
       checkpoint = result.checkpoint;
@@ -323,7 +348,37 @@ export async function repairAll(connection: ConnectionImpl, log: EngineLogger): 
       log({ level: 'info', component: 'REPAIR', msg: 'Gave a colliding table a new file id', attr: { uri, from: finding.id, to, checkpointId: checkpoint?.id } });
     }
   }
+  for (const finding of findings) {
+    if (finding.kind !== 'orphanFile') continue;
+    removedFiles.push(finding.file);
+    if (dryRun) {
+      log({ level: 'info', component: 'REPAIR', msg: 'Would remove an orphan file', attr: { file: finding.file, dryRun } });
+      continue;
+    }
+    removeOrphanFile(connection, finding.file);
+    log({ level: 'info', component: 'REPAIR', msg: 'Removed an orphan file', attr: { file: finding.file } });
+  }
+  if (dryRun) {
+    log({ level: 'info', component: 'REPAIR', msg: 'Repair finished', attr: { findings: findings.length, actions: actions.length, removedFiles: removedFiles.length, dryRun } });
+    return { dryRun, findings, actions, removedFiles };
+  }
   if (!checkpoint) checkpoint = await connection.checkpoint();
-  log({ level: 'info', component: 'REPAIR', msg: 'Repair finished', attr: { findings: findings.length, actions: actions.length, checkpointId: checkpoint.id } });
-  return { findings, actions, checkpoint };
+  log({ level: 'info', component: 'REPAIR', msg: 'Repair finished', attr: { findings: findings.length, actions: actions.length, removedFiles: removedFiles.length, checkpointId: checkpoint.id } });
+  return { dryRun, findings, actions, removedFiles, checkpoint };
+}
+
+/**
+ * Removes a file no metadata entry names, durably. Checked again just before: the file must
+ * still be named by no entry, so a table created since the detection never loses its file.
+ */
+function removeOrphanFile(connection: ConnectionImpl, file: string): void {
+  if (file.includes('/') || !file.endsWith('.wt') || connection.metadataEntries().some((e) => e.key === `file:${file}`)) {
+    throw new RepairError(`${file} is not an orphan file`, { file });
+  }
+  try {
+    unlinkSync(join(connection.home, file));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new RepairError(`cannot remove the orphan file ${file}`, { file, cause: error });
+  }
+  syncDirectory(connection.home);
 }

@@ -86,6 +86,8 @@ export const FindingCode = {
   TreeTooDeep: 'TREE_TOO_DEEP',
   // Page log.
   PageLogUnreadable: 'PAGE_LOG_UNREADABLE',
+  PageLogMissing: 'PAGE_LOG_MISSING',
+  PageLogEmpty: 'PAGE_LOG_EMPTY',
   PageLogMismatch: 'PAGE_LOG_MISMATCH',
   PairedCheckpointMissing: 'PAIRED_CHECKPOINT_MISSING',
   PageLogRecordInvalid: 'PAGE_LOG_RECORD_INVALID',

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCode, IoError } from '../errors.js';
 import {
@@ -6,7 +6,7 @@ import {
   TURTLE_TEMP_FILE, turtleValue, type TurtleFile,
 } from '../format/index.js';
 import { METADATA_FILE, PAIRED_CHECKPOINT_KEY, parsePairedCheckpoint, type PairedCheckpoint } from '../meta/index.js';
-import { openPageLog, SHARED_METADATA_TABLE_ID, type PageLog } from '../page_log/index.js';
+import { LMDB_DATA_FILE, openPageLog, SHARED_METADATA_TABLE_ID, type PageLog } from '../page_log/index.js';
 import {
   checkCompletion, completionAt, inspectKeyProviderAt, readCompletions, latestCheckpointMetadata, reportKeyProviderProblems,
   type CheckpointMetadata,
@@ -90,15 +90,29 @@ export class HomeReader {
     reader.readTurtleFile();
     reader.readLocalMetadata(options.verify ?? false);
     const pageLogPath = options.pageLogPath ?? join(home, PAGE_LOG_DIRECTORY);
-    if (existsSync(join(pageLogPath, 'data.mdb'))) {
+    const where = { file: options.pageLogPath ?? PAGE_LOG_DIRECTORY };
+    const presence = pageLogPresence(pageLogPath);
+    // Read once (a malformed entry is reported once); a page log that opens reads it itself.
+    const paired = presence.present && !presence.empty ? undefined : reader.pairedCheckpoint();
+    if (presence.empty && paired === undefined) {
+      // As the engine does: a store LMDB never initialised, which no checkpoint depends on, is a new one.
+      sink.warning(FindingCode.PageLogEmpty, `${PAGE_LOG_DIRECTORY}/${LMDB_DATA_FILE} is empty: a page log never initialised, which no checkpoint of this home names`, where);
+    } else if (presence.present) {
       try {
         reader.pageLog = await openPageLog(pageLogPath, { readOnly: true });
       } catch (error) {
-        sink.error(FindingCode.PageLogUnreadable, `the page log does not open: ${errorMessage(error)}`, { file: PAGE_LOG_DIRECTORY });
+        sink.error(FindingCode.PageLogUnreadable, `the page log does not open: ${errorMessage(error)}`, where);
       }
       if (reader.pageLog) reader.readSharedMetadata(options.verify ?? false);
+    } else if (presence.unreadable !== undefined) {
+      sink.error(FindingCode.PageLogUnreadable, `the page log at ${pageLogPath} does not read: ${presence.unreadable}`, where);
     } else if (options.pageLogPath !== undefined) {
-      sink.error(FindingCode.PageLogUnreadable, `no page log at ${options.pageLogPath}`, { file: options.pageLogPath });
+      sink.error(FindingCode.PageLogUnreadable, `no page log at ${options.pageLogPath}`, where);
+    } else if (paired !== undefined) {
+      // The engine refuses a home that pairs with a checkpoint when its page log is gone: so does verify.
+      sink.error(FindingCode.PageLogMissing, `the home pairs with the checkpoint completed at LSN ${paired.lsn} of a page log, but ${PAGE_LOG_DIRECTORY}/${LMDB_DATA_FILE} is missing`, {
+        ...where, lsn: paired.lsn,
+      });
     }
     return reader;
   }
@@ -335,6 +349,23 @@ export class HomeReader {
   async close(): Promise<void> {
     await this.pageLog?.close();
     this.pageLog = undefined;
+  }
+}
+
+/**
+ * Whether a page log's data file is there: present (and whether empty), absent (`ENOENT`, also
+ * for a missing directory), or there but unreadable (a directory without permission, a file in
+ * place of the directory), with the reason.
+ */
+function pageLogPresence(path: string): { present: boolean; empty?: boolean; unreadable?: string } {
+  try {
+    accessSync(join(path, LMDB_DATA_FILE), constants.R_OK);
+    const stat = statSync(join(path, LMDB_DATA_FILE));
+    return { present: true, empty: stat.isFile() && stat.size === 0 };
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { present: false };
+    return { present: false, unreadable: errorMessage(error) };
   }
 }
 

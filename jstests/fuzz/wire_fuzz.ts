@@ -236,7 +236,8 @@ export async function runWireFuzz(options: WireFuzzOptions): Promise<WireFuzzRes
   let sendingMs = 0;
   try {
     await shim.start();
-    const pid = Number((await readFile(join(shim.dbpath, 'mongod.lock'), 'utf8')).trim());
+    // The lock's first line is the server's PID.
+    const pid = Number.parseInt(await readFile(join(shim.dbpath, 'mongod.lock'), 'utf8'), 10);
     probe = new DriverProbe(shim.uri);
     await probe.connect();
     await probe.seedLargeDocuments();

@@ -52,7 +52,7 @@ describe('mongod-shim: process lifecycle', function () {
   it('holds mongod.lock with its PID while running and removes it at a clean exit', async () => {
     const shim = await shims.launch();
     const lock = join(shim.dbpath, 'mongod.lock');
-    expect(Number(readFileSync(lock, 'utf8').trim())).to.be.a('number').and.greaterThan(0);
+    expect(Number.parseInt(readFileSync(lock, 'utf8'), 10)).to.be.a('number').and.greaterThan(0);
     await shim.stop();
     expect(existsSync(lock)).to.equal(false);
   });

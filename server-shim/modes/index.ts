@@ -5,10 +5,10 @@
 import type { ServerOptions } from '../options/index.js';
 import type { StartupMode } from './context.js';
 import { runMagicRestore } from './magic_restore.js';
-import { runRepair } from './repair.js';
+import { runRepair, runRepairDryRun } from './repair.js';
 
 export type { StartupMode, StartupModeContext } from './context.js';
-export { runMagicRestore, runRepair };
+export { runMagicRestore, runRepair, runRepairDryRun };
 
 /** The mode the options ask for, if any. */
 export function startupModeFor(options: ServerOptions): { name: string; run: StartupMode } | undefined {

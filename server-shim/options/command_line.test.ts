@@ -6,7 +6,7 @@ describe('options: command line', () => {
     const result = parseCommandLine(['--dbpath', '/data']);
     expect(result.kind).to.equal('run');
     if (result.kind !== 'run') return;
-    expect(result.options).to.include({ dbpath: '/data', port: 27017, storage: 'disagg', magicRestore: false, repair: false });
+    expect(result.options).to.include({ dbpath: '/data', port: 27017, storage: 'disagg', magicRestore: false, repair: false, dryRun: false });
     expect(result.options.bindIp).to.deep.equal(['127.0.0.1']);
     expect(result.parameters.getInteger('checkpointIntervalSecs')).to.equal(60);
   });
@@ -40,6 +40,7 @@ describe('options: command line', () => {
     ['a bad boolean parameter value', ['--dbpath', '/d', '--setParameter', 'enableTestCommands=maybe']],
     ['a negative checkpoint interval', ['--dbpath', '/d', '--setParameter', 'checkpointIntervalSecs=-1']],
     ['both --magicRestore and --repair', ['--dbpath', '/d', '--magicRestore', '--repair']],
+    ['--dryRun without --repair', ['--dbpath', '/d', '--dryRun']],
     ['a page log retention of 0', ['--dbpath', '/d', '--pageLogRetain', '0']],
     ['a page log retention that is not a count', ['--dbpath', '/d', '--pageLogRetain', 'most']],
     ['a stray argument', ['--dbpath', '/d', 'extra']],

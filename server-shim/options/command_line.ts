@@ -18,6 +18,8 @@ export interface ServerOptions {
   replSet?: string;
   magicRestore: boolean;
   repair: boolean;
+  /** With `repair`: log every finding and the action it would take, change nothing. */
+  dryRun: boolean;
   logpath?: string;
   cacheSizeMB?: number;
   /** Completed checkpoints the page log keeps readable (the engine's `pageLogRetain`). */
@@ -55,6 +57,7 @@ export function parseCommandLine(argv: string[]): ParseResult {
     .option('--replSet <name>', 'run as the single primary of replica set <name>')
     .option('--magicRestore', 'read a restore configuration and oplog entries from stdin, restore, and exit')
     .option('--repair', 'run the metadata repair worker and exit')
+    .option('--dryRun', 'with --repair: log every finding and the action it would take, change nothing, exit 0')
     .option('--logpath <path>', 'log file to send write to instead of stdout')
     .option('--cacheSizeMB <megabytes>', 'engine cache size in megabytes')
     .option('--pageLogRetain <count>', 'completed checkpoints the page log keeps readable, or "all" (default 2)')
@@ -92,6 +95,7 @@ export function parseCommandLine(argv: string[]): ParseResult {
     replSet?: string;
     magicRestore?: boolean;
     repair?: boolean;
+    dryRun?: boolean;
     logpath?: string;
     cacheSizeMB?: string;
     pageLogRetain?: string;
@@ -122,6 +126,7 @@ export function parseCommandLine(argv: string[]): ParseResult {
   }
   if (raw.replSet !== undefined && !/^[^/\s,]+$/.test(raw.replSet)) return invalid(`bad value for --replSet: "${raw.replSet}"`);
   if (raw.magicRestore && raw.repair) return invalid('--magicRestore and --repair cannot be used together');
+  if (raw.dryRun && !raw.repair) return invalid('--dryRun is only valid with --repair');
 
   const parameters = new ServerParameters();
   const setParameter: Record<string, string> = {};
@@ -153,6 +158,7 @@ export function parseCommandLine(argv: string[]): ParseResult {
       replSet: raw.replSet,
       magicRestore: raw.magicRestore === true,
       repair: raw.repair === true,
+      dryRun: raw.dryRun === true,
       logpath: raw.logpath,
       cacheSizeMB,
       ...(pageLogRetain === undefined ? {} : { pageLogRetain }),

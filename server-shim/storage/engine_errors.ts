@@ -1,20 +1,10 @@
-import { EngineError, ErrorCode } from '../../engine/index.js';
+import { EngineError, ErrorCode, isCorruption } from '../../engine/index.js';
 import { CommandError, ErrorCodes } from '../errors/index.js';
 
 /** True for an engine error with one of `codes`. */
 export function isEngineError(error: unknown, ...codes: string[]): error is EngineError {
   return error instanceof EngineError && (codes.length === 0 || codes.includes(error.code));
 }
-
-const corruptionCodes: string[] = [
-  ErrorCode.Corruption,
-  ErrorCode.ChecksumMismatch,
-  ErrorCode.FormatInvalid,
-  ErrorCode.FormatTruncated,
-  ErrorCode.CheckpointMetadataCorrupt,
-  ErrorCode.KeyPageChecksum,
-  ErrorCode.KeyPageInvalid,
-];
 
 /** Engine errors that have a MongoDB code of their own. */
 const codeFor: Partial<Record<string, number>> = {
@@ -29,8 +19,9 @@ const codeFor: Partial<Record<string, number>> = {
 };
 
 /**
- * The command error a client sees for an engine failure: corruption and checksum failures are
- * DataCorruptionDetected (with the engine's location in the message), a closed engine is
+ * The command error a client sees for an engine failure: what the engine classes as corruption
+ * (`isCorruption`: damaged bytes, failed checksums, a broken pairing) is DataCorruptionDetected
+ * (with the engine's location in the message), a closed engine is
  * InterruptedAtShutdown, unknown tables NamespaceNotFound, existing ones NamespaceExists, bad
  * arguments (reserved or taken ids, wrong types, bad configurations) BadValue, anything else
  * InternalError. The engine's code and location go in the
@@ -42,7 +33,7 @@ export function engineErrorToCommandError(error: unknown): CommandError {
     return new CommandError(ErrorCodes.InternalError, error instanceof Error ? error.message : String(error), {}, { cause: error });
   }
   const extra = { engineError: { code: error.code, ...error.location } };
-  if (corruptionCodes.includes(error.code)) return new CommandError(ErrorCodes.DataCorruptionDetected, `${error.code}: ${error.message}`, extra, { cause: error });
+  if (isCorruption(error)) return new CommandError(ErrorCodes.DataCorruptionDetected, `${error.code}: ${error.message}`, extra, { cause: error });
   if (error.code === ErrorCode.Closed) return new CommandError(ErrorCodes.InterruptedAtShutdown, 'interrupted at shutdown', extra, { cause: error });
   const mapped = codeFor[error.code];
   if (mapped !== undefined) return new CommandError(mapped, error.message, extra, { cause: error });

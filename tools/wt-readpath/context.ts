@@ -1,6 +1,7 @@
-import { existsSync } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { openPageLog, type PageLog } from '../../engine/page_log/index.js';
+import { ErrorCode, PageLogError } from '../../engine/errors.js';
+import { LMDB_DATA_FILE, openPageLog, type PageLog } from '../../engine/page_log/index.js';
 import { FindingSink, HomeReader, PAGE_LOG_DIRECTORY, requireHome, type Finding } from '../../engine/verify/index.js';
 import { refuseLiveHome } from './lock.js';
 import { ExitCode, UsageError, type ExitCodeValue, type Output } from './output.js';
@@ -64,11 +65,34 @@ export class HomeSession {
   }
 }
 
-/** The page log of `home`, opened read-only; undefined when the home has none. */
+/**
+ * The page log of `home`, opened read-only; undefined when the home has none and needs none
+ * (local storage). A home whose metadata pairs with a checkpoint of a page log needs one: its
+ * absence is `CHECKPOINT_METADATA_CORRUPT` (exit 2), as `verify` and the server judge it. A page
+ * log that does not read is `CORRUPTION` when a file stands where its directory should be,
+ * `IO` otherwise.
+ */
 export async function openPageLogOf(home: string, options: HomeOptions): Promise<PageLog | undefined> {
   const path = options.pageLog === undefined ? join(home, PAGE_LOG_DIRECTORY) : resolve(options.pageLog);
-  if (!existsSync(join(path, 'data.mdb'))) {
+  const dataFile = join(path, LMDB_DATA_FILE);
+  try {
+    accessSync(dataFile, constants.R_OK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT') {
+      throw new PageLogError(`the page log at ${path} does not read: ${(error as Error).message}`, { file: path, cause: error }, code === 'ENOTDIR' ? ErrorCode.Corruption : ErrorCode.Io);
+    }
     if (options.pageLog !== undefined) throw new UsageError(`no page log at ${path}`);
+    const paired = HomeReader.pairedCheckpointOf(home, new FindingSink());
+    if (paired !== undefined) {
+      throw new PageLogError(`${home} pairs with the checkpoint completed at LSN ${paired.lsn} of a page log, but ${dataFile} is missing`, {
+        file: dataFile, lsn: paired.lsn,
+      }, ErrorCode.CheckpointMetadataCorrupt);
+    }
+    return undefined;
+  }
+  if (statSync(dataFile).size === 0 && options.pageLog === undefined && HomeReader.pairedCheckpointOf(home, new FindingSink()) === undefined) {
+    // As the engine does: a store LMDB never initialised, which no checkpoint depends on, holds nothing.
     return undefined;
   }
   return openPageLog(path, { readOnly: true });

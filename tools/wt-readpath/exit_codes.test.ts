@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { testHomes } from '../../engine/testing/homes.js';
 import { copyFixture, FIXTURES } from '../../engine/verify/testing.js';
+import { currentProcessIdentity, formatLockFile } from '../../server-shim/lifecycle/lock_file.js';
 import { runCli, runCliJson } from './testing.js';
 
 const SMALL = join(FIXTURES, 'small', 'home');
@@ -66,9 +67,10 @@ describe('wt-readpath exit codes', () => {
     expect((await runCli(['page', SMALL, '--file', 'absent.wt', '--offset', '4096', '--size', '4096'])).exitCode).to.equal(1);
   });
 
-  it('exits 1 while a running server holds the home, and ignores a stale or empty mongod.lock', async () => {
+  it('exits 1 while a running server holds the home, and ignores a stale or empty mongod.lock or one naming a bare live PID', async () => {
     const home = copyFixture('small', await homes.directory());
-    writeFileSync(join(home, 'mongod.lock'), `${process.pid}\n`);
+    // This test process stands for the server: the lock names it exactly.
+    writeFileSync(join(home, 'mongod.lock'), formatLockFile(currentProcessIdentity()));
     for (const args of [['verify', home], ['list', home], ['dump', home, 'strings'], ['turtle', home], ['keys', home], ['log', home], ['stat', home],
       ['page', home, '--file', 'strings.wt', '--offset', '4096', '--size', '4096']]) {
       const result = await runCli(args);
@@ -80,6 +82,11 @@ describe('wt-readpath exit codes', () => {
     writeFileSync(join(home, 'mongod.lock'), `${exited.pid}\n`);
     expect((await runCli(['verify', home])).exitCode).to.equal(0);
     writeFileSync(join(home, 'mongod.lock'), '');
+    expect((await runCli(['verify', home])).exitCode).to.equal(0);
+    // A live PID that is not the lock's process (PID reuse after a crash): nothing holds the home.
+    writeFileSync(join(home, 'mongod.lock'), '1\n');
+    expect((await runCli(['verify', home])).exitCode).to.equal(0);
+    writeFileSync(join(home, 'mongod.lock'), `${process.pid}\n`);
     expect((await runCli(['verify', home])).exitCode).to.equal(0);
   });
 

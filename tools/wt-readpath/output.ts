@@ -1,4 +1,4 @@
-import { EngineError, ErrorCode } from '../../engine/errors.js';
+import { EngineError, isCorruption } from '../../engine/errors.js';
 import { formatFinding, type Finding } from '../../engine/verify/index.js';
 
 /**
@@ -99,12 +99,15 @@ export class Output {
   }
 }
 
-/** The exit code and message for an error a command threw. */
+/**
+ * The exit code and message for an error a command threw: 2 for an engine error the engine
+ * classes as corruption (`isCorruption`), 1 for anything else.
+ */
 export function classifyError(error: unknown): { code: ExitCodeValue; message: string } {
   if (error instanceof UsageError) return { code: ExitCode.CouldNotRun, message: error.message };
   if (error instanceof EngineError) {
-    const couldNotRun: string[] = [ErrorCode.MissingFile, ErrorCode.Io, ErrorCode.NotFound, ErrorCode.InvalidArgument, ErrorCode.ConfigInvalid];
-    return { code: couldNotRun.includes(error.code) ? ExitCode.CouldNotRun : ExitCode.Corruption, message: error.message };
+    // The engine's classification, the one the server's replies use too.
+    return { code: isCorruption(error) ? ExitCode.Corruption : ExitCode.CouldNotRun, message: error.message };
   }
   const message = error instanceof Error ? error.message : String(error);
   return { code: ExitCode.CouldNotRun, message };
