@@ -752,6 +752,11 @@ export class Storage {
     );
   }
 
+  /** True while a `$backupCursor` holds its backup open. */
+  get backupCursorOpen(): boolean {
+    return this.activeBackup !== undefined && this.activeBackup !== 'opening';
+  }
+
   /** True while an fsync lock holds writes and the engine's files. */
   get fsyncLocked(): boolean {
     return this.fsyncLocks.length > 0;
