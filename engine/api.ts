@@ -131,7 +131,7 @@ export interface Connection {
    * page log keeps that checkpoint from pruning, and (disaggregated mode) a consistent copy of
    * the page log is written to `pagelog.backup/`. `files` lists what to copy (paths relative
    * to the home); copied there, they open as exactly that checkpoint. Release the pin when the
-   * copy is done.
+   * copy is done. One pin at a time (`BUSY` while one is held).
    */
   pinCheckpointForBackup(): Promise<BackupPin>;
   /** Takes a final checkpoint (unless read-only) and releases everything. */

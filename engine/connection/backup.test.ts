@@ -97,6 +97,13 @@ describe('backups: the write freeze and the backup pin', function () {
       const pinned = await connection.checkpoint();
       const pin = await connection.pinCheckpointForBackup();
       expect(pin.checkpoint.id).to.equal(pinned.id);
+      let busy: unknown;
+      try {
+        await connection.pinCheckpointForBackup();
+      } catch (error) {
+        busy = error;
+      }
+      expect((busy as { code?: string }).code, 'one pin at a time').to.equal('BUSY');
       expect(pin.files.map((f) => f.path)).to.include.members(['WiredTiger', 'WiredTiger.backup', 'WiredTiger.wt', 'local.wt']);
       expect(pin.files.map((f) => f.path)).to.not.include('WiredTiger.turtle');
       // Later rounds free every block of the pinned checkpoint and, unpinned, would reuse them

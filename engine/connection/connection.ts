@@ -615,14 +615,18 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
   pinCheckpointForBackup(): Promise<BackupPin> {
     this.assertOpen();
     if (this.readOnly) throw new StateError(ErrorCode.ReadOnly, 'the connection is read-only');
-    // On the checkpoint chain: no checkpoint runs while the pin is taken.
-    const run = this.checkpointChain.then(() => this.takeBackupPin());
-    this.checkpointChain = run.catch(() => undefined);
-    return run;
+    if (this.backupPins > 0) throw new StateError(ErrorCode.Busy, 'a backup already holds a checkpoint pinned: release it first');
+    // The pin is taken on the checkpoint chain, between checkpoints; the page log is copied
+    // after it, while checkpoints go on.
+    const captured = this.checkpointChain.then(() => this.captureBackupPin());
+    this.checkpointChain = captured.catch(() => undefined);
+    return captured.then((capture) => this.finishBackupPin(capture));
   }
 
-  private async takeBackupPin(): Promise<BackupPin> {
+  /** Holds the last checkpoint's files and lists them (runs with no checkpoint running). */
+  private captureBackupPin(): { checkpoint: CheckpointInfo; files: BackupFile[]; releases: Array<() => void> } {
     this.assertOpen();
+    if (this.backupPins > 0) throw new StateError(ErrorCode.Busy, 'a backup already holds a checkpoint pinned: release it first');
     const checkpoint = this.last;
     if (checkpoint === undefined) throw new StateError(ErrorCode.InvalidArgument, 'there is no checkpoint to back up yet');
     const home = this.home;
@@ -642,6 +646,7 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
       releases.push(() => {
         this.backupPins--;
       });
+      if (this.shared) releases.push(this.shared.pinForBackup(checkpoint.lsn!));
       // The turtle the files pair with; a copy without WiredTiger.turtle opens from it.
       writeFileDurably(join(home, BACKUP_TURTLE_FILE), readFileSync(join(home, 'WiredTiger.turtle')));
       syncDirectory(home);
@@ -649,31 +654,47 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
       files.push({ path: METADATA_FILE, size: sizeOf(METADATA_FILE) });
       if (existsSync(join(home, HISTORY_STORE_FILE))) files.push({ path: HISTORY_STORE_FILE, size: sizeOf(HISTORY_STORE_FILE) });
       for (const name of [...localFiles].sort()) files.push({ path: name, size: sizeOf(name) });
-      if (this.shared) {
-        releases.push(this.shared.pinForBackup(checkpoint.lsn!));
-        const directory = join(home, BACKUP_PAGE_LOG_DIRECTORY);
-        rmSync(directory, { recursive: true, force: true });
-        if (this.shared.pageLog.snapshot === undefined) throw new StateError(ErrorCode.InvalidArgument, 'this page log cannot be copied while in use');
-        await this.shared.pageLog.snapshot(directory);
-        for (const name of readdirSync(directory).sort()) {
-          files.push({ path: join(BACKUP_PAGE_LOG_DIRECTORY, name), size: statSync(join(directory, name)).size });
-        }
-      }
     } catch (error) {
       for (const release of releases.reverse()) release();
       this.removeBackupFiles();
       throw error;
     }
+    return { checkpoint, files, releases };
+  }
+
+  /** Copies the page log (disaggregated mode) and hands out the pin. */
+  private async finishBackupPin(capture: { checkpoint: CheckpointInfo; files: BackupFile[]; releases: Array<() => void> }): Promise<BackupPin> {
+    const { checkpoint, files, releases } = capture;
     let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      for (const each of releases.reverse()) each();
+      if (this.backupPins === 0 && !this.closed) this.removeBackupFiles();
+    };
+    if (this.shared) {
+      try {
+        const directory = join(this.home, BACKUP_PAGE_LOG_DIRECTORY);
+        rmSync(directory, { recursive: true, force: true });
+        if (this.shared.pageLog.snapshot === undefined) throw new StateError(ErrorCode.InvalidArgument, 'this page log cannot be copied while in use');
+        // The copy holds the pinned checkpoint (pruning keeps it) and maybe later ones, which
+        // the copied home drops at open: its turtle pairs with the pinned one.
+        await this.shared.pageLog.snapshot(directory);
+        for (const name of readdirSync(directory).sort()) {
+          files.push({ path: join(BACKUP_PAGE_LOG_DIRECTORY, name), size: statSync(join(directory, name)).size });
+        }
+      } catch (error) {
+        release();
+        throw error;
+      }
+    }
     this.log({ level: 'info', component: 'STORAGE', msg: 'Pinned a checkpoint for a backup', attr: { id: checkpoint.id, files: files.length } });
     return {
       checkpoint,
       files,
       release: () => {
         if (released) return;
-        released = true;
-        for (const release of releases.reverse()) release();
-        if (this.backupPins === 0 && !this.closed) this.removeBackupFiles();
+        release();
         this.log({ level: 'info', component: 'STORAGE', msg: 'Released a backup pin', attr: { id: checkpoint.id } });
       },
     };
