@@ -147,6 +147,24 @@ describe('backups: the write freeze and the backup pin', function () {
     });
   }
 
+  it('makes exclusive work (the point-in-time path, repair) wait for a freeze to end', async () => {
+    const home = await homes.directory();
+    const connection = (await homes.open(home, { storage: 'local' })) as ConnectionImpl;
+    const hold = await connection.freezeWrites();
+    let done = false;
+    const work = connection.exclusive(async () => {
+      connection.createTable('table:made', 'key_format=S,value_format=S');
+      await connection.checkpointHoldingLock();
+      done = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(done).to.equal(false);
+    expect(existsSync(join(home, 'made.wt'))).to.equal(false);
+    hold.release();
+    await work;
+    expect(existsSync(join(home, 'made.wt'))).to.equal(true);
+  });
+
   it('removes the backup files a crash left in a live home at the next open', async () => {
     const home = await homes.directory();
     const connection = await homes.open(home, { storage: 'disagg' });

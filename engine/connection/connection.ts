@@ -310,13 +310,15 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
 
   /**
    * Runs `work` holding the schema and checkpoint locks exclusively: first waits for a running
-   * checkpoint and for every session's uncommitted writes to drain (up to `drainTimeoutMs`),
+   * checkpoint, for a write freeze to end, and for every session's uncommitted writes to drain (up to `drainTimeoutMs`),
    * then blocks other writers (they get BUSY; `whenWritable` lets them wait) until `work`
    * settles. Only `work`'s own async chain may write meanwhile.
    */
   async exclusive<T>(work: () => Promise<T>, options: { drainTimeoutMs?: number } = {}): Promise<T> {
     this.assertWritable();
     const run = this.checkpointChain.then(async () => {
+      // Exclusive work writes files (tables, checkpoints): it waits for a freeze to end.
+      while (this.freezes > 0) await this.thawed;
       const deadline = Date.now() + (options.drainTimeoutMs ?? 30_000);
       while (this.writesInFlight) {
         if (Date.now() > deadline) throw new StateError(ErrorCode.Busy, 'uncommitted writes did not drain in time');
