@@ -96,6 +96,16 @@ describe('the fsync lock as a backup fence', function () {
     await admin.command({ fsync: 1, lock: true });
     const second = await admin.command({ fsync: 1, lock: true });
     expect(second.lockCount.toString()).to.equal('2');
+    // A large waiting command is shown truncated, as mongod shows it.
+    const writer = await shim.client();
+    const bulk = writer.db('app').collection('bulk').insertMany(Array.from({ length: 20 }, (_, i) => ({ _id: i, pad: 'p'.repeat(100) })) as never[]);
+    let shown: Document[] = [];
+    for (let attempt = 0; attempt < 50 && shown.length === 0; attempt++) {
+      shown = (await admin.command({ currentOp: 1, waitingForLock: true })).inprog as Document[];
+      if (shown.length === 0) await pause(50);
+    }
+    expect(shown).to.have.length(1);
+    expect((shown[0]!.command as Document).$truncated).to.be.a('string').and.contain('"insert":"bulk"');
     let refused: unknown;
     try {
       await admin.command({ aggregate: 1, pipeline: [{ $backupCursor: {} }], cursor: {} });
@@ -106,6 +116,7 @@ describe('the fsync lock as a backup fence', function () {
     expect((await admin.command({ fsyncUnlock: 1 })).lockCount.toString()).to.equal('1');
     expect((await admin.command({ currentOp: 1 })).fsyncLock).to.equal(true);
     expect((await admin.command({ fsyncUnlock: 1 })).lockCount.toString()).to.equal('0');
+    expect((await bulk).insertedCount).to.equal(20);
     try {
       await admin.command({ fsyncUnlock: 1 });
       expect.fail('a third unlock');

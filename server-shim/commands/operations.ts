@@ -1,6 +1,6 @@
-import { Long } from 'bson';
+import { EJSON, Long } from 'bson';
 import type { OperationState } from '../storage/index.js';
-import type { Document } from '../values/index.js';
+import { documentSize, type Document } from '../values/index.js';
 import type { ClientState, CommandRequest } from './context.js';
 
 /** One command running now, as `currentOp` reports it. */
@@ -11,6 +11,15 @@ export interface RunningOperation {
   readonly started: number;
   /** Shared with storage: `waitingForLock` is true while the command waits at the write gate. */
   readonly state: OperationState;
+}
+
+/** Commands larger than this are shown truncated, as mongod does (an insert of many documents). */
+const maximumShownCommandBytes = 1024;
+
+/** The command as `currentOp` shows it: whole, or mongod's `{$truncated: "..."}` when large. */
+function shownCommand(body: Document): Document {
+  if (documentSize(body) <= maximumShownCommandBytes) return body;
+  return { $truncated: `${EJSON.stringify(body, { relaxed: true }).slice(0, maximumShownCommandBytes)} ...` };
 }
 
 /** mongod's `op` field for a command name. */
@@ -65,7 +74,7 @@ export class OperationRegistry {
         microsecs_running: Long.fromNumber(elapsedMicros),
         op: operationKind(request.name),
         ns: typeof request.argument === 'string' ? `${request.db}.${request.argument}` : `${request.db}.$cmd`,
-        command: request.body,
+        command: shownCommand(request.body),
         numYields: 0,
         waitingForLock: operation.state.waitingForLock,
         locks: {},
