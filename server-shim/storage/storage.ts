@@ -650,10 +650,13 @@ export class Storage {
     this.engineFreeze = placeholder;
     let checkpoint: CheckpointInfo;
     try {
-      checkpoint = await this.checkpoint();
+      await this.checkpoint();
       const freeze = await this.connection.freezeWrites();
       if (this.engineFreeze === placeholder) this.engineFreeze = freeze;
       else freeze.release();
+      // A checkpoint queued before the lock (a write concern's) may have run after this one:
+      // the files hold the last one (with the same writes, since the lock held them back).
+      checkpoint = this.lastCheckpoint()!;
     } catch (error) {
       if (this.engineFreeze === placeholder) this.engineFreeze = undefined;
       const index = this.fsyncLocks.indexOf(lock);
