@@ -86,6 +86,11 @@ describe('$backupCursor', function () {
         expect(file.fileSize).to.be.a('number').and.be.above(0);
       }
       expect(names).to.include.members(['WiredTiger', 'WiredTiger.backup', 'WiredTiger.wt']);
+      const oplogFile = backup.files.find((file) => file.ns === 'local.oplog.rs');
+      expect(oplogFile, 'the oplog file names its collection').to.not.equal(undefined);
+      expect(oplogFile!.uuid).to.match(/^[0-9a-f]{8}-[0-9a-f]{4}-/);
+      expect(oplogFile!.required).to.equal(true);
+      expect(backup.files.find((file) => file.filename.endsWith('WiredTiger.wt'))).to.include({ ns: '', uuid: '' });
       expect(names).to.not.include.members(['WiredTiger.turtle', 'mongod.lock']);
       if (storage === 'disagg') expect(names).to.include(join('pagelog.backup', 'data.mdb'));
       expect((await status(client)).backupCursorOpen).to.equal(true);
@@ -172,6 +177,10 @@ describe('$backupCursor', function () {
     expect(unknownOption.code).to.equal(40415);
     const incremental = await failure(admin.command({ aggregate: 1, pipeline: [{ $backupCursor: { incrementalBackup: true } }], cursor: {} }));
     expect(incremental.code).to.equal(20);
+    const named = await failure(admin.command({ aggregate: 1, pipeline: [{ $backupCursor: { thisBackupName: 'b1' } }], cursor: {} }));
+    expect(named.code).to.equal(72);
+    const notObject = await failure(admin.command({ aggregate: 1, pipeline: [{ $backupCursor: 1 }], cursor: {} }));
+    expect(notObject.code).to.equal(9);
     expect((await status(client)).backupCursorOpen).to.equal(false);
   });
 });

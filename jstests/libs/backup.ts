@@ -8,6 +8,10 @@ import { dirname, join, relative } from 'node:path';
 export interface BackupFile {
   filename: string;
   fileSize: number;
+  required: boolean;
+  /** The collection the file holds, or ''. */
+  ns: string;
+  uuid: string;
 }
 
 /** An open `$backupCursor`: its id, its metadata document and the files to copy. */

@@ -1,13 +1,13 @@
-import { Binary, Int32, Timestamp, UUID } from 'bson';
+import { Binary, Int32, Long, Timestamp, UUID } from 'bson';
 import { CommandError, ErrorCodes, LocationCodes } from '../errors/index.js';
 import { compilePipeline } from '../query/index.js';
-import { bigIntToTimestamp, timestampToBigInt } from '../storage/index.js';
+import { bigIntToTimestamp, timestampToBigInt, type BackupFileEntry } from '../storage/index.js';
 import { isDocument, isNumeric, toNumber, typeName, type Document } from '../values/index.js';
 import { sessionId } from './arguments.js';
 import type { CommandContext, CommandRequest } from './context.js';
 import { cursorBatchSize, firstBatchReply } from './execution.js';
 
-/** The backup stages, which run only as the first stage of `{aggregate: 1}` on `admin`. */
+/** The backup stages, which run only as the first stage of a collection-less `{aggregate: 1}`. */
 export const backupStageNames = ['$backupCursor', '$backupCursorExtend'] as const;
 
 /** The default block size of incremental backups, in MB (reported in `metadata.blockSize`). */
@@ -25,22 +25,26 @@ export function isBackupPipeline(stages: unknown[]): boolean {
  *
  * `$backupCursor` pins the last checkpoint and returns `{metadata: {backupId, dbpath,
  * oplogStart, oplogEnd, checkpointTimestamp, disableIncrementalBackup, incrementalBackup,
- * blockSize}}` then one `{filename, fileSize}` per file to copy. The cursor stays open (later
- * batches are empty) and the checkpoint pinned until it is killed or times out: copy the files
- * meanwhile, `fileSize` bytes each, to the same paths under the new dbpath.
+ * blockSize}}` then one `{filename, fileSize, required, ns, uuid}` per file to copy (`ns` and
+ * `uuid` name a collection's file, empty for others). The cursor is tailable: it stays open
+ * (later batches are empty) and the checkpoint pinned until it is killed or times out. Copy the
+ * files meanwhile, `fileSize` bytes each, to the same paths under the new dbpath.
  *
  * `$backupCursorExtend: {backupId, timestamp}` waits until writes reached `timestamp` and are
  * durable, and returns `{filename, fileSize}` for each journal file to copy as well.
  */
 export async function runBackupPipeline(request: CommandRequest, context: CommandContext, stages: unknown[]): Promise<Document> {
-  if (request.db !== 'admin' || !isNumeric(request.argument)) {
-    throw new CommandError(ErrorCodes.InvalidNamespace, `${backupStageName(stages[0])} must be run against the 'admin' database with {aggregate: 1}`);
+  if (!isNumeric(request.argument)) {
+    throw new CommandError(
+      ErrorCodes.InvalidNamespace,
+      `${backupStageName(stages[0])} cannot be executed on an aggregation against a collection. Run the aggregation against the database instead.`,
+    );
   }
   for (const stage of stages.slice(1)) {
     if (isBackupPipeline([stage])) throw new CommandError(ErrorCodes.InvalidOptions, `${backupStageName(stage)} is only valid as the first stage in a pipeline`);
   }
   const rest = compilePipeline(stages.slice(1), { now: new Date() });
-  const ns = 'admin.$cmd.aggregate';
+  const ns = `${request.db}.$cmd.aggregate`;
   const stage = stages[0] as Document;
   const options = { batchSize: cursorBatchSize(request.body.cursor), sessionId: sessionId(request) };
   if (stage.$backupCursor !== undefined) {
@@ -55,7 +59,7 @@ export async function runBackupPipeline(request: CommandRequest, context: Comman
     metadata.disableIncrementalBackup = false;
     metadata.incrementalBackup = false;
     metadata.blockSize = new Int32(parsed.blockSize);
-    const documents: Document[] = [{ metadata }, ...backup.files.map((file) => ({ filename: file.filename, fileSize: file.fileSize }))];
+    const documents: Document[] = [{ metadata }, ...backup.files.map(fileDocument)];
     return firstBatchReply(context, ns, rest(documents), {
       ...options,
       keepOpenWhenExhausted: true,
@@ -64,7 +68,12 @@ export async function runBackupPipeline(request: CommandRequest, context: Comman
   }
   const { backupId, timestamp } = parseExtendOptions(stage.$backupCursorExtend);
   const files = await context.storage.extendBackup(backupId, timestampToBigInt(timestamp));
-  return firstBatchReply(context, ns, rest(files.map((file) => ({ filename: file.filename, fileSize: file.fileSize }))), options);
+  return firstBatchReply(context, ns, rest(files.map(fileDocument)), options);
+}
+
+/** A file document as mongod's backup cursor returns it: `fileSize` a 64-bit integer. */
+function fileDocument(file: BackupFileEntry): Document {
+  return { filename: file.filename, fileSize: Long.fromNumber(file.fileSize), required: file.required ?? true, ns: file.ns ?? '', uuid: file.uuid ?? '' };
 }
 
 function backupStageName(stage: unknown): string {
@@ -81,11 +90,11 @@ function wrongType(stage: string, field: string, value: unknown, expected: strin
 
 /**
  * `$backupCursor`'s options. Full backups only: `incrementalBackup: true` and
- * `disableIncrementalBackup: true` are refused (IllegalOperation), as are `thisBackupName` and
- * `srcBackupName`, which only incremental backups use.
+ * `disableIncrementalBackup: true` are refused (IllegalOperation); `thisBackupName` and
+ * `srcBackupName`, which only incremental backups use, are InvalidOptions as in mongod.
  */
 function parseBackupCursorOptions(value: unknown): { blockSize: number } {
-  if (!isDocument(value)) throw new CommandError(ErrorCodes.FailedToParse, `$backupCursor parameters must be specified in an object, found: ${typeName(value)}`);
+  if (!isDocument(value)) throw new CommandError(ErrorCodes.FailedToParse, `$backupCursor value must be an object. Found: ${typeName(value)}`);
   let blockSize = defaultBlockSizeMB;
   for (const [field, option] of Object.entries(value)) {
     switch (field) {
@@ -102,7 +111,8 @@ function parseBackupCursorOptions(value: unknown): { blockSize: number } {
         break;
       case 'thisBackupName':
       case 'srcBackupName':
-        throw new CommandError(ErrorCodes.IllegalOperation, `${field} is only used by incremental backups, which this server does not support`);
+        // Only incremental backups name themselves, and those are refused above or here.
+        throw new CommandError(ErrorCodes.InvalidOptions, "Cannot have 'thisBackupName' or 'srcBackupName' when incrementalBackup=false");
       default:
         throw unknownField('$backupCursor', field);
     }

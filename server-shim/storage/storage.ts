@@ -64,10 +64,17 @@ export function maxTimeExpired(): CommandError {
   return new CommandError(ErrorCodes.MaxTimeMSExpired, 'operation exceeded time limit');
 }
 
-/** One file a backup copies: its absolute path and the bytes to copy. */
+/**
+ * One file a backup copies, as mongod's backup cursor describes it: its absolute path, the bytes
+ * to copy, whether the restore needs it, and the collection it holds (`ns`, `uuid`; empty for
+ * other files).
+ */
 export interface BackupFileEntry {
   filename: string;
   fileSize: number;
+  required?: boolean;
+  ns?: string;
+  uuid?: string;
 }
 
 /** The open backup of `$backupCursor`: the pinned checkpoint and what to copy. */
@@ -688,13 +695,32 @@ export class Storage {
       backupId: new UUID(),
       dbpath: this.connection.home,
       checkpointTimestamp,
-      files: pin.files.map((file) => ({ filename: join(this.connection.home, file.path), fileSize: file.size })),
+      files: this.describeBackupFiles(pin),
       ...this.oplogBounds(checkpointTimestamp),
       release: () => pin.release(),
     };
     this.activeBackup = backup;
     this.logger.info(LogComponent.Storage, LogId.BackupCursorOpened, 'Opened backup cursor', { backupId: backup.backupId.toHexString(), checkpointId: pin.checkpoint.id });
     return backup;
+  }
+
+  /** The pinned files as `$backupCursor` lists them, each collection's file with its `ns` and `uuid`. */
+  private describeBackupFiles(pin: BackupPin): BackupFileEntry[] {
+    const collectionsByFile = new Map<string, CollectionEntry>();
+    for (const entry of this.catalog.values()) {
+      if (!entry.local || !this.connection.hasTable(entry.uri)) continue;
+      collectionsByFile.set(this.connection.getTable(entry.uri).fileUri.slice('file:'.length), entry);
+    }
+    return pin.files.map((file) => {
+      const collection = collectionsByFile.get(file.path);
+      return {
+        filename: join(this.connection.home, file.path),
+        fileSize: file.size,
+        required: true,
+        ns: collection?.ns ?? '',
+        uuid: collection?.uuid.toHexString(true) ?? '',
+      };
+    });
   }
 
   /** Closes the open backup `backupId` (its cursor was killed, timed out or the server stops). */
