@@ -148,6 +148,24 @@ describe('$backupCursor', function () {
     await closeBackupCursor(client, third);
   });
 
+  it('leaves nothing of an open backup after a kill -9 and a restart', async () => {
+    const shim = await shims.launch({ replSet: 'rs0' });
+    let client = await shim.client();
+    await client.db('app').collection('c').insertMany([{ _id: 1 }, { _id: 2 }] as never[], { writeConcern: { j: true } });
+    await openBackupCursor(client);
+    expect(existsSync(join(shim.dbpath, 'WiredTiger.backup'))).to.equal(true);
+    expect(existsSync(join(shim.dbpath, 'pagelog.backup'))).to.equal(true);
+    await shim.kill();
+    await shim.start();
+    client = await shim.client();
+    expect(existsSync(join(shim.dbpath, 'WiredTiger.backup'))).to.equal(false);
+    expect(existsSync(join(shim.dbpath, 'pagelog.backup'))).to.equal(false);
+    expect(await client.db('app').collection('c').countDocuments()).to.equal(2);
+    expect((await status(client)).backupCursorOpen).to.equal(false);
+    const again = await openBackupCursor(client);
+    await closeBackupCursor(client, again);
+  });
+
   it('extends to a timestamp once it is durable, and refuses what mongod refuses', async () => {
     const shim = await shims.launch({ replSet: 'rs0', setParameters: { checkpointIntervalSecs: 0 } });
     const client = await shim.client();
