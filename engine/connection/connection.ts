@@ -193,7 +193,8 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
       return;
     }
     const pageLog = this.config.pageLogPath ?? join(home, 'pagelog');
-    if (existsSync(backupLog) && !existsSync(join(pageLog, 'data.mdb'))) {
+    if (existsSync(backupLog)) {
+      // The backup's turtle pairs with the backup's copy of the page log, whatever else was copied.
       rmSync(pageLog, { recursive: true, force: true });
       renameSync(backupLog, pageLog);
     }
