@@ -105,6 +105,15 @@ describe('write concerns through the driver', function () {
       expect(reply).to.include({ ok: 0, code: 72, codeName: 'InvalidOptions', errmsg: 'Command does not support writeConcern' });
     });
 
+    it('refuses a maxTimeMS that is not a non-negative 32-bit integer (BadValue, 2)', async () => {
+      for (const maxTimeMS of [-1, 1.5, 'soon', 2 ** 31]) {
+        const reply = await raw(client, 'wc', { insert: 'maxTime', documents: [{ maxTimeMS: String(maxTimeMS) }], maxTimeMS });
+        expect(reply, String(maxTimeMS)).to.include({ ok: 0, code: 2 });
+      }
+      expect(await client.db('wc').collection('maxTime').countDocuments()).to.equal(0);
+      expect(await raw(client, 'wc', { insert: 'maxTime', documents: [{}], maxTimeMS: 0 })).to.include({ ok: 1, n: 1 });
+    });
+
     it('accepts w: 1, w: majority, j and fsync with no writeConcernError', async () => {
       for (const writeConcern of [{ w: 1 }, { w: 'majority' }, { j: true }, { fsync: true }, { w: 1, j: false }, {}]) {
         const reply = await raw(client, 'wc', { insert: 'fine', documents: [{ wc: writeConcern }], writeConcern });
