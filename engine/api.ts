@@ -117,8 +117,43 @@ export interface Connection {
   keyProviderStatus(): KeyProviderStatus | undefined;
   /** Makes the key provider rotate at the next checkpoint. */
   requestKeyRotation(): void;
+  /**
+   * Freezes the home's files (a backup fence, `fsync` with `lock: true`): once it resolves (a
+   * checkpoint already running has finished and every page-log put is durable) no checkpoint
+   * runs (checkpoints wait), the page log is not pruned and eviction keeps dirty pages in
+   * memory, so no file of the home and no page of the page log changes until every hold is
+   * released. Writes are not refused: they stay in memory. Closing releases every hold.
+   */
+  freezeWrites(): Promise<EngineHold>;
+  /**
+   * Pins the last durable checkpoint for a backup taken while writes and checkpoints go on:
+   * its turtle is kept as `WiredTiger.backup`, local files' freed blocks are not reused, the
+   * page log keeps that checkpoint from pruning, and (disaggregated mode) a consistent copy of
+   * the page log is written to `pagelog.backup/`. `files` lists what to copy (paths relative
+   * to the home); copied there, they open as exactly that checkpoint. Release the pin when the
+   * copy is done. One pin at a time (`BUSY` while one is held).
+   */
+  pinCheckpointForBackup(): Promise<BackupPin>;
   /** Takes a final checkpoint (unless read-only) and releases everything. */
   close(): Promise<void>;
+}
+
+/** Something the engine holds until `release` is called (idempotent). */
+export interface EngineHold {
+  release(): void;
+}
+
+/** One file a backup copies: its path relative to the home and the bytes to copy. */
+export interface BackupFile {
+  path: string;
+  size: number;
+}
+
+/** A checkpoint pinned for a backup (`Connection.pinCheckpointForBackup`). */
+export interface BackupPin extends EngineHold {
+  /** The checkpoint the listed files restore to. */
+  readonly checkpoint: CheckpointInfo;
+  readonly files: readonly BackupFile[];
 }
 
 export interface Session {

@@ -40,6 +40,12 @@ export class FileBlockManager implements BlockManager {
   private readonly pendingFree = new ExtentSet();
   /** Space freed before the running checkpoint wrote its list: reusable once it is durable. */
   private readonly releaseWhenDurable = new ExtentSet();
+  /**
+   * Space that became reusable while a backup held the file (`holdFreedSpace`): a checkpoint
+   * the backup copies may still use it, so it is reused only once the hold is released.
+   */
+  private readonly heldForBackup = new ExtentSet();
+  private backupHolds = 0;
   /** Blocks written since the last durable checkpoint (free at once when replaced). */
   private readonly sinceCheckpoint = new ExtentSet();
   /**
@@ -254,8 +260,31 @@ export class FileBlockManager implements BlockManager {
   }
 
   checkpointDurable(): void {
-    for (const e of this.releaseWhenDurable.extents()) this.available.add(e.offset, e.size);
+    const target = this.backupHolds > 0 ? this.heldForBackup : this.available;
+    for (const e of this.releaseWhenDurable.extents()) target.add(e.offset, e.size);
     this.releaseWhenDurable.clear();
+  }
+
+  /**
+   * Keeps every block of the last durable checkpoint as it is until the returned function is
+   * called: space later checkpoints free is not reused meanwhile, so a copy of the file taken
+   * while writes go on still holds that checkpoint whole (a backup). Holds may overlap.
+   */
+  holdFreedSpace(): () => void {
+    this.backupHolds++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (--this.backupHolds > 0) return;
+      for (const e of this.heldForBackup.extents()) this.available.add(e.offset, e.size);
+      this.heldForBackup.clear();
+    };
+  }
+
+  /** The file's size in bytes as the block manager sees it (what a copy must include). */
+  get size(): number {
+    return this.fileEnd;
   }
 
   rootFromCheckpoint(addr: string): Buffer | undefined {

@@ -575,7 +575,7 @@ export class Btree {
       if (leaf.chains > 0) return false;
     }
     if (leaf.dirty) {
-      if (leaf.count === 0 || this.block.canWrite?.() === false) return false;
+      if (leaf.count === 0 || this.block.canWrite?.() === false || this.cache.writesFrozen) return false;
       this.writePage(ref, buildLeafImage(leaf.keys, leaf.values as Buffer[], this.nextWriteGen()));
       leaf.dirty = false;
       this.markDirty(parent);

@@ -34,6 +34,11 @@ export class Cache {
   /** Eviction found nothing to evict: do not try again below this many bytes. */
   private retryAbove = 0;
   evictions = 0;
+  /**
+   * Set while the connection's files are frozen (a backup fence): eviction then drops clean
+   * leaves only and keeps dirty ones in memory, since writing them would change a file.
+   */
+  writesFrozen = false;
 
   constructor(readonly maxBytes: number) {}
 

@@ -1,8 +1,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type {
-  CheckpointInfo, Connection, ConnectionConfig, EngineLogger, KeyProviderStatus, Session, StorageMode, TableInfo,
+  BackupFile, BackupPin, CheckpointInfo, Connection, EngineHold, ConnectionConfig, EngineLogger, KeyProviderStatus, Session, StorageMode, TableInfo,
 } from '../api.js';
 import { FileBlockManager, type BlockManager } from '../block/index.js';
 import { Btree, copyTree, treeAddresses, type CopySlicing, type TimestampState } from '../btree/index.js';
@@ -16,7 +16,7 @@ import {
   checkTableName, colgroupEntry, colgroupSource, fileEntry, fileId, HISTORY_STORE_FILE, historyStoreEntry, isSharedFile,
   METADATA_FILE, metadataFileEntry, MetadataStore, PAIRED_CHECKPOINT_KEY, pairedCheckpointEntry, parseCreateConfig,
   parsePairedCheckpoint, readTurtleFile, RESERVED_TABLE_IDS, settingsFromFileConfig, syncDirectory, tableEntry,
-  writeTurtleFile, type TableSettings,
+  writeFileDurably, writeTurtleFile, type TableSettings,
 } from '../meta/index.js';
 import { SessionImpl } from './session.js';
 import { TableHandle } from './table.js';
@@ -26,6 +26,10 @@ import { SharedStorage } from './shared_storage.js';
 const DEFAULT_CACHE_SIZE = 100 * 1024 * 1024;
 const VERSION_FILE = 'WiredTiger';
 const LOCK_FILE = 'WiredTiger.lock';
+/** The turtle of a checkpoint pinned for a backup; a copied home without a turtle opens from it. */
+export const BACKUP_TURTLE_FILE = 'WiredTiger.backup';
+/** The consistent copy of the page log a backup of a disaggregated home copies. */
+export const BACKUP_PAGE_LOG_DIRECTORY = 'pagelog.backup';
 const METADATA_SETTINGS: TableSettings = {
   keyFormat: 'S', valueFormat: 'S', allocationSize: DEFAULT_ALLOCATION_SIZE, leafPageMax: 32 * 1024,
   internalPageMax: 4 * 1024, splitPct: 90, appMetadata: '', columns: '',
@@ -79,6 +83,17 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
   private exclusiveToken: symbol | undefined;
   /** The tables an exclusive operation scoped to some tables holds; undefined: it holds all. */
   private exclusiveTables: ReadonlySet<string> | undefined;
+  /** `freezeWrites` holds not yet released, and the promise that resolves when none is left. */
+  private freezes = 0;
+  private thawed: Promise<void> = Promise.resolve();
+  private thaw: () => void = () => {};
+  /** The checkpoint writing now, if any (a freeze waits for it). */
+  private checkpointInProgress: Promise<CheckpointInfo> | undefined;
+  /** Local files the last durable checkpoint names (what a backup of it copies). */
+  private localFilesAtCheckpoint: string[] = [];
+  /** Backup pins not yet released; while any is held, dropped tables' files stay. */
+  private backupPins = 0;
+  private releaseBackupHolds: Array<() => void> = [];
 
   private constructor(readonly home: string, readonly storage: StorageMode, readonly readOnly: boolean, private readonly config: ConnectionConfig) {
     this.cache = new Cache(config.cacheSize ?? DEFAULT_CACHE_SIZE);
@@ -126,6 +141,7 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
 
   private async openHome(config: ConnectionConfig): Promise<void> {
     const home = this.home;
+    if (!this.readOnly) this.settleBackupFiles();
     let metadataConfig = existsSync(home) ? readTurtleFile(home, this.readOnly) : undefined;
     if (metadataConfig === undefined) {
       if (this.readOnly || config.create === false) {
@@ -155,9 +171,38 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
       this.restoreTimestamps(this.shared.metadata);
     }
     this.loadTables();
+    this.localFilesAtCheckpoint = this.localFileNames();
     this.last = this.shared?.lastCheckpoint ?? (this.checkpointOrder > 0
       ? { id: String(this.checkpointOrder), timestamp: this.timestamps.stable, oldestTimestamp: this.timestamps.oldest, time: Date.now() }
       : undefined);
+  }
+
+  /**
+   * A home copied from a backup has `WiredTiger.backup` (and, disaggregated, `pagelog.backup/`)
+   * but no turtle: they become the turtle and the page log, so it opens as the pinned
+   * checkpoint. In a home that has its turtle they are what a backup interrupted by a crash
+   * left behind: removed.
+   */
+  private settleBackupFiles(): void {
+    const home = this.home;
+    const backupTurtle = join(home, BACKUP_TURTLE_FILE);
+    const backupLog = join(home, BACKUP_PAGE_LOG_DIRECTORY);
+    if (!existsSync(backupTurtle)) return;
+    if (existsSync(join(home, 'WiredTiger.turtle')) || existsSync(join(home, 'WiredTiger.turtle.set'))) {
+      rmSync(backupLog, { recursive: true, force: true });
+      rmSync(backupTurtle, { force: true });
+      syncDirectory(home);
+      return;
+    }
+    const pageLog = this.config.pageLogPath ?? join(home, 'pagelog');
+    if (existsSync(backupLog)) {
+      // The backup's turtle pairs with the backup's copy of the page log, whatever else was copied.
+      rmSync(pageLog, { recursive: true, force: true });
+      renameSync(backupLog, pageLog);
+    }
+    renameSync(backupTurtle, join(home, 'WiredTiger.turtle'));
+    syncDirectory(home);
+    this.log({ level: 'info', component: 'STORAGE', msg: 'Opened a backup copy: its pinned checkpoint becomes the current one', attr: { home } });
   }
 
   private openTree(block: BlockManager, settings: TableSettings, where: { file?: string; tableId?: number; uri?: string }, checkpoint: CheckpointEntry | undefined): Btree {
@@ -280,7 +325,7 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
 
   /**
    * Runs `work` holding the schema and checkpoint locks exclusively: first waits for a running
-   * checkpoint and for every session's uncommitted writes to drain (up to `drainTimeoutMs`),
+   * checkpoint, for a write freeze to end, and for every session's uncommitted writes to drain (up to `drainTimeoutMs`),
    * then blocks other writers (they get BUSY; `whenWritable` lets them wait) until `work`
    * settles. Only `work`'s own async chain may write meanwhile. With `tables`, only writers of
    * those tables (and schema changes) are held; other tables stay writable and every table
@@ -289,6 +334,8 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
   async exclusive<T>(work: () => Promise<T>, options: { drainTimeoutMs?: number; tables?: readonly string[] } = {}): Promise<T> {
     this.assertWritable();
     const run = this.checkpointChain.then(async () => {
+      // Exclusive work writes files (tables, checkpoints): it waits for a freeze to end.
+      while (this.freezes > 0) await this.thawed;
       const deadline = Date.now() + (options.drainTimeoutMs ?? 30_000);
       while (this.writesInFlight) {
         if (Date.now() > deadline) throw new StateError(ErrorCode.Busy, 'uncommitted writes did not drain in time');
@@ -594,7 +641,153 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     metadata.set(table.fileUri, setConfigRaw(fileConfig, 'checkpoint', formatCheckpointList(entry)));
   }
 
+  /** Runs a checkpoint once no freeze holds the files (see `freezeWrites`). */
   private async runCheckpoint(): Promise<CheckpointInfo> {
+    while (this.freezes > 0) await this.thawed;
+    // No await from the check to here: a freeze taken from now on waits for this checkpoint.
+    const run = this.writeCheckpoint();
+    this.checkpointInProgress = run;
+    try {
+      return await run;
+    } finally {
+      if (this.checkpointInProgress === run) this.checkpointInProgress = undefined;
+    }
+  }
+
+  async freezeWrites(): Promise<EngineHold> {
+    this.assertOpen();
+    if (this.readOnly) throw new StateError(ErrorCode.ReadOnly, 'the connection is read-only');
+    if (this.freezes++ === 0) {
+      this.thawed = new Promise((resolve) => (this.thaw = resolve));
+      this.cache.writesFrozen = true;
+    }
+    let released = false;
+    const hold: EngineHold = {
+      release: () => {
+        if (released) return;
+        released = true;
+        if (--this.freezes > 0) return;
+        this.cache.writesFrozen = false;
+        this.thaw();
+      },
+    };
+    try {
+      await this.checkpointInProgress?.catch(() => undefined);
+      await this.shared?.pageLog.flush();
+    } catch (error) {
+      hold.release();
+      throw error;
+    }
+    this.log({ level: 'info', component: 'STORAGE', msg: 'Writes to the files frozen', attr: { holds: this.freezes } });
+    return hold;
+  }
+
+  /** Releases every freeze (closing). */
+  private releaseFreezes(): void {
+    this.freezes = 0;
+    this.cache.writesFrozen = false;
+    this.thaw();
+  }
+
+  pinCheckpointForBackup(): Promise<BackupPin> {
+    this.assertOpen();
+    if (this.readOnly) throw new StateError(ErrorCode.ReadOnly, 'the connection is read-only');
+    if (this.backupPins > 0) throw new StateError(ErrorCode.Busy, 'a backup already holds a checkpoint pinned: release it first');
+    // The pin is taken on the checkpoint chain, between checkpoints; the page log is copied
+    // after it, while checkpoints go on.
+    const captured = this.checkpointChain.then(() => this.captureBackupPin());
+    this.checkpointChain = captured.catch(() => undefined);
+    return captured.then((capture) => this.finishBackupPin(capture));
+  }
+
+  /** Holds the last checkpoint's files and lists them (runs with no checkpoint running). */
+  private captureBackupPin(): { checkpoint: CheckpointInfo; files: BackupFile[]; releases: Array<() => void> } {
+    this.assertOpen();
+    if (this.backupPins > 0) throw new StateError(ErrorCode.Busy, 'a backup already holds a checkpoint pinned: release it first');
+    const checkpoint = this.last;
+    if (checkpoint === undefined) throw new StateError(ErrorCode.InvalidArgument, 'there is no checkpoint to back up yet');
+    const home = this.home;
+    const releases: Array<() => void> = [];
+    const files: BackupFile[] = [];
+    const sizeOf = (name: string): number => statSync(join(home, name)).size;
+    try {
+      // Every local file of the checkpoint keeps its blocks: open each table's block manager
+      // from the checkpoint now, so none is later opened from a newer one that frees them.
+      const localFiles = new Set(this.localFilesAtCheckpoint);
+      for (const table of this.tables.values()) if (!table.shared && localFiles.has(table.fileName)) this.treeOf(table);
+      releases.push(this.localMetadataBlock.holdFreedSpace());
+      for (const table of this.tables.values()) {
+        if (!table.shared && table.block instanceof FileBlockManager) releases.push(table.block.holdFreedSpace());
+      }
+      this.backupPins++;
+      releases.push(() => {
+        this.backupPins--;
+      });
+      if (this.shared) releases.push(this.shared.pinForBackup(checkpoint.lsn!));
+      // The turtle the files pair with; a copy without WiredTiger.turtle opens from it.
+      writeFileDurably(join(home, BACKUP_TURTLE_FILE), readFileSync(join(home, 'WiredTiger.turtle')));
+      syncDirectory(home);
+      files.push({ path: VERSION_FILE, size: sizeOf(VERSION_FILE) }, { path: BACKUP_TURTLE_FILE, size: sizeOf(BACKUP_TURTLE_FILE) });
+      files.push({ path: METADATA_FILE, size: sizeOf(METADATA_FILE) });
+      if (existsSync(join(home, HISTORY_STORE_FILE))) files.push({ path: HISTORY_STORE_FILE, size: sizeOf(HISTORY_STORE_FILE) });
+      for (const name of [...localFiles].sort()) files.push({ path: name, size: sizeOf(name) });
+    } catch (error) {
+      for (const release of releases.reverse()) release();
+      this.removeBackupFiles();
+      throw error;
+    }
+    return { checkpoint, files, releases };
+  }
+
+  /** Copies the page log (disaggregated mode) and hands out the pin. */
+  private async finishBackupPin(capture: { checkpoint: CheckpointInfo; files: BackupFile[]; releases: Array<() => void> }): Promise<BackupPin> {
+    const { checkpoint, files, releases } = capture;
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      for (const each of releases.reverse()) each();
+      if (this.backupPins === 0 && !this.closed) this.removeBackupFiles();
+    };
+    if (this.shared) {
+      try {
+        const directory = join(this.home, BACKUP_PAGE_LOG_DIRECTORY);
+        rmSync(directory, { recursive: true, force: true });
+        if (this.shared.pageLog.snapshot === undefined) throw new StateError(ErrorCode.InvalidArgument, 'this page log cannot be copied while in use');
+        // The copy holds the pinned checkpoint (pruning keeps it) and maybe later ones, which
+        // the copied home drops at open: its turtle pairs with the pinned one.
+        await this.shared.pageLog.snapshot(directory);
+        for (const name of readdirSync(directory).sort()) {
+          files.push({ path: join(BACKUP_PAGE_LOG_DIRECTORY, name), size: statSync(join(directory, name)).size });
+        }
+      } catch (error) {
+        release();
+        throw error;
+      }
+    }
+    this.log({ level: 'info', component: 'STORAGE', msg: 'Pinned a checkpoint for a backup', attr: { id: checkpoint.id, files: files.length } });
+    return {
+      checkpoint,
+      files,
+      release: () => {
+        if (released) return;
+        release();
+        this.log({ level: 'info', component: 'STORAGE', msg: 'Released a backup pin', attr: { id: checkpoint.id } });
+      },
+    };
+  }
+
+  private removeBackupFiles(): void {
+    rmSync(join(this.home, BACKUP_PAGE_LOG_DIRECTORY), { recursive: true, force: true });
+    rmSync(join(this.home, BACKUP_TURTLE_FILE), { force: true });
+  }
+
+  /** The files of the local tables this connection has (their checkpoint's files after one). */
+  private localFileNames(): string[] {
+    return [...this.tables.values()].filter((table) => !table.shared).map((table) => table.fileName);
+  }
+
+  private async writeCheckpoint(): Promise<CheckpointInfo> {
     this.assertOpen();
     const started = Date.now();
     const now = Math.floor(started / 1000);
@@ -626,6 +819,7 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     // Then the local metadata, then the turtle file: its rename is the commit.
     this.writeTimestampEntries(this.localMetadata, now, stable, oldest);
     const metadataRoot = this.localMetadata.tree.reconcile();
+    const localFiles = this.localFileNames();
     const metadataAddr = this.localMetadataBlock.checkpoint(metadataRoot);
     writeTurtleFile(this.home, metadataFileEntry(formatCheckpointList(plainCheckpoint({
       addr: metadataAddr, order, time: now, size: this.localMetadataBlock.lastCheckpointBytes, writeGen: this.localMetadata.tree.maxWriteGen, runWriteGen: 1n,
@@ -633,7 +827,9 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     this.localMetadataBlock.checkpointDurable();
     for (const table of this.tables.values()) table.block?.checkpointDurable();
     await this.shared?.checkpointDurable();
-    for (const file of this.pendingFileDeletes.splice(0)) rmSync(join(this.home, file), { force: true });
+    this.localFilesAtCheckpoint = localFiles;
+    // A backup pin may still copy a dropped table's file: deleted once no pin is held.
+    if (this.backupPins === 0) for (const file of this.pendingFileDeletes.splice(0)) rmSync(join(this.home, file), { force: true });
     this.last = {
       id: sharedInfo ? String(sharedInfo.lsn) : String(order),
       timestamp: stable, oldestTimestamp: oldest, time: Date.now(),
@@ -664,6 +860,7 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
 
   async close(): Promise<void> {
     if (this.closed) return;
+    this.releaseFreezes();
     let failure: unknown;
     if (!this.readOnly) {
       try {
@@ -674,6 +871,7 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     }
     await this.checkpointChain;
     this.closed = true;
+    if (this.backupPins > 0) this.removeBackupFiles();
     try {
       for (const session of this.sessions) session.close();
       for (const table of this.tables.values()) table.close();

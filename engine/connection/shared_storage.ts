@@ -304,6 +304,20 @@ export class SharedStorage {
     }
   }
 
+  /**
+   * Keeps the checkpoint whose completion record is `lsn` out of page-log pruning until the
+   * returned function is called (a backup copying it).
+   */
+  pinForBackup(lsn: number): () => void {
+    const pin = pinCheckpoint(this.pageLog.path, lsn);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      unpinCheckpoint(pin);
+    };
+  }
+
   keyProviderStatus(): KeyProviderStatus | undefined {
     if (!this.provider) return this.keyPageLsn === undefined ? undefined : { module: 'none', keyVersion: 0, pageLsn: this.keyPageLsn };
     const status = this.provider.status();

@@ -226,6 +226,14 @@ export interface PageLog {
   /** Resolves when every record queued so far is durable. Errors: `PAGE_LOG` when a commit failed. */
   flush(): Promise<void>;
   /**
+   * Writes a consistent copy of the log as it is once every record queued so far is durable
+   * into the new directory `directory` (a log that opens like this one, with the same
+   * identity), without stopping puts meanwhile. For backups.
+   *
+   * Errors: `PAGE_LOG` when a commit failed or the copy could not be written.
+   */
+  snapshot?(directory: string): Promise<void>;
+  /**
    * Waits for a running checkpoint completion, abandon or prune, makes queued records durable,
    * and closes the store. Idempotent. Queued records of a checkpoint that was never completed
    * are written but are still dropped by the next `abandonCheckpoint`.

@@ -535,6 +535,17 @@ class LmdbPageLog implements PageLog {
     });
   }
 
+  async snapshot(directory: string): Promise<void> {
+    await this.flush();
+    try {
+      mkdirSync(directory, { recursive: true });
+      // LMDB's own copy runs in one read transaction: a consistent state, puts go on meanwhile.
+      await this.root.backup(directory, false);
+    } catch (error) {
+      throw new PageLogError(`cannot copy the page log to ${directory}`, { file: directory, cause: error }, ErrorCode.PageLog);
+    }
+  }
+
   async flush(): Promise<void> {
     this.checkOpen();
     if (!this.readOnly) await this.waitForDurability();

@@ -3,25 +3,29 @@ import { Timestamp, type Document, type MongoClient } from 'mongodb';
 import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import {
-  allDocuments, copyDbpath, oplogAfter, parseLogLines, restoreStream, runReadPath, runShim, shimsPerTest, type ShimProcess,
+  allDocuments, closeBackupCursor, copyBackupFiles, oplogAfter, openBackupCursor, parseLogLines, restoreStream, runReadPath, runShim,
+  shimsPerTest,
 } from '../libs/index.js';
 
 /**
- * The headline flow: load data and cluster parameters, fsync-lock and copy the dbpath as a
- * backup, write more, magic-restore the copy to a point in time with the oplog written after the
- * backup, restart, check the data and the cleaned parameters, run both repair variants through
- * the server, restart, and verify every artifact with wt-readpath.
+ * The headline flow: load data and cluster parameters, open a `$backupCursor` and copy its
+ * files slowly while a client goes on writing and periodic checkpoints run, write more,
+ * magic-restore the copy to a point in time with the oplog written after the backup's
+ * checkpoint, restart, check the data and the cleaned parameters, run both repair variants
+ * through the server, restart, and verify every artifact with wt-readpath. The fsync-lock
+ * backup path is `magic_restore_fsync_lock.test.ts`.
  */
 describe('magic_restore_clean_params', function () {
   this.timeout(180_000);
   const shims = shimsPerTest();
-  const setParameters = { enableTestCommands: 1, enableRepairCommands: 1 };
+  const setParameters = { enableTestCommands: 1, enableRepairCommands: 1, checkpointIntervalSecs: 1 };
   const common = { replSet: 'rs0', keyProvider: 'example', setParameters } as const;
 
   async function snapshot(client: MongoClient): Promise<Record<string, Document[]>> {
     return {
       orders: await allDocuments(client, 'app', 'orders'),
       customers: await allDocuments(client, 'app', 'customers'),
+      events: await allDocuments(client, 'app', 'events'),
     };
   }
 
@@ -38,13 +42,26 @@ describe('magic_restore_clean_params', function () {
     await admin.command({ setClusterParameter: { changeStreams: { expireAfterSeconds: 10 } } });
     await admin.command({ setClusterParameter: { testIntClusterParameter: { intData: 42 } } });
 
-    // The backup: fsync with lock, copy, unlock.
-    const locked = await admin.command({ fsync: 1, lock: true });
-    expect(locked.checkpointTimestamp).to.be.instanceOf(Timestamp);
-    expect(locked.checkpointId).to.be.a('string');
-    const backup = await copyDbpath(source.dbpath);
-    await admin.command({ fsyncUnlock: 1 });
-    const maxCheckpointTs = locked.checkpointTimestamp as Timestamp;
+    // The backup: a $backupCursor on a checkpoint holding the load, its files copied one by one
+    // across several periodic checkpoints while another client writes.
+    await admin.command({ fsync: 1 });
+    const writerClient = await source.client();
+    let writing = true;
+    let eventCount = 0;
+    const writer = (async () => {
+      while (writing) {
+        await writerClient.db('app').collection('events').insertOne({ _id: eventCount, kind: 'during the copy' } as never);
+        eventCount += 1;
+      }
+    })();
+    const backupCursor = await openBackupCursor(client);
+    const maxCheckpointTs = backupCursor.metadata.checkpointTimestamp as Timestamp;
+    expect(maxCheckpointTs).to.be.instanceOf(Timestamp);
+    const backup = await copyBackupFiles(backupCursor, { pauseMs: Math.ceil(3000 / backupCursor.files.length) });
+    await closeBackupCursor(client, backupCursor);
+    writing = false;
+    await writer;
+    expect(eventCount, 'writes went on during the copy').to.be.above(10);
 
     // Writes up to the point in time...
     await app.collection('orders').insertMany(Array.from({ length: 40 }, (_, i) => ({ _id: 1000 + i, item: `late ${i}`, qty: 1 })) as never[]);

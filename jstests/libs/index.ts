@@ -12,3 +12,5 @@ export type { LogLine, RunOptions, ToolResult } from './run_tool.js';
 export { builtPaths } from './paths.js';
 export { sendRaw } from './raw_socket.js';
 export { allDocuments, copyDbpath, oplogAfter, restoreStream } from './restore.js';
+export { closeBackupCursor, copyBackupFiles, copyDbpathSlowly, dataFileHashes, filesUnder, openBackupCursor } from './backup.js';
+export type { BackupCursor, BackupFile } from './backup.js';

@@ -4,6 +4,7 @@ import { connectionStatusCommand } from './connection_status.js';
 import { countCommand } from './count.js';
 import { createCommand } from './create.js';
 import { createIndexesCommand } from './create_indexes.js';
+import { currentOpCommand } from './current_op.js';
 import { deleteCommand } from './delete.js';
 import { distinctCommand } from './distinct.js';
 import { dropCommand } from './drop.js';
@@ -54,6 +55,7 @@ export const builtinCommands: readonly CommandDefinition[] = [
   countCommand,
   createCommand,
   createIndexesCommand,
+  currentOpCommand,
   deleteCommand,
   distinctCommand,
   dropCommand,

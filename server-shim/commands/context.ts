@@ -4,6 +4,7 @@ import type { Logger } from '../log/index.js';
 import type { ServerOptions, ServerParameters } from '../options/index.js';
 import type { Storage } from '../storage/index.js';
 import type { Document } from '../values/index.js';
+import type { OperationRegistry } from './operations.js';
 import type { CommandRegistry } from './registry.js';
 
 /** Connection counts, as `serverStatus.connections` reports them. */
@@ -21,6 +22,8 @@ export interface ServerState {
   readonly storage: Storage;
   readonly cursors: CursorManager;
   readonly commands: CommandRegistry;
+  /** The commands running now (`currentOp`). */
+  readonly operations: OperationRegistry;
   readonly startedAt: Date;
   /** `topologyVersion.processId`: new for each server process. */
   readonly processId: ObjectId;

@@ -1,10 +1,13 @@
 import { Binary, Long } from 'bson';
-import { CommandError, ErrorCodes, LocationCodes } from '../errors/index.js';
+import { codeName, CommandError, ErrorCodes, LocationCodes } from '../errors/index.js';
 import { describeError, LogComponent, LogId } from '../log/index.js';
-import { bigIntToTimestamp } from '../storage/index.js';
-import { isDocument, type Document } from '../values/index.js';
+import { bigIntToTimestamp, type OperationState } from '../storage/index.js';
+import { isNumeric, toNumber, type Document } from '../values/index.js';
 import type { CommandContext, CommandRequest } from './context.js';
 import type { CommandRegistry } from './registry.js';
+import {
+  checkWriteConcernForStandalone, parseWriteConcern, unsatisfiableReason, waitsForDurability, writeConcernDocument, type WriteConcern,
+} from './write_concern.js';
 
 /** Commands slower than this are logged as "Slow query", like mongod's default slowms. */
 const slowCommandMillis = 100;
@@ -12,8 +15,10 @@ const slowCommandMillis = 100;
 /**
  * Runs one command document and returns the reply, never throwing: failures become
  * `{ok: 0, errmsg, code, codeName}`. Checks `$db`, the command's gate and admin-only rule,
- * refuses multi-document transactions, honours `writeConcern: {j: true}` with a checkpoint, and
- * adds `operationTime` and `$clusterTime` when running as a replica set member.
+ * refuses multi-document transactions, parses `writeConcern` and `maxTimeMS` before the command
+ * runs, bounds the command's waits by `maxTimeMS`, then (for commands that write) waits for the
+ * write concern and reports what it could not satisfy as `writeConcernError`, and adds
+ * `operationTime` and `$clusterTime` when running as a replica set member.
  */
 export async function dispatchCommand(registry: CommandRegistry, body: Document, context: CommandContext): Promise<Document> {
   const started = Date.now();
@@ -28,13 +33,33 @@ export async function dispatchCommand(registry: CommandRegistry, body: Document,
     if (body.startTransaction === true || body.autocommit === false) {
       throw new CommandError(ErrorCodes.IllegalOperation, 'Multi-document transactions are not supported by this server');
     }
+    if (body.writeConcern !== undefined && !definition.writes) throw new CommandError(ErrorCodes.InvalidOptions, 'Command does not support writeConcern');
+    const writeConcern = parseWriteConcern(body.writeConcern);
+    if (context.server.options.replSet === undefined) checkWriteConcernForStandalone(writeConcern);
+    const maxTimeMS = parseMaxTimeMS(body.maxTimeMS);
     const request: CommandRequest = { name, argument: body[name], body, db };
     context.logger.debug(LogComponent.Command, LogId.RunningCommand, 'About to run the command', { db, command: name });
     context.server.operationCounters.command += 1;
-    reply = await definition.run(request, context);
-    if (definition.writes && isDocument(body.writeConcern) && body.writeConcern.j === true) {
-      // There is no journal: a write is durable once a checkpoint holds it.
-      await context.storage.checkpoint();
+    const state: OperationState = { waitingForLock: false, ...(maxTimeMS === undefined ? {} : { deadline: started + maxTimeMS }) };
+    const operation = context.server.operations.begin(request, context.client, state);
+    try {
+      reply = await context.storage.runOperation(state, async () => {
+        let result: Document;
+        try {
+          result = await definition.run(request, context);
+        } catch (error) {
+          if (!definition.writes) throw error;
+          // mongod waits for the write concern after a failed write command too.
+          result = errorReply(error, context, name);
+        }
+        if (definition.writes) {
+          const writeConcernError = await waitForWriteConcern(writeConcern, context);
+          if (writeConcernError !== undefined) result.writeConcernError = writeConcernError;
+        }
+        return result;
+      });
+    } finally {
+      context.server.operations.end(operation);
     }
     if (reply.ok === undefined) reply.ok = 1;
   } catch (error) {
@@ -50,6 +75,47 @@ export async function dispatchCommand(registry: CommandRegistry, body: Document,
     context.logger.info(LogComponent.Command, LogId.SlowQuery, 'Slow query', { command: name, db: body.$db, durationMillis: duration, ok: reply.ok });
   }
   return reply;
+}
+
+/**
+ * `maxTimeMS` as mongod reads it: a non-negative integer up to 2^31 - 1 (BadValue otherwise);
+ * 0 or missing means no limit.
+ */
+function parseMaxTimeMS(value: unknown): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!isNumeric(value)) throw new CommandError(ErrorCodes.BadValue, 'maxTimeMS must be a number');
+  const milliseconds = toNumber(value);
+  if (!Number.isInteger(milliseconds)) throw new CommandError(ErrorCodes.BadValue, 'maxTimeMS has non-integral value');
+  if (milliseconds < 0 || milliseconds > 0x7fffffff) throw new CommandError(ErrorCodes.BadValue, 'maxTimeMS out of range');
+  return milliseconds === 0 ? undefined : milliseconds;
+}
+
+/**
+ * Waits for what the write concern asks once the command has applied its writes: durability
+ * (`j`, `fsync`, `majority`) within `wtimeout` and the command's `maxTimeMS`, then enough
+ * members. Returns the `writeConcernError` to report, or nothing when it is satisfied.
+ */
+async function waitForWriteConcern(concern: WriteConcern, context: CommandContext): Promise<Document | undefined> {
+  const errInfo = (extra: Document = {}): Document => ({ ...extra, writeConcern: writeConcernDocument(concern) });
+  if (waitsForDurability(concern)) {
+    const timedOut = Symbol('wtimeout');
+    let timer: NodeJS.Timeout | undefined;
+    const waits: Array<Promise<unknown>> = [context.storage.untilDeadline(context.storage.awaitJournalDurable())];
+    if (concern.wtimeout > 0) waits.push(new Promise((resolve) => (timer = setTimeout(() => resolve(timedOut), concern.wtimeout))));
+    try {
+      if ((await Promise.race(waits)) === timedOut) {
+        return { code: ErrorCodes.WriteConcernFailed, codeName: codeName(ErrorCodes.WriteConcernFailed), errmsg: 'waiting for replication timed out', errInfo: errInfo({ wtimeout: true }) };
+      }
+    } catch (error) {
+      const failure = error instanceof CommandError ? error : new CommandError(ErrorCodes.InternalError, error instanceof Error ? error.message : String(error));
+      return { code: failure.code, codeName: failure.codeName, errmsg: failure.message, errInfo: errInfo() };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  const unsatisfiable = unsatisfiableReason(concern);
+  if (unsatisfiable !== undefined) return { code: unsatisfiable.code, codeName: codeName(unsatisfiable.code), errmsg: unsatisfiable.errmsg, errInfo: errInfo() };
+  return undefined;
 }
 
 function errorReply(error: unknown, context: CommandContext, name: string | undefined): Document {

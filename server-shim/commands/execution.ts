@@ -65,6 +65,10 @@ export interface FirstBatchOptions {
   singleBatch?: boolean;
   sessionId?: string;
   noTimeout?: boolean;
+  /** See `CursorOptions.keepOpenWhenExhausted`. */
+  keepOpenWhenExhausted?: boolean;
+  /** See `CursorOptions.onClose`. */
+  onClose?: () => void;
 }
 
 /**
@@ -73,7 +77,9 @@ export interface FirstBatchOptions {
  */
 export function firstBatchReply(context: CommandContext, ns: string, stream: Iterable<Document>, options: FirstBatchOptions = {}): Document {
   const cursors = context.server.cursors;
-  const cursor = cursors.open(stream, { ns, sessionId: options.sessionId, noTimeout: options.noTimeout });
+  const cursor = cursors.open(stream, {
+    ns, sessionId: options.sessionId, noTimeout: options.noTimeout, keepOpenWhenExhausted: options.keepOpenWhenExhausted, onClose: options.onClose,
+  });
   let batch;
   try {
     batch = cursor.takeBatch(options.batchSize ?? defaultFirstBatchSize);

@@ -9,3 +9,4 @@ export type { CommandDefinition, CommandGate } from './registry.js';
 export type { ClientState, CommandContext, CommandRequest, ConnectionStatistics, ServerState } from './context.js';
 export { isAwaitableHello, wireVersions } from './handshake.js';
 export { checkKnownFields, collectionNamespace, optionalBoolean, optionalDocument, optionalInteger, optionalString } from './arguments.js';
+export { OperationRegistry } from './operations.js';

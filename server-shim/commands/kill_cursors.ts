@@ -8,7 +8,9 @@ export const killCursorsCommand = defineCommand({
   name: 'killCursors',
   help: 'closes cursors',
   run: (request, context) => {
-    collectionNamespace(request);
+    // Cursors of collection-less commands live on `db.$cmd.<command>` (the $backupCursor's on
+    // `admin.$cmd.aggregate`), which is not a valid user namespace.
+    if (typeof request.argument !== 'string' || !request.argument.startsWith('$cmd.')) collectionNamespace(request);
     const ids = requiredArray(request, 'cursors');
     const killed: unknown[] = [];
     const notFound: unknown[] = [];

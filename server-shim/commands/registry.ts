@@ -21,7 +21,10 @@ export interface CommandDefinition {
   readonly gate?: CommandGate;
   /** Only on the `admin` database (Unauthorized, 13, elsewhere), like mongod's admin-only commands. */
   readonly adminOnly?: boolean;
-  /** True for commands that write: `writeConcern: {j: true}` then waits for a checkpoint. */
+  /**
+   * True for commands that write: they take `writeConcern` (others refuse it with
+   * InvalidOptions, 72) and the dispatcher waits for it after they run.
+   */
   readonly writes?: boolean;
   /** One line for `listCommands`. */
   readonly help: string;

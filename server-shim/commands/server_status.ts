@@ -55,7 +55,7 @@ export const serverStatusCommand = defineCommand({
       opcounters: { ...server.operationCounters },
       mem: { bits: 64, resident: Math.round(memory.rss / 1048576), virtual: 0, supported: true },
       metrics: { cursor: { open: { total: Long.fromNumber(server.cursors.size) } } },
-      storageEngine: { name: 'disagg-lab', supportsCommittedReads: true, persistent: true, backupCursorOpen: false },
+      storageEngine: { name: 'disagg-lab', supportsCommittedReads: true, persistent: true, backupCursorOpen: server.storage.backupCursorOpen },
       disagg: storageSection(server),
       ...(server.options.replSet === undefined ? {} : { repl: { setName: server.options.replSet, isWritablePrimary: true, primary: server.hostAndPort, me: server.hostAndPort } }),
     };

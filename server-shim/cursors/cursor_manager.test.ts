@@ -38,4 +38,21 @@ describe('cursors: CursorManager', () => {
     expect(cursors.killSessions(new Set(['aa']))).to.equal(1);
     expect(cursors.size).to.equal(1);
   });
+
+  it('keeps a cursor opened with keepOpenWhenExhausted open with empty batches, and calls onClose once however it closes', () => {
+    const cursors = new CursorManager();
+    let closes = 0;
+    const held = cursors.open(numbers(2), { ns: 'admin.$cmd.aggregate', keepOpenWhenExhausted: true, onClose: () => (closes += 1) });
+    expect(held.takeBatch(5)).to.deep.equal({ documents: [{ index: 0 }, { index: 1 }], exhausted: false });
+    expect(held.takeBatch(5)).to.deep.equal({ documents: [], exhausted: false });
+    expect(cursors.sweep(1000, Date.now() + 5000)).to.deep.equal([held.id.toString()]);
+    held.close();
+    expect(closes).to.equal(1);
+    const killed = cursors.open(numbers(1), { ns: 'db.c', onClose: () => (closes += 1) });
+    cursors.kill(killed.id);
+    const atShutdown = cursors.open(numbers(1), { ns: 'db.c', sessionId: 'cc', onClose: () => (closes += 1) });
+    cursors.closeAll();
+    expect(cursors.has(atShutdown.id)).to.equal(false);
+    expect(closes).to.equal(3);
+  });
 });

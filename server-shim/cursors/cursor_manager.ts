@@ -16,6 +16,13 @@ export interface CursorOptions {
   sessionId?: string;
   /** Exempt from the idle timeout (`noCursorTimeout`). */
   noTimeout?: boolean;
+  /**
+   * Stays open once its documents are all returned (later batches are empty) until it is
+   * killed or times out: a `$backupCursor` holds its backup that long.
+   */
+  keepOpenWhenExhausted?: boolean;
+  /** Called once when the cursor closes, however it closes (kill, timeout, shutdown). */
+  onClose?: () => void;
 }
 
 /** A batch taken from a cursor. */
@@ -33,6 +40,7 @@ export class ServerCursor {
   private readonly iterator: Iterator<Document>;
   private lookahead: Document | undefined;
   private done = false;
+  private closed = false;
 
   constructor(id: Long, source: Iterable<Document>, options: CursorOptions) {
     this.id = id;
@@ -78,13 +86,20 @@ export class ServerCursor {
       const peeked = this.next();
       if (peeked !== undefined) this.lookahead = peeked;
     }
-    return { documents, exhausted: this.lookahead === undefined && this.done };
+    const exhausted = this.lookahead === undefined && this.done;
+    return { documents, exhausted: exhausted && !this.options.keepOpenWhenExhausted };
   }
 
-  /** Releases the stream (runs the generator's cleanup). */
+  /** Releases the stream (runs the generator's cleanup) and whatever the cursor holds. */
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     this.done = true;
-    this.iterator.return?.();
+    try {
+      this.iterator.return?.();
+    } finally {
+      this.options.onClose?.();
+    }
   }
 }
 

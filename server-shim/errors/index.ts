@@ -25,18 +25,22 @@ export const ErrorCodes = {
   InvalidPath: 30,
   ConflictingUpdateOperators: 40,
   CursorNotFound: 43,
+  MaxTimeMSExpired: 50,
   NamespaceExists: 48,
   DollarPrefixedFieldName: 52,
   InvalidIdField: 53,
   EmptyFieldName: 56,
+  WriteConcernFailed: 64,
   CommandNotFound: 59,
   ImmutableField: 66,
   InvalidOptions: 72,
   InvalidNamespace: 73,
   NoReplicationEnabled: 76,
+  UnknownReplWriteConcern: 79,
   ShutdownInProgress: 91,
   OperationFailed: 96,
   DBPathInUse: 98,
+  UnsatisfiableWriteConcern: 100,
   CommandFailed: 125,
   ExceededMemoryLimit: 146,
   InvalidPipelineOperator: 168,
@@ -77,6 +81,14 @@ export const LocationCodes = {
   StageValueNotNumber: 15972,
   /** "the $count field must be a non-empty string" and related $count errors. */
   BadCountField: 40156,
+  /** "The existing backup cursor must be closed before $backupCursor can succeed." */
+  BackupCursorOpen: 50886,
+  /** "The existing backup cursor must be closed before fsyncLock can succeed." */
+  BackupCursorOpenAtFsyncLock: 50884,
+  /** "The node is currently fsyncLocked." ($backupCursor under an fsync lock) */
+  FsyncLockedAtBackupCursor: 50887,
+  /** "Cannot extend backup cursor, backupId was not found." */
+  BackupIdNotFound: 51011,
 } as const;
 
 const namesByCode: ReadonlyMap<number, string> = new Map(

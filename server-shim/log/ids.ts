@@ -42,6 +42,8 @@ export const LogId = {
   CheckpointFailed: 22435,
   FsyncLocked: 20495,
   FsyncUnlocked: 20497,
+  BackupCursorOpened: 24200,
+  BackupCursorClosed: 24203,
   CatalogLoaded: 7140210,
   CatalogEntryWithoutTable: 7140211,
   CollectionCreated: 20320,

@@ -71,7 +71,9 @@ export class RestorePlan {
       ns: name, db: namespace.db, name: namespace.collection, uri: tableUriFor(namespace), uuid: new UUID(), options,
       keyField: name === oplogNamespace ? 'ts' : '_id', local: namespace.db === 'local',
     };
-    this.mutations.push({ kind: 'createTable', uri: entry.uri, config: collectionTableConfig, shared: !entry.local });
+    // In local storage mode every table is a local file.
+    const shared = !entry.local && this.storage.connection.storage === 'disagg';
+    this.mutations.push({ kind: 'createTable', uri: entry.uri, config: collectionTableConfig, shared });
     this.mutations.push({ kind: 'put', uri: catalogUri, key: Buffer.from(name, 'utf8'), value: encodeDocument(catalogRecord(entry)) });
     this.catalog.set(name, entry);
     this.emptied.add(entry.uri);

@@ -1,7 +1,7 @@
 import { ObjectId } from 'bson';
 import { createServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { hostname } from 'node:os';
-import type { CommandRegistry, ConnectionStatistics, ServerState } from '../commands/index.js';
+import { OperationRegistry, type CommandRegistry, type ConnectionStatistics, type ServerState } from '../commands/index.js';
 import { CursorManager } from '../cursors/index.js';
 import { ExitCode, FatalError } from '../lifecycle/index.js';
 import { describeError, LogComponent, LogId, type Logger } from '../log/index.js';
@@ -18,6 +18,7 @@ export class Server implements ServerState, ConnectionOwner {
   readonly startedAt = new Date();
   readonly processId = new ObjectId();
   readonly cursors = new CursorManager();
+  readonly operations = new OperationRegistry();
   readonly startupWarnings: string[] = [];
   readonly operationCounters = { insert: 0, query: 0, update: 0, delete: 0, getmore: 0, command: 0 };
   private readonly listeners: NetServer[] = [];
@@ -155,6 +156,12 @@ export class Server implements ServerState, ConnectionOwner {
     const seconds = this.parameters.getInteger('checkpointIntervalSecs');
     if (seconds <= 0 || this.listeners.length === 0) return;
     this.checkpointTimer = setTimeout(() => {
+      if (this.storage.fsyncLocked) {
+        // The fence holds the files as they are; the engine would only queue this checkpoint.
+        this.logger.withContext('Checkpointer').debug(LogComponent.Storage, LogId.CheckpointTaken, 'Periodic checkpoint skipped: fsync lock held', {});
+        this.scheduleCheckpoint();
+        return;
+      }
       void this.storage
         .checkpoint()
         .then((checkpoint) => {

@@ -1,8 +1,11 @@
 import { Long, Timestamp, UUID } from 'bson';
-import type { CheckpointInfo, Connection, Cursor, Range, Session } from '../../engine/index.js';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BackupPin, CheckpointInfo, Connection, Cursor, Range, Session } from '../../engine/index.js';
 import { ErrorCode, whenWritable } from '../../engine/index.js';
 import { collectReport, formatFinding, verifyTable } from '../../engine/index.js';
-import { CommandError, ErrorCodes } from '../errors/index.js';
+import { CommandError, ErrorCodes, LocationCodes } from '../errors/index.js';
 import { LogComponent, LogId, type Logger } from '../log/index.js';
 import type { AccessPlan } from '../query/index.js';
 import { decodeDocument, encodeDocument, encodeKey, typeBracketEnd, typeBracketStart, type Document } from '../values/index.js';
@@ -46,6 +49,46 @@ export interface OplogOperation {
   o2?: Document;
 }
 
+/**
+ * What storage knows of the operation calling it: when its `maxTimeMS` runs out, and whether it
+ * is waiting at the write gate now (`currentOp` shows it as `waitingForLock`).
+ */
+export interface OperationState {
+  /** `Date.now()` value after which a wait fails with MaxTimeMSExpired (50); none: no limit. */
+  deadline?: number;
+  waitingForLock: boolean;
+}
+
+/** The error of an operation whose `maxTimeMS` ran out, as mongod words it. */
+export function maxTimeExpired(): CommandError {
+  return new CommandError(ErrorCodes.MaxTimeMSExpired, 'operation exceeded time limit');
+}
+
+/**
+ * One file a backup copies, as mongod's backup cursor describes it: its absolute path, the bytes
+ * to copy, whether the restore needs it, and the collection it holds (`ns`, `uuid`; empty for
+ * other files).
+ */
+export interface BackupFileEntry {
+  filename: string;
+  fileSize: number;
+  required?: boolean;
+  ns?: string;
+  uuid?: string;
+}
+
+/** The open backup of `$backupCursor`: the pinned checkpoint and what to copy. */
+export interface OpenBackup {
+  backupId: UUID;
+  dbpath: string;
+  checkpointTimestamp: bigint;
+  files: BackupFileEntry[];
+  /** Optimes (`{ts, t}`) of the first oplog entry and of the last one the checkpoint holds. */
+  oplogStart?: Document;
+  oplogEnd?: Document;
+  release(): void;
+}
+
 /** A blocker of writes (fsync lock, checkpoint) and the function that lifts it. */
 interface WriteBlocker {
   promise: Promise<void>;
@@ -71,6 +114,11 @@ export class Storage {
   private readonly clock = new LogicalClock(0n);
   private readonly blockers = new Set<WriteBlocker>();
   private fsyncLocks: WriteBlocker[] = [];
+  /** The engine's write freeze while an fsync lock is held: no file of the home changes. */
+  private engineFreeze: { release: () => void } | undefined;
+  private readonly operations = new AsyncLocalStorage<OperationState>();
+  /** The open backup (`$backupCursor`), or a placeholder while one is being opened. */
+  private activeBackup: OpenBackup | 'opening' | undefined;
   private checkpointChain: Promise<unknown> = Promise.resolve();
   private insideWrite = false;
   private closing = false;
@@ -179,16 +227,55 @@ export class Storage {
     }
   }
 
+  /**
+   * Runs `work` as one operation: the storage calls it makes wait at most until
+   * `state.deadline` (then MaxTimeMSExpired) and mark `state.waitingForLock` while they wait.
+   */
+  runOperation<T>(state: OperationState, work: () => Promise<T>): Promise<T> {
+    return this.operations.run(state, work);
+  }
+
+  /** The calling operation's deadline, if it has one. */
+  get operationDeadline(): number | undefined {
+    return this.operations.getStore()?.deadline;
+  }
+
+  /**
+   * Waits for `promise`, or fails with MaxTimeMSExpired once the calling operation's deadline
+   * passes (the promise is left to settle on its own).
+   */
+  async untilDeadline<T>(promise: Promise<T>): Promise<T> {
+    const deadline = this.operationDeadline;
+    if (deadline === undefined) return promise;
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) throw maxTimeExpired();
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(maxTimeExpired()), remaining);
+    });
+    try {
+      return await Promise.race([promise, expired]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   private async waitUntilWritable(namespaces?: readonly string[]): Promise<void> {
-    for (;;) {
-      if (this.closing) throw new CommandError(ErrorCodes.InterruptedAtShutdown, 'interrupted at shutdown');
-      if (this.blockers.size > 0) {
-        await Promise.race([...this.blockers].map((blocker) => blocker.promise));
-        continue;
+    const state = this.operations.getStore();
+    try {
+      for (;;) {
+        if (this.closing) throw new CommandError(ErrorCodes.InterruptedAtShutdown, 'interrupted at shutdown');
+        if (this.blockers.size > 0) {
+          if (state !== undefined) state.waitingForLock = true;
+          await this.untilDeadline(Promise.race([...this.blockers].map((blocker) => blocker.promise)));
+          continue;
+        }
+        // Resolves at once unless a point-in-time write (a restore, a repair) holds the engine.
+        await this.untilDeadline(whenWritable(this.connection, this.tablesWrittenBy(namespaces)));
+        if (this.blockers.size === 0 && !this.closing) return;
       }
-      // Resolves at once unless a point-in-time write (a restore, a repair) holds the engine.
-      await whenWritable(this.connection, this.tablesWrittenBy(namespaces));
-      if (this.blockers.size === 0 && !this.closing) return;
+    } finally {
+      if (state !== undefined) state.waitingForLock = false;
     }
   }
 
@@ -545,6 +632,14 @@ export class Storage {
     return this.connection.lastCheckpoint();
   }
 
+  /**
+   * Resolves once every write applied so far is durable. There is no journal yet: durability
+   * comes from a checkpoint, so this takes one.
+   */
+  async awaitJournalDurable(): Promise<void> {
+    await this.checkpoint();
+  }
+
   /** The latest timestamp handed to a write (the last applied optime). */
   get lastAppliedTimestamp(): bigint {
     return this.clock.current;
@@ -559,10 +654,159 @@ export class Storage {
     return this.clock.tick();
   }
 
-  /** Holds every write back until `unlockWrites` (fsync lock); returns the lock count. */
-  lockWrites(): number {
-    this.fsyncLocks.push(this.block());
-    return this.fsyncLocks.length;
+  /**
+   * Holds every write back until `unlockWrites` (fsync lock), takes a checkpoint, and freezes
+   * the engine's files: no checkpoint, page-log prune or eviction write runs until the last
+   * lock is lifted, so a copy of the home taken meanwhile is that checkpoint exactly. Writes
+   * are held before the checkpoint, so none lands between it and the freeze. A second lock
+   * only counts (the files are frozen already). Resolves with the lock count and the
+   * checkpoint the files hold.
+   */
+  async lockWrites(): Promise<{ lockCount: number; checkpoint: CheckpointInfo }> {
+    if (this.activeBackup !== undefined) {
+      throw new CommandError(LocationCodes.BackupCursorOpenAtFsyncLock, 'The existing backup cursor must be closed before fsyncLock can succeed.');
+    }
+    const lock = this.block();
+    this.fsyncLocks.push(lock);
+    if (this.engineFreeze !== undefined) return { lockCount: this.fsyncLocks.length, checkpoint: this.lastCheckpoint()! };
+    // A placeholder until the engine answers: an unlock meanwhile clears or replaces it, and
+    // then the freeze obtained here is released at once.
+    const placeholder = { release: () => {} };
+    this.engineFreeze = placeholder;
+    let checkpoint: CheckpointInfo;
+    try {
+      await this.checkpoint();
+      const freeze = await this.connection.freezeWrites();
+      if (this.engineFreeze === placeholder) this.engineFreeze = freeze;
+      else freeze.release();
+      // A checkpoint queued before the lock (a write concern's) may have run after this one:
+      // the files hold the last one (with the same writes, since the lock held them back).
+      checkpoint = this.lastCheckpoint()!;
+    } catch (error) {
+      if (this.engineFreeze === placeholder) this.engineFreeze = undefined;
+      const index = this.fsyncLocks.indexOf(lock);
+      if (index >= 0) this.fsyncLocks.splice(index, 1);
+      lock.release();
+      throw engineErrorToCommandError(error);
+    }
+    return { lockCount: this.fsyncLocks.length, checkpoint };
+  }
+
+  /**
+   * Opens a backup (`$backupCursor`): pins the last checkpoint in the engine (its files stay
+   * copyable while writes and checkpoints go on) and describes it. One at a time (50886), and
+   * not under an fsync lock (50887), as mongod. Close it with `closeBackup`.
+   */
+  async openBackup(): Promise<OpenBackup> {
+    if (this.fsyncLocked) throw new CommandError(LocationCodes.FsyncLockedAtBackupCursor, 'The node is currently fsyncLocked.');
+    if (this.activeBackup !== undefined) throw new CommandError(LocationCodes.BackupCursorOpen, 'The existing backup cursor must be closed before $backupCursor can succeed.');
+    this.activeBackup = 'opening';
+    let pin: BackupPin;
+    try {
+      pin = await this.connection.pinCheckpointForBackup();
+    } catch (error) {
+      this.activeBackup = undefined;
+      throw engineErrorToCommandError(error);
+    }
+    const checkpointTimestamp = pin.checkpoint.timestamp;
+    const backup: OpenBackup = {
+      backupId: new UUID(),
+      dbpath: this.connection.home,
+      checkpointTimestamp,
+      files: this.describeBackupFiles(pin),
+      ...this.oplogBounds(checkpointTimestamp),
+      release: () => pin.release(),
+    };
+    this.activeBackup = backup;
+    this.logger.info(LogComponent.Storage, LogId.BackupCursorOpened, 'Opened backup cursor', { backupId: backup.backupId.toHexString(), checkpointId: pin.checkpoint.id });
+    return backup;
+  }
+
+  /** The pinned files as `$backupCursor` lists them, each collection's file with its `ns` and `uuid`. */
+  private describeBackupFiles(pin: BackupPin): BackupFileEntry[] {
+    const collectionsByFile = new Map<string, CollectionEntry>();
+    for (const entry of this.catalog.values()) {
+      if (!entry.local || !this.connection.hasTable(entry.uri)) continue;
+      collectionsByFile.set(this.connection.getTable(entry.uri).fileUri.slice('file:'.length), entry);
+    }
+    return pin.files.map((file) => {
+      const collection = collectionsByFile.get(file.path);
+      return {
+        filename: join(this.connection.home, file.path),
+        fileSize: file.size,
+        required: true,
+        ns: collection?.ns ?? '',
+        uuid: collection?.uuid.toHexString(true) ?? '',
+      };
+    });
+  }
+
+  /** Closes the open backup `backupId` (its cursor was killed, timed out or the server stops). */
+  closeBackup(backupId: UUID): void {
+    const backup = this.activeBackup;
+    if (backup === undefined || backup === 'opening' || !backup.backupId.equals(backupId)) return;
+    this.activeBackup = undefined;
+    backup.release();
+    this.logger.info(LogComponent.Storage, LogId.BackupCursorClosed, 'Closed backup cursor', { backupId: backupId.toHexString() });
+  }
+
+  /**
+   * `$backupCursorExtend`: waits (within the operation's `maxTimeMS`) until writes reached
+   * `timestamp` and are durable, then lists the journal files (`WiredTigerLog.*`) that carry
+   * the oplog up to it, with their sizes now. Without a journal there are none: the oplog
+   * after the backup's checkpoint is then applied from the source's oplog (magic restore's
+   * point-in-time entries). 51011 when `backupId` is not the open backup.
+   */
+  async extendBackup(backupId: UUID, timestamp: bigint): Promise<BackupFileEntry[]> {
+    const backup = this.activeBackup;
+    if (backup === undefined || backup === 'opening' || !backup.backupId.equals(backupId)) {
+      throw new CommandError(LocationCodes.BackupIdNotFound, `Cannot extend backup cursor, backupId was not found. BackupId: ${backupId.toHexString()}`);
+    }
+    while (this.clock.current < timestamp) {
+      await this.untilDeadline(new Promise((resolve) => setTimeout(resolve, 10)));
+    }
+    await this.untilDeadline(this.awaitJournalDurable());
+    const home = this.connection.home;
+    return readdirSync(home)
+      .filter((name) => /^WiredTigerLog\.\d{10}$/.test(name))
+      .sort()
+      .map((name) => ({ filename: join(home, name), fileSize: statSync(join(home, name)).size }));
+  }
+
+  /** The first oplog entry's optime and the last one the checkpoint at `checkpointTimestamp` holds. */
+  private oplogBounds(checkpointTimestamp: bigint): { oplogStart?: Document; oplogEnd?: Document } {
+    const oplog = this.catalog.get(oplogNamespace);
+    if (oplog === undefined) return {};
+    const optime = (value: Buffer | undefined): Document | undefined => {
+      if (value === undefined) return undefined;
+      const entry = decodeDocument(value);
+      return { ts: entry.ts, t: entry.t };
+    };
+    return this.read(() =>
+      withCursor(this.readSession, oplog.uri, (cursor) => {
+        let start: Document | undefined;
+        for (const [, value] of cursor.entries()) {
+          start = optime(value as Buffer);
+          break;
+        }
+        let end: Document | undefined;
+        for (const [, value] of cursor.entries({ reverse: true, lte: encodeKey(bigIntToTimestamp(checkpointTimestamp)) })) {
+          end = optime(value as Buffer);
+          break;
+        }
+        return start === undefined || end === undefined ? {} : { oplogStart: start, oplogEnd: end };
+      }),
+    );
+  }
+
+  /** True while a `$backupCursor` holds its backup open. */
+  get backupCursorOpen(): boolean {
+    return this.activeBackup !== undefined && this.activeBackup !== 'opening';
+  }
+
+  /** True while an fsync lock holds writes and the engine's files. */
+  get fsyncLocked(): boolean {
+    return this.fsyncLocks.length > 0;
   }
 
   /** Lifts one fsync lock; returns the remaining count (-1 when none was held). */
@@ -570,7 +814,14 @@ export class Storage {
     const lock = this.fsyncLocks.pop();
     if (lock === undefined) return -1;
     lock.release();
+    if (this.fsyncLocks.length === 0) this.thawEngine();
     return this.fsyncLocks.length;
+  }
+
+  private thawEngine(): void {
+    const freeze = this.engineFreeze;
+    this.engineFreeze = undefined;
+    freeze?.release();
   }
 
   get writeLockCount(): number {
@@ -583,8 +834,11 @@ export class Storage {
    */
   async close(): Promise<void> {
     this.closing = true;
+    const backup = this.activeBackup;
+    if (backup !== undefined && backup !== 'opening') this.closeBackup(backup.backupId);
     for (const blocker of [...this.blockers]) blocker.release();
     this.fsyncLocks = [];
+    this.thawEngine();
     await this.checkpointChain;
     this.writeSession.close();
     this.readSession.close();
