@@ -257,6 +257,9 @@ describe('repair: a page move does not stop the server', function () {
     for (let batch = 0; batch < 15; batch++) {
       await big.insertMany(Array.from({ length: 10_000 }, (_, i) => ({ _id: batch * 10_000 + i, note: 'x'.repeat(120) })) as never[]);
     }
+    // The other client writes to a collection that exists: creating one is a schema change,
+    // which waits for the move.
+    await client.db('shop').collection('small').insertOne({ _id: 0 } as never);
     await admin(client, { fsync: 1 });
     const uri = await tableUri(client, 'big');
     const other = await shim.client();
