@@ -36,6 +36,11 @@ export const ErrorCode = {
   /** A home opened with a page log that is not the one it pairs with. */
   PageLogMismatch: 'PAGE_LOG_MISMATCH',
   CheckpointMetadataCorrupt: 'CHECKPOINT_METADATA_CORRUPT',
+  // Journal (write-ahead log of local tables).
+  /** A journal file is corrupt or truncated before its end: recovery refuses to guess. */
+  LogCorrupt: 'LOG_CORRUPT',
+  /** A journal file belongs to another home. */
+  LogMismatch: 'LOG_MISMATCH',
   // Key provider.
   KeyProvider: 'KEY_PROVIDER',
   KeyPageInvalid: 'KEY_PAGE_INVALID',
