@@ -37,6 +37,15 @@ export interface ConnectionConfig {
   keyProviderConfig?: string;
   /** Receives the engine's structured log events. */
   logger?: EngineLogger;
+  /**
+   * Journal every commit to a local table (WiredTiger's `log=(enabled=true)`; default false). A
+   * home that already has journal files keeps journaling. Read-only connections never replay it.
+   */
+  journal?: boolean;
+  /** Journal file size before rotation (default 100 MB, at least 100 KB). */
+  journalFileMax?: number;
+  /** Background journal flush period in ms (default 100; 0: only explicit syncs). */
+  journalCommitIntervalMs?: number;
 }
 
 export interface EngineLogEvent {
@@ -117,6 +126,11 @@ export interface Connection {
   keyProviderStatus(): KeyProviderStatus | undefined;
   /** Makes the key provider rotate at the next checkpoint. */
   requestKeyRotation(): void;
+  /**
+   * Resolves once every commit made before the call is durable in the journal (group commit:
+   * concurrent callers share one fsync). Resolves at once when the journal is off.
+   */
+  syncJournal(): Promise<void>;
   /** Takes a final checkpoint (unless read-only) and releases everything. */
   close(): Promise<void>;
 }

@@ -100,12 +100,13 @@ export function fileEntry(s: TableSettings, id: number, checkpoint: string, shar
 }
 
 /** The metadata file's own entry for the turtle file. */
-export function metadataFileEntry(checkpoint: string): string {
+/** `checkpointLsn` is the journal's `checkpoint_lsn` (`(file,offset)`), or none with logging off. */
+export function metadataFileEntry(checkpoint: string, checkpointLsn: string = NO_LOG_CHECKPOINT_LSN): string {
   return `access_pattern_hint=none,allocation_size=4KB,app_metadata=,block_allocation=best,block_compressor=,cache_resident=false,`
     + `checksum=on,collator=,columns=,dictionary=0,encryption=(keyid=,name=),format=btree,id=0,internal_key_truncate=true,`
     + `internal_page_max=4KB,key_format=S,key_gap=10,leaf_page_max=32KB,leaf_value_max=0,log=(enabled=false),`
     + `memory_page_max=5MB,prefix_compression=false,prefix_compression_min=4,readonly=false,split_pct=90,value_format=S,`
-    + `version=(major=1,minor=1),checkpoint=${checkpoint},checkpoint_backup_info=,checkpoint_lsn=${NO_LOG_CHECKPOINT_LSN}`;
+    + `version=(major=1,minor=1),checkpoint=${checkpoint},checkpoint_backup_info=,checkpoint_lsn=${checkpointLsn}`;
 }
 
 /** The history store's entry: WiredTiger's read-only tools need the file and its entry. */

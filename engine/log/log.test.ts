@@ -1,0 +1,233 @@
+import { appendFileSync, copyFileSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'chai';
+import { execa } from 'execa';
+import type { EngineLogEvent, StorageMode } from '../api.js';
+import { EngineError, ErrorCode } from '../errors.js';
+import {
+  checkLogRecord, decodeLogRecordBody, encodeCheckpointBody, encodeCommitBody, encodeLogDescriptor, encodeLogOp, LOG_ALIGN, LOG_DEBUG_BYTE,
+  logFileName, sealLogRecord, type LogOp,
+} from '../format/index.js';
+import { STORAGE_MODES, testHomes } from '../testing/homes.js';
+import { inspectLog, listLogFiles } from './index.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const childScript = join(here, 'journal_child.js');
+const cases = JSON.parse(readFileSync(join(here, '..', '..', '..', 'engine', 'log', 'cases', 'format.json'), 'utf8')) as {
+  ops: Array<{ name: string; op: Record<string, unknown>; hex: string }>;
+  bodies: Array<{ name: string; txnId?: string; ops?: Array<Record<string, unknown>>; checkpointLsn?: { file: number; offset: number }; hex: string }>;
+  descriptor: { logSize: number; lengthHex: string; afterChecksumHex: string };
+};
+
+function opFromCase(raw: Record<string, unknown>): LogOp {
+  const op = { ...raw } as Record<string, unknown>;
+  if (typeof op.key === 'string') op.key = Buffer.from(op.key, 'hex');
+  if (typeof op.value === 'string') op.value = Buffer.from(op.value, 'hex');
+  return op as unknown as LogOp;
+}
+
+describe('journal: log format (WiredTiger conformance cases)', () => {
+  for (const c of cases.ops) {
+    it(`encodes and decodes ${c.name}`, () => {
+      const op = opFromCase(c.op);
+      expect(encodeLogOp(op).toString('hex')).to.equal(c.hex);
+      const record = sealLogRecord(encodeCommitBody(7n, [op]));
+      const body = decodeLogRecordBody(checkLogRecord(record, LOG_ALIGN), LOG_ALIGN);
+      expect(body).to.deep.equal({ type: 'commit', txnId: 7n, ops: [op] });
+    });
+  }
+  for (const c of cases.bodies) {
+    it(`encodes ${c.name}`, () => {
+      const bytes = c.checkpointLsn ? encodeCheckpointBody(c.checkpointLsn) : encodeCommitBody(BigInt(c.txnId!), c.ops!.map(opFromCase));
+      expect(bytes.toString('hex')).to.equal(c.hex);
+    });
+  }
+  it('writes the descriptor record WiredTiger reads at offset 0', () => {
+    const record = encodeLogDescriptor(cases.descriptor.logSize);
+    expect(record.length).to.equal(LOG_ALIGN);
+    expect(record.subarray(0, 4).toString('hex')).to.equal(cases.descriptor.lengthHex);
+    expect(record.subarray(8, 32).toString('hex')).to.equal(cases.descriptor.afterChecksumHex);
+    expect(decodeLogRecordBody(checkLogRecord(record, 0), 0)).to.deep.equal({ type: 'descriptor', magic: 0x101064, version: 5, logSize: 104857600n });
+  });
+  it('pads records to 128 bytes, marks the padding and rejects any changed byte', () => {
+    const record = sealLogRecord(encodeCommitBody(1n, [{ kind: 'put', fileId: 3, key: Buffer.from('k'), value: Buffer.alloc(200, 1) }]));
+    expect(record.length % LOG_ALIGN).to.equal(0);
+    expect(record[record.length - 1]).to.equal(LOG_DEBUG_BYTE);
+    for (const position of [0, 5, 16, 100, record.length - 1]) {
+      const damaged = Buffer.from(record);
+      damaged[position]! ^= 0x10;
+      expect(() => checkLogRecord(damaged, 4096), `byte ${position}`).to.throw(EngineError);
+    }
+  });
+});
+
+interface ChildRun {
+  acked: number;
+  checkpoints: number[];
+}
+
+/** Runs the journal child until it has acknowledged `ackTarget` keys (or checkpointed), then kills it with SIGKILL. */
+async function runAndKill(home: string, storage: StorageMode, options: { fileMax?: number; syncEvery?: number; checkpointEvery?: number; ackTarget: number; start?: number }): Promise<ChildRun> {
+  const child = execa(process.execPath, [
+    childScript, home, storage, String(options.fileMax ?? 100 * 1024 * 1024), String(options.syncEvery ?? 10), String(options.checkpointEvery ?? 0),
+    String(options.start ?? 0),
+  ], { reject: false, stdin: 'ignore' });
+  const run: ChildRun = { acked: -1, checkpoints: [] };
+  let pending = '';
+  await new Promise<void>((resolve) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      pending += chunk.toString('utf8');
+      let newline: number;
+      while ((newline = pending.indexOf('\n')) >= 0) {
+        const message = JSON.parse(pending.slice(0, newline)) as { acked?: number; checkpoint?: number };
+        pending = pending.slice(newline + 1);
+        if (message.acked !== undefined) run.acked = message.acked;
+        if (message.checkpoint !== undefined) run.checkpoints.push(message.checkpoint);
+        if (run.acked >= options.ackTarget) {
+          child.kill('SIGKILL');
+          resolve();
+        }
+      }
+    });
+    void child.then(() => resolve());
+  });
+  const result = await child;
+  expect(result.signal, `child ended without the kill: ${result.stderr}`).to.equal('SIGKILL');
+  return run;
+}
+
+/** The keys of `table:local` (and their values) after reopening. */
+async function readLocal(homes: ReturnType<typeof testHomes>, home: string, storage: StorageMode, events?: EngineLogEvent[]): Promise<Map<number, string>> {
+  const connection = await homes.open(home, { storage, journal: true, logger: (event) => events?.push(event) });
+  const out = new Map<number, string>();
+  for (const [key, value] of connection.openSession().openCursor('table:local').entries()) out.set(Number(key as bigint), value as string);
+  if (storage === 'disagg' && connection.hasTable('table:shared')) {
+    let shared = 0;
+    for (const record of connection.openSession().openCursor('table:shared').entries()) {
+      void record;
+      shared++;
+    }
+    expect(shared, 'shared rows are not journaled: only what a checkpoint holds').to.be.at.most(out.size);
+  }
+  await connection.close();
+  return out;
+}
+
+function expectPrefix(keys: Map<number, string>, acked: number): void {
+  for (let i = 0; i <= acked; i++) expect(keys.get(i), `acknowledged key ${i}`).to.equal(`value-${i}`);
+  const max = Math.max(-1, ...keys.keys());
+  for (let i = 0; i <= max; i++) expect(keys.has(i), `no hole at ${i} below ${max}`).to.equal(true);
+}
+
+function logFiles(home: string): string[] {
+  return readdirSync(home).filter((name) => name.startsWith('WiredTigerLog.')).sort();
+}
+
+function snapshot(home: string): Map<string, string> {
+  return new Map(logFiles(home).map((name) => [name, readFileSync(join(home, name)).toString('hex')]));
+}
+
+describe('journal: crash recovery with real processes', function () {
+  this.timeout(120_000);
+  const homes = testHomes('journal-test-');
+
+  for (const storage of STORAGE_MODES) {
+    it(`${storage}: every commit acknowledged after a journal sync survives SIGKILL between checkpoints`, async () => {
+      const home = await homes.directory();
+      const run = await runAndKill(home, storage, { ackTarget: 400, syncEvery: 7 });
+      const events: EngineLogEvent[] = [];
+      const keys = await readLocal(homes, home, storage, events);
+      expectPrefix(keys, run.acked);
+      const replay = events.find((e) => e.msg === 'Replayed the journal');
+      expect(replay?.attr?.['replayed'], 'the keys came from the journal, not a checkpoint').to.be.at.least(run.acked + 1);
+    });
+
+    it(`${storage}: rotation, removal after checkpoints, and no record applied twice across repeated crashes`, async () => {
+      const home = await homes.directory();
+      const first = await runAndKill(home, storage, { ackTarget: 1500, syncEvery: 5, fileMax: 100 * 1024, checkpointEvery: 400 });
+      expect(first.checkpoints.length).to.be.at.least(3);
+      const events: EngineLogEvent[] = [];
+      let keys = await readLocal(homes, home, storage, events);
+      expectPrefix(keys, first.acked);
+      const replay = events.find((e) => e.msg === 'Replayed the journal')!;
+      const lastCheckpoint = first.checkpoints[first.checkpoints.length - 1]!;
+      // Records the checkpoint holds are skipped; only commits after it replay (at most those
+      // between the checkpoint's start and the kill).
+      expect(replay.attr!['skipped']).to.be.greaterThan(0);
+      expect(replay.attr!['replayed']).to.be.at.most(keys.size - lastCheckpoint);
+      const removed = events.some((e) => e.msg === 'Removed journal files the checkpoint made unneeded');
+      void removed;
+      // The first files are gone: the checkpoints removed them.
+      expect(listLogFiles(home)[0]).to.be.greaterThan(1);
+      // Continue from where the data ends, crash again, reopen.
+      const second = await runAndKill(home, storage, { ackTarget: keys.size + 300, start: keys.size, syncEvery: 5, fileMax: 100 * 1024, checkpointEvery: 250 });
+      keys = await readLocal(homes, home, storage);
+      expectPrefix(keys, second.acked);
+    });
+  }
+
+  it('a torn last record is cut off: recovery stops there and keeps everything acknowledged', async () => {
+    const home = await homes.directory();
+    const run = await runAndKill(home, 'local', { ackTarget: 100, syncEvery: 1 });
+    const last = logFiles(home).at(-1)!;
+    const path = join(home, last);
+    const sizeBefore = statSync(path).size;
+    // Half of a record: a valid header start and then nothing (a write the kill interrupted).
+    const torn = sealLogRecord(encodeCommitBody(999n, [{ kind: 'put', fileId: 3, key: Buffer.from('x'), value: Buffer.alloc(300, 7) }]));
+    appendFileSync(path, torn.subarray(0, 200));
+    const events: EngineLogEvent[] = [];
+    const keys = await readLocal(homes, home, 'local', events);
+    expectPrefix(keys, run.acked);
+    expect(events.some((e) => e.msg === 'Cut off a torn record at the end of the journal')).to.equal(true);
+    expect(statSync(path).size).to.equal(sizeBefore);
+    // And the home keeps working after it.
+    expectPrefix(await readLocal(homes, home, 'local'), run.acked);
+  });
+
+  it('a bad checksum in the middle of a file is a fatal LOG_CORRUPT naming file and offset; nothing is replayed or changed', async () => {
+    const home = await homes.directory();
+    await runAndKill(home, 'local', { ackTarget: 200, syncEvery: 1 });
+    const name = logFiles(home).at(-1)!;
+    const path = join(home, name);
+    const bytes = readFileSync(path);
+    // Damage a record in the middle (valid records follow it).
+    const inspection = inspectLog(home);
+    const offsets: number[] = [];
+    inspectLog(home, { onRecord: (file, record) => { if (logFileName(file) === name) offsets.push(record.offset); } });
+    expect(inspection.problems).to.deep.equal([]);
+    const victim = offsets[Math.floor(offsets.length / 2)]!;
+    bytes[victim + 20]! ^= 0xff;
+    writeFileSync(path, bytes);
+    const before = snapshot(home);
+    const error = await homes.open(home, { storage: 'local', journal: true }).then(() => undefined, (e: unknown) => e);
+    expect(error).to.be.instanceOf(EngineError);
+    expect((error as EngineError).code).to.equal(ErrorCode.LogCorrupt);
+    expect((error as EngineError).location).to.include({ file: name, offset: victim });
+    expect(snapshot(home)).to.deep.equal(before);
+  });
+
+  it('a file truncated before its end (not the last one) is LOG_CORRUPT; a file of another home is LOG_MISMATCH', async () => {
+    const home = await homes.directory();
+    await runAndKill(home, 'local', { ackTarget: 2400, syncEvery: 20, fileMax: 100 * 1024 });
+    const files = logFiles(home);
+    expect(files.length).to.be.at.least(3);
+    const middle = join(home, files[1]!);
+    const original = readFileSync(middle);
+    truncateSync(middle, original.length - LOG_ALIGN * 3);
+    const before = snapshot(home);
+    let error = await homes.open(home, { storage: 'local', journal: true }).then(() => undefined, (e: unknown) => e);
+    expect((error as EngineError).code).to.equal(ErrorCode.LogCorrupt);
+    expect((error as EngineError).location.file).to.equal(files[1]);
+    expect(snapshot(home)).to.deep.equal(before);
+    writeFileSync(middle, original);
+
+    const other = await homes.directory();
+    await runAndKill(other, 'local', { ackTarget: 20, syncEvery: 5 });
+    const next = logFileName(listLogFiles(home).at(-1)! + 1);
+    copyFileSync(join(other, logFiles(other)[0]!), join(home, next));
+    error = await homes.open(home, { storage: 'local', journal: true }).then(() => undefined, (e: unknown) => e);
+    expect((error as EngineError).code).to.equal(ErrorCode.LogMismatch);
+    expect((error as EngineError).location.file).to.equal(next);
+  });
+});
