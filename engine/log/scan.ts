@@ -156,7 +156,7 @@ function readFileHeader(reader: LogFileReader, name: string): { prevLsn?: Lsn; h
  * write); anywhere else it is corruption. `onRecord` sees every valid record after the headers,
  * in order (recovery's second pass replays from it; verify counts).
  */
-export function inspectLog(dir: string, options: { homeId?: string; onRecord?: (file: number, record: ReadRecord) => void } = {}): LogInspection {
+export function inspectLog(dir: string, options: { homeId?: string; onRecord?: (file: number, record: ReadRecord) => void; includeHeaders?: boolean } = {}): LogInspection {
   const numbers = listLogFiles(dir);
   const inspection: LogInspection = { files: [], problems: [], tornTail: undefined, end: undefined };
   for (let i = 0; i < numbers.length; i++) {
@@ -176,6 +176,14 @@ export function inspectLog(dir: string, options: { homeId?: string; onRecord?: (
       if (options.homeId !== undefined && header.homeId !== undefined && header.homeId !== options.homeId) {
         inspection.problems.push({ file: name, offset: LOG_FIRST_RECORD_OFFSET, kind: 'foreignHome', message: `${name} belongs to another home (home_id ${header.homeId}, this home is ${options.homeId})` });
         continue;
+      }
+      if (options.includeHeaders && options.onRecord) {
+        for (let offset = 0; offset < header.next;) {
+          const outcome = reader.readAt(offset);
+          if (!outcome.ok) break;
+          options.onRecord(number, outcome.record);
+          offset += outcome.record.len;
+        }
       }
       const state: LogFileState = { number, name, size: reader.size, validEnd: header.next, prevLsn: header.prevLsn, homeId: header.homeId, maxCommitTs: 0n, records: 0 };
       let offset = header.next;

@@ -12,7 +12,8 @@ const slowCommandMillis = 100;
 /**
  * Runs one command document and returns the reply, never throwing: failures become
  * `{ok: 0, errmsg, code, codeName}`. Checks `$db`, the command's gate and admin-only rule,
- * refuses multi-document transactions, honours `writeConcern: {j: true}` with a checkpoint, and
+ * refuses multi-document transactions, honours `writeConcern` `{j: true}`, `{fsync: true}` and
+ * `{w: 'majority'}` (writeConcernMajorityJournalDefault) by waiting for the journal, and
  * adds `operationTime` and `$clusterTime` when running as a replica set member.
  */
 export async function dispatchCommand(registry: CommandRegistry, body: Document, context: CommandContext): Promise<Document> {
@@ -32,9 +33,9 @@ export async function dispatchCommand(registry: CommandRegistry, body: Document,
     context.logger.debug(LogComponent.Command, LogId.RunningCommand, 'About to run the command', { db, command: name });
     context.server.operationCounters.command += 1;
     reply = await definition.run(request, context);
-    if (definition.writes && isDocument(body.writeConcern) && body.writeConcern.j === true) {
-      // There is no journal: a write is durable once a checkpoint holds it.
-      await context.storage.checkpoint();
+    if (definition.writes && isDocument(body.writeConcern) && waitsForJournal(body.writeConcern)) {
+      // The write and its oplog entry are durable once the journal holding them is synced.
+      await context.storage.awaitJournalDurable();
     }
     if (reply.ok === undefined) reply.ok = 1;
   } catch (error) {
@@ -50,6 +51,11 @@ export async function dispatchCommand(registry: CommandRegistry, body: Document,
     context.logger.info(LogComponent.Command, LogId.SlowQuery, 'Slow query', { command: name, db: body.$db, durationMillis: duration, ok: reply.ok });
   }
   return reply;
+}
+
+/** True for the write concerns that wait for the journal: `j: true`, `fsync: true`, `w: 'majority'`. */
+function waitsForJournal(writeConcern: Document): boolean {
+  return writeConcern.j === true || writeConcern.fsync === true || writeConcern.w === 'majority';
 }
 
 function errorReply(error: unknown, context: CommandContext, name: string | undefined): Document {
