@@ -21,7 +21,7 @@ export interface CommandDefinition {
   readonly gate?: CommandGate;
   /** Only on the `admin` database (Unauthorized, 13, elsewhere), like mongod's admin-only commands. */
   readonly adminOnly?: boolean;
-  /** True for commands that write: `writeConcern: {j: true}` then waits for a checkpoint. */
+  /** True for commands that write: `writeConcern` `j: true`, `fsync: true` or `w: 'majority'` then waits for the journal sync. */
   readonly writes?: boolean;
   /** One line for `listCommands`. */
   readonly help: string;
