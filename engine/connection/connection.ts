@@ -301,7 +301,7 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
       home: this.home, homeId, logger: this.log,
       fileMax: config.journalFileMax ?? DEFAULT_LOG_FILE_MAX,
       syncIntervalMs: config.journalCommitIntervalMs ?? DEFAULT_LOG_SYNC_INTERVAL_MS,
-    }, result.inspection);
+    }, result.inspection, result.pendingTimestamped);
   }
 
   /** Recovery target: a replayed local metadata write. */
@@ -624,6 +624,16 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     this.timestamps.oldest = newOldest;
   }
 
+  /**
+   * A restore's reset: the data becomes what the caller writes as of `stable`, so the
+   * journal's earlier timestamped commits must not come back once the checkpoint that follows
+   * completes; then the timestamps move to exactly these values.
+   */
+  resetTimestamps(stable: bigint, oldest: bigint): void {
+    this.wal?.forgetTimestamped();
+    this.forceTimestamps(stable, oldest);
+  }
+
   /** Moves the timestamps to exactly these values, backwards too (restore, repair). */
   forceTimestamps(stable: bigint, oldest: bigint): void {
     this.timestamps.stable = stable;
@@ -675,9 +685,9 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     // checkpoint then waits for the page log belong to the next checkpoint.
     let checkpointLsn: Lsn | undefined;
     const writeLocalTables = (): void => {
-      // Every journal record before this point is in the trees written now (or timestamped
-      // above `stable`, which recovery replays whatever its LSN).
-      checkpointLsn = this.wal?.end;
+      // Every journal record before this LSN is in the trees written now: it stops before the
+      // first commit timestamped above `stable`, which the trees leave out.
+      checkpointLsn = this.wal?.checkpointLsn(stable);
       for (const table of this.tables.values()) {
         if (!table.shared && table.tree?.dirty) this.checkpointTable(table, this.localMetadata, order, now);
       }
@@ -708,7 +718,7 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     for (const file of this.pendingFileDeletes.splice(0)) rmSync(join(this.home, file), { force: true });
     if (this.wal && checkpointLsn) {
       this.wal.logCheckpoint(checkpointLsn);
-      const removed = this.wal.removeBefore(checkpointLsn, stable, this.wal.fileNumbers());
+      const removed = this.wal.removeBefore(checkpointLsn);
       if (removed.length > 0) this.log({ level: 'info', component: 'RECOVERY', msg: 'Removed journal files the checkpoint made unneeded', attr: { files: removed } });
     }
     this.last = {

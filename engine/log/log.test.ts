@@ -1,10 +1,11 @@
-import { appendFileSync, copyFileSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, cpSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { execa } from 'execa';
 import type { EngineLogEvent, StorageMode } from '../api.js';
 import { EngineError, ErrorCode } from '../errors.js';
+import { openConnection, pitWrite, type Connection } from '../index.js';
 import {
   checkLogRecord, decodeLogRecordBody, encodeCheckpointBody, encodeCommitBody, encodeLogDescriptor, encodeLogOp, LOG_ALIGN, LOG_DEBUG_BYTE,
   logFileName, sealLogRecord, type LogOp,
@@ -229,5 +230,99 @@ describe('journal: crash recovery with real processes', function () {
     error = await homes.open(home, { storage: 'local', journal: true }).then(() => undefined, (e: unknown) => e);
     expect((error as EngineError).code).to.equal(ErrorCode.LogMismatch);
     expect((error as EngineError).location.file).to.equal(next);
+  });
+});
+
+/** The home as a crash would leave it now: its files copied while the connection stays open. */
+function crashImage(home: string, copy: string): void {
+  cpSync(home, copy, { recursive: true });
+}
+
+describe('journal: group commit and the replay rule', function () {
+  this.timeout(60_000);
+  const homes = testHomes('journal-unit-');
+
+  async function localHome(): Promise<{ home: string; connection: Connection }> {
+    const home = await homes.directory();
+    const connection = await homes.open(home, { storage: 'local', journal: true, journalCommitIntervalMs: 0 });
+    connection.createTable('table:t', 'key_format=q,value_format=S', { shared: false });
+    return { home, connection };
+  }
+
+  async function reopenedValues(image: string): Promise<Map<bigint, string>> {
+    const connection = await openConnection(image, { storage: 'local', journal: true });
+    try {
+      const out = new Map<bigint, string>();
+      for (const [key, value] of connection.openSession().openCursor('table:t').entries()) out.set(key as bigint, value as string);
+      return out;
+    } finally {
+      await connection.close();
+    }
+  }
+
+  it('concurrent waiters share fsyncs (group commit)', async () => {
+    const { connection } = await localHome();
+    const cursor = connection.openSession().openCursor('table:t');
+    const waits: Promise<void>[] = [];
+    for (let i = 0n; i < 64n; i++) {
+      cursor.put(i, `v${i}`);
+      waits.push(connection.syncJournal());
+    }
+    await Promise.all(waits);
+    const stats = (connection as unknown as { journalStats(): { syncs: number; waiters: number } }).journalStats();
+    expect(stats.syncs).to.be.at.least(1).and.below(8);
+    expect(stats.waiters).to.be.at.least(64);
+  });
+
+  it('a commit timestamped above the stable timestamp survives a checkpoint that leaves it out', async () => {
+    const { home, connection } = await localHome();
+    connection.setTimestamps({ stable: 5n });
+    const session = connection.openSession();
+    const cursor = session.openCursor('table:t');
+    cursor.put(1n, 'before');
+    session.beginTransaction();
+    cursor.put(2n, 'at-ts-10');
+    session.commitTransaction({ commitTimestamp: 10n });
+    await connection.checkpoint();
+    cursor.put(3n, 'after');
+    await connection.syncJournal();
+    const image = await homes.directory();
+    crashImage(home, image);
+    const values = await reopenedValues(image);
+    expect([...values.entries()]).to.deep.equal([[1n, 'before'], [2n, 'at-ts-10'], [3n, 'after']]);
+  });
+
+  it('records the checkpoint holds are never applied again (a point-in-time write over a journaled key stays)', async () => {
+    const { home, connection } = await localHome();
+    const cursor = connection.openSession().openCursor('table:t');
+    cursor.put(1n, 'journaled');
+    await connection.syncJournal();
+    // Not journaled: the point-in-time path writes the trees and checkpoints.
+    await pitWrite(connection, { timestamp: 20n, mutations: [{ kind: 'put', uri: 'table:t', key: 1n, value: 'point-in-time' }] });
+    cursor.put(2n, 'later');
+    await connection.syncJournal();
+    const image = await homes.directory();
+    crashImage(home, image);
+    expect([...(await reopenedValues(image)).entries()]).to.deep.equal([[1n, 'point-in-time'], [2n, 'later']]);
+  });
+
+  it('a restore that moves the timestamps back keeps the journal from bringing back what it removed', async () => {
+    const { home, connection } = await localHome();
+    const session = connection.openSession();
+    const cursor = session.openCursor('table:t');
+    for (let i = 1n; i <= 5n; i++) {
+      session.beginTransaction();
+      cursor.put(i, `v${i}`);
+      session.commitTransaction({ commitTimestamp: i * 10n });
+    }
+    await connection.syncJournal();
+    // As magic restore does: back to timestamp 20, without the records written after it.
+    await pitWrite(connection, {
+      timestamp: 20n, resetTimestamps: { stable: 20n, oldest: 20n },
+      mutations: [{ kind: 'removeRange', uri: 'table:t', range: { gt: 2n } }],
+    });
+    const image = await homes.directory();
+    crashImage(home, image);
+    expect([...(await reopenedValues(image)).keys()]).to.deep.equal([1n, 2n]);
   });
 });

@@ -64,8 +64,14 @@ export class WriteAheadLog {
   private timer: NodeJS.Timeout | undefined;
   /** Files rotated away while an fsync of them may still run: closed once it ends. */
   private retired: number[] = [];
-  /** Per file, the largest commit timestamp written to it (removal keeps files still needed). */
-  private readonly maxCommitTs = new Map<number, bigint>();
+  /** The files this log knows, ascending. */
+  private readonly files: number[] = [];
+  /**
+   * Commits timestamped above the stable timestamp when written, in LSN order: a checkpoint
+   * writes data as of its stable timestamp, so its `checkpoint_lsn` stops before the first of
+   * these it does not hold. Entries at or below a checkpoint's stable timestamp are dropped.
+   */
+  private timestamped: Array<{ lsn: Lsn; ts: bigint }> = [];
   readonly stats: LogSyncStats = { syncs: 0, waiters: 0, bytesWritten: 0 };
 
   private constructor(private readonly options: LogOptions) {}
@@ -74,9 +80,10 @@ export class WriteAheadLog {
    * Opens the log after recovery has read it: cuts off a torn tail, then starts a new file
    * after the last one (as WiredTiger does at every open).
    */
-  static open(options: LogOptions, inspection: LogInspection): WriteAheadLog {
+  static open(options: LogOptions, inspection: LogInspection, pendingTimestamped: Array<{ lsn: Lsn; ts: bigint }> = []): WriteAheadLog {
     const log = new WriteAheadLog(options);
-    for (const file of inspection.files) log.maxCommitTs.set(file.number, file.maxCommitTs);
+    for (const file of inspection.files) log.files.push(file.number);
+    log.timestamped = [...pendingTimestamped];
     if (inspection.tornTail) {
       const fd = openSync(join(options.home, inspection.tornTail.file), 'r+');
       try {
@@ -135,7 +142,7 @@ export class WriteAheadLog {
       this.fileNumber = number;
       this.offset = header.length;
       this.headerEnd = header.length;
-      this.maxCommitTs.set(number, 0n);
+      this.files.push(number);
     } catch (cause) {
       closeSync(fd);
       throw new IoError(`cannot create journal file ${logFileName(number)}`, { file: logFileName(number), cause });
@@ -182,7 +189,7 @@ export class WriteAheadLog {
       }, ...ops]
       : ops;
     const lsn = this.append(sealLogRecord(encodeCommitBody(++this.txnId, all)));
-    if (commitTs > (this.maxCommitTs.get(this.fileNumber) ?? 0n)) this.maxCommitTs.set(this.fileNumber, commitTs);
+    if (commitTs > 0n) this.timestamped.push({ lsn, ts: commitTs });
     return lsn;
   }
 
@@ -230,26 +237,34 @@ export class WriteAheadLog {
   }
 
   /**
-   * Removes the files a checkpoint made unneeded: a prefix of the files, each before the
-   * checkpoint LSN's file and holding no commit timestamp above the checkpoint's stable
-   * timestamp (those writes are not in the checkpoint). Returns the names removed.
+   * The `checkpoint_lsn` of a checkpoint that writes the trees now, as of `stable`: the log's
+   * end, or the first commit timestamped above `stable` (which the checkpoint does not hold).
+   * Call in the same synchronous step that writes the trees.
    */
-  removeBefore(checkpointLsn: Lsn, stable: bigint, numbers: number[]): string[] {
+  checkpointLsn(stable: bigint): Lsn {
+    this.timestamped = this.timestamped.filter((entry) => entry.ts > stable);
+    return this.timestamped[0]?.lsn ?? this.end;
+  }
+
+  /**
+   * Forgets the timestamped commits written so far: the timestamps were moved back (a restore
+   * or repair) and the checkpoint that follows holds the data as it now stands, so nothing
+   * written before it is to be replayed.
+   */
+  forgetTimestamped(): void {
+    this.timestamped = [];
+  }
+
+  /** Removes the files wholly before `checkpointLsn` (never the current one). Returns their names. */
+  removeBefore(checkpointLsn: Lsn): string[] {
     const removed: string[] = [];
-    for (const number of numbers) {
-      if (number >= checkpointLsn.file || number >= this.fileNumber) break;
-      if ((this.maxCommitTs.get(number) ?? 0n) > stable) break;
+    while (this.files.length > 0 && this.files[0]! < checkpointLsn.file && this.files[0]! < this.fileNumber) {
+      const number = this.files.shift()!;
       rmSync(join(this.options.home, logFileName(number)), { force: true });
-      this.maxCommitTs.delete(number);
       removed.push(logFileName(number));
     }
     if (removed.length > 0) syncDirectory(this.options.home);
     return removed;
-  }
-
-  /** The numbers of the files this log knows, ascending. */
-  fileNumbers(): number[] {
-    return [...this.maxCommitTs.keys()].sort((a, b) => a - b);
   }
 
   /** Syncs what was written and closes the files. */

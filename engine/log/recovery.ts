@@ -24,31 +24,35 @@ export interface RecoveryResult {
   skipped: number;
   /** Operations on a table that no longer exists. */
   orphanOps: number;
+  /** Replayed commits timestamped above the stable timestamp: still in no checkpoint. */
+  pendingTimestamped: Array<{ lsn: Lsn; ts: bigint }>;
 }
 
 /**
  * Replays the journal into `target` (WiredTiger's `txn_recover`). First every file is checked
  * (a corrupt or foreign file raises `LOG_CORRUPT` / `LOG_MISMATCH` naming it and the offset,
- * before anything is applied); then the commit records are applied in order, except those the
- * checkpoint holds: before `checkpointLsn` and not above its stable timestamp. A record after
- * the checkpoint LSN, or timestamped above the checkpoint's stable timestamp, is not in the
- * checkpoint, so nothing is applied twice.
+ * before anything is applied); then the commit records from `checkpointLsn` on are applied in
+ * order, at their commit timestamps. Every record before it is in the checkpoint (the
+ * checkpoint LSN stops before the first commit the checkpoint's stable timestamp left out), so
+ * nothing is applied twice.
  */
 export function recoverLog(dir: string, options: { homeId: string | undefined; checkpointLsn: Lsn; stable: bigint; target: RecoveryTarget; logger: EngineLogger }): RecoveryResult {
   const started = Date.now();
   const checked = inspectLog(dir, { homeId: options.homeId });
   if (checked.problems.length > 0) throw logProblemError(checked.problems[0]!);
-  const result: RecoveryResult = { inspection: checked, replayed: 0, skipped: 0, orphanOps: 0 };
+  const result: RecoveryResult = { inspection: checked, replayed: 0, skipped: 0, orphanOps: 0, pendingTimestamped: [] };
   inspectLog(dir, {
     homeId: options.homeId,
     onRecord: (file, record) => {
       if (record.body.type !== 'commit') return;
       let commitTs = 0n;
       for (const op of record.body.ops) if (op.kind === 'timestamp') commitTs = op.commitTs;
-      if (compareLsn({ file, offset: record.offset }, options.checkpointLsn) < 0 && commitTs <= options.stable) {
+      const lsn = { file, offset: record.offset };
+      if (compareLsn(lsn, options.checkpointLsn) < 0) {
         result.skipped++;
         return;
       }
+      if (commitTs > options.stable) result.pendingTimestamped.push({ lsn, ts: commitTs });
       for (const op of record.body.ops) {
         if (op.kind !== 'put' && op.kind !== 'remove') continue;
         const value = op.kind === 'put' ? op.value : null;

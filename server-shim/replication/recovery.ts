@@ -32,7 +32,15 @@ export async function recoverFromOplog(storage: Storage, logger: Logger): Promis
   const counts: ApplyCounts = { inserted: 0, updated: 0, deleted: 0, commands: 0, noops: 0, skipped: 0 };
   const result: ReplicationRecoveryResult = { from, to: from, applied: 0, counts };
   const oplog = storage.collection(oplogNamespace);
-  if (storage.connection.storage !== 'disagg' || oplog === undefined) return result;
+  if (oplog === undefined) return result;
+  if (storage.connection.storage !== 'disagg') {
+    // Every table is journaled and replayed: the data is whole up to the oplog's top, which
+    // becomes the stable timestamp (the next checkpoint holds it all).
+    const top = storage.lastAppliedTimestamp;
+    if (top > storage.connection.stableTimestamp) storage.connection.setTimestamps({ stable: top, oldest: top });
+    result.to = top;
+    return result;
+  }
   const started = Date.now();
   let after = from;
   for (;;) {
