@@ -53,6 +53,8 @@ export function logProblemError(problem: LogProblem): CorruptionError {
 export class WriteAheadLog {
   private fd = -1;
   private fileNumber = 0;
+  /** The previous file's end, for the header of a file not created yet (`fd` is -1). */
+  private nextPrevLsn: Lsn = { file: 0, offset: 0 };
   private offset = 0;
   /** Where the current file's first commit record goes (after its header records). */
   private headerEnd = 0;
@@ -77,8 +79,9 @@ export class WriteAheadLog {
   private constructor(private readonly options: LogOptions) {}
 
   /**
-   * Opens the log after recovery has read it: cuts off a torn tail, then starts a new file
-   * after the last one (as WiredTiger does at every open).
+   * Opens the log after recovery has read it: cuts off a torn tail; the next record goes into
+   * a new file after the last one (as WiredTiger starts one at every open), created with the
+   * first record, so an open that writes nothing leaves the files as they were.
    */
   static open(options: LogOptions, inspection: LogInspection, pendingTimestamped: Array<{ lsn: Lsn; ts: bigint }> = []): WriteAheadLog {
     const log = new WriteAheadLog(options);
@@ -95,7 +98,10 @@ export class WriteAheadLog {
       options.logger({ level: 'warn', component: 'RECOVERY', msg: 'Cut off a torn record at the end of the journal', attr: { file: inspection.tornTail.file, offset: inspection.tornTail.offset } });
     }
     const last = inspection.files[inspection.files.length - 1];
-    log.startFile((last?.number ?? 0) + 1, last ? { file: last.number, offset: last.validEnd } : { file: 0, offset: 0 });
+    log.fileNumber = (last?.number ?? 0) + 1;
+    log.nextPrevLsn = last ? { file: last.number, offset: last.validEnd } : { file: 0, offset: 0 };
+    // Everything before the file to come is on disk already (recovery read it from there).
+    log.synced = log.end;
     if (options.syncIntervalMs > 0) {
       log.timer = setInterval(() => {
         if (log.dirty) log.sync().catch(() => undefined);
@@ -162,6 +168,7 @@ export class WriteAheadLog {
 
   private append(record: Buffer): Lsn {
     if (this.failure) throw new IoError(`the journal failed earlier: ${this.failure.message}`, { file: logFileName(this.fileNumber) });
+    if (this.fd < 0) this.startFile(this.fileNumber, this.nextPrevLsn);
     if (this.offset + record.length > this.options.fileMax && this.offset > this.headerEnd) this.rotate();
     const lsn = this.end;
     try {
@@ -220,6 +227,10 @@ export class WriteAheadLog {
   private syncOnce(): Promise<void> {
     const target = this.end;
     const fd = this.fd;
+    if (fd < 0) {
+      this.synced = target;
+      return Promise.resolve();
+    }
     this.stats.syncs++;
     this.stats.waiters += this.pendingWaiters;
     return new Promise<void>((resolve, reject) => {

@@ -154,6 +154,8 @@ describe('durability: journaled writes survive kill -9', function () {
     expect(verify.exitCode, verify.stdout + verify.stderr).to.equal(2);
     expect(verify.stdout + verify.stderr).to.contain(name);
     const printed = await runReadPath(['log', '--journal', shim.dbpath]);
-    expect(printed.stdout).to.contain('commit');
+    expect(printed.exitCode, 'log --journal reports the bad record').to.equal(2);
+    expect(printed.stdout).to.contain('"type":"commit"').and.to.contain('row_put');
+    expect(printed.stdout + printed.stderr).to.contain(`${name} is corrupt at offset`);
   });
 });
