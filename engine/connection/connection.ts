@@ -25,7 +25,7 @@ import {
 } from '../meta/index.js';
 import { SessionImpl } from './session.js';
 import { TableHandle } from './table.js';
-import type { TreeSource } from './transaction.js';
+import type { TreeSource } from '../txn/index.js';
 import { SharedStorage } from './shared_storage.js';
 
 const DEFAULT_CACHE_SIZE = 100 * 1024 * 1024;
