@@ -306,8 +306,13 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
 
   /** Recovery target: a replayed local metadata write. */
   applyMetadata(key: string, value: string | undefined): void {
-    if (value === undefined) this.localMetadata.delete(key);
-    else this.localMetadata.set(key, value);
+    if (value === undefined) {
+      // A replayed drop: its file goes once a checkpoint without it is durable, as after a drop.
+      if (key.startsWith('file:') && this.localMetadata.has(key)) this.pendingFileDeletes.push(key.slice('file:'.length));
+      this.localMetadata.delete(key);
+    } else {
+      this.localMetadata.set(key, value);
+    }
     if (/^(table|colgroup|file):/.test(key)) this.tablesStale = true;
   }
 

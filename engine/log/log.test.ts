@@ -326,3 +326,33 @@ describe('journal: group commit and the replay rule', function () {
     expect([...(await reopenedValues(image)).keys()]).to.deep.equal([1n, 2n]);
   });
 });
+
+describe('journal: local schema changes', function () {
+  this.timeout(60_000);
+  const homes = testHomes('journal-schema-');
+
+  it('tables created and dropped after the checkpoint come back as they were, with their records', async () => {
+    const home = await homes.directory();
+    const connection = await homes.open(home, { storage: 'local', journal: true, journalCommitIntervalMs: 0 });
+    connection.createTable('table:old', 'key_format=q,value_format=S', { shared: false });
+    connection.openSession().openCursor('table:old').put(1n, 'old');
+    await connection.checkpoint();
+    connection.createTable('table:created', 'key_format=S,value_format=S', { shared: false });
+    const cursor = connection.openSession().openCursor('table:created');
+    cursor.put('a', 'first');
+    cursor.put('b', 'second');
+    connection.dropTable('table:old');
+    await connection.syncJournal();
+    const image = await homes.directory();
+    cpSync(home, image, { recursive: true });
+    const reopened = await openConnection(image, { storage: 'local', journal: true });
+    try {
+      expect(reopened.hasTable('table:old')).to.equal(false);
+      expect([...reopened.openSession().openCursor('table:created').entries()]).to.deep.equal([['a', 'first'], ['b', 'second']]);
+    } finally {
+      await reopened.close();
+    }
+    // The dropped table's file goes with the first checkpoint after recovery (the close's).
+    expect(readdirSync(image)).to.not.include('old.wt');
+  });
+});
