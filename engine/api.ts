@@ -92,6 +92,15 @@ export interface CheckpointInfo {
   time: number;
 }
 
+/** What the journal has done since the connection opened. */
+export interface JournalStats {
+  /** fsyncs of the journal. */
+  syncs: number;
+  /** Sync calls those fsyncs served (above `syncs` when callers shared one: group commit). */
+  waiters: number;
+  bytesWritten: number;
+}
+
 export interface KeyProviderStatus {
   module: string;
   keyVersion: number;
@@ -131,6 +140,8 @@ export interface Connection {
    * concurrent callers share one fsync). Resolves at once when the journal is off.
    */
   syncJournal(): Promise<void>;
+  /** Journal counters (undefined when the journal is off). */
+  journalStats(): JournalStats | undefined;
   /** Takes a final checkpoint (unless read-only) and releases everything. */
   close(): Promise<void>;
 }

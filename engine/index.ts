@@ -11,7 +11,7 @@ import * as repairWorker from './repair/index.js';
 import type { RepairFinding, RepairResult, RepairRun } from './repair/index.js';
 
 export type {
-  CheckpointInfo, Connection, ConnectionConfig, Cursor, EngineLogEvent, EngineLogger, Item, KeyProviderStatus, Range,
+  CheckpointInfo, Connection, ConnectionConfig, Cursor, EngineLogEvent, EngineLogger, Item, JournalStats, KeyProviderStatus, Range,
   SearchNearResult, Session, StorageMode, TableInfo,
 } from './api.js';
 export {
