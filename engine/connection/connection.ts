@@ -301,7 +301,7 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
       home: this.home, homeId, logger: this.log,
       fileMax: config.journalFileMax ?? DEFAULT_LOG_FILE_MAX,
       syncIntervalMs: config.journalCommitIntervalMs ?? DEFAULT_LOG_SYNC_INTERVAL_MS,
-    }, result.inspection, result.pendingTimestamped);
+    }, result.inspection, result.pendingTimestamped, checkpointLsn);
   }
 
   /** Recovery target: a replayed local metadata write. */

@@ -1,4 +1,4 @@
-import { appendFileSync, copyFileSync, cpSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, cpSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
@@ -354,5 +354,32 @@ describe('journal: local schema changes', function () {
     }
     // The dropped table's file goes with the first checkpoint after recovery (the close's).
     expect(readdirSync(image)).to.not.include('old.wt');
+  });
+});
+
+describe('journal: files removed out of band', function () {
+  this.timeout(60_000);
+  const homes = testHomes('journal-gone-');
+
+  it('new records still sort after the checkpoint LSN when every journal file was deleted', async () => {
+    const home = await homes.directory();
+    const connection = await homes.open(home, { storage: 'local', journal: true, journalCommitIntervalMs: 0 });
+    connection.createTable('table:t', 'key_format=q,value_format=S', { shared: false });
+    const cursor = connection.openSession().openCursor('table:t');
+    for (let i = 0n; i < 50n; i++) cursor.put(i, 'x'.repeat(100));
+    await connection.checkpoint();
+    await connection.close();
+    for (const name of logFiles(home)) rmSync(join(home, name));
+    const reopened = await homes.open(home, { storage: 'local', journal: true, journalCommitIntervalMs: 0 });
+    reopened.openSession().openCursor('table:t').put(100n, 'after');
+    await reopened.syncJournal();
+    const image = await homes.directory();
+    cpSync(home, image, { recursive: true });
+    const recovered = await openConnection(image, { storage: 'local', journal: true });
+    try {
+      expect(recovered.openSession().openCursor('table:t').get(100n)).to.equal('after');
+    } finally {
+      await recovered.close();
+    }
   });
 });

@@ -83,7 +83,7 @@ export class WriteAheadLog {
    * a new file after the last one (as WiredTiger starts one at every open), created with the
    * first record, so an open that writes nothing leaves the files as they were.
    */
-  static open(options: LogOptions, inspection: LogInspection, pendingTimestamped: Array<{ lsn: Lsn; ts: bigint }> = []): WriteAheadLog {
+  static open(options: LogOptions, inspection: LogInspection, pendingTimestamped: Array<{ lsn: Lsn; ts: bigint }> = [], checkpointLsn?: Lsn): WriteAheadLog {
     const log = new WriteAheadLog(options);
     for (const file of inspection.files) log.files.push(file.number);
     log.timestamped = [...pendingTimestamped];
@@ -98,7 +98,11 @@ export class WriteAheadLog {
       options.logger({ level: 'warn', component: 'RECOVERY', msg: 'Cut off a torn record at the end of the journal', attr: { file: inspection.tornTail.file, offset: inspection.tornTail.offset } });
     }
     const last = inspection.files[inspection.files.length - 1];
-    log.fileNumber = (last?.number ?? 0) + 1;
+    // Never below the checkpoint's LSN, even when its files are gone: a new record must sort
+    // after it or recovery would take it for one the checkpoint holds. (An LSN at offset 0 is
+    // the start of a file not created yet, which the next record may open.)
+    const floor = checkpointLsn === undefined ? 1 : checkpointLsn.offset === 0 ? checkpointLsn.file : checkpointLsn.file + 1;
+    log.fileNumber = Math.max((last?.number ?? 0) + 1, floor);
     log.nextPrevLsn = last ? { file: last.number, offset: last.validEnd } : { file: 0, offset: 0 };
     // Everything before the file to come is on disk already (recovery read it from there).
     log.synced = log.end;
