@@ -724,7 +724,7 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     if (this.wal && checkpointLsn) {
       this.wal.logCheckpoint(checkpointLsn);
       const removed = this.wal.removeBefore(checkpointLsn);
-      if (removed.length > 0) this.log({ level: 'info', component: 'RECOVERY', msg: 'Removed journal files the checkpoint made unneeded', attr: { files: removed } });
+      if (removed.length > 0) this.log({ level: 'info', component: 'JOURNAL', msg: 'Removed journal files the checkpoint made unneeded', attr: { files: removed } });
     }
     this.last = {
       id: sharedInfo ? String(sharedInfo.lsn) : String(order),

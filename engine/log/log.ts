@@ -108,7 +108,11 @@ export class WriteAheadLog {
     log.synced = log.end;
     if (options.syncIntervalMs > 0) {
       log.timer = setInterval(() => {
-        if (log.dirty) log.sync().catch(() => undefined);
+        if (!log.dirty || log.failure) return;
+        log.sync().catch((error: unknown) => {
+          // Every later commit fails with this too (the journal refuses writes after a failure).
+          options.logger({ level: 'error', component: 'JOURNAL', msg: 'The background journal sync failed', attr: { error: String(error) } });
+        });
       }, options.syncIntervalMs);
       log.timer.unref();
     }
