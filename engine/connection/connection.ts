@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type {
   CheckpointInfo, Connection, ConnectionConfig, EngineLogger, KeyProviderStatus, Session, StorageMode, TableInfo,
@@ -10,7 +10,7 @@ import { Btree, copyTree, treeAddresses, type TimestampState } from '../btree/in
 import { Cache } from '../cache/index.js';
 import { ConfigError, ErrorCode, IoError, SchemaError, StateError } from '../errors.js';
 import {
-  DEFAULT_ALLOCATION_SIZE, formatCheckpointList, formatLsn, getConfigRaw, getConfigValue, latestCheckpoint, parseLsn, plainCheckpoint,
+  DEFAULT_ALLOCATION_SIZE, formatCheckpointList, getConfigRaw, getConfigValue, latestCheckpoint, parseLsn, plainCheckpoint,
   setConfigRaw, type CheckpointEntry, type LogOp, type Lsn,
 } from '../format/index.js';
 import {
@@ -19,10 +19,11 @@ import {
 } from '../log/index.js';
 import {
   checkTableName, colgroupEntry, colgroupSource, fileEntry, fileId, HISTORY_STORE_FILE, historyStoreEntry, isSharedFile,
-  METADATA_FILE, metadataFileEntry, MetadataStore, PAIRED_CHECKPOINT_KEY, pairedCheckpointEntry, parseCreateConfig,
+  METADATA_FILE, metadataFileEntry, MetadataStore, PAIRED_CHECKPOINT_KEY, parseCreateConfig,
   parsePairedCheckpoint, readTurtleFile, RESERVED_TABLE_IDS, settingsFromFileConfig, syncDirectory, tableEntry,
   writeTurtleFile, type TableSettings,
 } from '../meta/index.js';
+import { runCheckpoint } from '../checkpoint/index.js';
 import { SessionImpl } from './session.js';
 import { TableHandle } from './table.js';
 import type { TreeSource } from '../txn/index.js';
@@ -661,78 +662,18 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     return run;
   }
 
-  private writeTimestampEntries(metadata: MetadataStore, now: number, stable: bigint, oldest: bigint): void {
-    const hex = (v: bigint): string => v.toString(16);
-    metadata.set('system:checkpoint', `checkpoint_timestamp="${hex(stable)}",checkpoint_time=${now},write_gen=${this.checkpointOrder}`);
-    metadata.set('system:oldest', `oldest_timestamp="${hex(oldest)}",checkpoint_time=${now},write_gen=${this.checkpointOrder}`);
-  }
-
-  /** Writes a table's tree and records its new checkpoint in its metadata entry. */
-  private checkpointTable(table: TableHandle, metadata: MetadataStore, order: number, now: number): void {
-    const tree = table.tree!;
-    const root = tree.reconcile();
-    const addr = table.block!.checkpoint(root);
-    const fileConfig = metadata.get(table.fileUri)!;
-    const entry = plainCheckpoint({ addr, order, time: now, size: 0, writeGen: tree.maxWriteGen, runWriteGen: 1n });
-    metadata.set(table.fileUri, setConfigRaw(fileConfig, 'checkpoint', formatCheckpointList(entry)));
-  }
-
   private async runCheckpoint(): Promise<CheckpointInfo> {
     this.assertOpen();
-    const started = Date.now();
-    const now = Math.floor(started / 1000);
-    const order = ++this.checkpointOrder;
-    const stable = this.timestamps.stable;
-    const oldest = this.timestamps.oldest;
-    let sharedInfo: Awaited<ReturnType<SharedStorage['checkpoint']>> | undefined;
-    // Every table is written in one synchronous step, so all of them hold the same writes (no
-    // transaction half in, half out) as of the same stable timestamp; writes made while the
-    // checkpoint then waits for the page log belong to the next checkpoint.
-    let checkpointLsn: Lsn | undefined;
-    const writeLocalTables = (): void => {
-      // Every journal record before this LSN is in the trees written now: it stops before the
-      // first commit timestamped above `stable`, which the trees leave out.
-      checkpointLsn = this.wal?.checkpointLsn(stable);
-      for (const table of this.tables.values()) {
-        if (!table.shared && table.tree?.dirty) this.checkpointTable(table, this.localMetadata, order, now);
-      }
-    };
-    if (this.shared) {
-      const shared = this.shared;
-      sharedInfo = await shared.checkpoint({ stable, oldest, largestFileId: Math.max(0, ...this.allIds().keys()) }, () => {
-        for (const table of this.tables.values()) {
-          if (table.shared && table.tree?.dirty) this.checkpointTable(table, shared.metadata, order, now);
-        }
-        this.writeTimestampEntries(shared.metadata, now, stable, oldest);
-        writeLocalTables();
-      });
-    } else {
-      writeLocalTables();
-    }
-    if (sharedInfo) this.localMetadata.set(PAIRED_CHECKPOINT_KEY, pairedCheckpointEntry({ lsn: sharedInfo.lsn, pageLog: this.shared!.pageLog.identity }));
-    // Then the local metadata, then the turtle file: its rename is the commit.
-    this.writeTimestampEntries(this.localMetadata, now, stable, oldest);
-    const metadataRoot = this.localMetadata.tree.reconcile();
-    const metadataAddr = this.localMetadataBlock.checkpoint(metadataRoot);
-    writeTurtleFile(this.home, metadataFileEntry(formatCheckpointList(plainCheckpoint({
-      addr: metadataAddr, order, time: now, size: 0, writeGen: this.localMetadata.tree.maxWriteGen, runWriteGen: 1n,
-    })), checkpointLsn ? formatLsn(checkpointLsn) : undefined));
-    this.localMetadataBlock.checkpointDurable();
-    for (const table of this.tables.values()) table.block?.checkpointDurable();
-    await this.shared?.checkpointDurable();
-    for (const file of this.pendingFileDeletes.splice(0)) rmSync(join(this.home, file), { force: true });
-    if (this.wal && checkpointLsn) {
-      this.wal.logCheckpoint(checkpointLsn);
-      const removed = this.wal.removeBefore(checkpointLsn);
-      if (removed.length > 0) this.log({ level: 'info', component: 'JOURNAL', msg: 'Removed journal files the checkpoint made unneeded', attr: { files: removed } });
-    }
-    this.last = {
-      id: sharedInfo ? String(sharedInfo.lsn) : String(order),
-      timestamp: stable, oldestTimestamp: oldest, time: Date.now(),
-      ...(sharedInfo ? { lsn: sharedInfo.lsn, metadataLsn: sharedInfo.metadataLsn, keyProviderPageLsn: sharedInfo.keyProviderPageLsn } : {}),
-    };
-    this.log({ level: 'info', component: 'CHECKPOINT', msg: 'Checkpoint completed', attr: { id: this.last.id, timestamp: String(stable), durationMillis: Date.now() - started } });
-    return this.last;
+    const info = await runCheckpoint({
+      home: this.home, timestamps: this.timestamps, log: this.log, localMetadata: this.localMetadata,
+      localMetadataBlock: this.localMetadataBlock, shared: this.shared, wal: this.wal,
+      tables: () => this.tables.values(),
+      nextOrder: () => ++this.checkpointOrder,
+      largestFileId: () => Math.max(0, ...this.allIds().keys()),
+      takePendingFileDeletes: () => this.pendingFileDeletes.splice(0),
+    });
+    this.last = info;
+    return info;
   }
 
   lastCheckpoint(): CheckpointInfo | undefined {
