@@ -14,7 +14,8 @@ import {
   setConfigRaw, type CheckpointEntry, type LogOp, type Lsn,
 } from '../format/index.js';
 import {
-  DEFAULT_LOG_FILE_MAX, DEFAULT_LOG_SYNC_INTERVAL_MS, listLogFiles, metadataLogOp, MIN_LOG_FILE_MAX, recoverLog, WriteAheadLog,
+  DEFAULT_LOG_FILE_MAX, DEFAULT_LOG_SYNC_INTERVAL_MS, inspectLog, listLogFiles, logProblemError, metadataLogOp, MIN_LOG_FILE_MAX, recoverLog,
+  WriteAheadLog,
   type LogSyncStats,
 } from '../log/index.js';
 import {
@@ -166,6 +167,7 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
       this.localMetadataBlock.close();
       throw new ConfigError('this home keeps its shared tables in a page log: open it with storage "disagg"', { key: 'storage' });
     }
+    this.checkJournalFiles();
     if (this.storage === 'disagg') {
       const pairing = this.localMetadata.get(PAIRED_CHECKPOINT_KEY);
       this.shared = await SharedStorage.open(this, config, pairing === undefined ? undefined : parsePairedCheckpoint(pairing));
@@ -303,6 +305,18 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
       fileMax: config.journalFileMax ?? DEFAULT_LOG_FILE_MAX,
       syncIntervalMs: config.journalCommitIntervalMs ?? DEFAULT_LOG_SYNC_INTERVAL_MS,
     }, result.inspection, result.pendingTimestamped, checkpointLsn);
+  }
+
+  /**
+   * Refuses a corrupt or foreign journal before anything else of the home is opened for
+   * writing (the page log's open may clean up an interrupted checkpoint), so a refused open
+   * changes nothing. Recovery checks the files again as it replays them.
+   */
+  private checkJournalFiles(): void {
+    if (this.readOnly || listLogFiles(this.home).length === 0) return;
+    const homeId = getConfigValue(this.localMetadata.get(JOURNAL_METADATA_KEY) ?? '', 'home_id');
+    const inspection = inspectLog(this.home, { homeId });
+    if (inspection.problems.length > 0) throw logProblemError(inspection.problems[0]!);
   }
 
   /** Recovery target: a replayed local metadata write. */

@@ -331,3 +331,27 @@ describe('journal: files removed out of band', function () {
     }
   });
 });
+
+describe('journal: a refused open changes nothing (disaggregated home)', function () {
+  this.timeout(120_000);
+  const homes = testHomes('journal-refused-');
+
+  it('a corrupt journal is refused before the page log is opened for writing', async () => {
+    const home = await homes.directory();
+    await runAndKill(home, 'disagg', { ackTarget: 200, syncEvery: 1, checkpointEvery: 150 });
+    const name = logFiles(home).at(-1)!;
+    const offsets: number[] = [];
+    inspectLog(home, { onRecord: (file, record) => { if (logFileName(file) === name) offsets.push(record.offset); } });
+    const path = join(home, name);
+    const bytes = readFileSync(path);
+    bytes[offsets[Math.floor(offsets.length / 2)]! + 20]! ^= 0xff;
+    writeFileSync(path, bytes);
+    const everything = (): Map<string, string> => new Map(readdirSync(home, { recursive: true, withFileTypes: true })
+      .filter((entry) => entry.isFile())
+      .map((entry) => [join(entry.parentPath, entry.name), readFileSync(join(entry.parentPath, entry.name)).toString('base64')]));
+    const before = everything();
+    const error = await homes.open(home, { storage: 'disagg', journal: true }).then(() => undefined, (e: unknown) => e);
+    expect((error as EngineError).code).to.equal(ErrorCode.LogCorrupt);
+    expect(everything()).to.deep.equal(before);
+  });
+});
