@@ -37,6 +37,15 @@ export interface ConnectionConfig {
   keyProviderConfig?: string;
   /** Receives the engine's structured log events. */
   logger?: EngineLogger;
+  /**
+   * Journal every commit to a local table (WiredTiger's `log=(enabled=true)`; default false). A
+   * home that already has journal files keeps journaling. Read-only connections never replay it.
+   */
+  journal?: boolean;
+  /** Journal file size before rotation (default 100 MB, at least 100 KB). */
+  journalFileMax?: number;
+  /** Background journal flush period in ms (default 100; 0: only explicit syncs). */
+  journalCommitIntervalMs?: number;
 }
 
 export interface EngineLogEvent {
@@ -81,6 +90,15 @@ export interface CheckpointInfo {
   keyProviderPageLsn?: number;
   /** When the checkpoint completed (ms since the epoch). */
   time: number;
+}
+
+/** What the journal has done since the connection opened. */
+export interface JournalStats {
+  /** fsyncs of the journal. */
+  syncs: number;
+  /** Sync calls those fsyncs served (above `syncs` when callers shared one: group commit). */
+  waiters: number;
+  bytesWritten: number;
 }
 
 export interface KeyProviderStatus {
@@ -134,6 +152,13 @@ export interface Connection {
    * copy is done. One pin at a time (`BUSY` while one is held).
    */
   pinCheckpointForBackup(): Promise<BackupPin>;
+  /**
+   * Resolves once every commit made before the call is durable in the journal (group commit:
+   * concurrent callers share one fsync). Resolves at once when the journal is off.
+   */
+  syncJournal(): Promise<void>;
+  /** Journal counters (undefined when the journal is off). */
+  journalStats(): JournalStats | undefined;
   /** Takes a final checkpoint (unless read-only) and releases everything. */
   close(): Promise<void>;
 }

@@ -36,6 +36,11 @@ export const ErrorCode = {
   /** A home opened with a page log that is not the one it pairs with. */
   PageLogMismatch: 'PAGE_LOG_MISMATCH',
   CheckpointMetadataCorrupt: 'CHECKPOINT_METADATA_CORRUPT',
+  // Journal (write-ahead log of local tables).
+  /** A journal file is corrupt or truncated before its end: recovery refuses to guess. */
+  LogCorrupt: 'LOG_CORRUPT',
+  /** A journal file belongs to another home. */
+  LogMismatch: 'LOG_MISMATCH',
   // Key provider.
   KeyProvider: 'KEY_PROVIDER',
   KeyPageInvalid: 'KEY_PAGE_INVALID',
@@ -84,6 +89,9 @@ const errorClassOfCode: Record<ErrorCodeValue, ErrorClassValue> = {
   [ErrorCode.MissingFile]: ErrorClass.CouldNotRun,
   [ErrorCode.Io]: ErrorClass.CouldNotRun,
   [ErrorCode.PageLog]: ErrorClass.CouldNotRun,
+  [ErrorCode.LogCorrupt]: ErrorClass.Corruption,
+  // A journal of another home: replaying it would write another database's records.
+  [ErrorCode.LogMismatch]: ErrorClass.Corruption,
   // A home and a page log that are not a pair: reading one as the other's would serve wrong data.
   [ErrorCode.PageLogMismatch]: ErrorClass.Corruption,
   [ErrorCode.CheckpointMetadataCorrupt]: ErrorClass.Corruption,

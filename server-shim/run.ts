@@ -6,7 +6,7 @@ import { acquireDbpathLock, ExitCode, FatalError, ShutdownController, type Dbpat
 import { describeError, fileSink, Logger, LogComponent, LogId, standardOutputSink } from './log/index.js';
 import { runRepairDryRun, startupModeFor } from './modes/index.js';
 import { parseCommandLine, serverVersion, type ServerOptions, type ServerParameters } from './options/index.js';
-import { initiateReplicaSet } from './replication/index.js';
+import { initiateReplicaSet, recoverFromOplog } from './replication/index.js';
 import { Server } from './server/index.js';
 import { errorClassOf } from '../engine/index.js';
 import { isEngineError, openStorage, type Storage } from './storage/index.js';
@@ -67,7 +67,7 @@ async function runWithLogger(options: ServerOptions, parameters: ServerParameter
       });
     }
     if (options.repair && options.dryRun) return { exitCode: await runRepairDryRun(options, logger) };
-    storage = await openEngineOrFail(options, logger);
+    storage = await openEngineOrFail(options, parameters, logger);
 
     const mode = startupModeFor(options);
     if (mode !== undefined) {
@@ -126,7 +126,7 @@ function checkDbpath(dbpath: string): void {
 }
 
 /** Opens the engine; a failure (corruption at start-up, say) is fatal with its code and location. */
-async function openEngineOrFail(options: ServerOptions, logger: Logger): Promise<Storage> {
+async function openEngineOrFail(options: ServerOptions, parameters: ServerParameters, logger: Logger): Promise<Storage> {
   const storageLogger = logger.withContext('initandlisten');
   storageLogger.info(LogComponent.Storage, LogId.EngineOpening, 'Opening the storage engine', {
     dbPath: options.dbpath,
@@ -134,7 +134,13 @@ async function openEngineOrFail(options: ServerOptions, logger: Logger): Promise
     keyProvider: options.keyProvider ?? null,
   });
   try {
-    const storage = await openStorage(options, logger);
+    const storage = await openStorage({ ...options, journalCommitIntervalMs: parameters.getInteger('journalCommitIntervalMs') }, logger);
+    try {
+      await recoverFromOplog(storage, logger);
+    } catch (error) {
+      // Exit without the final checkpoint: the next start recovers again from the same state.
+      throw new FatalError(`Replication recovery failed: ${error instanceof Error ? error.message : String(error)}`, ExitCode.Fatal, { error: describeError(error) }, { cause: error });
+    }
     const checkpoint = storage.lastCheckpoint();
     storageLogger.info(LogComponent.Storage, LogId.EngineOpened, 'Storage engine opened', {
       lastCheckpoint: checkpoint === undefined ? null : { id: checkpoint.id, timestamp: String(checkpoint.timestamp) },

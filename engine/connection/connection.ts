@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type {
@@ -9,18 +10,24 @@ import { Btree, copyTree, treeAddresses, type CopySlicing, type TimestampState }
 import { Cache } from '../cache/index.js';
 import { ConfigError, ErrorCode, IoError, SchemaError, StateError } from '../errors.js';
 import {
-  DEFAULT_ALLOCATION_SIZE, formatCheckpointList, getConfigValue, latestCheckpoint, plainCheckpoint,
-  removeConfigKey, setConfigRaw, type CheckpointEntry,
+  DEFAULT_ALLOCATION_SIZE, formatCheckpointList, getConfigRaw, getConfigValue, latestCheckpoint, parseLsn, plainCheckpoint,
+  removeConfigKey, setConfigRaw, type CheckpointEntry, type LogOp, type Lsn,
 } from '../format/index.js';
 import {
+  DEFAULT_LOG_FILE_MAX, DEFAULT_LOG_SYNC_INTERVAL_MS, inspectLog, listLogFiles, logProblemError, metadataLogOp, MIN_LOG_FILE_MAX, recoverLog,
+  WriteAheadLog,
+  type LogSyncStats,
+} from '../log/index.js';
+import {
   checkTableName, colgroupEntry, colgroupSource, fileEntry, fileId, HISTORY_STORE_FILE, historyStoreEntry, isSharedFile,
-  METADATA_FILE, metadataFileEntry, MetadataStore, PAIRED_CHECKPOINT_KEY, pairedCheckpointEntry, parseCreateConfig,
+  METADATA_FILE, metadataFileEntry, MetadataStore, PAIRED_CHECKPOINT_KEY, parseCreateConfig,
   parsePairedCheckpoint, readTurtleFile, RESERVED_TABLE_IDS, settingsFromFileConfig, syncDirectory, tableEntry,
   writeFileDurably, writeTurtleFile, type TableSettings,
 } from '../meta/index.js';
+import { runCheckpoint } from '../checkpoint/index.js';
 import { SessionImpl } from './session.js';
 import { TableHandle } from './table.js';
-import type { TreeSource } from './transaction.js';
+import type { TreeSource } from '../txn/index.js';
 import { SharedStorage } from './shared_storage.js';
 
 const DEFAULT_CACHE_SIZE = 100 * 1024 * 1024;
@@ -45,7 +52,9 @@ export const CREATION_ORDER_PREFIX = 'system:created:';
  * connections may share a home.
  */
 const writableHomes = new Set<string>();
-const CONNECTION_CONFIG_KEYS = new Set(['create', 'readOnly', 'cacheSize', 'storage', 'pageLogPath', 'pageLogRetain', 'keyProvider', 'keyProviderConfig', 'logger']);
+const CONNECTION_CONFIG_KEYS = new Set(['create', 'readOnly', 'cacheSize', 'storage', 'pageLogPath', 'pageLogRetain', 'keyProvider', 'keyProviderConfig', 'logger', 'journal', 'journalFileMax', 'journalCommitIntervalMs']);
+/** Local metadata entry holding the home's identity, which every journal file repeats. */
+export const JOURNAL_METADATA_KEY = 'system:journal';
 
 /** Options the connection hands to its parts. */
 export interface ConnectionContext {
@@ -94,6 +103,10 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
   /** Backup pins not yet released; while any is held, dropped tables' files stay. */
   private backupPins = 0;
   private releaseBackupHolds: Array<() => void> = [];
+  /** The journal of the local tables, when enabled (or when the home already has one). */
+  private wal: WriteAheadLog | undefined;
+  /** Set while recovery replays metadata: table handles are re-read before the next data write. */
+  private tablesStale = false;
 
   private constructor(readonly home: string, readonly storage: StorageMode, readonly readOnly: boolean, private readonly config: ConnectionConfig) {
     this.cache = new Cache(config.cacheSize ?? DEFAULT_CACHE_SIZE);
@@ -111,6 +124,12 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     const retain = config.pageLogRetain;
     if (retain !== undefined && retain !== 'all' && !(Number.isSafeInteger(retain) && retain >= 1)) {
       throw new ConfigError(`pageLogRetain must be a positive integer or "all", not ${JSON.stringify(retain)}`, { key: 'pageLogRetain' });
+    }
+    if (config.journalFileMax !== undefined && !(Number.isSafeInteger(config.journalFileMax) && config.journalFileMax >= MIN_LOG_FILE_MAX)) {
+      throw new ConfigError(`journalFileMax must be an integer of at least ${MIN_LOG_FILE_MAX} bytes`, { key: 'journalFileMax' });
+    }
+    if (config.journalCommitIntervalMs !== undefined && !(Number.isSafeInteger(config.journalCommitIntervalMs) && config.journalCommitIntervalMs >= 0)) {
+      throw new ConfigError('journalCommitIntervalMs must be a non-negative integer', { key: 'journalCommitIntervalMs' });
     }
     const storage = config.storage ?? 'disagg';
     if (storage !== 'local' && storage !== 'disagg') throw new ConfigError(`storage must be "local" or "disagg", not "${storage}"`, { key: 'storage' });
@@ -137,6 +156,7 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     this.localMetadata?.tree.release();
     this.localMetadataBlock?.close();
     await this.shared?.close().catch(() => undefined);
+    await this.wal?.close().catch(() => undefined);
   }
 
   private async openHome(config: ConnectionConfig): Promise<void> {
@@ -165,6 +185,7 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
       this.localMetadataBlock.close();
       throw new ConfigError('this home keeps its shared tables in a page log: open it with storage "disagg"', { key: 'storage' });
     }
+    this.checkJournalFiles();
     if (this.storage === 'disagg') {
       const pairing = this.localMetadata.get(PAIRED_CHECKPOINT_KEY);
       this.shared = await SharedStorage.open(this, config, pairing === undefined ? undefined : parsePairedCheckpoint(pairing));
@@ -172,6 +193,7 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     }
     this.loadTables();
     this.localFilesAtCheckpoint = this.localFileNames();
+    this.recoverJournal(config, metadataConfig);
     this.last = this.shared?.lastCheckpoint ?? (this.checkpointOrder > 0
       ? { id: String(this.checkpointOrder), timestamp: this.timestamps.stable, oldestTimestamp: this.timestamps.oldest, time: Date.now() }
       : undefined);
@@ -230,6 +252,7 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     const tree = this.openTree(block, METADATA_SETTINGS, { file: METADATA_FILE }, undefined);
     const metadata = new MetadataStore(tree);
     const now = Math.floor(Date.now() / 1000);
+    metadata.set(JOURNAL_METADATA_KEY, `home_id=${randomUUID()}`);
     metadata.set(`file:${HISTORY_STORE_FILE}`, historyStoreEntry(formatCheckpointList(plainCheckpoint({ addr: '', order: 1, time: now, size: 0, writeGen: 1n, runWriteGen: 1n }))));
     const root = tree.reconcile();
     const addr = block.checkpoint(root);
@@ -254,18 +277,140 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     if (this.shared) stores.push([this.shared.metadata, true]);
     for (const [store, shared] of stores) {
       for (const [uri] of store.list('table:')) {
-        const name = uri.slice('table:'.length);
-        const source = colgroupSource(store.get(`colgroup:${name}`) ?? '');
-        if (!source) throw new SchemaError(ErrorCode.Corruption, `${uri} has no colgroup entry naming its file`, { uri });
-        const fileConfig = store.get(source);
-        if (fileConfig === undefined) throw new SchemaError(ErrorCode.Corruption, `${uri} names ${source}, which has no metadata entry`, { uri });
-        const handle = new TableHandle(uri, source, fileId(fileConfig), shared && isSharedFile(fileConfig), settingsFromFileConfig(fileConfig));
-        if (!handle.shared && !existsSync(join(this.home, handle.fileName))) {
-          throw new IoError(`${uri} names ${handle.fileName}, which does not exist`, { file: handle.fileName, uri }, ErrorCode.MissingFile);
-        }
+        const handle = this.handleFromMetadata(store, uri, shared);
+        this.checkTableFile(handle);
         this.tables.set(uri, handle);
       }
     }
+  }
+
+  private handleFromMetadata(store: MetadataStore, uri: string, shared: boolean): TableHandle {
+    const name = uri.slice('table:'.length);
+    const source = colgroupSource(store.get(`colgroup:${name}`) ?? '');
+    if (!source) throw new SchemaError(ErrorCode.Corruption, `${uri} has no colgroup entry naming its file`, { uri });
+    const fileConfig = store.get(source);
+    if (fileConfig === undefined) throw new SchemaError(ErrorCode.Corruption, `${uri} names ${source}, which has no metadata entry`, { uri });
+    return new TableHandle(uri, source, fileId(fileConfig), shared && isSharedFile(fileConfig), settingsFromFileConfig(fileConfig));
+  }
+
+  private checkTableFile(handle: TableHandle): void {
+    if (!handle.shared && !existsSync(join(this.home, handle.fileName))) {
+      throw new IoError(`${handle.uri} names ${handle.fileName}, which does not exist`, { file: handle.fileName, uri: handle.uri }, ErrorCode.MissingFile);
+    }
+  }
+
+  /**
+   * Brings the local table handles in line with the local metadata after recovery replayed
+   * schema changes: new tables get handles, dropped ones lose theirs, a changed file id is taken.
+   */
+  private syncLocalTables(checkFiles: boolean): void {
+    this.tablesStale = false;
+    const present = new Set<string>();
+    for (const [uri] of this.localMetadata.list('table:')) {
+      present.add(uri);
+      const handle = this.handleFromMetadata(this.localMetadata, uri, false);
+      const current = this.tables.get(uri);
+      if (current && !current.shared && current.fileUri === handle.fileUri) {
+        current.id = handle.id;
+        continue;
+      }
+      current?.close();
+      this.tables.set(uri, handle);
+    }
+    for (const [uri, table] of this.tables) {
+      if (!table.shared && !present.has(uri)) {
+        table.close();
+        this.tables.delete(uri);
+      }
+    }
+    if (checkFiles) for (const table of this.tables.values()) this.checkTableFile(table);
+  }
+
+  // ---- Journal ----
+
+  /**
+   * Recovery (WiredTiger's `txn_recover`): replays the journal written since the checkpoint
+   * just opened into the local metadata and local tables, then opens the journal for new
+   * commits. Runs when the journal is enabled or the home already has journal files;
+   * read-only connections see the last checkpoint only.
+   */
+  private recoverJournal(config: ConnectionConfig, metadataConfig: string): void {
+    if (this.readOnly) return;
+    if (!config.journal && listLogFiles(this.home).length === 0) return;
+    let homeId = getConfigValue(this.localMetadata.get(JOURNAL_METADATA_KEY) ?? '', 'home_id');
+    const recorded = parseLsn(getConfigRaw(metadataConfig, 'checkpoint_lsn') ?? '');
+    // WiredTiger's "no log" LSN, or none at all: nothing of the journal is in the checkpoint.
+    const checkpointLsn: Lsn = recorded && recorded.file !== 0xffffffff ? recorded : { file: 0, offset: 0 };
+    const result = recoverLog(this.home, { homeId, checkpointLsn, stable: this.timestamps.stable, target: this, logger: this.log });
+    this.syncLocalTables(true);
+    if (homeId === undefined) {
+      homeId = result.inspection.files[0]?.homeId ?? randomUUID();
+      this.localMetadata.set(JOURNAL_METADATA_KEY, `home_id=${homeId}`);
+    }
+    this.wal = WriteAheadLog.open({
+      home: this.home, homeId, logger: this.log,
+      fileMax: config.journalFileMax ?? DEFAULT_LOG_FILE_MAX,
+      syncIntervalMs: config.journalCommitIntervalMs ?? DEFAULT_LOG_SYNC_INTERVAL_MS,
+    }, result.inspection, result.pendingTimestamped, checkpointLsn);
+  }
+
+  /**
+   * Refuses a corrupt or foreign journal before anything else of the home is opened for
+   * writing (the page log's open may clean up an interrupted checkpoint), so a refused open
+   * changes nothing. Recovery checks the files again as it replays them.
+   */
+  private checkJournalFiles(): void {
+    if (this.readOnly || listLogFiles(this.home).length === 0) return;
+    const homeId = getConfigValue(this.localMetadata.get(JOURNAL_METADATA_KEY) ?? '', 'home_id');
+    const inspection = inspectLog(this.home, { homeId });
+    if (inspection.problems.length > 0) throw logProblemError(inspection.problems[0]!);
+  }
+
+  /** Recovery target: a replayed local metadata write. */
+  applyMetadata(key: string, value: string | undefined): void {
+    if (value === undefined) {
+      // A replayed drop: its file goes once a checkpoint without it is durable, as after a drop.
+      if (key.startsWith('file:') && this.localMetadata.has(key)) this.pendingFileDeletes.push(key.slice('file:'.length));
+      this.localMetadata.delete(key);
+    } else {
+      this.localMetadata.set(key, value);
+    }
+    if (/^(table|colgroup|file):/.test(key)) this.tablesStale = true;
+  }
+
+  /** Recovery target: a replayed write of a local table. */
+  applyWrite(fileId: number, key: Buffer, value: Buffer | null, commitTs: bigint): boolean {
+    if (this.tablesStale) this.syncLocalTables(false);
+    for (const table of this.tables.values()) {
+      if (!table.shared && table.id === fileId) {
+        this.treeOf(table).put(key, value, commitTs);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Journals the current values of local metadata entries a schema change touched. */
+  private journalMetadata(keys: string[]): void {
+    this.wal?.logCommit(keys.map((key) => metadataLogOp(key, this.localMetadata.get(key))), 0n);
+  }
+
+  /** True when commits to local tables are journaled. */
+  get journalEnabled(): boolean {
+    return this.wal !== undefined;
+  }
+
+  /**
+   * Resolves once every commit made before the call is durable in the journal; concurrent
+   * callers share one fsync. Without a journal it resolves at once.
+   */
+  async syncJournal(): Promise<void> {
+    await this.wal?.sync();
+  }
+
+  /** Journal counters: fsyncs, the waiters they served, bytes written. */
+  journalStats(): LogSyncStats | undefined {
+    return this.wal ? { ...this.wal.stats } : undefined;
   }
 
   private metadataFor(table: { shared: boolean }): MetadataStore {
@@ -367,7 +512,19 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     return this.runCheckpoint();
   }
 
+  /**
+   * Applies one transaction's writes at `ts`. Writes to local tables go to the journal first,
+   * in one commit record, so a commit the journal refuses applies nothing.
+   */
   apply(writes: Array<{ table: TableHandle; key: Buffer; value: Buffer | null }>, ts: bigint): void {
+    if (this.wal) {
+      const ops: LogOp[] = [];
+      for (const w of writes) {
+        if (w.table.shared) continue;
+        ops.push(w.value === null ? { kind: 'remove', fileId: w.table.id, key: w.key } : { kind: 'put', fileId: w.table.id, key: w.key, value: w.value });
+      }
+      if (ops.length > 0) this.wal.logCommit(ops, ts);
+    }
     for (const w of writes) this.treeOf(w.table).put(w.key, w.value, ts);
   }
 
@@ -424,6 +581,7 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     metadata.set(`${CREATION_ORDER_PREFIX}${uri}`, `order=${id}`);
     const table = new TableHandle(uri, `file:${fileName}`, id, shared, settings);
     this.tables.set(uri, table);
+    if (!shared) this.journalMetadata([`file:${fileName}`, `colgroup:${name}`, uri, `${CREATION_ORDER_PREFIX}${uri}`]);
     // A shared tree gets its root page in the page log at the next checkpoint, even if empty.
     if (shared) this.treeOf(table).markRootDirty();
     this.log({ level: 'info', component: 'STORAGE', msg: 'Created table', attr: { uri, id, shared } });
@@ -447,7 +605,10 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     metadata.delete(`colgroup:${name}`);
     metadata.delete(table.fileUri);
     metadata.delete(`${CREATION_ORDER_PREFIX}${table.uri}`);
-    if (!table.shared) this.pendingFileDeletes.push(table.fileName);
+    if (!table.shared) {
+      this.pendingFileDeletes.push(table.fileName);
+      this.journalMetadata([table.uri, `colgroup:${name}`, table.fileUri, `${CREATION_ORDER_PREFIX}${table.uri}`]);
+    }
     this.tables.delete(table.uri);
     this.log({ level: 'info', component: 'STORAGE', msg: 'Dropped table', attr: { uri: table.uri } });
   }
@@ -483,6 +644,7 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     }
     metadata.set(table.fileUri, fileConfig);
     table.id = id;
+    if (!table.shared) this.journalMetadata([table.fileUri]);
     this.log({ level: 'info', component: 'STORAGE', msg: 'Changed file id', attr: { uri: table.uri, id } });
   }
 
@@ -603,6 +765,16 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     this.timestamps.oldest = newOldest;
   }
 
+  /**
+   * A restore's reset: the data becomes what the caller writes as of `stable`, so the
+   * journal's earlier timestamped commits must not come back once the checkpoint that follows
+   * completes; then the timestamps move to exactly these values.
+   */
+  resetTimestamps(stable: bigint, oldest: bigint): void {
+    this.wal?.forgetTimestamped();
+    this.forceTimestamps(stable, oldest);
+  }
+
   /** Moves the timestamps to exactly these values, backwards too (restore, repair). */
   forceTimestamps(stable: bigint, oldest: bigint): void {
     this.timestamps.stable = stable;
@@ -623,22 +795,6 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     const run = this.checkpointChain.then(() => this.runCheckpoint());
     this.checkpointChain = run.catch(() => undefined);
     return run;
-  }
-
-  private writeTimestampEntries(metadata: MetadataStore, now: number, stable: bigint, oldest: bigint): void {
-    const hex = (v: bigint): string => v.toString(16);
-    metadata.set('system:checkpoint', `checkpoint_timestamp="${hex(stable)}",checkpoint_time=${now},write_gen=${this.checkpointOrder}`);
-    metadata.set('system:oldest', `oldest_timestamp="${hex(oldest)}",checkpoint_time=${now},write_gen=${this.checkpointOrder}`);
-  }
-
-  /** Writes a table's tree and records its new checkpoint in its metadata entry. */
-  private checkpointTable(table: TableHandle, metadata: MetadataStore, order: number, now: number): void {
-    const tree = table.tree!;
-    const root = tree.reconcile();
-    const addr = table.block!.checkpoint(root);
-    const fileConfig = metadata.get(table.fileUri)!;
-    const entry = plainCheckpoint({ addr, order, time: now, size: table.block!.lastCheckpointBytes ?? 0, writeGen: tree.maxWriteGen, runWriteGen: 1n });
-    metadata.set(table.fileUri, setConfigRaw(fileConfig, 'checkpoint', formatCheckpointList(entry)));
   }
 
   /** Runs a checkpoint once no freeze holds the files (see `freezeWrites`). */
@@ -789,54 +945,21 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
 
   private async writeCheckpoint(): Promise<CheckpointInfo> {
     this.assertOpen();
-    const started = Date.now();
-    const now = Math.floor(started / 1000);
-    const order = ++this.checkpointOrder;
-    const stable = this.timestamps.stable;
-    const oldest = this.timestamps.oldest;
-    let sharedInfo: Awaited<ReturnType<SharedStorage['checkpoint']>> | undefined;
-    // Every table is written in one synchronous step, so all of them hold the same writes (no
-    // transaction half in, half out) as of the same stable timestamp; writes made while the
-    // checkpoint then waits for the page log belong to the next checkpoint.
-    const writeLocalTables = (): void => {
-      for (const table of this.tables.values()) {
-        if (!table.shared && table.tree?.dirty) this.checkpointTable(table, this.localMetadata, order, now);
-      }
-    };
-    if (this.shared) {
-      const shared = this.shared;
-      sharedInfo = await shared.checkpoint({ stable, oldest, largestFileId: Math.max(0, ...this.allIds().keys()) }, () => {
-        for (const table of this.tables.values()) {
-          if (table.shared && table.tree?.dirty) this.checkpointTable(table, shared.metadata, order, now);
-        }
-        this.writeTimestampEntries(shared.metadata, now, stable, oldest);
-        writeLocalTables();
-      });
-    } else {
-      writeLocalTables();
-    }
-    if (sharedInfo) this.localMetadata.set(PAIRED_CHECKPOINT_KEY, pairedCheckpointEntry({ lsn: sharedInfo.lsn, pageLog: this.shared!.pageLog.identity }));
-    // Then the local metadata, then the turtle file: its rename is the commit.
-    this.writeTimestampEntries(this.localMetadata, now, stable, oldest);
-    const metadataRoot = this.localMetadata.tree.reconcile();
-    const localFiles = this.localFileNames();
-    const metadataAddr = this.localMetadataBlock.checkpoint(metadataRoot);
-    writeTurtleFile(this.home, metadataFileEntry(formatCheckpointList(plainCheckpoint({
-      addr: metadataAddr, order, time: now, size: this.localMetadataBlock.lastCheckpointBytes, writeGen: this.localMetadata.tree.maxWriteGen, runWriteGen: 1n,
-    }))));
-    this.localMetadataBlock.checkpointDurable();
-    for (const table of this.tables.values()) table.block?.checkpointDurable();
-    await this.shared?.checkpointDurable();
-    this.localFilesAtCheckpoint = localFiles;
-    // A backup pin may still copy a dropped table's file: deleted once no pin is held.
-    if (this.backupPins === 0) for (const file of this.pendingFileDeletes.splice(0)) rmSync(join(this.home, file), { force: true });
-    this.last = {
-      id: sharedInfo ? String(sharedInfo.lsn) : String(order),
-      timestamp: stable, oldestTimestamp: oldest, time: Date.now(),
-      ...(sharedInfo ? { lsn: sharedInfo.lsn, metadataLsn: sharedInfo.metadataLsn, keyProviderPageLsn: sharedInfo.keyProviderPageLsn } : {}),
-    };
-    this.log({ level: 'info', component: 'CHECKPOINT', msg: 'Checkpoint completed', attr: { id: this.last.id, timestamp: String(stable), durationMillis: Date.now() - started } });
-    return this.last;
+    const info = await runCheckpoint({
+      home: this.home, timestamps: this.timestamps, log: this.log, localMetadata: this.localMetadata,
+      localMetadataBlock: this.localMetadataBlock, shared: this.shared, wal: this.wal,
+      tables: () => this.tables.values(),
+      nextOrder: () => ++this.checkpointOrder,
+      largestFileId: () => Math.max(0, ...this.allIds().keys()),
+      // A backup pin may still copy a dropped table's file, or need the journal files: both
+      // stay until no pin is held.
+      takePendingFileDeletes: () => (this.backupPins === 0 ? this.pendingFileDeletes.splice(0) : []),
+      mayRemoveJournalFiles: () => this.backupPins === 0,
+      localFileNames: () => this.localFileNames(),
+      localFilesDurable: (files) => { this.localFilesAtCheckpoint = files; },
+    });
+    this.last = info;
+    return info;
   }
 
   lastCheckpoint(): CheckpointInfo | undefined {
@@ -878,6 +1001,7 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
       this.localMetadata.tree.release();
       this.localMetadataBlock.close();
       await this.shared?.close();
+      await this.wal?.close();
     } finally {
       if (!this.readOnly) writableHomes.delete(this.home);
     }

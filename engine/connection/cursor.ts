@@ -1,7 +1,7 @@
 import type { Cursor, Item, Range, SearchNearResult } from '../api.js';
 import { ErrorCode, SchemaError, StateError } from '../errors.js';
 import type { TableHandle } from './table.js';
-import type { TransactionView } from './transaction.js';
+import type { TransactionView } from '../txn/index.js';
 
 /**
  * A cursor over one table: typed keys and values packed with the table's formats, reads that

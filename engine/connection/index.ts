@@ -4,3 +4,4 @@ export { SessionImpl } from './session.js';
 export { CursorImpl } from './cursor.js';
 export { TableHandle } from './table.js';
 export { readLastCheckpoint } from './shared_storage.js';
+export type { SharedStorage } from './shared_storage.js';

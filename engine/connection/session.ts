@@ -2,7 +2,7 @@ import type { Cursor, Session } from '../api.js';
 import { ErrorCode, StateError } from '../errors.js';
 import type { ConnectionImpl } from './connection.js';
 import { CursorImpl } from './cursor.js';
-import { TransactionView } from './transaction.js';
+import { TransactionView } from '../txn/index.js';
 
 /** A session: a transaction context and the cursors opened in it. */
 export class SessionImpl implements Session {

@@ -13,3 +13,4 @@ export * from './checkpoint_config.js';
 export * from './turtle.js';
 export * from './items.js';
 export * from './disagg.js';
+export * from './log.js';

@@ -102,6 +102,8 @@ interface FileEntryOptions {
   shared: boolean;
   blockCompressor?: string;
   leafValueMax?: string;
+  /** The journal's `checkpoint_lsn`; none (logging off) by default. */
+  checkpointLsn?: string;
 }
 
 /** A `file:` entry with every key WiredTiger writes, in its order. */
@@ -116,7 +118,7 @@ function fullFileEntry(o: FileEntryOptions): string {
     + `memory_page_image_max=0,memory_page_max=5MB,os_cache_dirty_max=0,os_cache_max=0,prefix_compression=false,`
     + `prefix_compression_min=4,readonly=false,split_deepen_min_child=0,split_deepen_per_child=0,split_pct=${s.splitPct},`
     + `tiered_object=false,${TIERED_STORAGE},value_format=${s.valueFormat},verbose=[],version=(major=1,minor=1),write_timestamp_usage=none,`
-    + `checkpoint=${o.checkpoint},checkpoint_backup_info=,checkpoint_lsn=${NO_LOG_CHECKPOINT_LSN}`;
+    + `checkpoint=${o.checkpoint},checkpoint_backup_info=,checkpoint_lsn=${o.checkpointLsn ?? NO_LOG_CHECKPOINT_LSN}`;
 }
 
 /**
@@ -132,8 +134,9 @@ const SYSTEM_FILE_SETTINGS: TableSettings = {
 };
 
 /** The metadata file's own entry for the turtle file. */
-export function metadataFileEntry(checkpoint: string): string {
-  return fullFileEntry({ settings: SYSTEM_FILE_SETTINGS, id: 0, checkpoint, shared: false });
+/** `checkpointLsn` is the journal's `checkpoint_lsn` (`(file,offset)`), or none with logging off. */
+export function metadataFileEntry(checkpoint: string, checkpointLsn: string = NO_LOG_CHECKPOINT_LSN): string {
+  return fullFileEntry({ settings: SYSTEM_FILE_SETTINGS, id: 0, checkpoint, shared: false, checkpointLsn });
 }
 
 /** The history store's entry: WiredTiger's read-only tools need the file and its entry. */

@@ -57,7 +57,7 @@ export interface PitWriteResult {
  */
 export async function pitWrite(connection: ConnectionImpl, request: PitWriteRequest): Promise<PitWriteResult> {
   return connection.exclusive(async () => {
-    if (request.resetTimestamps) connection.forceTimestamps(request.resetTimestamps.stable, request.resetTimestamps.oldest);
+    if (request.resetTimestamps) connection.resetTimestamps(request.resetTimestamps.stable, request.resetTimestamps.oldest);
     if (request.timestamp < connection.oldestTimestamp) {
       throw new RepairError(`timestamp ${request.timestamp} is below the oldest timestamp ${connection.oldestTimestamp}`, {}, ErrorCode.InvalidArgument);
     }

@@ -104,6 +104,13 @@ export const FindingCode = {
   KeyProviderPageInvalid: 'KEY_PROVIDER_PAGE_INVALID',
   KeyProviderPageChecksum: 'KEY_PROVIDER_PAGE_CHECKSUM',
   KeyProviderPageBacklink: 'KEY_PROVIDER_PAGE_BACKLINK',
+  // Journal (write-ahead log of local tables).
+  /** A journal file is corrupt or truncated before its end, or a file is missing between two. */
+  JournalCorrupt: 'JOURNAL_CORRUPT',
+  /** A journal file belongs to another home. */
+  JournalForeign: 'JOURNAL_FOREIGN',
+  /** The last journal record is torn (an interrupted write); recovery cuts it off. */
+  JournalTornTail: 'JOURNAL_TORN_TAIL',
   // A check that could not run to completion for a reason not listed above.
   CheckFailed: 'CHECK_FAILED',
 } as const;

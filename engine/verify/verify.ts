@@ -9,6 +9,7 @@ import { verifyLocalFile, verifySharedTree } from './file_checks.js';
 import { FindingSink, type Finding, type VerifyStats } from './findings.js';
 import { HomeReader, isSharedFileConfig, PAGE_LOG_DIRECTORY, type MetadataEntry } from './home.js';
 import { checkMetadata, fileNameOf } from './metadata_checks.js';
+import { checkJournal } from './journal.js';
 
 /**
  * Verification runs: a whole home, or one table of a home or of an open connection. Each is
@@ -81,6 +82,9 @@ export async function* verifyHome(home: string, options: VerifyOptions = {}): As
     sink.guard({}, 'metadata checks', () => checkMetadata({
       home, metadataConfig: reader.metadataConfig, entries: reader.entries, largestFileId: reader.checkpoint?.turtle.largestFileId,
     }, sink));
+    yield* sink.drain();
+    progress('journal', 0, 1);
+    sink.guard({}, 'journal', () => checkJournal(home, reader.localEntries, sink));
     yield* sink.drain();
     if (reader.pageLog) {
       const pageLog = reader.pageLog;

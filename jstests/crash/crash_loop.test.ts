@@ -9,7 +9,7 @@ const rounds = Number(process.env['JSTEST_CRASH_ROUNDS'] ?? 5);
 describe('crash loop: SIGKILL at random moments', function () {
   this.timeout(Math.max(120_000, rounds * 30_000));
 
-  it('loses no write acknowledged by a checkpoint, restarts every time, and leaves homes that verify clean', async () => {
+  it('loses no write acknowledged by a checkpoint or the journal, restarts every time, and leaves homes that verify clean', async () => {
     const seed = chooseSeed();
     console.log(`  crash loop: ${rounds} rounds, seed ${seed} (replay with JSTEST_SEED=${seed})`);
     const result = await runCrashLoop({ rounds, seed });
@@ -18,5 +18,6 @@ describe('crash loop: SIGKILL at random moments', function () {
     expect(result.report.figures.rounds).to.equal(rounds);
     expect(result.report.figures.documentsLost).to.equal(0);
     expect(result.report.figures.acknowledgedDocuments, 'the workload acknowledged documents through checkpoints').to.be.greaterThan(0);
+    expect(result.report.figures.writesJournaled, 'the workload acknowledged journaled writes').to.be.greaterThan(0);
   });
 });

@@ -1,4 +1,4 @@
-import { MongoClient, type Db } from 'mongodb';
+import { MongoClient, type Db, type WriteConcernSettings } from 'mongodb';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { closeClientBounded } from '../libs/driver_clients.js';
 import { ShimProcess, runReadPath, type ShimOptions } from '../libs/index.js';
@@ -48,12 +48,16 @@ export interface CrashLoopResult {
 /** The collections the loop writes, as `crash.c0`...: a document stays in its collection. */
 const collectionCount = 3;
 const databaseName = 'crash';
+/** The write concerns that wait for the journal fsync. */
+const journaledWriteConcerns: WriteConcernSettings[] = [{ journal: true }, { w: 'majority' }, { fsync: true } as WriteConcernSettings];
 
 /** Counters that become the report's figures. */
 interface Tally {
   roundsRun: number;
   kills: Record<KillMoment, number>;
   writesAcknowledged: number;
+  /** Writes acknowledged with `j: true`, `w: 'majority'` or `fsync: true`: durable at once. */
+  writesJournaled: number;
   checkpointsAcknowledged: number;
   keyRotationsAcknowledged: number;
   repairCommandsAcknowledged: number;
@@ -103,6 +107,7 @@ class CrashLoop {
     roundsRun: 0,
     kills: { workload: 0, checkpoint: 0, startup: 0, shutdown: 0, repairCommand: 0, repairMode: 0, magicRestore: 0 },
     writesAcknowledged: 0,
+    writesJournaled: 0,
     checkpointsAcknowledged: 0,
     keyRotationsAcknowledged: 0,
     repairCommandsAcknowledged: 0,
@@ -398,14 +403,24 @@ class CrashLoop {
         [1, 'delete'],
         [canInsert ? 0 : 2, 'pause'],
       ]);
+      // A third of the writes wait for the journal: once acknowledged, they and every write
+      // acknowledged before them must survive any kill, as a completed checkpoint's writes do.
+      const writeConcern = this.random.below(3) === 0 ? journaledWriteConcerns[this.random.below(journaledWriteConcerns.length)] : undefined;
+      const options = writeConcern === undefined ? {} : { writeConcern };
+      const journaled = (): void => {
+        if (writeConcern === undefined) return;
+        this.model.checkpointAcknowledged(this.model.checkpointSent());
+        this.tally.writesJournaled += 1;
+      };
       try {
         if (operation === 'insert') {
           const count = this.random.between(1, 20);
           const collection = this.random.below(collectionCount);
           const ids = Array.from({ length: count }, () => this.model.newId());
           for (const id of ids) this.model.writeSent(id, collection, 1);
-          await db.collection<CrashDocument>(`c${collection}`).insertMany(ids.map((id) => documentFor(id, 1)));
+          await db.collection<CrashDocument>(`c${collection}`).insertMany(ids.map((id) => documentFor(id, 1)), options);
           for (const id of ids) this.model.writeAcknowledged(id, 1);
+          journaled();
           inserted += count;
           this.tally.writesAcknowledged += 1;
         } else if (operation === 'update') {
@@ -415,18 +430,20 @@ class CrashLoop {
           const version = this.model.newest(id) + 1;
           this.model.writeSent(id, collection, version);
           const { payload, tag } = documentFor(id, version);
-          const result = await db.collection<CrashDocument>(`c${collection}`).updateOne({ _id: id }, { $set: { version, tag, payload } });
+          const result = await db.collection<CrashDocument>(`c${collection}`).updateOne({ _id: id }, { $set: { version, tag, payload } }, options);
           if (result.matchedCount !== 1 && !halt.stopped) throw new Error(`update of _id ${id} matched ${result.matchedCount} documents, not 1`);
           this.model.writeAcknowledged(id, version);
+          journaled();
           this.tally.writesAcknowledged += 1;
         } else if (operation === 'delete') {
           const id = this.model.pickLive((bound) => this.random.below(bound));
           if (id === undefined) continue;
           const collection = this.model.collectionOf(id);
           this.model.writeSent(id, collection, deletedState);
-          const result = await db.collection<CrashDocument>(`c${collection}`).deleteOne({ _id: id });
+          const result = await db.collection<CrashDocument>(`c${collection}`).deleteOne({ _id: id }, options);
           if (result.deletedCount !== 1 && !halt.stopped) throw new Error(`delete of _id ${id} removed ${result.deletedCount} documents, not 1`);
           this.model.writeAcknowledged(id, deletedState);
+          journaled();
           this.tally.writesAcknowledged += 1;
         } else {
           await sleep(this.random.between(5, 50), undefined, { signal: halt.controller.signal });
@@ -519,6 +536,18 @@ class CrashLoop {
 
   /** Runs `--repair` or `--magicRestore` on the home and SIGKILLs it part-way. */
   private async killStartupMode(round: number, moment: 'repairMode' | 'magicRestore'): Promise<string> {
+    if (moment === 'magicRestore') {
+      // Magic restore rolls the home back to its newest checkpoint, and journaled writes may be
+      // newer: a start (which replays the journal) and a clean stop (which checkpoints) first,
+      // so the restore rolls back no acknowledged write.
+      if (!(await this.startAndCheck(round))) return 'nothing: the start before the restore failed';
+      try {
+        await this.shim.stop();
+      } catch (error) {
+        this.fail(round, 'stop', errorText(error));
+        return 'nothing: the clean stop before the restore failed';
+      }
+    }
     const after = this.random.between(50, 1500);
     const outcome = await runStartupModeKilled(this.shim.dbpath, moment, this.storage, after);
     if (outcome.completed) this.tally.startupModesCompleted += 1;
@@ -550,6 +579,7 @@ class CrashLoop {
         documentsLost: tally.documentsLost,
         otherViolations: tally.otherViolations,
         writesAcknowledged: tally.writesAcknowledged,
+        writesJournaled: tally.writesJournaled,
         checkpointsAcknowledged: tally.checkpointsAcknowledged,
         keyRotationsAcknowledged: tally.keyRotationsAcknowledged,
         repairCommandsAcknowledged: tally.repairCommandsAcknowledged,

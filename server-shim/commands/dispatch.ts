@@ -17,7 +17,7 @@ const slowCommandMillis = 100;
  * `{ok: 0, errmsg, code, codeName}`. Checks `$db`, the command's gate and admin-only rule,
  * refuses multi-document transactions, parses `writeConcern` and `maxTimeMS` before the command
  * runs, bounds the command's waits by `maxTimeMS`, then (for commands that write) waits for the
- * write concern and reports what it could not satisfy as `writeConcernError`, and adds
+ * write concern (durability from the journal's sync) and reports what it could not satisfy as `writeConcernError`, and adds
  * `operationTime` and `$clusterTime` when running as a replica set member.
  */
 export async function dispatchCommand(registry: CommandRegistry, body: Document, context: CommandContext): Promise<Document> {

@@ -57,6 +57,8 @@ export const serverStatusCommand = defineCommand({
       metrics: { cursor: { open: { total: Long.fromNumber(server.cursors.size) } } },
       storageEngine: { name: 'disagg-lab', supportsCommittedReads: true, persistent: true, backupCursorOpen: server.storage.backupCursorOpen },
       disagg: storageSection(server),
+      // Journal syncs and the waits they served: `waiters` above `syncs` is group commit.
+      journal: { enabled: server.storage.connection.journalStats() !== undefined, ...server.storage.connection.journalStats() },
       ...(server.options.replSet === undefined ? {} : { repl: { setName: server.options.replSet, isWritablePrimary: true, primary: server.hostAndPort, me: server.hostAndPort } }),
     };
   },

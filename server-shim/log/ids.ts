@@ -53,6 +53,10 @@ export const LogId = {
   EngineClosed: 4795901,
   // Replication (REPL).
   ReplicaSetInitiated: 21392,
+  /** mongod's "Recovering from stable timestamp" (replication recovery at start-up). */
+  ReplicationRecoveryStarting: 23987,
+  /** mongod's "Applied oplog entries during replication recovery". */
+  ReplicationRecoveryFinished: 21536,
   // Engine events forwarded as they are.
   EngineEvent: 7140220,
   // Cursors (QUERY).

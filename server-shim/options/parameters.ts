@@ -51,6 +51,16 @@ export const parameterDefinitions: readonly ParameterDefinition[] = [
     description: 'Seconds between periodic checkpoints; 0 turns them off.',
   },
   {
+    name: 'journalCommitIntervalMs',
+    type: 'integer',
+    defaultValue: 100,
+    atStartup: true,
+    atRuntime: false,
+    minimum: 1,
+    maximum: 500,
+    description: 'Milliseconds between background journal flushes: how long a w:1 write may stay undurable.',
+  },
+  {
     name: 'cursorTimeoutMillis',
     type: 'integer',
     defaultValue: 600000,

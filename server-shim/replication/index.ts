@@ -8,3 +8,4 @@ export {
   replicaSetConfigNamespace,
   replicaSetStatus,
 } from './replica_set.js';
+export { recoverFromOplog, type ReplicationRecoveryResult } from './recovery.js';

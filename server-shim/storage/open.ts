@@ -10,11 +10,14 @@ export interface OpenStorageOptions {
   keyProviderConfig?: string;
   cacheSizeMB?: number;
   pageLogRetain?: number | 'all';
+  /** Background journal flush period (the `journalCommitIntervalMs` server parameter). */
+  journalCommitIntervalMs?: number;
 }
 
 /** The engine configuration for the server's options, with engine events forwarded to `logger`. */
 export function engineConfig(options: OpenStorageOptions, logger: Logger): ConnectionConfig {
-  const config: ConnectionConfig = { create: true, storage: options.storage, logger: forwardEngineEvents(logger) };
+  const config: ConnectionConfig = { create: true, storage: options.storage, logger: forwardEngineEvents(logger), journal: true };
+  if (options.journalCommitIntervalMs !== undefined) config.journalCommitIntervalMs = options.journalCommitIntervalMs;
   if (options.keyProvider !== undefined) config.keyProvider = options.keyProvider;
   if (options.keyProviderConfig !== undefined) config.keyProviderConfig = options.keyProviderConfig;
   if (options.cacheSizeMB !== undefined) config.cacheSize = Math.round(options.cacheSizeMB * 1024 * 1024);

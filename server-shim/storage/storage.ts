@@ -138,6 +138,7 @@ export class Storage {
     this.clock.advanceTo(connection.stableTimestamp > checkpointTimestamp ? connection.stableTimestamp : checkpointTimestamp);
     if (!connection.hasTable(catalogUri)) connection.createTable(catalogUri, tableConfig);
     this.loadCatalog();
+    this.adoptLocalTables();
     const oplog = this.catalog.get(oplogNamespace);
     if (oplog === undefined) {
       // Nothing else runs yet at start-up: no gate to pass.
@@ -188,6 +189,35 @@ export class Storage {
       cursor.close();
     }
     this.logger.info(LogComponent.Storage, LogId.CatalogLoaded, 'Loaded the collection catalog', { collections: this.catalog.size });
+  }
+
+  /**
+   * Gives a catalog entry to every `local` collection table the catalog does not name. In
+   * disaggregated mode the catalog is a shared table, durable only at a checkpoint, while the
+   * local tables (the oplog above all) are journaled: after a crash before the first
+   * checkpoint that held a local collection's catalog record, its table (with its journaled
+   * records) is still there and is kept, not replaced by an empty one.
+   */
+  private adoptLocalTables(): void {
+    const named = new Set([...this.catalog.values()].map((entry) => entry.uri));
+    for (const table of this.connection.listTables()) {
+      if (table.shared || named.has(table.uri) || !table.uri.startsWith('table:local.')) continue;
+      const namespace = parseNamespace(table.uri.slice('table:'.length));
+      const ns = namespaceString(namespace);
+      const entry: CollectionEntry = {
+        ns, db: namespace.db, name: namespace.collection, uri: table.uri, uuid: new UUID(),
+        options: ns === oplogNamespace ? { capped: true, size: 1024 * 1024 * 1024 } : {},
+        keyField: ns === oplogNamespace ? 'ts' : '_id', local: true,
+      };
+      this.insideWrite = true;
+      try {
+        this.commit(undefined, (session) => withCursor(session, catalogUri, (cursor) => cursor.put(Buffer.from(ns, 'utf8'), encodeDocument(catalogRecord(entry)))));
+      } finally {
+        this.insideWrite = false;
+      }
+      this.catalog.set(ns, entry);
+      this.logger.warning(LogComponent.Storage, LogId.CatalogEntryWithoutTable, 'Recreated the catalog entry of a local collection whose table survived', { namespace: ns, uri: table.uri });
+    }
   }
 
   // ---- Catalog -------------------------------------------------------------------------------
@@ -633,11 +663,22 @@ export class Storage {
   }
 
   /**
-   * Resolves once every write applied so far is durable. There is no journal yet: durability
-   * comes from a checkpoint, so this takes one.
+   * Resolves once every write committed before the call is durable in the journal (with its
+   * oplog entry): the wait of `j: true`, `fsync: true` and `w: 'majority'`. Concurrent callers
+   * share one fsync (group commit).
    */
   async awaitJournalDurable(): Promise<void> {
-    await this.checkpoint();
+    try {
+      await this.connection.syncJournal();
+    } catch (error) {
+      throw engineErrorToCommandError(error);
+    }
+  }
+
+  /** Reads the catalog again (after replication recovery created or dropped collections). */
+  reloadCatalog(): void {
+    this.catalog.clear();
+    this.loadCatalog();
   }
 
   /** The latest timestamp handed to a write (the last applied optime). */

@@ -136,11 +136,17 @@ export function buildProgram(): Command {
       await run(options.json, async (output) => (await import('./commands/header.js')).headerCommand(file, options, output));
     });
 
-  homeCommand(program, 'log', 'list the page log\'s records by LSN')
+  homeCommand(program, 'log', 'list the page log\'s records by LSN (with --journal: the journal\'s records)')
     .argument('[home]', 'database home')
     .option('--from <lsn>', 'first LSN (default 1)')
     .option('--to <lsn>', 'last LSN (default: the last)')
-    .action(async (home: string | undefined, options: HomeOptions & { from?: string; to?: string }, command: Command) => {
+    .option('--journal', 'print the journal (WiredTigerLog.*) records instead, as wt printlog does')
+    .action(async (home: string | undefined, options: HomeOptions & { from?: string; to?: string; journal?: boolean }, command: Command) => {
+      if (options.journal) {
+        const global = globalOptions(command);
+        await run(options.json, async (output) => (await import('./commands/journal.js')).journalCommand(resolveHome(home, options, global), output));
+        return;
+      }
       const global = globalOptions(command);
       await run(options.json, async (output) => (await import('./commands/log.js')).logCommand(resolveHome(home, options, global), { ...options, pageLog: options.pageLog ?? global.pageLog }, output));
     });

@@ -1,6 +1,6 @@
 import type { Btree } from '../btree/index.js';
 import { ErrorCode, SchemaError, StateError } from '../errors.js';
-import type { TableHandle } from './table.js';
+import type { TableHandle } from '../connection/index.js';
 
 export type WriteKind = 'put' | 'insert' | 'remove';
 

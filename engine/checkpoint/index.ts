@@ -1,0 +1,2 @@
+/** Checkpoints: writing every tree, the metadata and the turtle file at the stable timestamp (see README.md). */
+export { runCheckpoint, type CheckpointTarget } from './checkpoint.js';

@@ -1,0 +1,354 @@
+import { ChecksumError, ErrorCode, FormatError } from '../errors.js';
+import { checksumWithZeroedField } from './checksum.js';
+import { packedIntSize, packedUintSize, readPackedIntBig, readPackedUint, readPackedUintBig, writePackedInt, writePackedUint } from './packed.js';
+
+/**
+ * WiredTiger's write-ahead log (`WiredTigerLog.NNNNNNNNNN` files), encode and decode only.
+ * Every record starts with a 16-byte header (length, CRC-32C, flags, uncompressed length) and
+ * is padded to a multiple of `LOG_ALIGN`; its body starts with the packed record type. A file
+ * begins with the descriptor record (magic, version, configured file size) at offset 0 and a
+ * system record holding the previous file's end LSN at offset 128. All integers of the header
+ * and descriptor are little-endian; everything in a body is WiredTiger-packed.
+ */
+
+/** Records start at and are padded to multiples of this. */
+export const LOG_ALIGN = 128;
+export const LOG_RECORD_HEADER_SIZE = 16;
+export const LOG_MAGIC = 0x101064;
+export const LOG_VERSION = 5;
+/** The file name prefix; the number follows, zero-padded to ten digits. */
+export const LOG_FILE_PREFIX = 'WiredTigerLog.';
+/**
+ * WiredTiger sets the last padding byte of a record to this when more than one byte of padding
+ * follows the body, so a complete write is told from a torn one.
+ */
+export const LOG_DEBUG_BYTE = 0xab;
+/** Where the first record after the descriptor and the previous-LSN system record goes. */
+export const LOG_FIRST_RECORD_OFFSET = 2 * LOG_ALIGN;
+/** Largest record this engine accepts when reading (WiredTiger's own limit is 4 GB). */
+export const LOG_RECORD_MAX = 1 << 30;
+
+/** Record types (`WT_LOGREC_*`). */
+export const LogRecordType = { Checkpoint: 0, Commit: 1, FileSync: 2, Message: 3, System: 4 } as const;
+/** Operation types (`WT_LOGOP_*`); diagnostic ones carry the 0x80000000 "ignore" bit. */
+export const LogOpType = {
+  RowPut: 4,
+  RowRemove: 5,
+  CheckpointStart: 7,
+  PrevLsn: 8,
+  TxnTimestamp: 0x80000000 + 11,
+} as const;
+
+/** A log sequence number: file number and byte offset of a record. */
+export interface Lsn {
+  file: number;
+  offset: number;
+}
+
+/** Orders two LSNs: negative, zero or positive. */
+export function compareLsn(a: Lsn, b: Lsn): number {
+  return a.file !== b.file ? a.file - b.file : a.offset - b.offset;
+}
+
+/** `(file,offset)`, as WiredTiger writes `checkpoint_lsn`. */
+export function formatLsn(lsn: Lsn): string {
+  return `(${lsn.file},${lsn.offset})`;
+}
+
+/** Parses `(file,offset)`; undefined for anything else. */
+export function parseLsn(text: string): Lsn | undefined {
+  const match = /^\((\d+),(\d+)\)$/.exec(text.trim());
+  return match ? { file: Number(match[1]), offset: Number(match[2]) } : undefined;
+}
+
+/** `WiredTigerLog.0000000001` for 1. */
+export function logFileName(file: number): string {
+  return LOG_FILE_PREFIX + String(file).padStart(10, '0');
+}
+
+/** The file number of a log file name, or undefined when it is not one. */
+export function logFileNumber(name: string): number | undefined {
+  const match = /^WiredTigerLog\.(\d{10})$/.exec(name);
+  return match ? Number(match[1]) : undefined;
+}
+
+/** One operation of a commit or system record. */
+export type LogOp =
+  | { kind: 'put'; fileId: number; key: Buffer; value: Buffer }
+  | { kind: 'remove'; fileId: number; key: Buffer }
+  | { kind: 'timestamp'; timeSec: bigint; timeNsec: bigint; commitTs: bigint; durableTs: bigint; firstCommitTs: bigint; prepareTs: bigint; readTs: bigint }
+  | { kind: 'prevLsn'; lsn: Lsn }
+  | { kind: 'checkpointStart' }
+  | { kind: 'unknown'; type: number; bytes: Buffer };
+
+/** A decoded record body. */
+export type LogRecordBody =
+  | { type: 'commit'; txnId: bigint; ops: LogOp[] }
+  | { type: 'system'; ops: LogOp[] }
+  | { type: 'checkpoint'; checkpointLsn: Lsn; snapshotCount: number }
+  | { type: 'message'; message: string }
+  | { type: 'fileSync'; fileId: number; start: number }
+  | { type: 'descriptor'; magic: number; version: number; logSize: bigint };
+
+/** The fixed header of a record. */
+export interface LogRecordHeader {
+  len: number;
+  checksum: number;
+  flags: number;
+  memLen: number;
+}
+
+/** Reads the 16-byte header at `offset`. */
+export function readLogRecordHeader(bytes: Buffer, offset = 0): LogRecordHeader {
+  if (bytes.length < offset + LOG_RECORD_HEADER_SIZE) {
+    throw new FormatError('log record header runs past the end', { offset }, ErrorCode.FormatTruncated);
+  }
+  return {
+    len: bytes.readUInt32LE(offset),
+    checksum: bytes.readUInt32LE(offset + 4),
+    flags: bytes.readUInt16LE(offset + 8),
+    memLen: bytes.readUInt32LE(offset + 12),
+  };
+}
+
+/** True when a header's length is one a valid record could have. */
+export function plausibleRecordLength(len: number): boolean {
+  return len >= LOG_RECORD_HEADER_SIZE && len % LOG_ALIGN === 0 && len <= LOG_RECORD_MAX;
+}
+
+/**
+ * Seals a record body: header, body, zero padding to `LOG_ALIGN` (the last padding byte set to
+ * `LOG_DEBUG_BYTE` when more than one byte of padding follows), and the CRC-32C of all of it
+ * computed with the checksum field zero.
+ */
+export function sealLogRecord(body: Buffer, options: { debugByte?: boolean } = {}): Buffer {
+  const size = LOG_RECORD_HEADER_SIZE + body.length;
+  const len = Math.ceil(size / LOG_ALIGN) * LOG_ALIGN;
+  const record = Buffer.alloc(len);
+  body.copy(record, LOG_RECORD_HEADER_SIZE);
+  if ((options.debugByte ?? true) && len - size > 1) record[len - 1] = LOG_DEBUG_BYTE;
+  record.writeUInt32LE(len, 0);
+  record.writeUInt32LE(checksumWithZeroedField(record, 4, len), 4);
+  return record;
+}
+
+/**
+ * Checks a whole record (exactly `len` bytes) and returns its body (with its padding). Raises
+ * `ChecksumError` when the checksum does not match and `FormatError` for a length or flag this
+ * engine cannot read; `offset` goes into the location.
+ */
+export function checkLogRecord(record: Buffer, offset = 0): Buffer {
+  const header = readLogRecordHeader(record);
+  if (!plausibleRecordLength(header.len) || header.len !== record.length) {
+    throw new FormatError(`log record length ${header.len} is not a positive multiple of ${LOG_ALIGN}`, { offset, actual: header.len });
+  }
+  const actual = checksumWithZeroedField(record, 4, header.len);
+  if (actual !== header.checksum) {
+    throw new ChecksumError('log record checksum mismatch', { offset, expected: header.checksum, actual });
+  }
+  if (header.flags !== 0 || header.memLen !== 0) {
+    throw new FormatError(`log record flags 0x${header.flags.toString(16)} (compressed or encrypted records are not supported)`, { offset });
+  }
+  return record.subarray(LOG_RECORD_HEADER_SIZE);
+}
+
+/** The descriptor record at offset 0 of every log file: 128 bytes. */
+export function encodeLogDescriptor(logSize: number | bigint): Buffer {
+  const record = Buffer.alloc(LOG_ALIGN);
+  record.writeUInt32LE(LOG_MAGIC, LOG_RECORD_HEADER_SIZE);
+  record.writeUInt16LE(LOG_VERSION, LOG_RECORD_HEADER_SIZE + 4);
+  record.writeBigUInt64LE(BigInt(logSize), LOG_RECORD_HEADER_SIZE + 8);
+  record.writeUInt32LE(LOG_ALIGN, 0);
+  record.writeUInt32LE(checksumWithZeroedField(record, 4, LOG_ALIGN), 4);
+  return record;
+}
+
+/** Decodes the descriptor from a checked record body. */
+export function decodeLogDescriptor(body: Buffer): { magic: number; version: number; logSize: bigint } {
+  if (body.length < 16) throw new FormatError('log descriptor is truncated', { offset: 0 }, ErrorCode.FormatTruncated);
+  return { magic: body.readUInt32LE(0), version: body.readUInt16LE(4), logSize: body.readBigUInt64LE(8) };
+}
+
+/** Writes packed unsigned integers and byte strings into a growing list of chunks. */
+class BodyWriter {
+  private readonly chunks: Buffer[] = [];
+
+  uint(value: number | bigint): this {
+    const out = Buffer.alloc(packedUintSize(value));
+    writePackedUint(out, 0, value);
+    this.chunks.push(out);
+    return this;
+  }
+
+  int(value: bigint): this {
+    const out = Buffer.alloc(packedIntSize(value));
+    writePackedInt(out, 0, value);
+    this.chunks.push(out);
+    return this;
+  }
+
+  bytes(value: Buffer): this {
+    this.chunks.push(value);
+    return this;
+  }
+
+  toBuffer(): Buffer {
+    return Buffer.concat(this.chunks);
+  }
+}
+
+function encodeOpFields(op: LogOp): { type: number; fields: Buffer } {
+  const w = new BodyWriter();
+  switch (op.kind) {
+    case 'put':
+      return { type: LogOpType.RowPut, fields: w.uint(op.fileId).uint(op.key.length).bytes(op.key).bytes(op.value).toBuffer() };
+    case 'remove':
+      return { type: LogOpType.RowRemove, fields: w.uint(op.fileId).bytes(op.key).toBuffer() };
+    case 'timestamp':
+      return {
+        type: LogOpType.TxnTimestamp,
+        fields: w.uint(op.timeSec).uint(op.timeNsec).uint(op.commitTs).uint(op.durableTs).uint(op.firstCommitTs).uint(op.prepareTs).uint(op.readTs).toBuffer(),
+      };
+    case 'prevLsn':
+      return { type: LogOpType.PrevLsn, fields: w.uint(op.lsn.file).uint(op.lsn.offset).toBuffer() };
+    case 'checkpointStart':
+      return { type: LogOpType.CheckpointStart, fields: Buffer.alloc(0) };
+    case 'unknown':
+      return { type: op.type, fields: op.bytes };
+  }
+}
+
+/**
+ * One operation: packed type, packed size of the whole operation (type and size fields
+ * included, the size chosen so that it counts its own packed length), then the fields.
+ */
+export function encodeLogOp(op: LogOp): Buffer {
+  const { type, fields } = encodeOpFields(op);
+  const typeSize = packedUintSize(type);
+  let size = typeSize + 1 + fields.length;
+  while (typeSize + packedUintSize(size) + fields.length !== size) size = typeSize + packedUintSize(size) + fields.length;
+  return new BodyWriter().uint(type).uint(size).bytes(fields).toBuffer();
+}
+
+/** A commit record's body: type, transaction id (packed signed), operations. */
+export function encodeCommitBody(txnId: bigint, ops: LogOp[]): Buffer {
+  const w = new BodyWriter().uint(LogRecordType.Commit).int(txnId);
+  for (const op of ops) w.bytes(encodeLogOp(op));
+  return w.toBuffer();
+}
+
+/** A system record's body (the previous-LSN record of a new file). */
+export function encodeSystemBody(ops: LogOp[]): Buffer {
+  const w = new BodyWriter().uint(LogRecordType.System);
+  for (const op of ops) w.bytes(encodeLogOp(op));
+  return w.toBuffer();
+}
+
+/** A message record's body: type, NUL-terminated text. */
+export function encodeMessageBody(message: string): Buffer {
+  return new BodyWriter().uint(LogRecordType.Message).bytes(Buffer.from(message + '\0', 'utf8')).toBuffer();
+}
+
+/** A checkpoint record's body: type, checkpoint LSN, snapshot count 0, empty snapshot. */
+export function encodeCheckpointBody(checkpointLsn: Lsn): Buffer {
+  return new BodyWriter().uint(LogRecordType.Checkpoint).uint(checkpointLsn.file).uint(checkpointLsn.offset).uint(0).toBuffer();
+}
+
+function truncatedAt(offset: number, what: string): FormatError {
+  return new FormatError(`log ${what} runs past the end of its record`, { offset }, ErrorCode.FormatTruncated);
+}
+
+/** Decodes the operations from `start` to the first zero byte (padding) or the end. */
+function decodeOps(body: Buffer, start: number, recordOffset: number): LogOp[] {
+  const ops: LogOp[] = [];
+  let p = start;
+  while (p < body.length && body[p] !== 0) {
+    const [type, typeLen] = readPackedUint(body, p);
+    const [size, sizeLen] = readPackedUint(body, p + typeLen);
+    const fieldsStart = p + typeLen + sizeLen;
+    const end = p + size;
+    if (size < typeLen + sizeLen || end > body.length) throw truncatedAt(recordOffset + LOG_RECORD_HEADER_SIZE + p, `operation of type ${type}`);
+    const fields = body.subarray(fieldsStart, end);
+    ops.push(decodeOp(type, fields, recordOffset + LOG_RECORD_HEADER_SIZE + fieldsStart));
+    p = end;
+  }
+  return ops;
+}
+
+function decodeOp(type: number, fields: Buffer, offset: number): LogOp {
+  let q = 0;
+  const uint = (): number => {
+    const [v, n] = readPackedUint(fields, q);
+    q += n;
+    return v;
+  };
+  const big = (): bigint => {
+    const [v, n] = readPackedUintBig(fields, q);
+    q += n;
+    return v;
+  };
+  try {
+    switch (type) {
+      case LogOpType.RowPut: {
+        const fileId = uint();
+        const keyLen = uint();
+        if (q + keyLen > fields.length) throw truncatedAt(offset + q, 'row put key');
+        const key = Buffer.from(fields.subarray(q, q + keyLen));
+        return { kind: 'put', fileId, key, value: Buffer.from(fields.subarray(q + keyLen)) };
+      }
+      case LogOpType.RowRemove: {
+        const fileId = uint();
+        return { kind: 'remove', fileId, key: Buffer.from(fields.subarray(q)) };
+      }
+      case LogOpType.TxnTimestamp:
+        return { kind: 'timestamp', timeSec: big(), timeNsec: big(), commitTs: big(), durableTs: big(), firstCommitTs: big(), prepareTs: big(), readTs: big() };
+      case LogOpType.PrevLsn:
+        return { kind: 'prevLsn', lsn: { file: uint(), offset: uint() } };
+      case LogOpType.CheckpointStart:
+        return { kind: 'checkpointStart' };
+      default:
+        return { kind: 'unknown', type, bytes: Buffer.from(fields) };
+    }
+  } catch (error) {
+    if (error instanceof FormatError) throw new FormatError(`log operation of type ${type} does not decode: ${error.message}`, { offset }, error.code);
+    throw error;
+  }
+}
+
+/**
+ * Decodes a checked record's body (as `checkLogRecord` returns it). `recordOffset` is the
+ * record's offset in its file, for error locations. The descriptor is recognized by offset 0.
+ */
+export function decodeLogRecordBody(body: Buffer, recordOffset: number): LogRecordBody {
+  if (recordOffset === 0) return { type: 'descriptor', ...decodeLogDescriptor(body) };
+  const [type, typeLen] = readPackedUint(body, 0);
+  switch (type) {
+    case LogRecordType.Commit: {
+      const [txnId, n] = readPackedIntBig(body, typeLen);
+      return { type: 'commit', txnId, ops: decodeOps(body, typeLen + n, recordOffset) };
+    }
+    case LogRecordType.System:
+      return { type: 'system', ops: decodeOps(body, typeLen, recordOffset) };
+    case LogRecordType.Checkpoint: {
+      let p = typeLen;
+      const [file, a] = readPackedUint(body, p);
+      p += a;
+      const [offset, b] = readPackedUint(body, p);
+      p += b;
+      const [snapshotCount] = readPackedUint(body, p);
+      return { type: 'checkpoint', checkpointLsn: { file, offset }, snapshotCount };
+    }
+    case LogRecordType.Message: {
+      const end = body.indexOf(0, typeLen);
+      if (end < 0) throw truncatedAt(recordOffset, 'message');
+      return { type: 'message', message: body.subarray(typeLen, end).toString('utf8') };
+    }
+    case LogRecordType.FileSync: {
+      const [fileId, a] = readPackedUint(body, typeLen);
+      const [start] = readPackedIntBig(body, typeLen + a);
+      return { type: 'fileSync', fileId, start: Number(start) };
+    }
+    default:
+      throw new FormatError(`unknown log record type ${type}`, { offset: recordOffset, actual: type });
+  }
+}
