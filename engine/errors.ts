@@ -36,6 +36,12 @@ export const ErrorCode = {
   /** A home opened with a page log that is not the one it pairs with. */
   PageLogMismatch: 'PAGE_LOG_MISMATCH',
   CheckpointMetadataCorrupt: 'CHECKPOINT_METADATA_CORRUPT',
+  /** The turtle file names no metadata checkpoint while the home holds data. */
+  MetadataCheckpointMissing: 'METADATA_CHECKPOINT_MISSING',
+  /** The home or page log the connection opened is no longer the one on disk (deleted, replaced, unmounted). */
+  StorageReplaced: 'STORAGE_REPLACED',
+  /** The file system is full. */
+  NoSpace: 'NO_SPACE',
   // Key provider.
   KeyProvider: 'KEY_PROVIDER',
   KeyPageInvalid: 'KEY_PAGE_INVALID',

@@ -53,6 +53,12 @@ export const repair = {
   repairAll: (connection: Connection, log: EngineLogger): Promise<RepairRun> => repairWorker.repairAll(internals(connection), log),
 };
 
+/**
+ * Restores a missing or damaged `WiredTiger.turtle` of a stopped home from its intact
+ * `WiredTiger.turtle.backup` (before the home is opened: the server's `--repair`).
+ */
+export { restoreTurtleFromBackup, type TurtleRestore } from './meta/index.js';
+
 /** Resolves when no point-in-time write holds the write lock. */
 export function whenWritable(connection: Connection): Promise<void> {
   return internals(connection).whenWritable();

@@ -9,6 +9,7 @@ import { parseCommandLine, serverVersion, type ServerOptions, type ServerParamet
 import { initiateReplicaSet } from './replication/index.js';
 import { Server } from './server/index.js';
 import { isEngineError, openStorage, type Storage } from './storage/index.js';
+import { restoreTurtleFromBackup, type TurtleRestore } from '../engine/index.js';
 
 /** What the process must do once `runServer` settles. */
 export interface RunOutcome {
@@ -59,6 +60,7 @@ async function runWithLogger(options: ServerOptions, parameters: ServerParameter
   try {
     checkDbpath(options.dbpath);
     lock = acquireDbpathLock(options.dbpath);
+    if (options.repair) restoreTurtleOrFail(options.dbpath, logger);
     storage = await openEngineOrFail(options, logger);
 
     const mode = startupModeFor(options);
@@ -115,6 +117,27 @@ function checkDbpath(dbpath: string): void {
       { code: 29, codeName: 'NonExistentPath', dbPath: dbpath },
     );
   }
+}
+
+/**
+ * `--repair`, before the engine opens: a missing or damaged turtle file whose backup copy is
+ * intact is restored from it, and the restore is logged with what was wrong. A sound turtle is
+ * left alone; when neither copy is sound the engine's open reports the damage. A failing write
+ * is fatal.
+ */
+function restoreTurtleOrFail(dbpath: string, logger: Logger): void {
+  let restore: TurtleRestore;
+  try {
+    restore = restoreTurtleFromBackup(dbpath);
+  } catch (error) {
+    throw new FatalError(`--repair could not restore WiredTiger.turtle from its backup: ${error instanceof Error ? error.message : String(error)}`, ExitCode.Fatal, {
+      option: '--repair', error: describeError(error),
+    });
+  }
+  if (!restore.restored) return;
+  logger.warning(LogComponent.Repair, LogId.RepairTurtleRestored, 'Restored WiredTiger.turtle from WiredTiger.turtle.backup', {
+    file: 'WiredTiger.turtle', backup: 'WiredTiger.turtle.backup', reason: restore.reason,
+  });
 }
 
 /** Opens the engine; a failure (corruption at start-up, say) is fatal with its code and location. */

@@ -15,7 +15,7 @@ import {
 import {
   checkTableName, colgroupEntry, colgroupSource, fileEntry, fileId, HISTORY_STORE_FILE, historyStoreEntry, isSharedFile,
   METADATA_FILE, metadataFileEntry, MetadataStore, PAIRED_CHECKPOINT_KEY, pairedCheckpointEntry, parseCreateConfig,
-  parsePairedCheckpoint, readTurtleFile, RESERVED_TABLE_IDS, settingsFromFileConfig, syncDirectory, tableEntry,
+  parsePairedCheckpoint, readTurtleFile, refreshTurtleBackup, requireMetadataCheckpoint, RESERVED_TABLE_IDS, settingsFromFileConfig, syncDirectory, tableEntry,
   writeTurtleFile, type TableSettings,
 } from '../meta/index.js';
 import { SessionImpl } from './session.js';
@@ -124,15 +124,25 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
 
   private async openHome(config: ConnectionConfig): Promise<void> {
     const home = this.home;
-    let metadataConfig = existsSync(home) ? readTurtleFile(home, this.readOnly) : undefined;
-    if (metadataConfig === undefined) {
+    let turtle = existsSync(home) ? readTurtleFile(home, this.readOnly) : undefined;
+    if (turtle === undefined) {
       if (this.readOnly || config.create === false) {
         throw new IoError(`${home} is not a database home (no WiredTiger.turtle)`, { file: join(home, 'WiredTiger.turtle') }, ErrorCode.MissingFile);
       }
       this.createHome();
-      metadataConfig = readTurtleFile(home, false)!;
+      turtle = readTurtleFile(home, false)!;
     }
-    const metadataCheckpoint = latestCheckpoint(metadataConfig);
+    requireMetadataCheckpoint(home, turtle, this.storage === 'disagg' ? config.pageLogPath ?? join(home, 'pagelog') : undefined);
+    if (!this.readOnly) {
+      const replaced = refreshTurtleBackup(home, turtle);
+      if (replaced !== undefined) {
+        this.log({
+          level: replaced.state === 'missing' ? 'info' : 'warn', component: 'STORAGE', msg: 'Rewrote the turtle file backup',
+          attr: { file: 'WiredTiger.turtle.backup', found: replaced.state, ...(replaced.state === 'invalid' ? { error: replaced.error.message } : {}) },
+        });
+      }
+    }
+    const metadataCheckpoint = turtle.checkpoint;
     this.checkpointOrder = metadataCheckpoint?.order ?? 0;
     this.localMetadataBlock = new FileBlockManager(join(home, METADATA_FILE), {
       allocationSize: DEFAULT_ALLOCATION_SIZE, readOnly: this.readOnly, checkpointAddr: metadataCheckpoint?.addr,

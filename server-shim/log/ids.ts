@@ -60,6 +60,7 @@ export const LogId = {
   RepairAction: 7140241,
   RepairFinished: 7140242,
   FaultInjected: 7140243,
+  RepairTurtleRestored: 7140244,
   // Magic restore (RESTORE).
   MagicRestoreBeginning: 8290600,
   MagicRestoreStep: 8290602,
