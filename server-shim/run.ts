@@ -84,8 +84,17 @@ async function runWithLogger(options: ServerOptions, parameters: ServerParameter
     shutdown.dispose();
     logger.withContext('SignalHandler').info(LogComponent.Control, LogId.ReceivedSignal, 'Shutdown requested', { reason });
     await server.close();
-    await storage.close();
+    const closing = storage;
     storage = undefined;
+    try {
+      await closing.close();
+    } catch (error) {
+      // The final checkpoint failed (storage gone or full): what was written since the last
+      // checkpoint is lost, and the exit code says so.
+      throw new FatalError(`the final checkpoint failed: ${error instanceof Error ? error.message : String(error)}`, ExitCode.Fatal, {
+        error: describeError(error), ...(isEngineError(error) ? { engineErrorCode: error.code, location: error.location } : {}),
+      });
+    }
     logger.info(LogComponent.Control, LogId.NowExiting, 'Now exiting');
     return { exitCode: ExitCode.Clean };
   } catch (error) {

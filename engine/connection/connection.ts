@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type {
   CheckpointInfo, Connection, ConnectionConfig, EngineLogger, KeyProviderStatus, Session, StorageMode, TableInfo,
@@ -7,7 +7,7 @@ import type {
 import { FileBlockManager, type BlockManager } from '../block/index.js';
 import { Btree, copyTree, treeAddresses, type TimestampState } from '../btree/index.js';
 import { Cache } from '../cache/index.js';
-import { ConfigError, ErrorCode, IoError, SchemaError, StateError } from '../errors.js';
+import { ConfigError, EngineError, ErrorCode, IoError, SchemaError, StateError } from '../errors.js';
 import {
   DEFAULT_ALLOCATION_SIZE, formatCheckpointList, getConfigValue, latestCheckpoint, plainCheckpoint,
   setConfigRaw, type CheckpointEntry,
@@ -77,6 +77,8 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
   /** Identifies the async chain that holds the exclusive lock, so only it may write. */
   private readonly exclusiveOwner = new AsyncLocalStorage<symbol>();
   private exclusiveToken: symbol | undefined;
+  /** The directories and files the connection opened, with their device and inode, checked before each checkpoint. */
+  private storageIdentity: StorageIdentity[] = [];
 
   private constructor(readonly home: string, readonly storage: StorageMode, readonly readOnly: boolean, private readonly config: ConnectionConfig) {
     this.cache = new Cache(config.cacheSize ?? DEFAULT_CACHE_SIZE);
@@ -163,6 +165,10 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
       this.restoreTimestamps(this.shared.metadata);
     }
     this.loadTables();
+    this.storageIdentity = recordStorageIdentity([
+      home,
+      ...(this.storage === 'disagg' ? [config.pageLogPath ?? join(home, 'pagelog'), join(config.pageLogPath ?? join(home, 'pagelog'), 'data.mdb')] : []),
+    ]);
     this.last = this.shared?.lastCheckpoint ?? (this.checkpointOrder > 0
       ? { id: String(this.checkpointOrder), timestamp: this.timestamps.stable, oldestTimestamp: this.timestamps.oldest, time: Date.now() }
       : undefined);
@@ -509,9 +515,40 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
   checkpoint(): Promise<CheckpointInfo> {
     this.assertOpen();
     if (this.readOnly) throw new StateError(ErrorCode.ReadOnly, 'the connection is read-only');
-    const run = this.checkpointChain.then(() => this.runCheckpoint());
+    const run = this.checkpointChain.then(async () => {
+      try {
+        return await this.runCheckpoint();
+      } catch (error) {
+        throw classifyStorageFailure(error, this.home);
+      }
+    });
     this.checkpointChain = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * Refuses to checkpoint into storage that is no longer the one opened: the home or the page
+   * log deleted, replaced or unmounted while the connection ran. Writing there would commit
+   * checkpoints nobody reads again (a deleted directory) or mix two databases.
+   */
+  private checkStorageIdentity(): void {
+    for (const opened of this.storageIdentity) {
+      let now: { dev: number; ino: number } | undefined;
+      try {
+        now = statSync(opened.path);
+      } catch {
+        now = undefined;
+      }
+      if (now === undefined || now.dev !== opened.dev || now.ino !== opened.ino) {
+        throw new IoError(
+          now === undefined
+            ? `${opened.path} no longer exists: it was deleted or unmounted since the home was opened; restart the server on the intended storage`
+            : `${opened.path} is no longer the one opened (device and inode changed): it was replaced or remounted; restart the server on the intended storage`,
+          { file: opened.path, expected: `${opened.dev}:${opened.ino}`, actual: now === undefined ? 'missing' : `${now.dev}:${now.ino}` },
+          ErrorCode.StorageReplaced,
+        );
+      }
+    }
   }
 
   private writeTimestampEntries(metadata: MetadataStore, now: number, stable: bigint, oldest: bigint): void {
@@ -532,6 +569,7 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
 
   private async runCheckpoint(): Promise<CheckpointInfo> {
     this.assertOpen();
+    this.checkStorageIdentity();
     const started = Date.now();
     const now = Math.floor(started / 1000);
     const order = ++this.checkpointOrder;
@@ -627,6 +665,70 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     return readdirSync(this.home).filter((f) => f.endsWith('.wt') && f !== METADATA_FILE && f !== HISTORY_STORE_FILE
       && statSync(join(this.home, f)).isFile());
   }
+}
+
+/** A path the connection opened, with its device and inode then. */
+interface StorageIdentity {
+  path: string;
+  dev: number;
+  ino: number;
+}
+
+function recordStorageIdentity(paths: string[]): StorageIdentity[] {
+  const identities: StorageIdentity[] = [];
+  for (const path of paths) {
+    try {
+      const { dev, ino } = statSync(path);
+      identities.push({ path, dev, ino });
+    } catch {
+      // Not there at open (a page log kept elsewhere without data.mdb yet): nothing to compare.
+    }
+  }
+  return identities;
+}
+
+/** The file-system error behind `error` (its own code or one of its causes'), if any. */
+function systemErrorCode(error: unknown): string | undefined {
+  for (let current = error, depth = 0; current instanceof Error && depth < 8; current = current.cause, depth += 1) {
+    const code = (current as NodeJS.ErrnoException).code;
+    if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return code;
+  }
+  return undefined;
+}
+
+/** Bytes free for unprivileged writers on the file system holding `path`; undefined when unknown. */
+function freeBytes(path: string): number | undefined {
+  try {
+    const stats = statfsSync(path);
+    return stats.bavail * stats.bsize;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Below this much free space a failed page-log commit (LMDB reports EIO, not ENOSPC) is taken for a full disk. */
+const NEARLY_FULL_BYTES = 1024 * 1024;
+
+/**
+ * A failed checkpoint's error as callers branch on it: a full file system (`ENOSPC`, or a page
+ * log commit that failed on a nearly full one) is `IoError` `NO_SPACE`, another raw file-system
+ * error `IoError` `IO`; engine errors pass unchanged.
+ */
+export function classifyStorageFailure(error: unknown, home: string): unknown {
+  const systemCode = systemErrorCode(error);
+  const pageLogCommit = error instanceof EngineError && error.code === ErrorCode.PageLog;
+  const free = freeBytes(home);
+  if (systemCode === 'ENOSPC' || (pageLogCommit && free !== undefined && free < NEARLY_FULL_BYTES)) {
+    const file = error instanceof EngineError ? error.location.file ?? home : (error as NodeJS.ErrnoException).path ?? home;
+    return new IoError(`the checkpoint failed: no space left on the device holding ${file} (${free ?? 'unknown'} bytes free); the last completed checkpoint stays readable`, {
+      file, cause: error,
+    }, ErrorCode.NoSpace);
+  }
+  if (error instanceof EngineError) return error;
+  if (systemCode !== undefined) {
+    return new IoError(`the checkpoint failed: ${error instanceof Error ? error.message : String(error)}`, { file: (error as NodeJS.ErrnoException).path ?? home, cause: error }, ErrorCode.Io);
+  }
+  return error;
 }
 
 function maxBig(a: bigint, b: bigint): bigint {

@@ -40,6 +40,7 @@ export const LogId = {
   EngineOpenFailed: 28595,
   CheckpointTaken: 22430,
   CheckpointFailed: 22435,
+  StorageFailed: 7140250,
   FsyncLocked: 20495,
   FsyncUnlocked: 20497,
   CatalogLoaded: 7140210,

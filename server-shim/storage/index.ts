@@ -3,7 +3,7 @@
  * oplog and the logical clock, checkpoints and the write gate.
  */
 export { catalogRecord, catalogUri, collectionTableConfig, duplicateKeyError, oplogNamespace, Storage } from './storage.js';
-export type { CollectionEntry, OplogOperation } from './storage.js';
+export type { CollectionEntry, OplogOperation, StorageFailure } from './storage.js';
 export { engineConfig, forwardEngineEvents, openEngine, openStorage } from './open.js';
 export type { OpenStorageOptions } from './open.js';
 export { engineErrorToCommandError, isEngineError } from './engine_errors.js';
