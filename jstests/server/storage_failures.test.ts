@@ -49,7 +49,7 @@ async function count(client: MongoClient): Promise<number> {
 }
 
 async function insertRound(client: MongoClient, first: number, size = 20_000, docs = 50): Promise<void> {
-  await client.db('app').collection('c').insertMany(Array.from({ length: docs }, (_, i) => ({ _id: first + i, pad: 'x'.repeat(size) })));
+  await client.db('app').collection<{ _id: number; pad: string }>('c').insertMany(Array.from({ length: docs }, (_, i) => ({ _id: first + i, pad: 'x'.repeat(size) })));
 }
 
 /** A tmpfs of `megabytes` mounted by the test; `unmount` lazily detaches it and removes the mount point. */
