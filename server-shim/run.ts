@@ -9,7 +9,7 @@ import { parseCommandLine, serverVersion, type ServerOptions, type ServerParamet
 import { initiateReplicaSet } from './replication/index.js';
 import { Server } from './server/index.js';
 import { isEngineError, openStorage, type Storage } from './storage/index.js';
-import { restoreTurtleFromBackup, type TurtleRestore } from '../engine/index.js';
+import { restoreTurtleFromBackup, type EngineError, type TurtleRestore } from '../engine/index.js';
 
 /** What the process must do once `runServer` settles. */
 export interface RunOutcome {
@@ -103,12 +103,29 @@ async function runWithLogger(options: ServerOptions, parameters: ServerParameter
       // Exit without closing the engine: nothing since the last checkpoint becomes durable.
       return { exitCode: error.exitCode };
     }
+    const storageError = engineErrorIn(error);
+    if (storageError !== undefined) {
+      // Damaged data met after the engine opened (the catalog, the oplog, the replica set
+      // configuration): a fatal error naming what is damaged, not a crash.
+      logger.fatal(LogComponent.Control, LogId.Fatal, `Failed to start: ${storageError.message}`, {
+        error: describeError(error), engineErrorCode: storageError.code, location: storageError.location, exitCode: ExitCode.Fatal,
+      });
+      return { exitCode: ExitCode.Fatal };
+    }
     logger.fatal(LogComponent.Control, LogId.UncaughtException, 'Uncaught exception', { error: describeError(error), stack: (error as Error)?.stack });
     return { exitCode: ExitCode.Uncaught };
   } finally {
     shutdown.dispose();
     lock?.release();
   }
+}
+
+/** The engine error `error` is or was caused by (a command error wraps one), if any. */
+function engineErrorIn(error: unknown): EngineError | undefined {
+  for (let current = error, depth = 0; current instanceof Error && depth < 8; current = current.cause, depth += 1) {
+    if (isEngineError(current)) return current;
+  }
+  return undefined;
 }
 
 /** mongod refuses a dbpath that does not exist rather than creating it. */
