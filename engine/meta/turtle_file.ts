@@ -147,10 +147,12 @@ export interface TurtleRestore {
 /**
  * Restores `WiredTiger.turtle` from `WiredTiger.turtle.backup` when the turtle is missing or
  * fails its checks and the backup passes them; the restored file is written atomically, as
- * every turtle is. A sound turtle, a home without either file, or one whose backup is not
- * intact either is left alone (the open then reports the damage). Raises only when writing fails.
+ * every turtle is, and also a turtle that names no metadata checkpoint in a home holding data
+ * (`requireMetadataCheckpoint`) when the backup names one. A sound turtle, a home without either
+ * file, or one whose backup is not intact either is left alone (the open then reports the
+ * damage). Raises only when writing fails.
  */
-export function restoreTurtleFromBackup(home: string): TurtleRestore {
+export function restoreTurtleFromBackup(home: string, pageLogPath?: string): TurtleRestore {
   const path = join(home, TURTLE_FILE);
   let damage: EngineError;
   if (!existsSync(path)) {
@@ -158,7 +160,7 @@ export function restoreTurtleFromBackup(home: string): TurtleRestore {
     damage = new IoError(`${TURTLE_FILE} is missing`, { file: TURTLE_FILE }, ErrorCode.MissingFile);
   } else {
     try {
-      checkTurtleBytes(readFileSync(path), TURTLE_FILE);
+      requireMetadataCheckpoint(home, checkTurtleBytes(readFileSync(path), TURTLE_FILE), pageLogPath);
       return { restored: false, reason: `${TURTLE_FILE} is sound` };
     } catch (error) {
       if (!(error instanceof EngineError)) throw error;
@@ -166,6 +168,9 @@ export function restoreTurtleFromBackup(home: string): TurtleRestore {
     }
   }
   const backup = intactBackup(home);
+  if (backup !== undefined && backup.checkpoint === undefined && homeDataEvidence(home, pageLogPath).length > 0) {
+    return { restored: false, reason: `${TURTLE_BACKUP_FILE} names no metadata checkpoint either; ${damage.message}` };
+  }
   if (backup === undefined) return { restored: false, reason: `${TURTLE_BACKUP_FILE} is not intact either; ${damage.message}` };
   replaceFileDurably(home, TURTLE_FILE, TURTLE_TEMP_FILE, formatTurtle(backup.metadataConfig));
   return { restored: true, reason: damage.message };
@@ -207,8 +212,11 @@ export function requireMetadataCheckpoint(home: string, turtle: CheckedTurtle, p
   if (turtle.checkpoint !== undefined) return;
   const evidence = homeDataEvidence(home, pageLogPath);
   if (evidence.length === 0) return;
+  const restorable = intactBackup(home)?.checkpoint !== undefined
+    ? `; ${TURTLE_BACKUP_FILE} is intact and names one: start with --repair to restore ${TURTLE_FILE} from it`
+    : '';
   throw new CorruptionError(
-    `${TURTLE_FILE} names no checkpoint of ${METADATA_FILE} in its "${TURTLE_METADATA_KEY}" entry, but the home holds data: ${evidence.join('; ')}`,
+    `${TURTLE_FILE} names no checkpoint of ${METADATA_FILE} in its "${TURTLE_METADATA_KEY}" entry, but the home holds data: ${evidence.join('; ')}${restorable}`,
     { file: TURTLE_FILE, key: TURTLE_METADATA_KEY },
     ErrorCode.MetadataCheckpointMissing,
   );
