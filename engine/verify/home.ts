@@ -136,7 +136,10 @@ export class HomeReader {
       checked = readTurtleFile(this.home, true);
     } catch (error) {
       const missing = error instanceof EngineError && error.code === ErrorCode.MissingFile;
-      this.sink.error(missing ? FindingCode.TurtleFileMissing : FindingCode.TurtleFileInvalid, errorMessage(error), { file: TURTLE_FILE });
+      const offset = error instanceof EngineError ? error.location.offset : undefined;
+      this.sink.error(missing ? FindingCode.TurtleFileMissing : FindingCode.TurtleFileInvalid, errorMessage(error), {
+        file: TURTLE_FILE, ...(offset === undefined ? {} : { offset }),
+      });
       return;
     }
     if (checked === undefined) {

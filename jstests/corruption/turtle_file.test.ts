@@ -148,6 +148,24 @@ describe('turtle file: an existing home never opens as a new one; tool and serve
     await again.shim.stop();
   });
 
+  it('warns of a damaged backup beside a sound turtle (verify exit 0, TURTLE_BACKUP_INVALID); the server starts, logs the rewrite and leaves a sound backup', async () => {
+    const dbpath = await copyOf('disagg');
+    const bytes = await readFile(join(dbpath, BACKUP));
+    bytes[40]! ^= 0x04;
+    await writeFile(join(dbpath, BACKUP), bytes);
+    const verify = await runReadPath(['verify', dbpath]);
+    expect(verify.exitCode).to.equal(0);
+    expect(verify.stdout).to.contain('warning TURTLE_BACKUP_INVALID');
+    expect((await runReadPath(['verify', dbpath, '--strict'])).exitCode).to.equal(2);
+    const server = await start('disagg', dbpath);
+    expect(server.exitCode).to.equal(undefined);
+    const rewrite = server.shim.logLines().find((line) => line.msg === 'Rewrote the turtle file backup');
+    expect(rewrite?.s).to.equal('W');
+    expect(rewrite?.attr?.found).to.equal('invalid');
+    await server.shim.stop();
+    expect((await runReadPath(['verify', dbpath, '--strict'])).exitCode).to.equal(0);
+  });
+
   it('leaves a sound turtle alone under --repair and logs no restore', async () => {
     const dbpath = await copyOf('local');
     const before = await readFile(join(dbpath, TURTLE), 'utf8');
