@@ -136,7 +136,15 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     }
     requireMetadataCheckpoint(home, turtle, this.storage === 'disagg' ? config.pageLogPath ?? join(home, 'pagelog') : undefined);
     if (!this.readOnly) {
-      const replaced = refreshTurtleBackup(home, turtle);
+      let replaced: ReturnType<typeof refreshTurtleBackup>;
+      try {
+        replaced = refreshTurtleBackup(home, turtle);
+      } catch (error) {
+        // The turtle itself is sound: a backup that cannot be written now (a full disk) is
+        // written by the next checkpoint.
+        replaced = undefined;
+        this.log({ level: 'warn', component: 'STORAGE', msg: 'Could not rewrite the turtle file backup', attr: { file: 'WiredTiger.turtle.backup', error: error instanceof Error ? error.message : String(error) } });
+      }
       if (replaced !== undefined) {
         this.log({
           level: replaced.state === 'missing' ? 'info' : 'warn', component: 'STORAGE', msg: 'Rewrote the turtle file backup',
@@ -601,9 +609,15 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     this.writeTimestampEntries(this.localMetadata, now, stable, oldest);
     const metadataRoot = this.localMetadata.tree.reconcile();
     const metadataAddr = this.localMetadataBlock.checkpoint(metadataRoot);
-    writeTurtleFile(this.home, metadataFileEntry(formatCheckpointList(plainCheckpoint({
+    const { backupError } = writeTurtleFile(this.home, metadataFileEntry(formatCheckpointList(plainCheckpoint({
       addr: metadataAddr, order, time: now, size: 0, writeGen: this.localMetadata.tree.maxWriteGen, runWriteGen: 1n,
     }))));
+    if (backupError !== undefined) {
+      this.log({
+        level: 'warn', component: 'CHECKPOINT', msg: 'The turtle file backup was not written (the next checkpoint or writable open writes it)',
+        attr: { file: 'WiredTiger.turtle.backup', error: backupError instanceof Error ? backupError.message : String(backupError) },
+      });
+    }
     this.localMetadataBlock.checkpointDurable();
     for (const table of this.tables.values()) table.block?.checkpointDurable();
     await this.shared?.checkpointDurable();

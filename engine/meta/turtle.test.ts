@@ -1,4 +1,4 @@
-import { copyFileSync, cpSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import type { StorageMode } from '../api.js';
@@ -315,5 +315,25 @@ describe('turtle file and local metadata', () => {
     await connection.checkpoint();
     expect(readFileSync(join(home, TURTLE), 'utf8')).to.contain('\nTurtle checksum\ncrc32c=0x');
     expect(existsSync(join(home, TURTLE_BACKUP))).to.equal(true);
+  });
+
+  it('commits a checkpoint whose backup cannot be written, logging it, and writes the backup at the next checkpoint', async () => {
+    const home = await makeHome();
+    const events: string[] = [];
+    const connection = await openConnection(home, { storage: 'local', logger: (event) => events.push(`${event.level} ${event.msg}`) });
+    // A directory where the backup's temporary file goes makes its write fail.
+    mkdirSync(join(home, 'WiredTiger.turtle.backup.set'));
+    connection.openSession().openCursor('table:t').put('k', 'after');
+    const checkpoint = await connection.checkpoint();
+    expect(checkpoint.id).to.be.a('string');
+    expect(events.some((line) => line.startsWith('warn The turtle file backup was not written'))).to.equal(true);
+    expect(readFileSync(join(home, TURTLE_BACKUP), 'utf8')).not.to.equal(readFileSync(join(home, TURTLE), 'utf8'));
+    rmSync(join(home, 'WiredTiger.turtle.backup.set'), { recursive: true });
+    connection.openSession().openCursor('table:t').put('k', 'again');
+    await connection.checkpoint();
+    expect(readFileSync(join(home, TURTLE_BACKUP), 'utf8')).to.equal(readFileSync(join(home, TURTLE), 'utf8'));
+    await connection.close();
+    const reopened = await homes.open(home, { storage: 'local' });
+    expect(reopened.openSession().openCursor('table:t').get('k')).to.equal('again');
   });
 });

@@ -42,12 +42,18 @@ function replaceFileDurably(dir: string, name: string, temp: string, data: strin
  * over the turtle, sync the directory. A crash at any point leaves the old or the new turtle.
  * Then `WiredTiger.turtle.backup` gets the same text the same way: a crash between the two
  * leaves a backup one checkpoint behind, which the next writable open rewrites
- * (`refreshTurtleBackup`).
+ * (`refreshTurtleBackup`). The turtle's rename has committed the checkpoint by then, so a
+ * failing backup write (a full disk) does not fail it: it is returned for the caller to log.
  */
-export function writeTurtleFile(home: string, metadataConfig: string): void {
+export function writeTurtleFile(home: string, metadataConfig: string): { backupError?: unknown } {
   const text = formatTurtle(metadataConfig);
   replaceFileDurably(home, TURTLE_FILE, TURTLE_TEMP_FILE, text);
-  replaceFileDurably(home, TURTLE_BACKUP_FILE, TURTLE_BACKUP_TEMP_FILE, text);
+  try {
+    replaceFileDurably(home, TURTLE_BACKUP_FILE, TURTLE_BACKUP_TEMP_FILE, text);
+  } catch (backupError) {
+    return { backupError };
+  }
+  return {};
 }
 
 /** The backup copy when it passes every turtle check, else undefined. */
