@@ -41,6 +41,12 @@ export const ErrorCode = {
   LogCorrupt: 'LOG_CORRUPT',
   /** A journal file belongs to another home. */
   LogMismatch: 'LOG_MISMATCH',
+  /** The turtle file names no metadata checkpoint while the home holds data. */
+  MetadataCheckpointMissing: 'METADATA_CHECKPOINT_MISSING',
+  /** The home or page log the connection opened is no longer the one on disk (deleted, replaced, unmounted). */
+  StorageReplaced: 'STORAGE_REPLACED',
+  /** The file system is full. */
+  NoSpace: 'NO_SPACE',
   // Key provider.
   KeyProvider: 'KEY_PROVIDER',
   KeyPageInvalid: 'KEY_PAGE_INVALID',
@@ -89,6 +95,11 @@ const errorClassOfCode: Record<ErrorCodeValue, ErrorClassValue> = {
   [ErrorCode.MissingFile]: ErrorClass.CouldNotRun,
   [ErrorCode.Io]: ErrorClass.CouldNotRun,
   [ErrorCode.PageLog]: ErrorClass.CouldNotRun,
+  // The turtle lost its metadata checkpoint while the home holds data: opening it would serve an empty database.
+  [ErrorCode.MetadataCheckpointMissing]: ErrorClass.Corruption,
+  // The environment, not the stored data: the storage vanished or filled while the process ran.
+  [ErrorCode.StorageReplaced]: ErrorClass.CouldNotRun,
+  [ErrorCode.NoSpace]: ErrorClass.CouldNotRun,
   [ErrorCode.LogCorrupt]: ErrorClass.Corruption,
   // A journal of another home: replaying it would write another database's records.
   [ErrorCode.LogMismatch]: ErrorClass.Corruption,

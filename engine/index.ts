@@ -55,6 +55,12 @@ export const repair = {
 };
 
 /**
+ * Restores a missing or damaged `WiredTiger.turtle` of a stopped home from its intact
+ * `WiredTiger.turtle.backup` (before the home is opened: the server's `--repair`).
+ */
+export { restoreTurtleFromBackup, type TurtleRestore } from './meta/index.js';
+
+/**
  * Resolves when no point-in-time write holds the write lock of the tables `uris` (of any table
  * when none are given).
  */

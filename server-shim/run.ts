@@ -10,6 +10,7 @@ import { initiateReplicaSet, recoverFromOplog } from './replication/index.js';
 import { Server } from './server/index.js';
 import { errorClassOf } from '../engine/index.js';
 import { isEngineError, openStorage, type Storage } from './storage/index.js';
+import { restoreTurtleFromBackup, type EngineError, type TurtleRestore } from '../engine/index.js';
 
 /** What the process must do once `runServer` settles. */
 export interface RunOutcome {
@@ -66,7 +67,9 @@ async function runWithLogger(options: ServerOptions, parameters: ServerParameter
         file: lock.path, previous: lock.replaced.trim().split('\n'),
       });
     }
+    // A dry run changes nothing, the turtle file included.
     if (options.repair && options.dryRun) return { exitCode: await runRepairDryRun(options, logger) };
+    if (options.repair) restoreTurtleOrFail(options.dbpath, logger);
     storage = await openEngineOrFail(options, parameters, logger);
 
     const mode = startupModeFor(options);
@@ -90,8 +93,17 @@ async function runWithLogger(options: ServerOptions, parameters: ServerParameter
     shutdown.dispose();
     logger.withContext('SignalHandler').info(LogComponent.Control, LogId.ReceivedSignal, 'Shutdown requested', { reason });
     await server.close();
-    await storage.close();
+    const closing = storage;
     storage = undefined;
+    try {
+      await closing.close();
+    } catch (error) {
+      // The final checkpoint failed (storage gone or full): what was written since the last
+      // checkpoint is lost, and the exit code says so.
+      throw new FatalError(`the final checkpoint failed: ${error instanceof Error ? error.message : String(error)}`, ExitCode.Fatal, {
+        error: describeError(error), ...(isEngineError(error) ? { engineErrorCode: error.code, location: error.location } : {}),
+      });
+    }
     logger.info(LogComponent.Control, LogId.NowExiting, 'Now exiting');
     return { exitCode: ExitCode.Clean };
   } catch (error) {
@@ -100,12 +112,29 @@ async function runWithLogger(options: ServerOptions, parameters: ServerParameter
       // Exit without closing the engine: nothing since the last checkpoint becomes durable.
       return { exitCode: error.exitCode };
     }
+    const storageError = engineErrorIn(error);
+    if (storageError !== undefined) {
+      // Damaged data met after the engine opened (the catalog, the oplog, the replica set
+      // configuration): a fatal error naming what is damaged, not a crash.
+      logger.fatal(LogComponent.Control, LogId.Fatal, `Failed to start: ${storageError.message}`, {
+        error: describeError(error), engineErrorCode: storageError.code, location: storageError.location, exitCode: ExitCode.Fatal,
+      });
+      return { exitCode: ExitCode.Fatal };
+    }
     logger.fatal(LogComponent.Control, LogId.UncaughtException, 'Uncaught exception', { error: describeError(error), stack: (error as Error)?.stack });
     return { exitCode: ExitCode.Uncaught };
   } finally {
     shutdown.dispose();
     lock?.release();
   }
+}
+
+/** The engine error `error` is or was caused by (a command error wraps one), if any. */
+function engineErrorIn(error: unknown): EngineError | undefined {
+  for (let current = error, depth = 0; current instanceof Error && depth < 8; current = current.cause, depth += 1) {
+    if (isEngineError(current)) return current;
+  }
+  return undefined;
 }
 
 /** mongod refuses a dbpath that does not exist rather than creating it. */
@@ -123,6 +152,27 @@ function checkDbpath(dbpath: string): void {
       { code: 29, codeName: 'NonExistentPath', dbPath: dbpath },
     );
   }
+}
+
+/**
+ * `--repair`, before the engine opens: a missing or damaged turtle file whose backup copy is
+ * intact is restored from it, and the restore is logged with what was wrong. A sound turtle is
+ * left alone; when neither copy is sound the engine's open reports the damage. A failing write
+ * is fatal.
+ */
+function restoreTurtleOrFail(dbpath: string, logger: Logger): void {
+  let restore: TurtleRestore;
+  try {
+    restore = restoreTurtleFromBackup(dbpath);
+  } catch (error) {
+    throw new FatalError(`--repair could not restore WiredTiger.turtle from its backup: ${error instanceof Error ? error.message : String(error)}`, ExitCode.Fatal, {
+      option: '--repair', error: describeError(error),
+    });
+  }
+  if (!restore.restored) return;
+  logger.warning(LogComponent.Repair, LogId.RepairTurtleRestored, 'Restored WiredTiger.turtle from WiredTiger.turtle.backup', {
+    file: 'WiredTiger.turtle', backup: 'WiredTiger.turtle.backup', reason: restore.reason,
+  });
 }
 
 /** Opens the engine; a failure (corruption at start-up, say) is fatal with its code and location. */

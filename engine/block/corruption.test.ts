@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import type { Connection, StorageMode } from '../api.js';
 import { ChecksumError, EngineError, ErrorCode, FormatError, PageLogError } from '../errors.js';
-import { decodeFileCheckpointCookie, latestCheckpoint, parseTurtle, turtleValue } from '../format/index.js';
+import { decodeFileCheckpointCookie, formatTurtle, latestCheckpoint, parseTurtle, turtleValue } from '../format/index.js';
 import { openConnection } from '../index.js';
 import { testHomes } from '../testing/homes.js';
 import { seededRandom, testSeed } from '../testing/random.js';
@@ -135,7 +135,9 @@ describe('corrupt and truncated files', function () {
   it('names the file whose checkpoint address does not decode', async () => {
     const home = await copy();
     const path = join(home, 'WiredTiger.turtle');
-    writeFileSync(path, readFileSync(path, 'utf8').replace(/addr="[0-9a-f]+"/, 'addr="01ff"'));
+    // A well-formed turtle (its checksum matches) naming an address that does not decode.
+    const entry = turtleValue(parseTurtle(readFileSync(path, 'utf8')), 'file:WiredTiger.wt')!;
+    writeFileSync(path, formatTurtle(entry.replace(/addr="[0-9a-f]+"/, 'addr="01ff"')));
     const error = await failure(() => readAll(home));
     expect(error).to.be.instanceOf(FormatError);
     expect(error.location).to.include({ file: 'WiredTiger.wt' });

@@ -88,7 +88,7 @@ describe('free space reuse (local files)', function () {
     }
     const tableConfig = connection.getTable('table:t').config;
     await connection.close();
-    const cookies: Array<[string, string]> = [['WiredTiger.wt', readTurtleFile(home, true)!], ['t.wt', tableConfig]];
+    const cookies: Array<[string, string]> = [['WiredTiger.wt', readTurtleFile(home, true)!.metadataConfig], ['t.wt', tableConfig]];
     for (const [file, config] of cookies) {
       const cookie = decodeFileCheckpointCookie(Buffer.from(latestCheckpoint(config)!.addr, 'hex'), 4096);
       expect(cookie.avail.size, `${file} has free space after churn, so an avail list`).to.be.greaterThan(0);

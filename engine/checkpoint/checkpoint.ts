@@ -94,9 +94,15 @@ export async function runCheckpoint(target: CheckpointTarget): Promise<Checkpoin
   const metadataRoot = target.localMetadata.tree.reconcile();
   const localFiles = target.localFileNames();
   const metadataAddr = target.localMetadataBlock.checkpoint(metadataRoot);
-  writeTurtleFile(target.home, metadataFileEntry(formatCheckpointList(plainCheckpoint({
+  const { backupError } = writeTurtleFile(target.home, metadataFileEntry(formatCheckpointList(plainCheckpoint({
     addr: metadataAddr, order, time: now, size: target.localMetadataBlock.lastCheckpointBytes, writeGen: target.localMetadata.tree.maxWriteGen, runWriteGen: 1n,
   })), checkpointLsn ? formatLsn(checkpointLsn) : undefined));
+  if (backupError !== undefined) {
+    target.log({
+      level: 'warn', component: 'CHECKPOINT', msg: 'The turtle file backup was not written (the next checkpoint or writable open writes it)',
+      attr: { file: 'WiredTiger.turtle.backup', error: backupError instanceof Error ? backupError.message : String(backupError) },
+    });
+  }
   target.localMetadataBlock.checkpointDurable();
   for (const table of target.tables()) table.block?.checkpointDurable();
   await target.shared?.checkpointDurable();

@@ -1,15 +1,22 @@
-import { copyFileSync, cpSync, existsSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import type { StorageMode } from '../api.js';
 import { ConnectionImpl } from '../connection/index.js';
-import { EngineError, ErrorCode, FormatError, IoError } from '../errors.js';
+import { CorruptionError, EngineError, ErrorCode, FormatError, IoError } from '../errors.js';
 import { latestCheckpoint, parseTurtle, turtleValue } from '../format/index.js';
-import { openConnection } from '../index.js';
+import { openConnection, restoreTurtleFromBackup } from '../index.js';
 import { STORAGE_MODES, testHomes } from '../testing/homes.js';
 
 const TURTLE = 'WiredTiger.turtle';
 const TURTLE_SET = 'WiredTiger.turtle.set';
+const TURTLE_BACKUP = 'WiredTiger.turtle.backup';
+
+function flipBit(path: string, offset: number, bit = 0): void {
+  const bytes = readFileSync(path);
+  bytes[offset]! ^= 1 << bit;
+  writeFileSync(path, bytes);
+}
 
 async function failure(work: () => Promise<unknown>): Promise<EngineError> {
   try {
@@ -37,7 +44,12 @@ describe('turtle file and local metadata', () => {
   it('writes a turtle WiredTiger can read: version lines, then the metadata file entry with its checkpoint', async () => {
     const home = await makeHome();
     const turtle = parseTurtle(readFileSync(join(home, TURTLE), 'utf8'));
-    expect(turtle.entries.map(([key]) => key)).to.deep.equal(['WiredTiger version string', 'WiredTiger version', 'file:WiredTiger.wt']);
+    expect(turtle.entries.map(([key]) => key)).to.deep.equal(['WiredTiger version string', 'WiredTiger version', 'file:WiredTiger.wt', 'Turtle checksum']);
+    // WiredTiger looks for its keys line by line: none of the added lines may equal one of them.
+    const lines = readFileSync(join(home, TURTLE), 'utf8').split('\n');
+    expect(lines.slice(6)).to.deep.equal(['Turtle checksum', lines[7], '']);
+    expect(lines[7]).to.match(/^crc32c=0x[0-9a-f]{8}$/);
+    expect(readFileSync(join(home, TURTLE_BACKUP), 'utf8'), 'the backup is a copy of the turtle').to.equal(readFileSync(join(home, TURTLE), 'utf8'));
     const entry = turtleValue(turtle, 'file:WiredTiger.wt')!;
     expect(entry).to.match(/(^|,)id=0(,|$)/);
     expect(entry).to.match(/(^|,)key_format=S(,|$)/);
@@ -188,5 +200,140 @@ describe('turtle file and local metadata', () => {
     const connection = await homes.open(home, { storage: 'local', readOnly: true });
     expect(connection.openSession().openCursor('table:t').get('k')).to.equal('v');
     expect(existsSync(join(home, TURTLE))).to.equal(false);
+  });
+
+  for (const storage of STORAGE_MODES) {
+    it(`refuses a turtle whose metadata entry lost its checkpoint while the home holds data, naming what it holds (${storage})`, async () => {
+      const home = await makeHome(storage);
+      for (const file of [TURTLE, TURTLE_BACKUP]) {
+        // Five flipped bits turn the key into one nothing reads; the checksum pair and the
+        // backup are removed as well, as in a turtle WiredTiger rewrote.
+        const text = readFileSync(join(home, TURTLE), 'utf8');
+        writeFileSync(join(home, file), text.replace(',checkpoint=(', ',checkpoiNT=(').split('Turtle checksum')[0]!);
+      }
+      rmSync(join(home, TURTLE_BACKUP));
+      const before = readdirSync(home).sort();
+      for (const readOnly of [false, true]) {
+        const error = await failure(() => openConnection(home, { storage, readOnly }));
+        expect(error).to.be.instanceOf(CorruptionError);
+        expect(error.code).to.equal(ErrorCode.MetadataCheckpointMissing);
+        expect(error.location).to.include({ file: TURTLE, key: 'file:WiredTiger.wt' });
+        expect(error.message).to.contain('WiredTiger.wt holds');
+        expect(error.message).to.contain(storage === 'local' ? 't.wt' : 'local_one.wt');
+        if (storage === 'disagg') expect(error.message).to.contain('a page log');
+      }
+      expect(readdirSync(home).sort(), 'no file was created or removed').to.deep.equal(before);
+    });
+  }
+
+  it('names the page log as what a home holds when only the page log is left beside an empty metadata file', async () => {
+    const home = await makeHome('disagg');
+    const text = readFileSync(join(home, TURTLE), 'utf8').replace(',checkpoint=(', ',checkpoiNT=(').split('Turtle checksum')[0]!;
+    writeFileSync(join(home, TURTLE), text);
+    for (const name of readdirSync(home)) if (name !== TURTLE && name !== 'pagelog') rmSync(join(home, name));
+    const error = await failure(() => openConnection(home, { storage: 'disagg' }));
+    expect(error.code).to.equal(ErrorCode.MetadataCheckpointMissing);
+    expect(error.message).to.match(/a page log \(.*data\.mdb, \d+ bytes\)/);
+  });
+
+  it('refuses a turtle whose bytes changed (one flipped bit anywhere), by its checksum, and says --repair restores it from the intact backup', async () => {
+    const home = await makeHome();
+    const size = readFileSync(join(home, TURTLE)).length;
+    for (const offset of [0, 40, 300, size - 30, size - 5]) {
+      copyFileSync(join(home, TURTLE_BACKUP), join(home, TURTLE));
+      flipBit(join(home, TURTLE), offset, 1);
+      const error = await failure(() => openConnection(home, { storage: 'local' }));
+      expect(error.location.file, `offset ${offset}`).to.equal(TURTLE);
+      expect(error.message, `offset ${offset}`).to.contain('WiredTiger.turtle.backup is intact: start with --repair');
+    }
+    copyFileSync(join(home, TURTLE_BACKUP), join(home, TURTLE));
+    const connection = await homes.open(home, { storage: 'local' });
+    expect(connection.openSession().openCursor('table:t').get('k')).to.equal('v');
+  });
+
+  it('refuses a turtle with 64 zeroed bytes (a NUL byte) at its offset, as the verifier does', async () => {
+    const home = await makeHome();
+    rmSync(join(home, TURTLE_BACKUP));
+    const bytes = readFileSync(join(home, TURTLE));
+    bytes.fill(0, 300, 364);
+    writeFileSync(join(home, TURTLE), bytes);
+    const error = await failure(() => openConnection(home, { storage: 'local' }));
+    expect(error).to.be.instanceOf(FormatError);
+    expect(error.location).to.include({ file: TURTLE, offset: 300 });
+    expect(error.message).not.to.contain('--repair');
+  });
+
+  it('refuses a missing turtle beside an intact backup, saying --repair restores it; restoreTurtleFromBackup does, and only then', async () => {
+    const home = await makeHome();
+    const original = readFileSync(join(home, TURTLE), 'utf8');
+    expect(restoreTurtleFromBackup(home)).to.deep.include({ restored: false });
+    unlinkSync(join(home, TURTLE));
+    const error = await failure(() => openConnection(home, { storage: 'local' }));
+    expect(error.code).to.equal(ErrorCode.MissingFile);
+    expect(error.message).to.contain('start with --repair');
+    const restore = restoreTurtleFromBackup(home);
+    expect(restore.restored).to.equal(true);
+    expect(restore.reason).to.contain('missing');
+    expect(readFileSync(join(home, TURTLE), 'utf8')).to.equal(original);
+    const connection = await homes.open(home, { storage: 'local' });
+    expect(connection.openSession().openCursor('table:t').get('k')).to.equal('v');
+  });
+
+  it('restores nothing when the backup is damaged too, and the open reports the turtle\'s own damage', async () => {
+    const home = await makeHome();
+    flipBit(join(home, TURTLE), 100);
+    flipBit(join(home, TURTLE_BACKUP), 200);
+    const damaged = readFileSync(join(home, TURTLE));
+    expect(restoreTurtleFromBackup(home).restored).to.equal(false);
+    expect(readFileSync(join(home, TURTLE)).equals(damaged)).to.equal(true);
+    const error = await failure(() => openConnection(home, { storage: 'local' }));
+    expect(error.location.file).to.equal(TURTLE);
+    expect(error.message).not.to.contain('--repair');
+  });
+
+  it('rewrites a damaged or stale backup at a writable open, logged, and leaves it to read-only opens', async () => {
+    const home = await makeHome();
+    const events: string[] = [];
+    flipBit(join(home, TURTLE_BACKUP), 50);
+    const damaged = readFileSync(join(home, TURTLE_BACKUP));
+    await (await homes.open(home, { storage: 'local', readOnly: true })).close();
+    expect(readFileSync(join(home, TURTLE_BACKUP)).equals(damaged), 'a read-only open writes nothing').to.equal(true);
+    const connection = await openConnection(home, { storage: 'local', logger: (event) => events.push(`${event.level} ${event.msg} ${JSON.stringify(event.attr)}`) });
+    expect(readFileSync(join(home, TURTLE_BACKUP), 'utf8')).to.equal(readFileSync(join(home, TURTLE), 'utf8'));
+    expect(events.some((line) => line.startsWith('warn Rewrote the turtle file backup') && line.includes('"found":"invalid"'))).to.equal(true);
+    await connection.close();
+  });
+
+  it('opens a home whose turtle has no checksum pair (as WiredTiger writes it) and adds one at its next checkpoint', async () => {
+    const home = await makeHome();
+    const text = readFileSync(join(home, TURTLE), 'utf8');
+    writeFileSync(join(home, TURTLE), text.split('Turtle checksum')[0]!);
+    rmSync(join(home, TURTLE_BACKUP));
+    const connection = await homes.open(home, { storage: 'local' });
+    expect(connection.openSession().openCursor('table:t').get('k')).to.equal('v');
+    connection.openSession().openCursor('table:t').put('k2', 'v2');
+    await connection.checkpoint();
+    expect(readFileSync(join(home, TURTLE), 'utf8')).to.contain('\nTurtle checksum\ncrc32c=0x');
+    expect(existsSync(join(home, TURTLE_BACKUP))).to.equal(true);
+  });
+
+  it('commits a checkpoint whose backup cannot be written, logging it, and writes the backup at the next checkpoint', async () => {
+    const home = await makeHome();
+    const events: string[] = [];
+    const connection = await openConnection(home, { storage: 'local', logger: (event) => events.push(`${event.level} ${event.msg}`) });
+    // A directory where the backup's temporary file goes makes its write fail.
+    mkdirSync(join(home, 'WiredTiger.turtle.backup.set'));
+    connection.openSession().openCursor('table:t').put('k', 'after');
+    const checkpoint = await connection.checkpoint();
+    expect(checkpoint.id).to.be.a('string');
+    expect(events.some((line) => line.startsWith('warn The turtle file backup was not written'))).to.equal(true);
+    expect(readFileSync(join(home, TURTLE_BACKUP), 'utf8')).not.to.equal(readFileSync(join(home, TURTLE), 'utf8'));
+    rmSync(join(home, 'WiredTiger.turtle.backup.set'), { recursive: true });
+    connection.openSession().openCursor('table:t').put('k', 'again');
+    await connection.checkpoint();
+    expect(readFileSync(join(home, TURTLE_BACKUP), 'utf8')).to.equal(readFileSync(join(home, TURTLE), 'utf8'));
+    await connection.close();
+    const reopened = await homes.open(home, { storage: 'local' });
+    expect(reopened.openSession().openCursor('table:t').get('k')).to.equal('again');
   });
 });

@@ -396,10 +396,10 @@ class LmdbPageLog implements PageLog {
       try {
         await this.waitForDurability();
         const key = encodeLsnKey(lsn);
-        this.log.put(
+        this.trackCommit(this.log.put(
           key,
           encodeLogEntry({ lsn, kind: RecordKind.Completion, tableId: 0, pageId: 0, backlinkLsn: 0, baseLsn: 0, flags: 0, size: body.length, imageChecksum: 0 }),
-        );
+        ), lsn);
         await this.checkpoints.put(key, body);
         await this.waitForDurability();
         this.checkpointState = 'idle';
@@ -555,9 +555,17 @@ class LmdbPageLog implements PageLog {
     this.closing ??= (async () => {
       await this.queueTail;
       try {
-        if (!this.readOnly) await this.waitForDurability();
+        // After a failed commit nothing queued will become durable, and waiting could wait on
+        // a commit lmdb-js never settles.
+        if (!this.readOnly && this.writeFailure === undefined) await this.waitForDurability();
       } finally {
-        await this.root.close();
+        if (this.writeFailure === undefined) {
+          await this.root.close();
+        } else {
+          // lmdb-js closes a store only once its last commit is flushed, and after a failed
+          // commit that never happens: close without waiting, or the close never returns.
+          this.root.close().catch(() => undefined);
+        }
       }
     })();
     return this.closing;
@@ -601,9 +609,12 @@ class LmdbPageLog implements PageLog {
   private queueRecord(entry: LogEntryFields, image: Buffer): void {
     // The entry goes first: removals find records through the log, so an image must never be
     // stored without its entry. Both land in the same transaction in practice.
-    this.log.put(encodeLsnKey(entry.lsn), encodeLogEntry(entry));
+    const entryCommitted = this.log.put(encodeLsnKey(entry.lsn), encodeLogEntry(entry));
     const committed = this.pages.put(encodePageKey(entry.tableId, entry.pageId, entry.lsn), image);
     this.pending.add({ entry, image });
+    // lmdb-js hands both puts of a transaction the same promise; should the two land in
+    // different transactions, the entry's failure must be seen (and handled) too.
+    if (entryCommitted !== committed) this.trackCommit(entryCommitted, entry.lsn - 1);
     this.trackCommit(committed, entry.lsn);
   }
 
@@ -620,10 +631,19 @@ class LmdbPageLog implements PageLog {
     }
     const next: CommitBatch = { promise, lastLsn: lsn };
     this.lastBatch = next;
+    // lmdb-js ends each event-turn batch (in a setImmediate queued by the first put of the
+    // turn) with a write of its own whose commit promise it hands to nobody: should that
+    // transaction fail, the promise rejects unhandled and ends the process. Once that
+    // immediate has run, the store's `committed` thenable reaches that promise, and a handler
+    // on it absorbs the rejection (the failure itself reaches `writeFailure` through `promise`).
+    setImmediate(() => {
+      this.root.committed.then(undefined, absorbCommitError);
+    });
     promise.then(
       () => this.pending.releaseThrough(next.lastLsn),
       (error: unknown) => {
         this.writeFailure ??= error;
+        absorbCommitError(error);
       },
     );
   }
@@ -635,6 +655,7 @@ class LmdbPageLog implements PageLog {
       await this.root.flushed;
     } catch (error) {
       this.writeFailure ??= error;
+      absorbCommitError(error);
     }
     if (this.writeFailure !== undefined) {
       throw new PageLogError(`a commit to the page log at ${this.path} failed`, { file: this.path, cause: this.writeFailure }, ErrorCode.PageLog);
@@ -846,4 +867,15 @@ class LmdbPageLog implements PageLog {
     }
     await this.waitForDurability();
   }
+}
+
+/**
+ * A failed lmdb-js commit rejects every write promise of its transaction with an error whose
+ * `commitError` is another promise, rejected later with LMDB's own error (EIO on a full disk).
+ * Nothing else awaits that promise: without a handler it is an unhandled rejection, which ends
+ * the process. The write failure itself is reported through `writeFailure`.
+ */
+function absorbCommitError(error: unknown): void {
+  const commitError = (error as { commitError?: unknown } | undefined)?.commitError;
+  if (commitError instanceof Promise) commitError.catch(() => undefined);
 }

@@ -43,6 +43,12 @@ export const FindingCode = {
   TurtleFileMissing: 'TURTLE_FILE_MISSING',
   TurtleFileInvalid: 'TURTLE_FILE_INVALID',
   TurtleFileLeftover: 'TURTLE_FILE_LEFTOVER',
+  /** The turtle names no metadata checkpoint while the home holds data. */
+  MetadataCheckpointMissing: 'METADATA_CHECKPOINT_MISSING',
+  /** `WiredTiger.turtle.backup` fails the turtle checks (a warning: the turtle itself is sound). */
+  TurtleBackupInvalid: 'TURTLE_BACKUP_INVALID',
+  /** `WiredTiger.turtle.backup` names another metadata checkpoint than the turtle. */
+  TurtleBackupStale: 'TURTLE_BACKUP_STALE',
   // Metadata entries and the links between them.
   MetadataEntryInvalid: 'METADATA_ENTRY_INVALID',
   FileIdMissing: 'FILE_ID_MISSING',

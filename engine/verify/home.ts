@@ -1,11 +1,13 @@
 import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ErrorCode, IoError } from '../errors.js';
+import { EngineError, ErrorCode, IoError } from '../errors.js';
 import {
-  decodeFileCheckpointCookie, encodeFileAddress, getConfigValue, latestCheckpoint, parseConfig, parseTurtle, TURTLE_FILE, TURTLE_METADATA_KEY,
-  TURTLE_TEMP_FILE, turtleValue, type TurtleFile,
+  decodeFileCheckpointCookie, encodeFileAddress, getConfigValue, latestCheckpoint, parseConfig, TURTLE_BACKUP_FILE, TURTLE_FILE, TURTLE_METADATA_KEY,
+  TURTLE_TEMP_FILE, turtleValue, type CheckedTurtle, type TurtleFile,
 } from '../format/index.js';
-import { METADATA_FILE, PAIRED_CHECKPOINT_KEY, parsePairedCheckpoint, type PairedCheckpoint } from '../meta/index.js';
+import {
+  METADATA_FILE, PAIRED_CHECKPOINT_KEY, parsePairedCheckpoint, readTurtleFile, requireMetadataCheckpoint, turtleBackupState, type PairedCheckpoint,
+} from '../meta/index.js';
 import { LMDB_DATA_FILE, openPageLog, SHARED_METADATA_TABLE_ID, type PageLog } from '../page_log/index.js';
 import {
   checkCompletion, completionAt, inspectKeyProviderAt, readCompletions, latestCheckpointMetadata, reportKeyProviderProblems,
@@ -87,9 +89,9 @@ export class HomeReader {
   static async open(home: string, sink: FindingSink, options: HomeReadOptions = {}): Promise<HomeReader> {
     requireHome(home);
     const reader = new HomeReader(home, sink);
-    reader.readTurtleFile();
-    reader.readLocalMetadata(options.verify ?? false);
     const pageLogPath = options.pageLogPath ?? join(home, PAGE_LOG_DIRECTORY);
+    reader.readTurtleFile(pageLogPath);
+    reader.readLocalMetadata(options.verify ?? false);
     const where = { file: options.pageLogPath ?? PAGE_LOG_DIRECTORY };
     const presence = pageLogPresence(pageLogPath);
     // Read once (a malformed entry is reported once); a page log that opens reads it itself.
@@ -123,7 +125,7 @@ export class HomeReader {
    */
   static pairedCheckpointOf(home: string, sink: FindingSink): PairedCheckpoint | undefined {
     const reader = new HomeReader(home, sink);
-    reader.readTurtleFile();
+    reader.readTurtleFile(join(home, PAGE_LOG_DIRECTORY));
     reader.readLocalMetadata(false);
     return reader.pairedCheckpoint();
   }
@@ -137,57 +139,39 @@ export class HomeReader {
     return [...this.localEntries, ...this.sharedEntries];
   }
 
-  private readTurtleFile(): void {
-    const path = join(this.home, TURTLE_FILE);
+  private readTurtleFile(pageLogPath: string): void {
     if (existsSync(join(this.home, TURTLE_TEMP_FILE))) {
       this.sink.warning(FindingCode.TurtleFileLeftover, `${TURTLE_TEMP_FILE} is left over from an interrupted turtle update`, { file: TURTLE_TEMP_FILE });
     }
-    if (!existsSync(path)) {
+    // The engine's own read and checks, so that a turtle the tool refuses never opens in the
+    // server, and the other way round.
+    let checked: CheckedTurtle | undefined;
+    try {
+      checked = readTurtleFile(this.home, true);
+    } catch (error) {
+      const missing = error instanceof EngineError && error.code === ErrorCode.MissingFile;
+      const offset = error instanceof EngineError ? error.location.offset : undefined;
+      this.sink.error(missing ? FindingCode.TurtleFileMissing : FindingCode.TurtleFileInvalid, errorMessage(error), {
+        file: TURTLE_FILE, ...(offset === undefined ? {} : { offset }),
+      });
+      return;
+    }
+    if (checked === undefined) {
       this.sink.error(FindingCode.TurtleFileMissing, `${TURTLE_FILE} is missing`, { file: TURTLE_FILE });
       return;
     }
-    let text: string;
+    this.turtle = checked.turtle;
+    this.metadataConfig = checked.metadataConfig;
     try {
-      const bytes = readFileSync(path);
-      text = bytes.toString('utf8');
-      if (!Buffer.from(text, 'utf8').equals(bytes)) {
-        this.sink.error(FindingCode.TurtleFileInvalid, 'turtle file is not valid UTF-8 text', { file: TURTLE_FILE });
-      }
+      requireMetadataCheckpoint(this.home, checked, pageLogPath);
     } catch (error) {
-      this.sink.error(FindingCode.TurtleFileInvalid, `turtle file does not read: ${errorMessage(error)}`, { file: TURTLE_FILE });
-      return;
+      this.sink.error(FindingCode.MetadataCheckpointMissing, errorMessage(error), { file: TURTLE_FILE, uri: METADATA_URI });
     }
-    try {
-      this.turtle = parseTurtle(text);
-    } catch (error) {
-      this.sink.error(FindingCode.TurtleFileInvalid, errorMessage(error), { file: TURTLE_FILE });
-      return;
-    }
-    const version = turtleValue(this.turtle, 'WiredTiger version string');
-    if (version !== undefined && !/^WiredTiger \d+\.\d+\.\d+/.test(version)) {
-      this.sink.error(FindingCode.TurtleFileInvalid, `turtle file version string "${version}" does not name a WiredTiger version`, { file: TURTLE_FILE });
-    }
-    const keys = new Set<string>();
-    for (const [key] of this.turtle.entries) {
-      if (keys.has(key)) this.sink.error(FindingCode.TurtleFileInvalid, `turtle file repeats the key "${key}"`, { file: TURTLE_FILE });
-      keys.add(key);
-      if (!['WiredTiger version string', 'WiredTiger version', TURTLE_METADATA_KEY, 'Compatibility version', 'Live Restore'].includes(key)) {
-        this.sink.error(FindingCode.TurtleFileInvalid, `turtle file has an unknown key "${key}"`, { file: TURTLE_FILE });
-      }
-    }
-    const config = turtleValue(this.turtle, TURTLE_METADATA_KEY)!;
-    try {
-      parseConfig(config);
-      if (getConfigValue(config, 'id') !== '0') {
-        this.sink.error(FindingCode.TurtleFileInvalid, 'the metadata file\'s entry does not have id=0', { file: TURTLE_FILE, uri: METADATA_URI });
-      }
-      if (getConfigValue(config, 'key_format') !== 'S' || getConfigValue(config, 'value_format') !== 'S') {
-        this.sink.error(FindingCode.TurtleFileInvalid, 'the metadata file\'s entry does not have key_format=S,value_format=S', { file: TURTLE_FILE, uri: METADATA_URI });
-      }
-      latestCheckpoint(config);
-      this.metadataConfig = config;
-    } catch (error) {
-      this.sink.error(FindingCode.TurtleFileInvalid, `the metadata file's entry does not parse: ${errorMessage(error)}`, { file: TURTLE_FILE, uri: METADATA_URI });
+    const backup = turtleBackupState(this.home, checked);
+    if (backup.state === 'invalid') {
+      this.sink.warning(FindingCode.TurtleBackupInvalid, `${TURTLE_BACKUP_FILE} is damaged (the next writable open rewrites it): ${errorMessage(backup.error)}`, { file: TURTLE_BACKUP_FILE });
+    } else if (backup.state === 'stale') {
+      this.sink.warning(FindingCode.TurtleBackupStale, `${TURTLE_BACKUP_FILE} names another metadata checkpoint than ${TURTLE_FILE} (the next writable open rewrites it)`, { file: TURTLE_BACKUP_FILE });
     }
   }
 

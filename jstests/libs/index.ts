@@ -3,7 +3,7 @@
  * the official driver, run wt-readpath and mongod-shim command lines, and keep the files of
  * failed scenarios.
  */
-export { ShimProcess, ShimStateError } from './shim_process.js';
+export { isUncaughtErrorLine, ShimProcess, ShimStateError } from './shim_process.js';
 export type { ShimExit, ShimOptions, ShimState } from './shim_process.js';
 export { shimsPerSuite, shimsPerTest } from './mocha_hooks.js';
 export type { ShimFixture } from './mocha_hooks.js';

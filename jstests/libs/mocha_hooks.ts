@@ -10,12 +10,19 @@ export interface ShimFixture {
 }
 
 async function release(shims: ShimProcess[], failedTitle: string | undefined): Promise<void> {
+  // A server that reported an uncaught exception or unhandled rejection fails the test (as a
+  // failed hook), whatever the test itself checked; its files are kept.
+  const uncaught = shims.flatMap((shim) => shim.uncaughtErrors());
+  if (uncaught.length > 0) failedTitle ??= 'a server reported an uncaught error';
   for (const shim of shims.splice(0)) {
     const kept = await shim.cleanup({ keep: failedTitle !== undefined });
     if (kept !== undefined) {
       // Printed for whoever reads the test output: where to look.
       console.error(`  kept the dbpath and logs of failed test "${failedTitle}" in ${kept} (dbpath ${shim.dbpath}, log ${shim.logPath})`);
     }
+  }
+  if (uncaught.length > 0) {
+    throw new Error(`mongod-shim reported ${uncaught.length} uncaught exception(s) or unhandled rejection(s):\n${uncaught.join('\n')}`);
   }
 }
 

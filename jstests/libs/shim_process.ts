@@ -44,6 +44,14 @@ export interface ShimExit {
   signal: string | undefined;
 }
 
+/**
+ * Whether a log line reports an uncaught exception or an unhandled promise rejection (the
+ * server's handlers in `server-shim/main.ts` and `run.ts` log both under id 23090).
+ */
+export function isUncaughtErrorLine(line: LogLine | undefined): boolean {
+  return line !== undefined && line.s === 'F' && (line.id === 23090 || line.msg === 'Uncaught exception' || line.msg === 'Unhandled promise rejection');
+}
+
 /** Last lines kept in memory per process (the whole log is in the log file). */
 const recentLineLimit = 2000;
 
@@ -70,6 +78,8 @@ export class ShimProcess {
   private startCount = 0;
   private logFile: WriteStream | undefined;
   private lastExit: ShimExit | undefined;
+  /** Log lines of any run reporting an uncaught exception or an unhandled promise rejection. */
+  private uncaught: string[] = [];
 
   constructor(readonly options: ShimOptions = {}) {}
 
@@ -111,6 +121,29 @@ export class ShimProcess {
   /** The structured log lines seen (most recent `recentLineLimit`) of the current or last run. */
   logLines(): LogLine[] {
     return this.recent.flatMap((entry) => (entry.parsed ? [entry.parsed] : []));
+  }
+
+  /**
+   * The lines, over every run so far, in which the server reported an uncaught exception or an
+   * unhandled promise rejection: always a bug. `stop()` and the fixtures of `mocha_hooks.ts`
+   * fail the test when there is one.
+   */
+  uncaughtErrors(): string[] {
+    return [...this.uncaught];
+  }
+
+  /**
+   * Forgets the uncaught errors seen so far and returns them: for a test that provokes one on
+   * purpose and checks it was reported.
+   */
+  takeUncaughtErrors(): string[] {
+    return this.uncaught.splice(0);
+  }
+
+  private checkNoUncaughtErrors(): void {
+    if (this.uncaught.length > 0) {
+      throw new Error(`mongod-shim reported ${this.uncaught.length} uncaught exception(s) or unhandled rejection(s):\n${this.uncaught.join('\n')}`);
+    }
   }
 
   /** The last `count` raw output lines (stdout and stderr), for error messages. */
@@ -206,6 +239,7 @@ export class ShimProcess {
         this.recent.push(parsed ? { line, parsed } : { line });
         if (this.recent.length > recentLineLimit) this.recent.shift();
         this.logFile?.write(line + '\n');
+        if (isUncaughtErrorLine(parsed)) this.uncaught.push(line);
         if (parsed?.msg === 'Waiting for connections' && typeof parsed.attr?.port === 'number') resolve(parsed.attr.port);
       };
       for (const stream of [subprocess.stdout, subprocess.stderr]) {
@@ -289,6 +323,7 @@ export class ShimProcess {
     }
     await this.flushOutput();
     this.onExit(exit, subprocess);
+    this.checkNoUncaughtErrors();
     if (exit.exitCode !== 0) {
       throw new Error(`mongod-shim stopped with exit code ${exit.exitCode}${exit.signal ? ` (${exit.signal})` : ''} instead of 0; last log lines:\n${this.tail()}`);
     }

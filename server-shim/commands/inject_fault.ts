@@ -8,7 +8,8 @@ import { defineCommand } from './registry.js';
 /**
  * Test-only `injectFault` (only with `--setParameter enableTestCommands=1`):
  * `{injectFault: "idCollision", uris: [A, B]}` gives table B the file id of table A through the
- * PIT path, so that repair can be exercised end to end.
+ * PIT path, so that repair can be exercised end to end. `{injectFault: "unhandledRejection"}`
+ * rejects a promise nobody handles: the process logs it as fatal and exits 100.
  */
 export const injectFaultCommand = defineCommand({
   name: 'injectFault',
@@ -18,7 +19,13 @@ export const injectFaultCommand = defineCommand({
   run: async (request, context) => {
     checkKnownFields(request, ['uris']);
     const kind = request.argument;
-    if (kind !== 'idCollision') throw new CommandError(ErrorCodes.BadValue, `unknown fault "${String(kind)}" (supported: idCollision)`);
+    if (kind === 'unhandledRejection') {
+      // Proves end to end that a rejection nobody handles is reported (and fails a jstest).
+      context.logger.warning(LogComponent.Repair, LogId.FaultInjected, 'Injecting an unhandled promise rejection');
+      setImmediate(() => void Promise.reject(new Error('injected unhandled rejection')));
+      return {};
+    }
+    if (kind !== 'idCollision') throw new CommandError(ErrorCodes.BadValue, `unknown fault "${String(kind)}" (supported: idCollision, unhandledRejection)`);
     const uris = requiredArray(request, 'uris');
     if (uris.length !== 2 || !uris.every((u) => typeof u === 'string')) {
       throw new CommandError(ErrorCodes.BadValue, 'injectFault idCollision needs uris: [A, B], two table URIs');

@@ -1,14 +1,15 @@
 import { Long } from 'bson';
 import { hostname } from 'node:os';
 import { serverVersion } from '../options/index.js';
-import { bigIntToTimestamp } from '../storage/index.js';
+import { bigIntToTimestamp, type StorageFailure } from '../storage/index.js';
 import type { Document } from '../values/index.js';
 import type { ServerState } from './context.js';
 import { defineCommand } from './registry.js';
 
 /**
  * The `disagg` section: the last checkpoint's identity (completion-record LSN), turtle-page LSN
- * and timestamp, and the key provider's module, key version and key-provider page LSN.
+ * and timestamp, the key provider's module, key version and key-provider page LSN, and why
+ * checkpoints fail or writes are refused, if they do.
  */
 export function storageSection(server: ServerState): Document {
   const checkpoint = server.storage.lastCheckpoint();
@@ -28,7 +29,15 @@ export function storageSection(server: ServerState): Document {
           },
     keyProvider: keyProvider === undefined ? null : { module: keyProvider.module, keyVersion: keyProvider.keyVersion, pageLsn: keyProvider.pageLsn ?? null },
     stableTimestamp: bigIntToTimestamp(server.storage.connection.stableTimestamp),
+    // Why writes are refused until a restart (storage replaced, page log failed), else null.
+    storageFailure: failureDocument(server.storage.storageFailure),
+    // The last checkpoint that failed, until one succeeds; null when the last one succeeded.
+    lastCheckpointFailure: failureDocument(server.storage.checkpointFailure),
   };
+}
+
+function failureDocument(failure: StorageFailure | undefined): Document | null {
+  return failure === undefined ? null : { code: failure.code, message: failure.message, location: failure.location, since: failure.since };
 }
 
 /** `serverStatus`: process, connections, operation counters and the storage state. */

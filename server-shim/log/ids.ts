@@ -40,6 +40,7 @@ export const LogId = {
   EngineOpenFailed: 28595,
   CheckpointTaken: 22430,
   CheckpointFailed: 22435,
+  StorageFailed: 7140250,
   FsyncLocked: 20495,
   FsyncUnlocked: 20497,
   BackupCursorOpened: 24200,
@@ -66,6 +67,7 @@ export const LogId = {
   RepairAction: 7140241,
   RepairFinished: 7140242,
   FaultInjected: 7140243,
+  RepairTurtleRestored: 7140244,
   // Magic restore (RESTORE).
   MagicRestoreBeginning: 8290600,
   MagicRestoreStep: 8290602,

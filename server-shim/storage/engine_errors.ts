@@ -16,6 +16,8 @@ const codeFor: Partial<Record<string, number>> = {
   [ErrorCode.TypeMismatch]: ErrorCodes.BadValue,
   [ErrorCode.ConfigInvalid]: ErrorCodes.BadValue,
   [ErrorCode.ConfigUnknownKey]: ErrorCodes.BadValue,
+  [ErrorCode.NoSpace]: ErrorCodes.OutOfDiskSpace,
+  [ErrorCode.StorageReplaced]: ErrorCodes.OperationFailed,
 };
 
 /**
@@ -23,7 +25,8 @@ const codeFor: Partial<Record<string, number>> = {
  * (`isCorruption`: damaged bytes, failed checksums, a broken pairing) is DataCorruptionDetected
  * (with the engine's location in the message), a closed engine is
  * InterruptedAtShutdown, unknown tables NamespaceNotFound, existing ones NamespaceExists, bad
- * arguments (reserved or taken ids, wrong types, bad configurations) BadValue, anything else
+ * arguments (reserved or taken ids, wrong types, bad configurations) BadValue, a full disk
+ * OutOfDiskSpace (14031, as mongod), storage replaced under the server OperationFailed, anything else
  * InternalError. The engine's code and location go in the
  * reply as `engineError` so that a test can assert on them.
  */

@@ -3,7 +3,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BackupPin, CheckpointInfo, Connection, Cursor, Range, Session } from '../../engine/index.js';
-import { ErrorCode, whenWritable } from '../../engine/index.js';
+import { EngineError, ErrorCode, whenWritable } from '../../engine/index.js';
 import { collectReport, formatFinding, verifyTable } from '../../engine/index.js';
 import { CommandError, ErrorCodes, LocationCodes } from '../errors/index.js';
 import { LogComponent, LogId, type Logger } from '../log/index.js';
@@ -122,6 +122,14 @@ export class Storage {
   private checkpointChain: Promise<unknown> = Promise.resolve();
   private insideWrite = false;
   private closing = false;
+  /**
+   * Set when a checkpoint failed in a way only a restart recovers from: the home or page log
+   * replaced or deleted under the server, or a page-log commit that failed (the log refuses
+   * every later write). Writes are refused from then on; reads go on.
+   */
+  private failure: StorageFailure | undefined;
+  /** The last checkpoint that failed, for serverStatus (cleared by the next that succeeds). */
+  private lastFailedCheckpoint: StorageFailure | undefined;
   /** The replication term written into oplog entries (`t`). */
   term = 1;
 
@@ -247,6 +255,10 @@ export class Storage {
    */
   async write<T>(work: () => T, namespaces?: readonly string[]): Promise<T> {
     await this.waitUntilWritable(namespaces);
+    if (this.failure !== undefined) {
+      throw new CommandError(this.failure.code === ErrorCode.NoSpace ? ErrorCodes.OutOfDiskSpace : ErrorCodes.OperationFailed,
+        `writes are refused until the server restarts: ${this.failure.message}`, { engineError: { code: this.failure.code } });
+    }
     this.insideWrite = true;
     try {
       return work();
@@ -647,8 +659,11 @@ export class Storage {
     const run = this.checkpointChain.then(async () => {
       const blocker = this.block();
       try {
-        return await this.connection.checkpoint();
+        const checkpoint = await this.connection.checkpoint();
+        this.lastFailedCheckpoint = undefined;
+        return checkpoint;
       } catch (error) {
+        this.recordCheckpointFailure(error);
         throw engineErrorToCommandError(error);
       } finally {
         blocker.release();
@@ -679,6 +694,43 @@ export class Storage {
   reloadCatalog(): void {
     this.catalog.clear();
     this.loadCatalog();
+  }
+
+  /** Why writes are refused until a restart, if they are. */
+  get storageFailure(): StorageFailure | undefined {
+    return this.failure;
+  }
+
+  /** The last failed checkpoint, until one succeeds. */
+  get checkpointFailure(): StorageFailure | undefined {
+    return this.lastFailedCheckpoint;
+  }
+
+  /**
+   * Logs a failed checkpoint with its engine code and location. Storage that vanished or was
+   * replaced, and a page log whose commit failed, cannot take another checkpoint: writes are
+   * refused until a restart. A full disk in local mode only fails this checkpoint: the next one
+   * retries once space is freed.
+   */
+  private recordCheckpointFailure(error: unknown): void {
+    const code = error instanceof EngineError ? error.code : 'UNKNOWN';
+    const failure: StorageFailure = {
+      code,
+      message: error instanceof Error ? error.message : String(error),
+      location: error instanceof EngineError ? { ...error.location } : {},
+      since: new Date(),
+    };
+    this.lastFailedCheckpoint = failure;
+    this.logger.error(LogComponent.Storage, LogId.CheckpointFailed, 'Checkpoint failed', {
+      engineErrorCode: code, error: failure.message, location: failure.location,
+    });
+    const pageLogBroken = this.connection.storage === 'disagg' && (code === ErrorCode.PageLog || code === ErrorCode.NoSpace);
+    if (this.failure === undefined && (code === ErrorCode.StorageReplaced || pageLogBroken)) {
+      this.failure = failure;
+      this.logger.error(LogComponent.Storage, LogId.StorageFailed, 'Storage failed: writes are refused until the server restarts', {
+        engineErrorCode: code, error: failure.message, location: failure.location,
+      });
+    }
   }
 
   /** The latest timestamp handed to a write (the last applied optime). */
@@ -887,6 +939,15 @@ export class Storage {
     await this.connection.close();
     this.logger.info(LogComponent.Storage, LogId.EngineClosed, 'Storage engine closed', { lastCheckpoint: this.connection.lastCheckpoint()?.id });
   }
+}
+
+/** A checkpoint failure as serverStatus and write errors report it. */
+export interface StorageFailure {
+  /** The engine error code (`STORAGE_REPLACED`, `NO_SPACE`, `PAGE_LOG`...). */
+  code: string;
+  message: string;
+  location: Record<string, unknown>;
+  since: Date;
 }
 
 /** Runs `work` with a cursor on `uri`, closing it afterwards. */

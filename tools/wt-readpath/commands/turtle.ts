@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { checksum, hex32, parseCompletionMetadata, parseTurtle, TURTLE_FILE } from '../../../engine/format/index.js';
+import { checksum, checkTurtleBytes, hex32, parseCompletionMetadata, TURTLE_FILE } from '../../../engine/format/index.js';
 import { TURTLE_PAGE_TABLE_ID, type CompletionRecord } from '../../../engine/page_log/index.js';
 import {
   checkCompletion, FindingCode, FindingSink, HomeReader, logRecords, recordAt, TURTLE_PAGE_ID, type Finding,
@@ -29,10 +29,12 @@ export async function turtleCommand(home: string, options: TurtleCommandOptions,
 
   const path = join(home, TURTLE_FILE);
   if (existsSync(path)) {
-    const text = readFileSync(path, 'utf8');
+    const bytes = readFileSync(path);
+    const text = bytes.toString('utf8');
     let entries: Array<[string, string]> = [];
     try {
-      entries = parseTurtle(text).entries;
+      // The engine's own checks of a turtle, as verify and the server's open run them.
+      entries = checkTurtleBytes(bytes, TURTLE_FILE).turtle.entries;
     } catch (error) {
       sink.error(FindingCode.TurtleFileInvalid, error instanceof Error ? error.message : String(error), { file: TURTLE_FILE });
       const lines = text.split('\n');
