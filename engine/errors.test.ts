@@ -7,6 +7,7 @@ import { ErrorClass, ErrorCode, errorClassOf, isCorruption, PageLogError, StateE
 const corruptionCodes = [
   ErrorCode.FormatInvalid, ErrorCode.FormatTruncated, ErrorCode.ChecksumMismatch, ErrorCode.Corruption,
   ErrorCode.PageLogMismatch, ErrorCode.CheckpointMetadataCorrupt, ErrorCode.KeyPageInvalid, ErrorCode.KeyPageChecksum,
+  ErrorCode.LogCorrupt, ErrorCode.LogMismatch, ErrorCode.MetadataCheckpointMissing,
 ];
 
 describe('errors: one classification of codes', () => {
@@ -19,7 +20,7 @@ describe('errors: one classification of codes', () => {
   });
 
   it('classes the states of a process and a failing key provider as could-not-run', () => {
-    for (const code of [ErrorCode.Busy, ErrorCode.Closed, ErrorCode.ReadOnly, ErrorCode.KeyProvider, ErrorCode.MissingFile, ErrorCode.Io]) {
+    for (const code of [ErrorCode.Busy, ErrorCode.Closed, ErrorCode.ReadOnly, ErrorCode.KeyProvider, ErrorCode.MissingFile, ErrorCode.Io, ErrorCode.NoSpace, ErrorCode.StorageReplaced]) {
       expect(isCorruption(new StateError(code, 'x')), code).to.equal(false);
     }
     expect(isCorruption(new PageLogError('short', {}, ErrorCode.FormatTruncated))).to.equal(true);
