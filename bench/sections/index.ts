@@ -1,5 +1,6 @@
 import type { BenchSection } from '../types.js';
 import { engineSection } from './engine.js';
+import { journalSection } from './journal.js';
 import { pageLogSection } from './page_log.js';
 import { readPathSection } from './read_path.js';
 import { repairSection } from './repair.js';
@@ -7,4 +8,4 @@ import { robustnessSection } from './robustness.js';
 import { scenariosSection } from './scenarios.js';
 
 /** Every benchmark section, in the order `npm run bench` runs them. Add new sections here. */
-export const sections: BenchSection[] = [engineSection, pageLogSection, readPathSection, repairSection, scenariosSection, robustnessSection];
+export const sections: BenchSection[] = [engineSection, pageLogSection, journalSection, readPathSection, repairSection, scenariosSection, robustnessSection];
