@@ -1,4 +1,6 @@
-import { appendFileSync, copyFileSync, cpSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
@@ -354,4 +356,117 @@ describe('journal: a refused open changes nothing (disaggregated home)', functio
     expect((error as EngineError).code).to.equal(ErrorCode.LogCorrupt);
     expect(everything()).to.deep.equal(before);
   });
+});
+
+/** A tmpfs of `megabytes` mounted for one test (needs root: without it the test fails, naming why). */
+function mountTmpfs(megabytes: number): { path: string; unmount: () => void } {
+  const path = mkdtempSync(join(tmpdir(), 'journal-tmpfs-'));
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${megabytes}m`, 'tmpfs', path], { stdio: 'pipe' });
+  } catch (error) {
+    rmSync(path, { recursive: true, force: true });
+    throw new Error(`this test mounts a ${megabytes} MB tmpfs and needs root for it: mount -t tmpfs failed: ${(error as Error).message}`);
+  }
+  return {
+    path,
+    unmount: () => {
+      execFileSync('umount', ['-l', path], { stdio: 'pipe' });
+      rmSync(path, { recursive: true, force: true });
+    },
+  };
+}
+
+describe('journal: a full disk (a real 8 MB tmpfs)', function () {
+  this.timeout(60_000);
+  const homes = testHomes('journal-full-');
+
+  for (const fileMax of [100 * 1024 * 1024, 100 * 1024]) {
+    const where = fileMax === 100 * 1024 ? 'with 100 KB files (the failure may come at a rotation)' : 'within one file';
+    it(`${where}: a failed append is NO_SPACE naming the file, applies nothing, leaves no partial record, and the journal continues once space is freed`, async () => {
+      const tmpfs = mountTmpfs(8);
+      const home = join(tmpfs.path, 'db');
+      let connection: Connection | undefined;
+      try {
+        mkdirSync(home);
+        connection = await openConnection(home, { storage: 'local', journal: true, journalCommitIntervalMs: 0, journalFileMax: fileMax });
+        connection.createTable('table:t', 'key_format=q,value_format=S', { shared: false });
+        const session = connection.openSession();
+        const cursor = session.openCursor('table:t');
+        let ts = 0n;
+        const commit = (key: bigint, value: string): void => {
+          session.beginTransaction();
+          cursor.put(key, value);
+          session.commitTransaction({ commitTimestamp: ++ts });
+          connection!.setTimestamps({ stable: ts });
+        };
+        for (let i = 0n; i < 10n; i++) commit(i, `checkpointed-${i}`);
+        await connection.checkpoint();
+        // More than half the space: once freed, a checkpoint of everything the journal holds fits.
+        writeFileSync(join(tmpfs.path, 'filler'), Buffer.alloc(5 * 1024 * 1024, 1));
+
+        // Fill with 64 KB commits, each synced (acknowledged), until one fails.
+        const big = (key: bigint): string => `${key}:`.padEnd(64 * 1024, 'x');
+        const acknowledged: bigint[] = [];
+        let failure: unknown;
+        for (let key = 100n; key < 200n && failure === undefined; key++) {
+          try {
+            commit(key, big(key));
+          } catch (error) {
+            failure = error;
+            ts--;
+            break;
+          }
+          await connection.syncJournal();
+          acknowledged.push(key);
+        }
+        expect(failure, 'the file system never filled up').to.be.instanceOf(EngineError);
+        const error = failure as EngineError;
+        expect(error.code).to.equal(ErrorCode.NoSpace);
+        expect(error.message).to.contain('journal').and.to.contain('no space left on the device');
+        expect(error.location.file).to.match(/^WiredTigerLog\.\d{10}$/);
+        expect(acknowledged.length).to.be.above(3);
+        const failedKey = acknowledged.at(-1)! + 1n;
+        expect(cursor.get(failedKey), 'the failed commit applied nothing').to.equal(undefined);
+        // Within one file the failure is the record's write (with its offset); with small
+        // files it may be the creation of the next file (no offset: nothing was appended).
+        if (fileMax > 100 * 1024) expect(error.location.offset, 'the offset of the failed record').to.be.a('number');
+        if (error.location.offset !== undefined) {
+          // The record being written was cut off: the file ends where the failed record began.
+          expect(statSync(join(home, error.location.file!)).size).to.equal(error.location.offset);
+        }
+        const inspection = inspectLog(home, {});
+        expect(inspection.problems, 'no corrupt record').to.deep.equal([]);
+        expect(inspection.tornTail, 'no partial record left behind').to.equal(undefined);
+
+        // Still full: the next commit fails the same way (it is retried, not refused for good).
+        expect(() => commit(failedKey + 1n, big(failedKey + 1n))).to.throw(EngineError).with.property('code', ErrorCode.NoSpace);
+        ts--;
+        expect(cursor.get(failedKey + 1n)).to.equal(undefined);
+
+        rmSync(join(tmpfs.path, 'filler'));
+        commit(1000n, 'after the space was freed');
+        await connection.syncJournal();
+        await connection.checkpoint();
+        commit(1001n, 'journaled after the checkpoint');
+        await connection.syncJournal();
+
+        // A crash now (a copy of the files as they are) keeps every acknowledged commit, once.
+        const image = await homes.directory();
+        cpSync(home, image, { recursive: true });
+        const reopened = await homes.open(image, { storage: 'local', journal: true });
+        const values = new Map<bigint, string>();
+        for (const [key, value] of reopened.openSession().openCursor('table:t').entries()) values.set(key as bigint, value as string);
+        const expected = new Map<bigint, string>([
+          ...Array.from({ length: 10 }, (_, i): [bigint, string] => [BigInt(i), `checkpointed-${i}`]),
+          ...acknowledged.map((key): [bigint, string] => [key, big(key)]),
+          [1000n, 'after the space was freed'], [1001n, 'journaled after the checkpoint'],
+        ]);
+        expect([...values.keys()]).to.deep.equal([...expected.keys()]);
+        for (const [key, value] of expected) expect(values.get(key), `key ${key}`).to.equal(value);
+      } finally {
+        await connection?.close().catch(() => undefined);
+        tmpfs.unmount();
+      }
+    });
+  }
 });

@@ -1,4 +1,5 @@
 import { closeSync, fdatasync, fsyncSync, ftruncateSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import type { ErrorCodeValue } from '../errors.js';
 import { join } from 'node:path';
 import type { EngineLogger } from '../api.js';
 import { CorruptionError, ErrorCode, IoError } from '../errors.js';
@@ -159,7 +160,10 @@ export class WriteAheadLog {
       this.files.push(number);
     } catch (cause) {
       closeSync(fd);
-      throw new IoError(`cannot create journal file ${logFileName(number)}`, { file: logFileName(number), cause });
+      // A half-written header must not hold space a full disk needs back: the next append
+      // creates the file again from the start.
+      rmSync(temp, { force: true });
+      throw new IoError(`cannot create journal file ${logFileName(number)}${reason(cause)}`, { file: logFileName(number), cause }, writeFailureCode(cause));
     }
   }
 
@@ -167,28 +171,65 @@ export class WriteAheadLog {
   private rotate(): void {
     const old = this.fd;
     const oldEnd = this.end;
-    fsyncSync(old);
+    try {
+      fsyncSync(old);
+    } catch (cause) {
+      // What the old file holds may not be durable, and whether it ever will be is unknown
+      // after a failed fsync: refuse every later append and sync until a restart.
+      this.failure = cause as Error;
+      throw new IoError(`cannot sync the journal${reason(cause)}`, { file: logFileName(oldEnd.file), offset: oldEnd.offset, cause }, writeFailureCode(cause));
+    }
     if (this.syncing) this.retired.push(old);
     else closeSync(old);
     if (compareLsn(this.synced, oldEnd) < 0) this.synced = oldEnd;
-    this.startFile(this.fileNumber + 1, oldEnd);
+    // The old file is done with before the next exists: if creating it fails (a full disk),
+    // the log is as after an open, and the next append tries to create it again.
+    this.fd = -1;
+    this.fileNumber = oldEnd.file + 1;
+    this.offset = 0;
+    this.headerEnd = 0;
+    this.nextPrevLsn = oldEnd;
+    this.startFile(this.fileNumber, oldEnd);
   }
 
   private append(record: Buffer): Lsn {
-    if (this.failure) throw new IoError(`the journal failed earlier: ${this.failure.message}`, { file: logFileName(this.fileNumber) });
+    if (this.failure) {
+      throw new IoError(`the journal refuses writes until a restart after an earlier failure: ${this.failure.message}`, { file: logFileName(this.fileNumber), cause: this.failure }, writeFailureCode(this.failure));
+    }
     if (this.fd < 0) this.startFile(this.fileNumber, this.nextPrevLsn);
     if (this.offset + record.length > this.options.fileMax && this.offset > this.headerEnd) this.rotate();
     const lsn = this.end;
     try {
       this.writeAll(this.fd, record, this.offset);
     } catch (cause) {
-      // A partial write may be on disk: later records would follow garbage. Refuse them.
-      this.failure = cause as Error;
-      throw new IoError('cannot write to the journal', { file: logFileName(this.fileNumber), offset: this.offset, cause });
+      this.cutOffFailedAppend(cause);
+      throw new IoError(`cannot write to the journal${reason(cause)}`, { file: logFileName(this.fileNumber), offset: this.offset, cause }, writeFailureCode(cause));
     }
     this.offset += record.length;
     this.stats.bytesWritten += record.length;
     return lsn;
+  }
+
+  /**
+   * After a failed write of the record at `offset`: part of it may be on disk, and the next
+   * record written after it would follow garbage (recovery would refuse the file as corrupt).
+   * The file is cut back to the last whole record and the cut made durable (shrinking a file
+   * needs no free space), so the log continues from exactly where it was and the next append
+   * (once space is freed) goes where the failed one would have. If the cut itself fails, what
+   * the file ends with is unknown: every later append and sync is refused until a restart,
+   * whose recovery cuts the partial record off as a torn tail.
+   */
+  private cutOffFailedAppend(cause: unknown): void {
+    try {
+      ftruncateSync(this.fd, this.offset);
+      fsyncSync(this.fd);
+    } catch (cutError) {
+      this.failure = cause as Error;
+      this.options.logger({
+        level: 'error', component: 'JOURNAL', msg: 'Cannot cut a failed journal write off: the journal refuses writes until a restart',
+        attr: { file: logFileName(this.fileNumber), offset: this.offset, error: String(cause), cutError: String(cutError) },
+      });
+    }
   }
 
   /**
@@ -223,7 +264,9 @@ export class WriteAheadLog {
     this.pendingWaiters++;
     try {
       while (compareLsn(this.synced, target) < 0) {
-        if (this.failure) throw new IoError(`the journal failed: ${this.failure.message}`, { file: logFileName(this.fileNumber) });
+        if (this.failure) {
+          throw new IoError(`the journal refuses writes until a restart after an earlier failure: ${this.failure.message}`, { file: logFileName(this.fileNumber), cause: this.failure }, writeFailureCode(this.failure));
+        }
         if (!this.syncing) this.syncing = this.syncOnce().finally(() => (this.syncing = undefined));
         await this.syncing;
       }
@@ -245,8 +288,11 @@ export class WriteAheadLog {
       fdatasync(fd, (error) => {
         for (const old of this.retired.splice(0)) closeSync(old);
         if (error) {
+          // After a failed fsync the kernel may have dropped the dirty pages: whether the
+          // records written are on disk is unknown, so nothing more is written until a restart
+          // (whose recovery reads what the files really hold).
           this.failure = error;
-          reject(new IoError('cannot sync the journal', { file: logFileName(target.file), cause: error }));
+          reject(new IoError(`cannot sync the journal${reason(error)}`, { file: logFileName(target.file), cause: error }, writeFailureCode(error)));
           return;
         }
         if (compareLsn(this.synced, target) < 0) this.synced = target;
@@ -302,3 +348,16 @@ export class WriteAheadLog {
 }
 
 
+
+/** `NO_SPACE` for a write that failed for lack of space (ENOSPC, EDQUOT), else `IO`. */
+function writeFailureCode(cause: unknown): ErrorCodeValue {
+  const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT' ? ErrorCode.NoSpace : ErrorCode.Io;
+}
+
+/** `: <the system's reason>` for an error message, naming a full disk plainly. */
+function reason(cause: unknown): string {
+  const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') return ': no space left on the device';
+  return cause instanceof Error ? `: ${cause.message}` : '';
+}

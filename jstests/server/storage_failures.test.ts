@@ -7,9 +7,10 @@ import type { MongoClient } from 'mongodb';
 import { shimsPerTest, type LogLine, type ShimProcess } from '../libs/index.js';
 
 /**
- * Storage that vanishes, is replaced or fills while the server runs: the failing checkpoint
- * replies with an error, serverStatus and the log say why, the server stays up serving reads,
- * and nothing the server acknowledged as durable is lost. The disk-full cases run on a real
+ * Storage that vanishes, is replaced or fills while the server runs: the failing checkpoint or
+ * journal write replies with an error, serverStatus and the log say why, the server stays up
+ * serving reads, a write that failed is neither acknowledged nor visible, and nothing the server
+ * acknowledged as durable is lost. The disk-full cases run on a real
  * tmpfs the test mounts and unmounts itself (this needs root: without it they fail, naming the
  * reason, and are never skipped).
  */
@@ -25,8 +26,7 @@ async function commandFailure(work: () => Promise<unknown>): Promise<CommandFail
   try {
     await work();
   } catch (error) {
-    const failure = error as CommandFailure & { errorResponse?: CommandFailure };
-    return { ...failure, ...(failure.errorResponse ?? {}) };
+    return asFailure(error);
   }
   return expect.fail('expected the command to fail');
 }
@@ -70,26 +70,62 @@ function mountTmpfs(megabytes: number): { path: string; unmount: () => void } {
   };
 }
 
-/** Inserts rounds of documents with an fsync after each until one fsync fails; returns what happened. */
-async function fillUntilCheckpointFails(client: MongoClient): Promise<{ failure: CommandFailure; durable: number; inserted: number }> {
-  let durable = await count(client);
-  let inserted = durable;
+/** A command's failure as the client sees it (the reply's fields, also when the driver wraps it). */
+function asFailure(error: unknown): CommandFailure {
+  const failure = error as CommandFailure & { errorResponse?: CommandFailure };
+  return { ...failure, ...(failure.errorResponse ?? {}) };
+}
+
+interface WriteFailure extends CommandFailure {
+  engineError?: { code?: string; file?: string; offset?: number };
+}
+
+interface Fill {
+  /** The first insert that failed: its write error, or the command's error when it was refused whole. */
+  failure: WriteFailure;
+  /** Documents acknowledged with `j: true` (ids 0 to acknowledged - 1): each is durable. */
+  acknowledged: number;
+  /** The fsyncs (checkpoints) that failed on the way. */
+  fsyncFailures: CommandFailure[];
+}
+
+/**
+ * Inserts rounds of 50 documents of 20 KB (one ordered insert command with `j: true`, so an
+ * acknowledged document is in the synced journal), with an fsync after each when
+ * `fsyncEachRound`, until an insert fails. With the journal on, a full disk is usually met
+ * first by the journal write of a commit; a failed fsync does not end the fill (in local mode
+ * writes go on after one). The raw command is used because the driver's bulk errors drop
+ * `engineError`.
+ */
+async function fillUntilInsertFails(client: MongoClient, fsyncEachRound: boolean): Promise<Fill> {
+  let acknowledged = await count(client);
+  const fsyncFailures: CommandFailure[] = [];
   for (let round = 0; round < 60; round++) {
+    const documents = Array.from({ length: 50 }, (_, i) => ({ _id: acknowledged + i, pad: 'x'.repeat(20_000) }));
+    let reply: { n: number; writeErrors?: WriteFailure[] };
     try {
-      await insertRound(client, inserted);
-      inserted += 50;
+      reply = await client.db('app').command({ insert: 'c', documents, ordered: true, writeConcern: { j: true } }) as typeof reply;
     } catch (error) {
-      return expect.fail(`an insert failed before any checkpoint did: ${(error as Error).message}`);
+      return { failure: asFailure(error), acknowledged, fsyncFailures };
     }
+    acknowledged += reply.n;
+    if (reply.writeErrors !== undefined && reply.writeErrors.length > 0) return { failure: reply.writeErrors[0]!, acknowledged, fsyncFailures };
+    if (!fsyncEachRound) continue;
     try {
       await client.db('admin').command({ fsync: 1 });
-      durable = inserted;
     } catch (error) {
-      const failure = error as CommandFailure & { errorResponse?: CommandFailure };
-      return { failure: { ...failure, ...(failure.errorResponse ?? {}) }, durable, inserted };
+      fsyncFailures.push(asFailure(error));
     }
   }
   return expect.fail('the file system never filled up');
+}
+
+/** True when the documents with ids 0 to acknowledged - 1 are all there, and nothing else with a non-negative id. */
+async function expectAcknowledged(client: MongoClient, acknowledged: number, why: string): Promise<void> {
+  const collection = client.db('app').collection<{ _id: number }>('c');
+  expect(await collection.countDocuments({ _id: { $gte: 0 } }), why).to.equal(acknowledged);
+  expect(await collection.countDocuments({ _id: { $gte: 0, $lt: acknowledged } }), why).to.equal(acknowledged);
+  expect(await collection.findOne({ _id: acknowledged }), 'the insert that failed is not there').to.equal(null);
 }
 
 describe('mongod-shim: storage that vanishes, is replaced or fills while running', function () {
@@ -158,33 +194,51 @@ describe('mongod-shim: storage that vanishes, is replaced or fills while running
     expect(await count(await shim.client())).to.equal(50);
   });
 
-  it('on a full disk (a real 30 MB tmpfs, local): fsync replies OutOfDiskSpace 14031, reads and writes go on, and once space is freed the next checkpoint succeeds', async () => {
+  it('on a full disk (a real 30 MB tmpfs, local): the journal write of an insert fails with OutOfDiskSpace 14031 and applies nothing, reads go on, and once space is freed writes and checkpoints succeed; after kill -9 every acknowledged write is there and the failed one is not', async () => {
     const tmpfs = mountTmpfs(30);
     const dbpath = join(tmpfs.path, 'db');
     mkdirSync(dbpath);
-    const shim = shims.create({ storage: 'local', replSet: 'rs0', dbpath });
+    // No periodic checkpoint: only the test's fsyncs checkpoint, so what fails first is known.
+    const shim = shims.create({ storage: 'local', replSet: 'rs0', dbpath, setParameters: { checkpointIntervalSecs: 0 } });
     try {
       await shim.start();
       const client = await shim.client();
       writeFileSync(join(tmpfs.path, 'filler'), Buffer.alloc(18 * 1024 * 1024, 1));
-      const { failure, durable, inserted } = await fillUntilCheckpointFails(client);
-      expect(failure.code).to.equal(14031);
+      const { failure, acknowledged, fsyncFailures } = await fillUntilInsertFails(client, true);
+      expect(failure.code, failure.errmsg).to.equal(14031);
       expect(failure.codeName).to.equal('OutOfDiskSpace');
       expect(failure.engineError?.code).to.equal('NO_SPACE');
-      expect(durable).to.be.above(0);
-      const status = await client.db('admin').command({ serverStatus: 1 });
-      expect(status.disagg.lastCheckpointFailure.code).to.equal('NO_SPACE');
-      expect(status.disagg.storageFailure, 'a full disk alone does not stop writes in local mode').to.equal(null);
+      expect(failure.engineError?.file, 'the journal file').to.match(/^WiredTigerLog\.\d{10}$/);
+      expect(failure.errmsg).to.contain('cannot write to the journal').and.to.contain('no space left');
+      for (const fsyncFailure of fsyncFailures) expect(fsyncFailure.engineError?.code, fsyncFailure.errmsg).to.equal('NO_SPACE');
+      expect(acknowledged).to.be.above(50);
+      await expectAcknowledged(client, acknowledged, 'reads are served, without the failed insert');
+
+      // Still full (less than one record is left, and a checkpoint writes megabytes): the fsync
+      // fails with 14031, and the journal still refuses a large insert for lack of space.
+      const fsyncWhileFull = await commandFailure(() => client.db('admin').command({ fsync: 1 }));
+      expect(fsyncWhileFull.code, fsyncWhileFull.errmsg).to.equal(14031);
+      expect(fsyncWhileFull.engineError?.code).to.equal('NO_SPACE');
+      expect((await client.db('admin').command({ serverStatus: 1 })).disagg.lastCheckpointFailure.code).to.equal('NO_SPACE');
       expect(linesWith(shim, 'Checkpoint failed').at(-1)!.attr!.engineErrorCode).to.equal('NO_SPACE');
-      expect(await count(client), 'reads are served').to.equal(inserted);
+      const large = await client.db('app').command({ insert: 'c', documents: [{ _id: -3, pad: 'y'.repeat(4 * 1024 * 1024) }], writeConcern: { j: true } }) as { n: number; writeErrors?: WriteFailure[] };
+      expect(large.n).to.equal(0);
+      expect(large.writeErrors?.[0]?.code).to.equal(14031);
+      expect(large.writeErrors?.[0]?.engineError?.file).to.match(/^WiredTigerLog\.\d{10}$/);
+      const status = await client.db('admin').command({ serverStatus: 1 });
+      expect(status.disagg.storageFailure, 'a full disk alone does not stop writes in local mode').to.equal(null);
+      expect(shim.state, 'the server stayed up').to.equal('running');
 
       rmSync(join(tmpfs.path, 'filler'));
-      await client.db('app').collection('c').insertOne({ _id: -1 as never, after: 'space was freed' });
+      await client.db('app').collection('c').insertOne({ _id: -1 as never, after: 'space was freed' }, { writeConcern: { j: true } });
       await client.db('admin').command({ fsync: 1 });
       expect((await client.db('admin').command({ serverStatus: 1 })).disagg.lastCheckpointFailure).to.equal(null);
+      await client.db('app').collection('c').insertOne({ _id: -2 as never, after: 'the checkpoint' }, { writeConcern: { j: true } });
       await shim.kill();
       await shim.start();
-      expect(await count(await shim.client()), 'the checkpoint after the freed space holds everything').to.equal(inserted + 1);
+      const restarted = await shim.client();
+      await expectAcknowledged(restarted, acknowledged, 'every acknowledged write survives kill -9');
+      expect(await restarted.db('app').collection<{ _id: number }>('c').countDocuments({ _id: { $lt: 0 } }), 'the writes after the space was freed').to.equal(2);
       await shim.stop();
     } finally {
       if (shim.state === 'running' || shim.state === 'starting') await shim.kill();
@@ -192,32 +246,62 @@ describe('mongod-shim: storage that vanishes, is replaced or fills while running
     }
   });
 
-  it('on a full disk (a real 30 MB tmpfs, disaggregated): fsync replies 14031, reads go on, writes are refused until a restart, and the restart holds the last durable checkpoint', async () => {
+  it('on a full disk (a real 30 MB tmpfs, disaggregated): the journal write of an insert fails with 14031 and applies nothing, reads go on, the failed page-log commit refuses writes until a restart, and the restart after kill -9 serves the last durable checkpoint plus every acknowledged write, without the failed one', async () => {
     const tmpfs = mountTmpfs(30);
     const dbpath = join(tmpfs.path, 'db');
     mkdirSync(dbpath);
-    const shim = shims.create({ storage: 'disagg', replSet: 'rs0', dbpath });
+    // No periodic checkpoint: only the test's fsyncs checkpoint, so what fails first is known.
+    const shim = shims.create({ storage: 'disagg', replSet: 'rs0', dbpath, setParameters: { checkpointIntervalSecs: 0 } });
     try {
       await shim.start();
       const client = await shim.client();
-      writeFileSync(join(tmpfs.path, 'filler'), Buffer.alloc(18 * 1024 * 1024, 1));
-      const { failure, durable, inserted } = await fillUntilCheckpointFails(client);
-      expect(failure.code).to.equal(14031);
+      await insertRound(client, 0);
+      await client.db('admin').command({ fsync: 1 });
+      const checkpointed = await count(client);
+      // Most of the space: once it is freed, the restart's checkpoint of what the journal
+      // holds (the oplog, and the collection in the page log) must fit beside the journal.
+      writeFileSync(join(tmpfs.path, 'filler'), Buffer.alloc(23 * 1024 * 1024, 1));
+      // No fsync while filling: the shared collection stays in memory and only the journal
+      // (the oplog, a local table) grows, so the first failure is the journal's.
+      const { failure, acknowledged, fsyncFailures } = await fillUntilInsertFails(client, false);
+      expect(fsyncFailures).to.deep.equal([]);
+      expect(failure.code, failure.errmsg).to.equal(14031);
+      expect(failure.codeName).to.equal('OutOfDiskSpace');
       expect(failure.engineError?.code).to.equal('NO_SPACE');
-      expect(await count(client), 'reads are served').to.equal(inserted);
+      expect(failure.engineError?.file, 'the journal file').to.match(/^WiredTigerLog\.\d{10}$/);
+      expect(failure.errmsg).to.contain('cannot write to the journal').and.to.contain('no space left');
+      expect(acknowledged).to.be.above(checkpointed);
+      await expectAcknowledged(client, acknowledged, 'reads are served, without the failed insert');
+      expect((await client.db('admin').command({ serverStatus: 1 })).disagg.storageFailure, 'a failed journal write alone refuses nothing').to.equal(null);
+
+      // The checkpoint of what the journal holds cannot fit: the page-log commit fails, and the
+      // page log refuses every later write until it is reopened.
+      const fsyncFailure = await commandFailure(() => client.db('admin').command({ fsync: 1 }));
+      expect(fsyncFailure.code, fsyncFailure.errmsg).to.equal(14031);
+      expect(fsyncFailure.engineError?.code).to.equal('NO_SPACE');
       const status = await client.db('admin').command({ serverStatus: 1 });
       expect(status.disagg.storageFailure.code).to.equal('NO_SPACE');
+      expect(linesWith(shim, 'Storage failed: writes are refused until the server restarts')).to.have.length(1);
+      rmSync(join(tmpfs.path, 'filler'));
       const refused = await commandFailure(() => client.db('app').collection('c').insertOne({ _id: -1 as never }));
       expect(refused.code).to.equal(14031);
+      expect(refused.errmsg).to.contain('writes are refused until the server restarts');
+      await expectAcknowledged(client, acknowledged, 'reads are still served');
       expect(shim.state, 'the server stayed up').to.equal('running');
 
-      expect(await rejection(() => shim.stop())).to.match(/exit code 6/);
-      rmSync(join(tmpfs.path, 'filler'));
+      await shim.kill();
       await shim.start();
       const restarted = await shim.client();
-      expect(await count(restarted), 'the last durable checkpoint').to.equal(durable);
-      await restarted.db('app').collection('c').insertOne({ _id: -1 as never, after: 'restart' });
+      // The page log's last checkpoint holds `checkpointed` documents; replication recovery
+      // applies the journaled oplog entries on top of it.
+      await expectAcknowledged(restarted, acknowledged, 'the last durable checkpoint plus every acknowledged write');
+      await restarted.db('app').collection('c').insertOne({ _id: -2 as never, after: 'restart' }, { writeConcern: { j: true } });
       await restarted.db('admin').command({ fsync: 1 });
+      await shim.stop();
+      await shim.start();
+      const again = await shim.client();
+      await expectAcknowledged(again, acknowledged, 'after a clean restart');
+      expect(await again.db('app').collection('c').findOne({ _id: -2 as never })).to.not.equal(null);
       await shim.stop();
     } finally {
       if (shim.state === 'running' || shim.state === 'starting') await shim.kill();
