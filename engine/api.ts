@@ -179,6 +179,15 @@ export interface BackupPin extends EngineHold {
   /** The checkpoint the listed files restore to. */
   readonly checkpoint: CheckpointInfo;
   readonly files: readonly BackupFile[];
+  /**
+   * The journal files (`WiredTigerLog.*`, with their sizes now) that carry the commits after
+   * the pinned checkpoint up to `timestamp`: from the file of the checkpoint's `checkpoint_lsn`
+   * through the first file holding a commit at or after `timestamp` (every file from there on
+   * when none does yet). Empty when the checkpoint already holds `timestamp` or the journal
+   * is off. The pin keeps these files: no checkpoint removes a journal file while it is held.
+   * Sync the journal first for the listed bytes to be durable.
+   */
+  journalFilesThrough(timestamp: bigint): BackupFile[];
 }
 
 export interface Session {

@@ -1,6 +1,5 @@
 import { Long, Timestamp, UUID } from 'bson';
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BackupPin, CheckpointInfo, Connection, Cursor, Range, Session } from '../../engine/index.js';
 import { EngineError, ErrorCode, whenWritable } from '../../engine/index.js';
@@ -86,6 +85,8 @@ export interface OpenBackup {
   /** Optimes (`{ts, t}`) of the first oplog entry and of the last one the checkpoint holds. */
   oplogStart?: Document;
   oplogEnd?: Document;
+  /** The journal files that carry the commits after the checkpoint up to a timestamp (`BackupPin.journalFilesThrough`). */
+  journalFilesThrough(timestamp: bigint): Array<{ path: string; size: number }>;
   release(): void;
 }
 
@@ -808,6 +809,7 @@ export class Storage {
       checkpointTimestamp,
       files: this.describeBackupFiles(pin),
       ...this.oplogBounds(checkpointTimestamp),
+      journalFilesThrough: (timestamp) => pin.journalFilesThrough(timestamp),
       release: () => pin.release(),
     };
     this.activeBackup = backup;
@@ -846,9 +848,11 @@ export class Storage {
   /**
    * `$backupCursorExtend`: waits (within the operation's `maxTimeMS`) until writes reached
    * `timestamp` and are durable, then lists the journal files (`WiredTigerLog.*`) that carry
-   * the oplog up to it, with their sizes now. Without a journal there are none: the oplog
-   * after the backup's checkpoint is then applied from the source's oplog (magic restore's
-   * point-in-time entries). 51011 when `backupId` is not the open backup.
+   * the oplog from the backup's checkpoint up to it, with their sizes now: from the file of
+   * the checkpoint's `checkpoint_lsn` through the one holding the commit at `timestamp`. The
+   * backup's pin keeps them until it is released. A copy with them starts at `timestamp` or
+   * later (the journal replays the oplog, replication recovery applies it). Without a journal
+   * there are none. 51011 when `backupId` is not the open backup.
    */
   async extendBackup(backupId: UUID, timestamp: bigint): Promise<BackupFileEntry[]> {
     const backup = this.activeBackup;
@@ -859,11 +863,15 @@ export class Storage {
       await this.untilDeadline(new Promise((resolve) => setTimeout(resolve, 10)));
     }
     await this.untilDeadline(this.awaitJournalDurable());
+    if (this.activeBackup !== backup) {
+      throw new CommandError(LocationCodes.BackupIdNotFound, `Cannot extend backup cursor, backupId was not found. BackupId: ${backupId.toHexString()}`);
+    }
     const home = this.connection.home;
-    return readdirSync(home)
-      .filter((name) => /^WiredTigerLog\.\d{10}$/.test(name))
-      .sort()
-      .map((name) => ({ filename: join(home, name), fileSize: statSync(join(home, name)).size }));
+    try {
+      return backup.journalFilesThrough(timestamp).map((file) => ({ filename: join(home, file.path), fileSize: file.size }));
+    } catch (error) {
+      throw engineErrorToCommandError(error);
+    }
   }
 
   /** The first oplog entry's optime and the last one the checkpoint at `checkpointTimestamp` holds. */
