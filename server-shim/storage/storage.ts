@@ -120,6 +120,8 @@ export class Storage {
   private readonly operations = new AsyncLocalStorage<OperationState>();
   /** The open backup (`$backupCursor`), or a placeholder while one is being opened. */
   private activeBackup: OpenBackup | 'opening' | undefined;
+  /** Held durability waits (test-only `pauseJournalFlusher` fault). */
+  private journalWaitPause: WriteBlocker | undefined;
   private checkpointChain: Promise<unknown> = Promise.resolve();
   private insideWrite = false;
   private closing = false;
@@ -685,10 +687,35 @@ export class Storage {
    */
   async awaitJournalDurable(): Promise<void> {
     try {
+      while (this.journalWaitPause !== undefined) await this.journalWaitPause.promise;
       await this.connection.syncJournal();
     } catch (error) {
       throw engineErrorToCommandError(error);
     }
+  }
+
+  /**
+   * Test-only (`injectFault: "pauseJournalFlusher"`, as mongod's `pauseJournalFlusherThread`
+   * fail point): durability waits hold until `resumeJournalWaits`, so a write concern that
+   * asks for durability cannot be satisfied meanwhile. Writes themselves go on.
+   */
+  pauseJournalWaits(): void {
+    if (this.journalWaitPause !== undefined) return;
+    let release!: () => void;
+    const promise = new Promise<void>((resolve) => (release = resolve));
+    this.journalWaitPause = { promise, release };
+  }
+
+  /** Ends `pauseJournalWaits`: the held waits sync the journal and resolve. */
+  resumeJournalWaits(): void {
+    const pause = this.journalWaitPause;
+    this.journalWaitPause = undefined;
+    pause?.release();
+  }
+
+  /** True while durability waits are paused (test-only). */
+  get journalWaitsPaused(): boolean {
+    return this.journalWaitPause !== undefined;
   }
 
   /** Reads the catalog again (after replication recovery created or dropped collections). */
