@@ -117,6 +117,12 @@ export interface Connection {
    * page log; local tables live in `NAME.wt`.
    */
   createTable(uri: string, config: string, options?: { shared?: boolean }): void;
+  /**
+   * Test-only fault: the next create of a local table calls `crash` with the file's name once
+   * the file is made and synced, before any metadata entry names it (the test makes the
+   * process die there, leaving the orphan a crash at that point leaves).
+   */
+  injectCrashAfterNextTableFile(crash: (fileName: string) => void): void;
   /** Drops a table and its file or pages. */
   dropTable(uri: string): void;
   hasTable(uri: string): boolean;

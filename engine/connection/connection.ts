@@ -105,6 +105,8 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
   /** Backup pins not yet released; while any is held, dropped tables' files stay. */
   private backupPins = 0;
   private releaseBackupHolds: Array<() => void> = [];
+  /** Test-only: called once the next local table's file is made (`injectCrashAfterNextTableFile`). */
+  private tableFileCrash: ((fileName: string) => void) | undefined;
   /** The journal of the local tables, when enabled (or when the home already has one). */
   private wal: WriteAheadLog | undefined;
   /** Set while recovery replays metadata: table handles are re-read before the next data write. */
@@ -587,6 +589,10 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     return id;
   }
 
+  injectCrashAfterNextTableFile(crash: (fileName: string) => void): void {
+    this.tableFileCrash = crash;
+  }
+
   createTable(uri: string, config: string, options: { shared?: boolean } = {}): void {
     this.assertWritable();
     const name = checkTableName(uri);
@@ -608,6 +614,9 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     if (!shared) {
       FileBlockManager.create(join(this.home, fileName), settings.allocationSize);
       syncDirectory(this.home);
+      const crash = this.tableFileCrash;
+      this.tableFileCrash = undefined;
+      crash?.(fileName);
     }
     metadata.set(`file:${fileName}`, fileEntry(settings, id, '()', shared));
     metadata.set(`colgroup:${name}`, colgroupEntry(fileName));

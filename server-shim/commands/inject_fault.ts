@@ -12,7 +12,9 @@ import { defineCommand } from './registry.js';
  * rejects a promise nobody handles: the process logs it as fatal and exits 100.
  * `{injectFault: "pauseJournalFlusher"}` holds every durability wait (`j`, `fsync`, `majority`)
  * until `{injectFault: "pauseJournalFlusher", off: true}`, as mongod's
- * `pauseJournalFlusherThread` fail point.
+ * `pauseJournalFlusherThread` fail point. `{injectFault: "crashAfterTableFile"}` makes the next
+ * create of a local table kill the process (SIGKILL) once its file is made, before any
+ * metadata entry names it: the orphan file a crash at that point leaves.
  */
 export const injectFaultCommand = defineCommand({
   name: 'injectFault',
@@ -22,6 +24,16 @@ export const injectFaultCommand = defineCommand({
   run: async (request, context) => {
     checkKnownFields(request, ['uris', 'off']);
     const kind = request.argument;
+    if (kind === 'crashAfterTableFile') {
+      // The next local table's create dies as a kill -9 there would: its file is made and
+      // synced, no metadata entry names it and nothing of it is journaled (an orphan file).
+      context.storage.connection.injectCrashAfterNextTableFile((file) => {
+        context.logger.warning(LogComponent.Repair, LogId.FaultInjected, 'Crashing after making a table file, before its metadata entry', { file });
+        process.kill(process.pid, 'SIGKILL');
+      });
+      context.logger.warning(LogComponent.Repair, LogId.FaultInjected, 'The next table file made crashes the server');
+      return {};
+    }
     if (kind === 'pauseJournalFlusher') {
       // As mongod's pauseJournalFlusherThread fail point: durability waits hold until `off: true`.
       if (request.body.off === true) context.storage.resumeJournalWaits();
