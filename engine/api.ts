@@ -117,6 +117,12 @@ export interface Connection {
    * page log; local tables live in `NAME.wt`.
    */
   createTable(uri: string, config: string, options?: { shared?: boolean }): void;
+  /**
+   * Test-only fault: the next create of a local table calls `crash` with the file's name once
+   * the file is made and synced, before any metadata entry names it (the test makes the
+   * process die there, leaving the orphan a crash at that point leaves).
+   */
+  injectCrashAfterNextTableFile(crash: (fileName: string) => void): void;
   /** Drops a table and its file or pages. */
   dropTable(uri: string): void;
   hasTable(uri: string): boolean;
@@ -179,6 +185,15 @@ export interface BackupPin extends EngineHold {
   /** The checkpoint the listed files restore to. */
   readonly checkpoint: CheckpointInfo;
   readonly files: readonly BackupFile[];
+  /**
+   * The journal files (`WiredTigerLog.*`, with their sizes now) that carry the commits after
+   * the pinned checkpoint up to `timestamp`: from the file of the checkpoint's `checkpoint_lsn`
+   * through the first file holding a commit at or after `timestamp` (every file from there on
+   * when none does yet). Empty when the checkpoint already holds `timestamp` or the journal
+   * is off. The pin keeps these files: no checkpoint removes a journal file while it is held.
+   * Sync the journal first for the listed bytes to be durable.
+   */
+  journalFilesThrough(timestamp: bigint): BackupFile[];
 }
 
 export interface Session {

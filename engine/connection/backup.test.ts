@@ -147,6 +147,75 @@ describe('backups: the write freeze and the backup pin', function () {
     });
   }
 
+  for (const storage of STORAGE_MODES) {
+    it(`${storage}: a pin lists the journal files from its checkpoint_lsn through the one holding a timestamp, keeps them, and a copy with them reaches it`, async () => {
+      const home = await homes.directory();
+      const connection = await homes.open(home, { storage, journal: true, journalFileMax: 100 * 1024, journalCommitIntervalMs: 0 });
+      connection.createTable('table:oplog', 'key_format=S,value_format=S', { shared: false });
+      let ts = 0n;
+      const commit = (count: number): bigint => {
+        const session = connection.openSession();
+        for (let i = 0; i < count; i++) {
+          ts += 1n;
+          session.beginTransaction();
+          const cursor = session.openCursor('table:oplog');
+          cursor.put(keyOf(Number(ts)), `entry ${ts} `.padEnd(400, 'x'));
+          cursor.close();
+          session.commitTransaction({ commitTimestamp: ts });
+          connection.setTimestamps({ stable: ts });
+        }
+        session.close();
+        return ts;
+      };
+      commit(600);
+      const pinned = await connection.checkpoint();
+      expect(pinned.timestamp).to.equal(600n);
+      const turtle = readFileSync(join(home, 'WiredTiger.turtle'), 'utf8');
+      const checkpointFile = Number(/checkpoint_lsn=\((\d+),/.exec(turtle)![1]);
+      const pin = await connection.pinCheckpointForBackup();
+      expect(pin.files.map((f) => f.path).filter((p) => p.startsWith('WiredTigerLog.')), 'the checkpoint opens without journal files').to.deep.equal([]);
+      expect(pin.journalFilesThrough(pinned.timestamp), 'the checkpoint holds its own timestamp').to.deep.equal([]);
+      // Several files' worth of commits after the checkpoint (each file holds about 200).
+      const middle = commit(500) - 250n;
+      const last = commit(500);
+      await connection.syncJournal();
+      const logName = (n: number): string => `WiredTigerLog.${String(n).padStart(10, '0')}`;
+      const fileOf = (timestamp: bigint): number => {
+        const numbers = readdirSync(home).filter((n) => n.startsWith('WiredTigerLog.')).map((n) => Number(n.slice('WiredTigerLog.'.length))).sort((a, b) => a - b);
+        for (const n of numbers) {
+          const text = readFileSync(join(home, logName(n))).toString('latin1');
+          if (text.includes(`entry ${timestamp} `)) return n;
+        }
+        throw new Error(`no journal file holds ${timestamp}`);
+      };
+      const range = (from: number, to: number): string[] => Array.from({ length: to - from + 1 }, (_, i) => logName(from + i));
+      const toMiddle = pin.journalFilesThrough(middle);
+      expect(fileOf(middle)).to.be.greaterThan(checkpointFile);
+      expect(toMiddle.map((f) => f.path)).to.deep.equal(range(checkpointFile, fileOf(middle)));
+      const toLast = pin.journalFilesThrough(last);
+      expect(toLast.map((f) => f.path)).to.deep.equal(range(checkpointFile, fileOf(last)));
+      for (const file of toLast) expect(file.size, file.path).to.equal(statSync(join(home, file.path)).size);
+      // Checkpoints while pinned would remove every file before their checkpoint_lsn.
+      await connection.checkpoint();
+      commit(10);
+      await connection.checkpoint();
+      for (const file of toLast) expect(existsSync(join(home, file.path)), `${file.path} is kept while pinned`).to.equal(true);
+      const copy = await homes.directory();
+      for (const file of [...pin.files, ...toMiddle]) copyPrefix(join(home, file.path), join(copy, file.path), file.size);
+      pin.release();
+      commit(1);
+      await connection.checkpoint();
+      expect(existsSync(join(home, logName(checkpointFile))), 'released, the next checkpoint removes the files before its checkpoint_lsn').to.equal(false);
+      await connection.close();
+
+      const restored = await homes.open(copy, { storage, journal: true });
+      const cursor = restored.openSession().openCursor('table:oplog');
+      for (let i = 1n; i <= middle; i++) expect(cursor.get(keyOf(Number(i))), `commit ${i}`).to.equal(`entry ${i} `.padEnd(400, 'x'));
+      cursor.close();
+      await restored.close();
+    });
+  }
+
   it('makes exclusive work (the point-in-time path, repair) wait for a freeze to end', async () => {
     const home = await homes.directory();
     const connection = (await homes.open(home, { storage: 'local' })) as ConnectionImpl;

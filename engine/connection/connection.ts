@@ -105,6 +105,8 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
   /** Backup pins not yet released; while any is held, dropped tables' files stay. */
   private backupPins = 0;
   private releaseBackupHolds: Array<() => void> = [];
+  /** Test-only: called once the next local table's file is made (`injectCrashAfterNextTableFile`). */
+  private tableFileCrash: ((fileName: string) => void) | undefined;
   /** The journal of the local tables, when enabled (or when the home already has one). */
   private wal: WriteAheadLog | undefined;
   /** Set while recovery replays metadata: table handles are re-read before the next data write. */
@@ -398,6 +400,16 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
       this.localMetadata.delete(key);
     } else {
       this.localMetadata.set(key, value);
+      // A table created after the checkpoint that has no file: a backup copy taken at the
+      // checkpoint, extended with the journal, does not have it. Its entry names no checkpoint,
+      // so everything it holds is in the journal from here on: its empty file is made again,
+      // as the create made it. A missing file of a checkpointed table stays an error.
+      const fileName = key.startsWith('file:') ? key.slice('file:'.length) : undefined;
+      if (fileName !== undefined && latestCheckpoint(value) === undefined && !existsSync(join(this.home, fileName))) {
+        FileBlockManager.create(join(this.home, fileName), settingsFromFileConfig(value).allocationSize);
+        syncDirectory(this.home);
+        this.log({ level: 'info', component: 'RECOVERY', msg: 'Made the file of a table created after the checkpoint', attr: { file: fileName } });
+      }
     }
     if (/^(table|colgroup|file):/.test(key)) this.tablesStale = true;
   }
@@ -577,6 +589,10 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     return id;
   }
 
+  injectCrashAfterNextTableFile(crash: (fileName: string) => void): void {
+    this.tableFileCrash = crash;
+  }
+
   createTable(uri: string, config: string, options: { shared?: boolean } = {}): void {
     this.assertWritable();
     const name = checkTableName(uri);
@@ -598,6 +614,9 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     if (!shared) {
       FileBlockManager.create(join(this.home, fileName), settings.allocationSize);
       syncDirectory(this.home);
+      const crash = this.tableFileCrash;
+      this.tableFileCrash = undefined;
+      crash?.(fileName);
     }
     metadata.set(`file:${fileName}`, fileEntry(settings, id, '()', shared));
     metadata.set(`colgroup:${name}`, colgroupEntry(fileName));
@@ -881,7 +900,7 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
   }
 
   /** Holds the last checkpoint's files and lists them (runs with no checkpoint running). */
-  private captureBackupPin(): { checkpoint: CheckpointInfo; files: BackupFile[]; releases: Array<() => void> } {
+  private captureBackupPin(): { checkpoint: CheckpointInfo; files: BackupFile[]; releases: Array<() => void>; checkpointLsn: Lsn | undefined } {
     this.assertOpen();
     if (this.backupPins > 0) throw new StateError(ErrorCode.Busy, 'a backup already holds a checkpoint pinned: release it first');
     const checkpoint = this.last;
@@ -889,6 +908,7 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     const home = this.home;
     const releases: Array<() => void> = [];
     const files: BackupFile[] = [];
+    let journalFrom: string | undefined;
     const sizeOf = (name: string): number => statSync(join(home, name)).size;
     try {
       // Every local file of the checkpoint keeps its blocks: open each table's block manager
@@ -905,7 +925,9 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
       });
       if (this.shared) releases.push(this.shared.pinForBackup(checkpoint.lsn!));
       // The turtle the files pair with; a copy without WiredTiger.turtle opens from it.
-      writeFileDurably(join(home, BACKUP_TURTLE_FILE), readFileSync(join(home, 'WiredTiger.turtle')));
+      const turtle = readFileSync(join(home, 'WiredTiger.turtle'));
+      writeFileDurably(join(home, BACKUP_TURTLE_FILE), turtle);
+      journalFrom = this.wal ? readTurtleFile(home, true)?.metadataConfig : undefined;
       syncDirectory(home);
       files.push({ path: VERSION_FILE, size: sizeOf(VERSION_FILE) }, { path: BACKUP_TURTLE_FILE, size: sizeOf(BACKUP_TURTLE_FILE) });
       files.push({ path: METADATA_FILE, size: sizeOf(METADATA_FILE) });
@@ -916,12 +938,33 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
       this.removeBackupFiles();
       throw error;
     }
-    return { checkpoint, files, releases };
+    // The checkpoint's `checkpoint_lsn`: the journal from there on carries what follows it.
+    // A copy needs no journal file to open the checkpoint (the checkpoint holds its data as of
+    // its stable timestamp, and the copy's journal starts after `checkpoint_lsn`'s file).
+    const recorded = journalFrom === undefined ? undefined : parseLsn(getConfigRaw(journalFrom, 'checkpoint_lsn') ?? '');
+    const checkpointLsn = recorded && recorded.file !== 0xffffffff ? recorded : journalFrom === undefined ? undefined : { file: 0, offset: 0 };
+    return { checkpoint, files, releases, checkpointLsn };
+  }
+
+  /** The journal files a pinned checkpoint's backup copies to reach `timestamp` (see `BackupPin`). */
+  private backupJournalFiles(checkpoint: CheckpointInfo, checkpointLsn: Lsn | undefined, timestamp: bigint): BackupFile[] {
+    this.assertOpen();
+    if (this.wal === undefined || checkpointLsn === undefined || timestamp <= checkpoint.timestamp) return [];
+    const homeId = getConfigValue(this.localMetadata.get(JOURNAL_METADATA_KEY) ?? '', 'home_id');
+    const inspection = inspectLog(this.home, { homeId });
+    if (inspection.problems.length > 0) throw logProblemError(inspection.problems[0]!);
+    const files: BackupFile[] = [];
+    for (const file of inspection.files) {
+      if (file.number < checkpointLsn.file) continue;
+      files.push({ path: file.name, size: file.size });
+      if (file.maxCommitTs >= timestamp) break;
+    }
+    return files;
   }
 
   /** Copies the page log (disaggregated mode) and hands out the pin. */
-  private async finishBackupPin(capture: { checkpoint: CheckpointInfo; files: BackupFile[]; releases: Array<() => void> }): Promise<BackupPin> {
-    const { checkpoint, files, releases } = capture;
+  private async finishBackupPin(capture: { checkpoint: CheckpointInfo; files: BackupFile[]; releases: Array<() => void>; checkpointLsn: Lsn | undefined }): Promise<BackupPin> {
+    const { checkpoint, files, releases, checkpointLsn } = capture;
     let released = false;
     const release = (): void => {
       if (released) return;
@@ -949,6 +992,10 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     return {
       checkpoint,
       files,
+      journalFilesThrough: (timestamp) => {
+        if (released) throw new StateError(ErrorCode.InvalidArgument, 'the backup pin has been released');
+        return this.backupJournalFiles(checkpoint, checkpointLsn, timestamp);
+      },
       release: () => {
         if (released) return;
         release();

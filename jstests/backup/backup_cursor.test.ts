@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Binary, MongoServerError, Timestamp, UUID, type Document, type MongoClient } from 'mongodb';
-import { rm } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative } from 'node:path';
 import {
@@ -166,20 +166,62 @@ describe('$backupCursor', function () {
     await closeBackupCursor(client, again);
   });
 
-  it('extends to a timestamp once it is durable, and refuses what mongod refuses', async () => {
+  it('extends to a timestamp once it is durable with the journal files that carry it, which restore to it', async () => {
+    const shim = await shims.launch({ replSet: 'rs0', setParameters: { checkpointIntervalSecs: 0 } });
+    const client = await shim.client();
+    const admin = client.db('admin');
+    await client.db('app').collection('c').insertOne({ _id: 1, x: 1 } as never);
+    const backup = await openBackupCursor(client);
+    const journalName = /^WiredTigerLog\.(\d{10})$/;
+    const isJournal = (file: { filename: string }): boolean => journalName.test(relative(shim.dbpath, file.filename));
+    expect(backup.files.filter(isJournal), 'the pinned checkpoint opens without journal files').to.deep.equal([]);
+    const pinnedTurtle = await readFile(join(shim.dbpath, 'WiredTiger.backup'), 'utf8');
+    // WiredTiger's "no log" LSN (a checkpoint taken before the journal began): every journal file carries what follows it.
+    const recordedFile = Number(/checkpoint_lsn=\((\d+),/.exec(pinnedTurtle)![1]);
+    const firstJournalFile = Math.min(...(await readdir(shim.dbpath)).filter((name) => journalName.test(name)).map((name) => Number(journalName.exec(name)![1])));
+    const checkpointFile = recordedFile === 0xffffffff ? firstJournalFile : recordedFile;
+    const marker = `after the checkpoint ${new UUID().toHexString()}`;
+    const later = await client.db('app').command({ insert: 'c', documents: [{ _id: 2, x: marker }] });
+    const extendTo = later.operationTime as Timestamp;
+    expect(extendTo.greaterThan(backup.metadata.checkpointTimestamp as Timestamp)).to.equal(true);
+    const extended = await admin.command({ aggregate: 1, pipeline: [{ $backupCursorExtend: { backupId: backup.metadata.backupId, timestamp: extendTo } }], cursor: {} });
+    const journal = ((extended.cursor as Document).firstBatch as Document[]).map((file) => ({ ...file, fileSize: Number(file.fileSize) })) as unknown as typeof backup.files;
+    // Exactly the files from the checkpoint's checkpoint_lsn file through the one holding the
+    // oplog entry at the timestamp (found by its document's bytes).
+    const names = journal.map((file) => relative(shim.dbpath, file.filename));
+    const numbers = names.map((name) => Number(journalName.exec(name)?.[1]));
+    let holder: number | undefined;
+    for (const number of [...numbers].reverse()) {
+      const name = `WiredTigerLog.${String(number).padStart(10, '0')}`;
+      if ((await readFile(join(shim.dbpath, name))).includes(Buffer.from(marker))) holder = number;
+    }
+    expect(holder, `a listed journal file holds the oplog entry at the timestamp: ${names.join(', ')}`).to.not.equal(undefined);
+    expect(numbers).to.deep.equal(Array.from({ length: holder! - checkpointFile + 1 }, (_, i) => checkpointFile + i));
+    for (const file of journal) expect(file.fileSize, file.filename).to.be.above(0);
+    // Checkpoints while the backup is open remove no journal file it lists.
+    await admin.command({ fsync: 1 });
+    await client.db('app').collection('c').insertOne({ _id: 3, x: 'after the extension' } as never);
+    await admin.command({ fsync: 1 });
+    for (const file of journal) expect(existsSync(file.filename), `${file.filename} is kept`).to.equal(true);
+    const copy = await copyBackupFiles({ ...backup, files: [...backup.files, ...journal] });
+    await closeBackupCursor(client, backup);
+    await shim.stop();
+    const restored = await shims.launch({ replSet: 'rs0', dbpath: copy });
+    const restoredClient = await restored.client();
+    expect(await allDocuments(restoredClient, 'app', 'c'), 'the copy reaches the timestamp, and not the bytes written after the listing').to.deep.equal([{ _id: 1, x: 1 }, { _id: 2, x: marker }]);
+    const oplogTop = await restoredClient.db('local').collection('oplog.rs').find({}).sort({ ts: -1 }).limit(1).toArray();
+    expect((oplogTop[0]!.ts as Timestamp).equals(extendTo)).to.equal(true);
+    await restored.stop();
+    await rm(dirname(copy), { recursive: true, force: true });
+  });
+
+  it('refuses the $backupCursor and $backupCursorExtend arguments mongod refuses', async () => {
     const shim = await shims.launch({ replSet: 'rs0', setParameters: { checkpointIntervalSecs: 0 } });
     const client = await shim.client();
     const admin = client.db('admin');
     await client.db('app').collection('c').insertOne({ x: 1 });
     const backup = await openBackupCursor(client);
-    const later = await client.db('app').command({ insert: 'c', documents: [{ x: 2 }] });
-    const extendTo = later.operationTime as Timestamp;
-    const before = (await status(client)).checkpointId;
-    const extended = await admin.command({ aggregate: 1, pipeline: [{ $backupCursorExtend: { backupId: backup.metadata.backupId, timestamp: extendTo } }], cursor: {} });
-    // No journal files: what follows the checkpoint comes from the oplog. The wait made it durable.
-    expect((extended.cursor as Document).firstBatch).to.deep.equal([]);
-    expect((await status(client)).checkpointId).to.not.equal(before);
-
+    const extendTo = (await client.db('app').command({ insert: 'c', documents: [{ x: 2 }] })).operationTime as Timestamp;
     const future = new Timestamp({ t: extendTo.high + 1000, i: 1 });
     const expired = await failure(admin.command({ aggregate: 1, pipeline: [{ $backupCursorExtend: { backupId: backup.metadata.backupId, timestamp: future } }], cursor: {}, maxTimeMS: 300 }));
     expect(expired.code).to.equal(50);

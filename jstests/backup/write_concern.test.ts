@@ -26,7 +26,7 @@ describe('write concerns through the driver', function () {
     let client: MongoClient;
 
     before(async () => {
-      const shim = await shims.launch({ replSet: 'rs0' });
+      const shim = await shims.launch({ replSet: 'rs0', setParameters: { enableTestCommands: 1 } });
       client = await shim.client();
     });
 
@@ -122,23 +122,56 @@ describe('write concerns through the driver', function () {
       }
     });
 
-    it('honours wtimeout (64) and maxTimeMS (50) while durability cannot come under an fsync lock', async () => {
+    it('honours wtimeout (64) and maxTimeMS (50) while the journal sync cannot complete: the write stays applied', async () => {
+      const admin = client.db('admin');
+      expect(await admin.command({ injectFault: 'pauseJournalFlusher' })).to.include({ paused: true });
+      try {
+        const started = Date.now();
+        const timedOut = await raw(client, 'wcPaused', { insert: 'c', documents: [{ _id: 'wtimeout' }], writeConcern: { j: true, wtimeout: 300 } });
+        expect(Date.now() - started).to.be.within(250, 5000);
+        expect(timedOut).to.include({ ok: 1, n: 1 });
+        expect(timedOut.writeConcernError).to.include({ code: 64, codeName: 'WriteConcernFailed', errmsg: 'waiting for replication timed out' });
+        expect(timedOut.writeConcernError.errInfo).to.include({ wtimeout: true });
+        const expiredAt = Date.now();
+        const expired = await raw(client, 'wcPaused', { insert: 'c', documents: [{ _id: 'maxTimeMS' }], writeConcern: { w: 'majority' }, maxTimeMS: 300 });
+        expect(Date.now() - expiredAt).to.be.within(250, 5000);
+        expect(expired).to.include({ ok: 1, n: 1 });
+        expect(expired.writeConcernError).to.include({ code: 50, codeName: 'MaxTimeMSExpired' });
+        // A write command that fails before writing still waits for its write concern.
+        const failed = await raw(client, 'wcPaused', { insert: 'c', documents: [], writeConcern: { fsync: true, wtimeout: 200 } });
+        expect(failed).to.include({ ok: 0, code: 16 });
+        expect(failed.writeConcernError).to.include({ code: 64 });
+      } finally {
+        await admin.command({ injectFault: 'pauseJournalFlusher', off: true });
+      }
+      expect(await client.db('wcPaused').collection('c').countDocuments(), 'both writes stayed applied').to.equal(2);
+      const resumed = await raw(client, 'wcPaused', { insert: 'c', documents: [{ _id: 'resumed' }], writeConcern: { j: true, wtimeout: 300 } });
+      expect(resumed).to.include({ ok: 1, n: 1 });
+      expect(resumed).to.not.have.property('writeConcernError');
+    });
+
+    it('under an fsync lock: a write waits at the lock, bounded by maxTimeMS (50) and not by wtimeout, and writes nothing; what was written before is durable', async () => {
       const admin = client.db('admin');
       await admin.command({ fsync: 1, lock: true });
       try {
-        // A write command that fails before writing still waits for its write concern, as
-        // mongod's does; durability waits for the lock's end, so the wait times out.
+        // As mongod: the write blocks at the lock; wtimeout bounds only the wait for the write
+        // concern after the write, so maxTimeMS decides and nothing is written.
         const started = Date.now();
-        const timedOut = await raw(client, 'wc', { insert: 'c', documents: [], writeConcern: { j: true, wtimeout: 300 } });
-        expect(Date.now() - started).to.be.within(250, 5000);
-        expect(timedOut).to.include({ ok: 0, code: 16 });
-        expect(timedOut.writeConcernError).to.include({ code: 64, codeName: 'WriteConcernFailed', errmsg: 'waiting for replication timed out' });
-        expect(timedOut.writeConcernError.errInfo).to.include({ wtimeout: true });
-        const expired = await raw(client, 'wc', { insert: 'c', documents: [], writeConcern: { w: 'majority' }, maxTimeMS: 300 });
-        expect(expired.writeConcernError).to.include({ code: 50, codeName: 'MaxTimeMSExpired' });
+        const blocked = await raw(client, 'wcLocked', { insert: 'c', documents: [{ _id: 'blocked' }], writeConcern: { j: true, wtimeout: 100 }, maxTimeMS: 600 });
+        expect(Date.now() - started, 'wtimeout does not cut the wait at the lock short').to.be.within(550, 5000);
+        expect(blocked).to.include({ ok: 0, code: 50, codeName: 'MaxTimeMSExpired' });
+        expect(blocked.writeConcernError, 'the deadline, not wtimeout, ended the wait').to.include({ code: 50, codeName: 'MaxTimeMSExpired' });
+        // A write concern over what was written before the lock is satisfied under it: the
+        // lock's checkpoint made it durable, and a journal sync changes no file's bytes.
+        const before = Date.now();
+        const nothingToWrite = await raw(client, 'wcLocked', { insert: 'c', documents: [], writeConcern: { j: true, wtimeout: 2000 } });
+        expect(Date.now() - before).to.be.below(1500);
+        expect(nothingToWrite).to.include({ ok: 0, code: 16 });
+        expect(nothingToWrite).to.not.have.property('writeConcernError');
       } finally {
         await admin.command({ fsyncUnlock: 1 });
       }
+      expect(await client.db('wcLocked').collection('c').countDocuments()).to.equal(0);
     });
   });
 

@@ -30,21 +30,37 @@ for (const storage of ['local', 'disagg'] as const) {
     this.timeout(120_000);
     const shims = shimsPerTest();
 
+    // A collection whose table has a file: every collection in local mode, the `local`
+    // database's in disaggregated mode (the others live in the page log).
+    const filedDb = storage === 'local' ? 'shop' : 'local';
+
     /**
-     * A stopped dbpath holding data and orphan files. Local: a server killed with -9 while it
-     * creates a collection (the table's file is on disk, no checkpoint names it yet). Both
-     * modes: a `.wt` file planted where a crash during a create would leave one.
+     * Makes the server die (SIGKILL) in the next create of a collection with a file, once the
+     * file is made and before any metadata entry names it or the journal holds anything of it:
+     * the orphan a kill -9 at that point of a create leaves. Returns the files it left.
+     */
+    async function crashDuringCreate(shim: ShimProcess, collection: string): Promise<string[]> {
+      const before = wtFiles(shim.dbpath);
+      const client = await shim.client();
+      await client.db('admin').command({ injectFault: 'crashAfterTableFile' });
+      const insert = await client.db(filedDb).collection(collection).insertOne({ _id: 'lost' } as never).then(() => 'acknowledged', () => 'cut');
+      expect(insert, 'the create died before it could be acknowledged').to.equal('cut');
+      expect((await shim.waitForExit()).signal).to.equal('SIGKILL');
+      return wtFiles(shim.dbpath).filter((name) => !before.includes(name));
+    }
+
+    /**
+     * A stopped dbpath holding data and orphan files: one left by a server that died during a
+     * create between the table's file and its metadata entry, one `.wt` file planted where such
+     * a crash would leave one.
      */
     async function homeWithOrphans(): Promise<{ shim: ShimProcess; orphans: string[] }> {
-      const shim = await shims.launch({ storage, setParameters: { checkpointIntervalSecs: 0, enableRepairCommands: 1 } });
+      const shim = await shims.launch({ storage, setParameters: { checkpointIntervalSecs: 0, enableRepairCommands: 1, enableTestCommands: 1 } });
       const client = await shim.client();
       await client.db('shop').collection('kept').insertMany([{ _id: 1 }, { _id: 2 }] as never[]);
       await client.db('admin').command({ fsync: 1 });
-      const durable = wtFiles(shim.dbpath);
-      await client.db('shop').collection('interrupted').insertOne({ _id: 'lost' } as never);
-      expect((await shim.kill()).signal).to.equal('SIGKILL');
-      const fromCrash = wtFiles(shim.dbpath).filter((name) => !durable.includes(name));
-      if (storage === 'local') expect(fromCrash, 'the killed create left its file').to.have.length.greaterThan(0);
+      const fromCrash = await crashDuringCreate(shim, 'interrupted');
+      expect(fromCrash, 'the killed create left its file').to.deep.equal([`${filedDb}.interrupted.wt`]);
       writeFileSync(join(shim.dbpath, 'planted.wt'), Buffer.alloc(8192, 0x11));
       return { shim, orphans: [...fromCrash, 'planted.wt'].sort() };
     }
@@ -65,31 +81,61 @@ for (const storage of ['local', 'disagg'] as const) {
       const orphanFindings = (findings as Document[]).filter((f) => f.kind === 'orphanFile').map((f) => f.file as string).sort();
       expect(orphanFindings).to.deep.equal(orphans);
       expect(await client.db('shop').collection('kept').countDocuments()).to.equal(2);
-      // A collection of the name the crash interrupted is created again beside its orphan.
-      await client.db('shop').collection('interrupted').insertOne({ _id: 'again' } as never);
-      expect(await client.db('shop').collection('interrupted').countDocuments()).to.equal(1);
+      // The interrupted create left no collection; one of that name is created again beside its orphan.
+      expect(await client.db(filedDb).collection('interrupted').countDocuments()).to.equal(0);
+      await client.db(filedDb).collection('interrupted').insertOne({ _id: 'again' } as never);
+      expect(await client.db(filedDb).collection('interrupted').countDocuments()).to.equal(1);
       await shim.stop();
+      for (const orphan of orphans) expect(existsSync(join(shim.dbpath, orphan)), `${orphan} is never removed silently`).to.equal(true);
     });
 
-    it('restarts after a kill -9 during the same create, three times over: each orphan keeps its name and blocks nothing', async () => {
-      const shim = await shims.launch({ storage, setParameters: { checkpointIntervalSecs: 0 } });
+    it('restarts after a kill -9 between a create\'s file and its metadata, three times over: each orphan keeps its name and blocks nothing', async () => {
+      const shim = await shims.launch({ storage, setParameters: { checkpointIntervalSecs: 0, enableTestCommands: 1 } });
       await (await shim.client()).db('admin').command({ fsync: 1 });
-      const durable = wtFiles(shim.dbpath);
+      const left: string[] = [];
       for (let round = 0; round < 3; round += 1) {
-        await (await shim.client()).db('shop').collection('interrupted').insertOne({ _id: round } as never);
-        await shim.kill();
+        left.push(...(await crashDuringCreate(shim, 'interrupted')));
         await shim.start();
       }
+      expect(left, 'each crash left one file of its own name').to.have.length(3);
+      expect(new Set(left).size).to.equal(3);
       const client = await shim.client();
-      expect(await client.db('shop').collection('interrupted').countDocuments()).to.equal(0);
-      await client.db('shop').collection('interrupted').insertOne({ _id: 'kept' } as never);
+      expect(await client.db(filedDb).collection('interrupted').countDocuments()).to.equal(0);
+      await client.db(filedDb).collection('interrupted').insertOne({ _id: 'kept' } as never);
       await shim.stop();
-      const left = wtFiles(shim.dbpath).filter((name) => !durable.includes(name));
       const verify = await runReadPath(['verify', shim.dbpath, '--json']);
       const unreferenced = (JSON.parse(verify.stdout) as { findings: Array<{ code: string; location: { file: string } }> }).findings
         .filter((f) => f.code === 'FILE_UNREFERENCED').map((f) => f.location.file);
-      if (storage === 'local') expect(unreferenced, `files left: ${left.join(', ')}`).to.have.length(3);
+      expect(unreferenced.sort(), `files left: ${left.join(', ')}`).to.deep.equal([...left].sort());
       expect(verify.exitCode).to.equal(0);
+      await shim.start();
+      expect(await (await shim.client()).db(filedDb).collection('interrupted').find().toArray()).to.deep.equal([{ _id: 'kept' }]);
+      await shim.stop();
+    });
+
+    it('replays from the journal a create no checkpoint holds after a kill -9: its collection, file and documents come back, and no file is left unreferenced', async () => {
+      const shim = await shims.launch({ storage, setParameters: { checkpointIntervalSecs: 0, enableRepairCommands: 1 } });
+      let client = await shim.client();
+      await client.db('admin').command({ fsync: 1 });
+      const before = wtFiles(shim.dbpath);
+      await client.db(filedDb).collection('replayed').insertOne({ _id: 'journaled' } as never, { writeConcern: { j: true } });
+      await client.db('shop').collection('replayedShared').insertOne({ _id: 'journaled' } as never, { writeConcern: { j: true } });
+      const created = wtFiles(shim.dbpath).filter((name) => !before.includes(name));
+      expect(created).to.include(`${filedDb}.replayed.wt`);
+      expect((await shim.kill()).signal).to.equal('SIGKILL');
+      await shim.start();
+      client = await shim.client();
+      expect(await client.db(filedDb).collection('replayed').find().toArray()).to.deep.equal([{ _id: 'journaled' }]);
+      expect(await client.db('shop').collection('replayedShared').find().toArray()).to.deep.equal([{ _id: 'journaled' }]);
+      const { findings } = await client.db('admin').command({ repairMetadata: 1, action: 'detect' });
+      expect((findings as Document[]).filter((f) => f.kind === 'orphanFile')).to.deep.equal([]);
+      const listed = await client.db(filedDb).command({ listCollections: 1, filter: { name: 'replayed' } });
+      const uri = (((listed.cursor as Document).firstBatch as Document[])[0]!.info as Document).uri as string;
+      expect(uri).to.equal(`table:${filedDb}.replayed`);
+      await shim.stop();
+      for (const name of created) expect(existsSync(join(shim.dbpath, name)), name).to.equal(true);
+      const strict = await runReadPath(['verify', shim.dbpath, '--strict']);
+      expect(strict.exitCode, strict.stdout + strict.stderr).to.equal(0);
     });
 
     it('restarts after kill -9 at seeded moments during repairMetadata create; --repair removes what the crashes left, and verify --strict is clean', async () => {

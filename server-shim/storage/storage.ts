@@ -1,6 +1,5 @@
 import { Long, Timestamp, UUID } from 'bson';
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BackupPin, CheckpointInfo, Connection, Cursor, Range, Session } from '../../engine/index.js';
 import { EngineError, ErrorCode, whenWritable } from '../../engine/index.js';
@@ -86,6 +85,8 @@ export interface OpenBackup {
   /** Optimes (`{ts, t}`) of the first oplog entry and of the last one the checkpoint holds. */
   oplogStart?: Document;
   oplogEnd?: Document;
+  /** The journal files that carry the commits after the checkpoint up to a timestamp (`BackupPin.journalFilesThrough`). */
+  journalFilesThrough(timestamp: bigint): Array<{ path: string; size: number }>;
   release(): void;
 }
 
@@ -119,6 +120,8 @@ export class Storage {
   private readonly operations = new AsyncLocalStorage<OperationState>();
   /** The open backup (`$backupCursor`), or a placeholder while one is being opened. */
   private activeBackup: OpenBackup | 'opening' | undefined;
+  /** Held durability waits (test-only `pauseJournalFlusher` fault). */
+  private journalWaitPause: WriteBlocker | undefined;
   private checkpointChain: Promise<unknown> = Promise.resolve();
   private insideWrite = false;
   private closing = false;
@@ -684,10 +687,35 @@ export class Storage {
    */
   async awaitJournalDurable(): Promise<void> {
     try {
+      while (this.journalWaitPause !== undefined) await this.journalWaitPause.promise;
       await this.connection.syncJournal();
     } catch (error) {
       throw engineErrorToCommandError(error);
     }
+  }
+
+  /**
+   * Test-only (`injectFault: "pauseJournalFlusher"`, as mongod's `pauseJournalFlusherThread`
+   * fail point): durability waits hold until `resumeJournalWaits`, so a write concern that
+   * asks for durability cannot be satisfied meanwhile. Writes themselves go on.
+   */
+  pauseJournalWaits(): void {
+    if (this.journalWaitPause !== undefined) return;
+    let release!: () => void;
+    const promise = new Promise<void>((resolve) => (release = resolve));
+    this.journalWaitPause = { promise, release };
+  }
+
+  /** Ends `pauseJournalWaits`: the held waits sync the journal and resolve. */
+  resumeJournalWaits(): void {
+    const pause = this.journalWaitPause;
+    this.journalWaitPause = undefined;
+    pause?.release();
+  }
+
+  /** True while durability waits are paused (test-only). */
+  get journalWaitsPaused(): boolean {
+    return this.journalWaitPause !== undefined;
   }
 
   /** Reads the catalog again (after replication recovery created or dropped collections). */
@@ -808,6 +836,7 @@ export class Storage {
       checkpointTimestamp,
       files: this.describeBackupFiles(pin),
       ...this.oplogBounds(checkpointTimestamp),
+      journalFilesThrough: (timestamp) => pin.journalFilesThrough(timestamp),
       release: () => pin.release(),
     };
     this.activeBackup = backup;
@@ -846,9 +875,11 @@ export class Storage {
   /**
    * `$backupCursorExtend`: waits (within the operation's `maxTimeMS`) until writes reached
    * `timestamp` and are durable, then lists the journal files (`WiredTigerLog.*`) that carry
-   * the oplog up to it, with their sizes now. Without a journal there are none: the oplog
-   * after the backup's checkpoint is then applied from the source's oplog (magic restore's
-   * point-in-time entries). 51011 when `backupId` is not the open backup.
+   * the oplog from the backup's checkpoint up to it, with their sizes now: from the file of
+   * the checkpoint's `checkpoint_lsn` through the one holding the commit at `timestamp`. The
+   * backup's pin keeps them until it is released. A copy with them starts at `timestamp` or
+   * later (the journal replays the oplog, replication recovery applies it). Without a journal
+   * there are none. 51011 when `backupId` is not the open backup.
    */
   async extendBackup(backupId: UUID, timestamp: bigint): Promise<BackupFileEntry[]> {
     const backup = this.activeBackup;
@@ -859,11 +890,15 @@ export class Storage {
       await this.untilDeadline(new Promise((resolve) => setTimeout(resolve, 10)));
     }
     await this.untilDeadline(this.awaitJournalDurable());
+    if (this.activeBackup !== backup) {
+      throw new CommandError(LocationCodes.BackupIdNotFound, `Cannot extend backup cursor, backupId was not found. BackupId: ${backupId.toHexString()}`);
+    }
     const home = this.connection.home;
-    return readdirSync(home)
-      .filter((name) => /^WiredTigerLog\.\d{10}$/.test(name))
-      .sort()
-      .map((name) => ({ filename: join(home, name), fileSize: statSync(join(home, name)).size }));
+    try {
+      return backup.journalFilesThrough(timestamp).map((file) => ({ filename: join(home, file.path), fileSize: file.size }));
+    } catch (error) {
+      throw engineErrorToCommandError(error);
+    }
   }
 
   /** The first oplog entry's optime and the last one the checkpoint at `checkpointTimestamp` holds. */
