@@ -1,18 +1,21 @@
-import { cpSync, mkdirSync, openSync, closeSync, rmSync, statSync, truncateSync, writeSync } from 'node:fs';
+import { cpSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, statSync, truncateSync, writeSync } from 'node:fs';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { execa } from 'execa';
+import { open } from 'lmdb';
 import { dir, type DirectoryResult } from 'tmp-promise';
 import { EngineError, ErrorCode } from '../errors.js';
 import { seededRandom } from '../testing/random.js';
 import { openPageLog } from './index.js';
-import { checkLmdbDataFile } from './lmdb_files.js';
+import { checkLmdbDataFile, inspectLmdbFreePages } from './lmdb_files.js';
 
 const here = fileURLToPath(import.meta.url);
 /** The probe next to this file: TypeScript under tsx, or the compiled JavaScript under dist/. */
 const probeScript = join(dirname(here), `open_probe${extname(here)}`);
 const probeArguments = extname(here) === '.ts' ? ['--import', 'tsx', probeScript] : [probeScript];
+/** A page log written by lmdb-js whose meta's last page (70) is free and past the end of its 70-page file. */
+const freeTailCase = join(process.cwd(), 'engine', 'page_log', 'cases', 'free-tail');
 
 interface ProbeResult {
   ok: boolean;
@@ -55,6 +58,8 @@ describe('page log: LMDB files checked before they are mapped', function () {
   let pristine: string;
   let dataSize: number;
   let pageSize: number;
+  /** The size the pristine file may be truncated to: up to the highest page its free DB does not list. */
+  let requiredSize: number;
 
   before(async () => {
     tmp = await dir({ unsafeCleanup: true });
@@ -69,6 +74,8 @@ describe('page log: LMDB files checked before they are mapped', function () {
     dataSize = statSync(join(pristine, 'data.mdb')).size;
     pageSize = info.pageSize;
     expect(info.requiredSize).to.be.at.most(dataSize);
+    requiredSize = inspectLmdbFreePages(pristine, { overlappingSync: false }).requiredSize;
+    expect(requiredSize).to.be.at.most(info.requiredSize);
   });
   after(() => tmp.cleanup());
 
@@ -80,7 +87,7 @@ describe('page log: LMDB files checked before they are mapped', function () {
   }
 
   it('refuses a truncated data.mdb with FORMAT_TRUNCATED naming the file, the expected and the actual size', async () => {
-    for (const size of [0, 100, pageSize + 10, 2 * pageSize, dataSize - 1]) {
+    for (const size of [0, 100, pageSize + 10, 2 * pageSize, requiredSize - pageSize, requiredSize - 1]) {
       const path = copy(`truncated-${size}`);
       truncateSync(join(path, 'data.mdb'), size);
       for (const readOnly of [true, false]) {
@@ -181,8 +188,9 @@ describe('page log: LMDB files checked before they are mapped', function () {
       const file = join(path, 'data.mdb');
       const kind = random.pick(['truncate', 'zero', 'garbage'] as const);
       let description: string;
+      let size = pristineBytes;
       if (kind === 'truncate') {
-        const size = random.below(pristineBytes);
+        size = random.below(pristineBytes);
         truncateSync(file, size);
         description = `truncated to ${size}`;
       } else {
@@ -196,9 +204,157 @@ describe('page log: LMDB files checked before they are mapped', function () {
       for (const mode of ['ro', 'rw'] as const) {
         const result = await probe(path, mode);
         if (kind === 'truncate') {
-          expect(result, `seed ${seed} round ${round}: ${description}, ${mode}`).to.include({ ok: false, code: ErrorCode.FormatTruncated });
+          // Only free pages lie past the highest page in use: cutting them is sound.
+          const expected = size >= requiredSize ? { ok: true } : { ok: false, code: ErrorCode.FormatTruncated };
+          expect(result, `seed ${seed} round ${round}: ${description}, ${mode}`).to.include(expected);
         } else if (!result.ok) {
           expect(result.code, `seed ${seed} round ${round}: ${description}, ${mode}`).to.be.oneOf([ErrorCode.Corruption, ErrorCode.FormatTruncated, ErrorCode.Io, ErrorCode.PageLog, ErrorCode.ChecksumMismatch]);
+        }
+      }
+    }
+  });
+});
+
+describe('page log: LMDB free pages past the end of data.mdb', function () {
+  this.timeout(120_000);
+  let tmp: DirectoryResult;
+  /** A page log whose last transaction took pages at the end of the map and freed them again. */
+  let built: string;
+  let builtRecords: number;
+
+  /** The meta picked for a read-only open, and where the free DB's root page sits. */
+  function freeRoot(path: string): { metaOffset: number; root: number; pageSize: number } {
+    const info = checkLmdbDataFile(path, { overlappingSync: false });
+    return { metaOffset: info.meta.offset, root: Number(info.meta.freeRoot), pageSize: info.pageSize };
+  }
+
+  before(async () => {
+    tmp = await dir({ unsafeCleanup: true });
+    built = join(tmp.path, 'built');
+    const log = await openPageLog(built);
+    const handle = log.openHandle(100);
+    for (let page = 100; page < 130; page += 1) handle.put(page, { backlinkLsn: 0, baseLsn: 0, flags: 0 }, Buffer.alloc(2000, page));
+    log.beginCheckpoint();
+    await log.completeCheckpoint({ timestamp: 10n, oldestTimestamp: 1n, metadata: 'metadata_lsn=1' });
+    await log.close();
+    builtRecords = 31;
+    // One transaction puts large values (overflow pages, taken at the end of the map) and
+    // removes them: LMDB frees those pages without writing them. Two more transactions then
+    // copy the pages that transaction wrote last to lower free pages.
+    const root = open<Buffer, Buffer>({ path: built, maxDbs: 4, keyEncoding: 'binary', encoding: 'binary', cache: false, compression: false });
+    const pages = root.openDB<Buffer, Buffer>({ name: 'pages', keyEncoding: 'binary', encoding: 'binary', cache: false, compression: false });
+    const key = (i: number): Buffer => {
+      const bytes = Buffer.alloc(20, 0xff);
+      bytes.writeUInt32BE(i, 16);
+      return bytes;
+    };
+    root.transactionSync(() => {
+      for (let i = 0; i < 30; i += 1) pages.putSync(key(i), Buffer.alloc(20_000, i));
+      for (let i = 0; i < 30; i += 1) pages.removeSync(key(i));
+    });
+    for (let round = 0; round < 2; round += 1) {
+      root.transactionSync(() => {
+        pages.putSync(key(1000), Buffer.alloc(10, round));
+        pages.removeSync(key(1000));
+      });
+    }
+    await root.close();
+  });
+  after(() => tmp.cleanup());
+
+  function copyOf(source: string, name: string): string {
+    const path = join(tmp.path, name);
+    rmSync(path, { recursive: true, force: true });
+    mkdirSync(path);
+    cpSync(join(source, 'data.mdb'), join(path, 'data.mdb'));
+    return path;
+  }
+
+  it('opens a store lmdb-js wrote whose meta\'s last page is free and past the end of the file (fixture)', async () => {
+    const path = copyOf(freeTailCase, 'fixture');
+    expect(statSync(join(path, 'data.mdb')).size).to.equal(70 * 4096);
+    for (const overlappingSync of [false, true]) {
+      const info = checkLmdbDataFile(path, { overlappingSync });
+      expect(info.meta.lastPage).to.equal(70n);
+      expect(info.freeListRead).to.equal(true);
+      expect(info.lastPageInUse).to.equal(69);
+      expect(info.requiredSize).to.equal(70 * 4096);
+    }
+    expect(await probe(path, 'ro')).to.deep.equal({ ok: true, records: 13 });
+    expect(await probe(path, 'rw')).to.deep.equal({ ok: true, records: 13 });
+  });
+
+  it('opens a built store whose free pages run past the end of the file, and one truncated to its last page in use', async () => {
+    const dataSize = statSync(join(built, 'data.mdb')).size;
+    const info = checkLmdbDataFile(built, { overlappingSync: false });
+    expect(info.freeListRead).to.equal(true);
+    expect((Number(info.meta.lastPage) + 1) * info.pageSize, 'the last page is past the end').to.be.above(dataSize);
+    expect(info.requiredSize, 'free pages in the file too').to.be.below(dataSize);
+    expect(inspectLmdbFreePages(built, { overlappingSync: false }).requiredSize).to.equal(info.requiredSize);
+    expect(await probe(copyOf(built, 'whole'), 'ro')).to.deep.equal({ ok: true, records: builtRecords });
+    // Cut every free page from the end: LMDB really opens it and reads every record, in a
+    // child process, where a fault would be a signal.
+    for (const mode of ['ro', 'rw'] as const) {
+      const path = copyOf(built, `cut-to-${mode}`);
+      truncateSync(join(path, 'data.mdb'), info.requiredSize);
+      expect(checkLmdbDataFile(path, { overlappingSync: mode === 'rw' }).lastPageInUse).to.equal(info.lastPageInUse);
+      expect(await probe(path, mode), mode).to.deep.equal({ ok: true, records: builtRecords });
+    }
+    // One byte less cuts the last page in use.
+    for (const size of [info.requiredSize - 1, info.requiredSize - info.pageSize]) {
+      const path = copyOf(built, `cut-${size}`);
+      truncateSync(join(path, 'data.mdb'), size);
+      for (const mode of ['ro', 'rw'] as const) {
+        const result = await probe(path, mode);
+        expect(result, `${mode} at ${size}`).to.deep.include({ ok: false, code: ErrorCode.FormatTruncated });
+        expect(result.location, `${mode} at ${size}`).to.deep.include({ file: join(path, 'data.mdb'), expected: info.requiredSize, actual: size });
+      }
+    }
+  });
+
+  it('refuses a free DB that does not read as one: CORRUPTION with the offset, or FORMAT_TRUNCATED for a page past the end', async () => {
+    const { metaOffset, root, pageSize } = freeRoot(freeTailCase);
+    const page = readFileSync(join(freeTailCase, 'data.mdb')).subarray(root * pageSize, (root + 1) * pageSize);
+    const rootAt = root * pageSize;
+    const nodeAt = rootAt + 24 + page.readUInt16LE(24);
+    const keySize = page.readUInt16LE(nodeAt - rootAt + 6);
+    const cases: Array<[string, number, Buffer, string]> = [
+      ['page number of the free root', rootAt, Buffer.from([0x63, 0, 0, 0, 0, 0, 0, 0]), ErrorCode.Corruption],
+      ['transaction of the free root, after the meta', rootAt + 8, Buffer.from([0xff, 0, 0, 0, 0, 0, 0, 0]), ErrorCode.Corruption],
+      ['page flags of the free root', rootAt + 18, Buffer.from([0x08, 0]), ErrorCode.Corruption],
+      ['odd lower bound', rootAt + 20, Buffer.from([0x03, 0]), ErrorCode.Corruption],
+      ['node offset past the page', rootAt + 24, Buffer.from([0xf8, 0x0f]), ErrorCode.Corruption],
+      ['key size of a record', nodeAt + 6, Buffer.from([0x04, 0]), ErrorCode.Corruption],
+      ['data size of a record past its page', nodeAt, Buffer.from([0xff, 0xff]), ErrorCode.Corruption],
+      ['entry count of a record', nodeAt + 8 + keySize, Buffer.from([0xff, 0xff, 0, 0, 0, 0, 0, 0]), ErrorCode.Corruption],
+      ['free root past the end of the file', metaOffset + 24 + 64, Buffer.from([70, 0, 0, 0, 0, 0, 0, 0]), ErrorCode.FormatTruncated],
+      ['free root beyond the last page', metaOffset + 24 + 64, Buffer.from([71, 0, 0, 0, 0, 0, 0, 0]), ErrorCode.Corruption],
+      ['no free DB', metaOffset + 24 + 64, Buffer.alloc(8, 0xff), ErrorCode.FormatTruncated],
+    ];
+    for (const [name, offset, bytes, code] of cases) {
+      const path = copyOf(freeTailCase, `free-${offset}-${bytes.toString('hex')}`);
+      overwrite(join(path, 'data.mdb'), offset, bytes);
+      const error = await caught(openPageLog(path, { readOnly: true }));
+      expect(error.code, name).to.equal(code);
+      expect(error.location.file, name).to.equal(join(path, 'data.mdb'));
+      if (code === ErrorCode.Corruption) expect(error.location.offset, name).to.be.a('number');
+      else expect(error.location, name).to.deep.include({ expected: 71 * pageSize, actual: 70 * pageSize });
+    }
+  });
+
+  it('never dies by a signal on garbage in the free DB of a store shorter than its last page (seeded, child processes)', async () => {
+    const seed = 0xf7ee;
+    const random = seededRandom(seed);
+    const { root, pageSize } = freeRoot(freeTailCase);
+    for (let round = 0; round < 8; round += 1) {
+      const path = copyOf(freeTailCase, `free-random-${round}`);
+      const offset = root * pageSize + random.below(pageSize);
+      const length = 1 + random.below(64);
+      overwrite(join(path, 'data.mdb'), offset, Buffer.from(Array.from({ length }, () => random.below(256))));
+      for (const mode of ['ro', 'rw'] as const) {
+        const result = await probe(path, mode);
+        if (!result.ok) {
+          expect(result.code, `seed ${seed} round ${round}: ${length} bytes at ${offset}, ${mode}`).to.be.oneOf([ErrorCode.Corruption, ErrorCode.FormatTruncated]);
         }
       }
     }

@@ -134,9 +134,9 @@ function asBuffer(bytes: Uint8Array): Buffer {
  *
  * Errors: `MISSING_FILE` naming the path when there is no log there and `create` is false or
  * `readOnly` is set; `FORMAT_TRUNCATED` naming `data.mdb` with the expected and actual sizes
- * when it is shorter than its meta page says (an empty one is a store LMDB never initialised:
- * created anew when `create` allows); `CORRUPTION` when a meta page is damaged or a
- * file is not a regular file; `IO` when LMDB cannot open it; `CORRUPTION` when the directory holds an
+ * when it lacks a page LMDB may read, one its meta counts and its free DB does not list (an
+ * empty one is a store LMDB never initialised: created anew when `create` allows);
+ * `CORRUPTION` when a meta page or the free DB is damaged or a file is not a regular file; `IO` when LMDB cannot open it; `CORRUPTION` when the directory holds an
  * LMDB environment that is not a page log; `PAGE_LOG` when the log needs a newer format.
  */
 export async function openPageLog(path: string, options: PageLogOptions = {}): Promise<PageLog> {
