@@ -109,9 +109,18 @@ export async function runCheckpoint(target: CheckpointTarget): Promise<Checkpoin
   target.localFilesDurable(localFiles);
   for (const file of target.takePendingFileDeletes()) rmSync(join(target.home, file), { force: true });
   if (target.wal && checkpointLsn) {
-    target.wal.logCheckpoint(checkpointLsn);
-    const removed = target.mayRemoveJournalFiles() ? target.wal.removeBefore(checkpointLsn) : [];
-    if (removed.length > 0) target.log({ level: 'info', component: 'JOURNAL', msg: 'Removed journal files the checkpoint made unneeded', attr: { files: removed } });
+    // The checkpoint is committed (the turtle names it, with its checkpoint_lsn, which is all
+    // recovery reads): a journal that fails now, a full disk say, must not report it failed.
+    try {
+      target.wal.logCheckpoint(checkpointLsn);
+      const removed = target.mayRemoveJournalFiles() ? target.wal.removeBefore(checkpointLsn) : [];
+      if (removed.length > 0) target.log({ level: 'info', component: 'JOURNAL', msg: 'Removed journal files the checkpoint made unneeded', attr: { files: removed } });
+    } catch (error) {
+      target.log({
+        level: 'warn', component: 'JOURNAL', msg: 'The checkpoint is durable, but its journal record or the removal of journal files it made unneeded failed',
+        attr: { error: error instanceof Error ? error.message : String(error) },
+      });
+    }
   }
   const info: CheckpointInfo = {
     id: sharedInfo ? String(sharedInfo.lsn) : String(order),

@@ -67,7 +67,9 @@ export function recoverLog(dir: string, options: { homeId: string | undefined; c
   });
   if (checked.files.length > 0) {
     options.logger({
-      level: 'info', component: 'RECOVERY', msg: 'Replayed the journal',
+      // Operations on a table the metadata does not hold were acknowledged once and are not
+      // applied now: never only an info line.
+      level: result.orphanOps > 0 ? 'warn' : 'info', component: 'RECOVERY', msg: 'Replayed the journal',
       attr: {
         files: checked.files.length, replayed: result.replayed, skipped: result.skipped, orphanOps: result.orphanOps,
         checkpointLsn: `(${options.checkpointLsn.file},${options.checkpointLsn.offset})`, tornTail: checked.tornTail, durationMillis: Date.now() - started,

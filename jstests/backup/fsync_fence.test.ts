@@ -88,6 +88,26 @@ describe('the fsync lock as a backup fence', function () {
     });
   }
 
+  it('grants a lock asked for while the first one is still checkpointing only once the files are frozen, at that checkpoint', async () => {
+    const shim = await shims.launch({ replSet: 'rs0', setParameters: { checkpointIntervalSecs: 0 } });
+    const clients = await Promise.all([shim.client(), shim.client(), shim.client()]);
+    const before = await clients[0]!.db('admin').command({ fsync: 1 });
+    await clients[0]!.db('app').collection('c').insertMany(Array.from({ length: 5000 }, (_, i) => ({ _id: i, pad: 'q'.repeat(200) })) as never[]);
+    // Three at once: the first takes the checkpoint, the others arrive while it runs.
+    const [first, second, plain] = await Promise.all([
+      clients[0]!.db('admin').command({ fsync: 1, lock: true }),
+      clients[1]!.db('admin').command({ fsync: 1, lock: true }),
+      clients[2]!.db('admin').command({ fsync: 1 }),
+    ]);
+    expect(first.checkpointId).to.not.equal(before.checkpointId);
+    expect(second.checkpointId, 'the second lock names the checkpoint the files are frozen at').to.equal(first.checkpointId);
+    expect(plain.checkpointId, 'an fsync under the pending lock answers with that checkpoint too').to.equal(first.checkpointId);
+    expect(String(second.lockCount)).to.equal('2');
+    expect(String((await clients[0]!.db('admin').command({ fsyncUnlock: 1 })).lockCount)).to.equal('1');
+    expect(String((await clients[0]!.db('admin').command({ fsyncUnlock: 1 })).lockCount)).to.equal('0');
+    await Promise.all(clients.map((client) => client.close()));
+  });
+
   it('counts nested locks, refuses a backup cursor under the lock and an fsync lock under a backup cursor', async () => {
     const shim = await shims.launch({ replSet: 'rs0' });
     const client = await shim.client();

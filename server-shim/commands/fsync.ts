@@ -23,7 +23,7 @@ export const fsyncCommand = defineCommand({
     if (!lock) {
       // Under an fsync lock nothing was written since its checkpoint (and a new one would wait
       // for the unlock): that checkpoint is the answer.
-      const checkpoint = storage.fsyncLocked ? storage.lastCheckpoint()! : await storage.checkpoint();
+      const checkpoint = storage.fsyncLocked ? await storage.checkpointUnderLock() : await storage.checkpoint();
       return checkpointReply(checkpoint);
     }
     const { lockCount, checkpoint } = await storage.lockWrites();

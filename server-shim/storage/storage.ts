@@ -115,6 +115,8 @@ export class Storage {
   private readonly clock = new LogicalClock(0n);
   private readonly blockers = new Set<WriteBlocker>();
   private fsyncLocks: WriteBlocker[] = [];
+  /** The first fsync lock's checkpoint and engine freeze, while they run. */
+  private engineFreezing: Promise<void> | undefined;
   /** The engine's write freeze while an fsync lock is held: no file of the home changes. */
   private engineFreeze: { release: () => void } | undefined;
   private readonly operations = new AsyncLocalStorage<OperationState>();
@@ -789,28 +791,54 @@ export class Storage {
     }
     const lock = this.block();
     this.fsyncLocks.push(lock);
-    if (this.engineFreeze !== undefined) return { lockCount: this.fsyncLocks.length, checkpoint: this.lastCheckpoint()! };
-    // A placeholder until the engine answers: an unlock meanwhile clears or replaces it, and
-    // then the freeze obtained here is released at once.
-    const placeholder = { release: () => {} };
-    this.engineFreeze = placeholder;
-    let checkpoint: CheckpointInfo;
     try {
-      await this.checkpoint();
-      const freeze = await this.connection.freezeWrites();
-      if (this.engineFreeze === placeholder) this.engineFreeze = freeze;
-      else freeze.release();
-      // A checkpoint queued before the lock (a write concern's) may have run after this one:
-      // the files hold the last one (with the same writes, since the lock held them back).
-      checkpoint = this.lastCheckpoint()!;
+      for (;;) {
+        // A lock taken while the first one is still checkpointing and freezing is granted only
+        // once the files really are frozen: until then a copy could tear.
+        if (this.engineFreezing !== undefined) {
+          await this.engineFreezing.catch(() => undefined);
+          continue;
+        }
+        if (this.engineFreeze !== undefined) return { lockCount: this.fsyncLocks.length, checkpoint: this.lastCheckpoint()! };
+        // A placeholder until the engine answers: an unlock meanwhile clears or replaces it, and
+        // then the freeze obtained here is released at once.
+        const placeholder = { release: () => {} };
+        this.engineFreeze = placeholder;
+        const freezing = (async (): Promise<void> => {
+          await this.checkpoint();
+          const freeze = await this.connection.freezeWrites();
+          if (this.engineFreeze === placeholder) this.engineFreeze = freeze;
+          else freeze.release();
+        })();
+        this.engineFreezing = freezing;
+        try {
+          await freezing;
+        } catch (error) {
+          if (this.engineFreeze === placeholder) this.engineFreeze = undefined;
+          throw error;
+        } finally {
+          if (this.engineFreezing === freezing) this.engineFreezing = undefined;
+        }
+        // A checkpoint queued before the lock (a write concern's) may have run after this one:
+        // the files hold the last one (with the same writes, since the lock held them back).
+        return { lockCount: this.fsyncLocks.length, checkpoint: this.lastCheckpoint()! };
+      }
     } catch (error) {
-      if (this.engineFreeze === placeholder) this.engineFreeze = undefined;
       const index = this.fsyncLocks.indexOf(lock);
       if (index >= 0) this.fsyncLocks.splice(index, 1);
       lock.release();
       throw engineErrorToCommandError(error);
     }
-    return { lockCount: this.fsyncLocks.length, checkpoint };
+  }
+
+  /**
+   * The checkpoint an fsync lock froze the files at, once they are frozen (an `fsync` without
+   * `lock` under the lock: nothing was written since, and a new checkpoint would wait for the
+   * unlock).
+   */
+  async checkpointUnderLock(): Promise<CheckpointInfo> {
+    while (this.engineFreezing !== undefined) await this.engineFreezing.catch(() => undefined);
+    return this.fsyncLocked ? this.lastCheckpoint()! : this.checkpoint();
   }
 
   /**
