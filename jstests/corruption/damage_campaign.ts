@@ -329,6 +329,10 @@ export async function runDamageCopy(pristine: Pristine, index: number, seed: num
     await runTool(command, tools, problems);
   }
   const server = await runServerOn(pristine.home, serverCopy, problems);
+  // One truth: the tool never calls clean a home the server refuses as it opens it.
+  if (verify.exitCode === 0 && server.kind === 'refused') {
+    problems.push(`wt-readpath verify exited 0 on a home the server refused (exit ${server.exitCode}${server.fatal ? `: ${server.fatal}` : ''})`);
+  }
   if (damage.file === 'pagelog/data.mdb' && problems.some((problem) => / died by SIG/.test(problem))) {
     problems.push('(pagelog/data.mdb damaged: LMDB maps the file unchecked until the page log checks its meta pages at open)');
   }
