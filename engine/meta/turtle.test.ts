@@ -279,6 +279,22 @@ describe('turtle file and local metadata', () => {
     expect(connection.openSession().openCursor('table:t').get('k')).to.equal('v');
   });
 
+  it('removes the backup when a checkpoint cannot write it, so a later --repair never rolls the home back to an older checkpoint', async () => {
+    const home = await makeHome();
+    const connection = await openConnection(home, { storage: 'local' });
+    // The backup's temporary name taken by a directory: its write fails, the turtle's does not.
+    mkdirSync(join(home, `${TURTLE_BACKUP}.set`));
+    connection.openSession().openCursor('table:t').put('k', 'newer');
+    await connection.checkpoint();
+    expect(existsSync(join(home, TURTLE_BACKUP)), 'a backup naming the previous checkpoint').to.equal(false);
+    await connection.close();
+    rmSync(join(home, `${TURTLE_BACKUP}.set`), { recursive: true });
+    unlinkSync(join(home, TURTLE));
+    expect(restoreTurtleFromBackup(home).restored).to.equal(false);
+    const error = await failure(() => openConnection(home, { storage: 'local' }));
+    expect(error.message).not.to.contain('--repair');
+  });
+
   it('restores nothing when the backup is damaged too, and the open reports the turtle\'s own damage', async () => {
     const home = await makeHome();
     flipBit(join(home, TURTLE), 100);
@@ -327,7 +343,7 @@ describe('turtle file and local metadata', () => {
     const checkpoint = await connection.checkpoint();
     expect(checkpoint.id).to.be.a('string');
     expect(events.some((line) => line.startsWith('warn The turtle file backup was not written'))).to.equal(true);
-    expect(readFileSync(join(home, TURTLE_BACKUP), 'utf8')).not.to.equal(readFileSync(join(home, TURTLE), 'utf8'));
+    expect(existsSync(join(home, TURTLE_BACKUP)), 'no backup naming the previous checkpoint is left').to.equal(false);
     rmSync(join(home, 'WiredTiger.turtle.backup.set'), { recursive: true });
     connection.openSession().openCursor('table:t').put('k', 'again');
     await connection.checkpoint();

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { ChecksumError, CorruptionError, EngineError, ErrorCode, FormatError, IoError } from '../errors.js';
 import {
@@ -51,6 +51,13 @@ export function writeTurtleFile(home: string, metadataConfig: string): { backupE
   try {
     replaceFileDurably(home, TURTLE_BACKUP_FILE, TURTLE_BACKUP_TEMP_FILE, text);
   } catch (backupError) {
+    // A backup left naming an older checkpoint would let --repair roll the home back silently
+    // (its blocks may even be reused by now): no backup at all is the honest state.
+    try {
+      rmSync(join(home, TURTLE_BACKUP_FILE), { force: true });
+    } catch {
+      // Then the next checkpoint or writable open tries again; the turtle itself is sound.
+    }
     return { backupError };
   }
   return {};
