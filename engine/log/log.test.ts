@@ -10,6 +10,9 @@ import { EngineError, ErrorCode } from '../errors.js';
 import { openConnection, pitWrite, type Connection } from '../index.js';
 import { encodeCommitBody, LOG_ALIGN, logFileName, sealLogRecord } from '../format/index.js';
 import { STORAGE_MODES, testHomes } from '../testing/homes.js';
+import { detect } from '../repair/index.js';
+import { ConnectionImpl } from '../connection/index.js';
+import { collectReport, verifyHome } from '../verify/index.js';
 import { inspectLog, listLogFiles } from './index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -304,6 +307,32 @@ describe('journal: local schema changes', function () {
     }
     // The dropped table's file goes with the first checkpoint after recovery (the close's).
     expect(readdirSync(image)).to.not.include('old.wt');
+  });
+});
+
+describe('journal: read-only views of a crash image', function () {
+  this.timeout(60_000);
+  const homes = testHomes('journal-readonly-');
+
+  it('verify and a read-only detect do not call the file of a journaled create an orphan; a file nothing names still is', async () => {
+    const home = await homes.directory();
+    const connection = await homes.open(home, { storage: 'local', journal: true, journalCommitIntervalMs: 0 });
+    await connection.checkpoint();
+    connection.createTable('table:journaled', 'key_format=S,value_format=S', { shared: false });
+    connection.openSession().openCursor('table:journaled').put('k', 'v');
+    await connection.syncJournal();
+    const image = await homes.directory();
+    cpSync(home, image, { recursive: true });
+    writeFileSync(join(image, 'planted.wt'), readFileSync(join(image, 'journaled.wt')));
+    const report = await collectReport(verifyHome(image));
+    const unreferenced = report.findings.filter((f) => f.code === 'FILE_UNREFERENCED').map((f) => f.location.file);
+    expect(unreferenced).to.deep.equal(['planted.wt']);
+    const readOnly = await ConnectionImpl.open(image, { storage: 'local', readOnly: true });
+    try {
+      expect(detect(readOnly).filter((f) => f.kind === 'orphanFile')).to.deep.equal([{ kind: 'orphanFile', file: 'planted.wt' }]);
+    } finally {
+      await readOnly.close();
+    }
   });
 });
 

@@ -5,6 +5,7 @@ import type { ConnectionImpl } from '../connection/index.js';
 import { ErrorCode, RepairError, SchemaError } from '../errors.js';
 import { getConfigRaw, removeConfigKey, setConfigRaw, unquote } from '../format/index.js';
 import { colgroupSource, fileId, parseCreateConfig, RESERVED_TABLE_IDS, syncDirectory } from '../meta/index.js';
+import { journalNamedFiles } from '../log/index.js';
 import { pitWrite, type PitMutation } from '../pit/index.js';
 import { checkEntryChange, entryKeyRule, entryKindOf } from './entry_rules.js';
 
@@ -59,8 +60,10 @@ export function detect(connection: ConnectionImpl): RepairFinding[] {
     do suggested++; while (RESERVED_TABLE_IDS.has(suggested));
   }
   findings.push(...sharedPageFindings(connection));
+  // A read-only open (a dry run) has not replayed the journal: a create it holds names its file.
+  const journaled = connection.readOnly ? journalNamedFiles(connection.home) : new Set<string>();
   for (const file of connection.tableFiles()) {
-    if (!named.has(file)) findings.push({ kind: 'orphanFile', file });
+    if (!named.has(file) && !journaled.has(file)) findings.push({ kind: 'orphanFile', file });
   }
   const keys = new Map(entries.map((e) => [e.key, e.value]));
   for (const { key } of entries) {
