@@ -282,8 +282,7 @@ export class WriteAheadLog {
       this.synced = target;
       return Promise.resolve();
     }
-    this.stats.syncs++;
-    this.stats.waiters += this.pendingWaiters;
+    const waiters = this.pendingWaiters;
     return new Promise<void>((resolve, reject) => {
       fdatasync(fd, (error) => {
         for (const old of this.retired.splice(0)) closeSync(old);
@@ -296,6 +295,9 @@ export class WriteAheadLog {
           return;
         }
         if (compareLsn(this.synced, target) < 0) this.synced = target;
+        // Counted once the fsync has completed: the counters say what is on disk.
+        this.stats.syncs++;
+        this.stats.waiters += waiters;
         resolve();
       });
     });
