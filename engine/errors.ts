@@ -124,6 +124,21 @@ export function isCorruption(codeOrError: string | EngineError): boolean {
   return errorClassOf(typeof codeOrError === 'string' ? codeOrError : codeOrError.code) === ErrorClass.Corruption;
 }
 
+/** The file-system error code (`ENOSPC`, `EIO`...) behind `error`: its own or one of its causes'. */
+export function systemErrorCode(error: unknown): string | undefined {
+  for (let current = error, depth = 0; current instanceof Error && depth < 8; current = current.cause, depth += 1) {
+    const code = (current as NodeJS.ErrnoException).code;
+    if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return code;
+  }
+  return undefined;
+}
+
+/** True when `error` comes from a full file system or an exhausted quota (`NO_SPACE`). */
+export function isDiskFull(error: unknown): boolean {
+  const code = systemErrorCode(error);
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
 /** Where an error happened. Every field is optional; set all that are known. */
 export interface ErrorLocation {
   /** File path (relative to the home when possible). */

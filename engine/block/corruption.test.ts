@@ -7,6 +7,7 @@ import { decodeFileCheckpointCookie, formatTurtle, latestCheckpoint, parseTurtle
 import { openConnection } from '../index.js';
 import { testHomes } from '../testing/homes.js';
 import { seededRandom, testSeed } from '../testing/random.js';
+import { engineFailure } from '../testing/failures.js';
 
 const COUNT = 5_000;
 const keyOf = (i: number): string => `key${String(i).padStart(6, '0')}`;
@@ -20,16 +21,6 @@ async function readAll(home: string, storage: StorageMode = 'local'): Promise<Ar
   } finally {
     await connection.close();
   }
-}
-
-async function failure(work: () => Promise<unknown>): Promise<EngineError> {
-  try {
-    await work();
-  } catch (error) {
-    expect(error, String((error as Error)?.stack)).to.be.instanceOf(EngineError);
-    return error as EngineError;
-  }
-  return expect.fail('expected an EngineError');
 }
 
 function flipByte(path: string, offset: number): void {
@@ -81,7 +72,7 @@ describe('corrupt and truncated files', function () {
     const home = await copy();
     const size = statSync(join(home, 't.wt')).size;
     truncateSync(join(home, 't.wt'), size - 4096);
-    const error = await failure(() => readAll(home));
+    const error = await engineFailure(() => readAll(home));
     expect(error).to.be.instanceOf(FormatError);
     expect(error.code).to.equal(ErrorCode.FormatTruncated);
     expect(error.location).to.include({ file: 't.wt', offset: size - 4096 });
@@ -90,7 +81,7 @@ describe('corrupt and truncated files', function () {
   it('raises FORMAT_TRUNCATED when a table file is shorter than its descriptor block', async () => {
     const home = await copy();
     truncateSync(join(home, 't.wt'), 100);
-    const error = await failure(() => readAll(home));
+    const error = await engineFailure(() => readAll(home));
     expect(error.code).to.equal(ErrorCode.FormatTruncated);
     expect(error.location).to.include({ file: 't.wt', offset: 100 });
   });
@@ -101,7 +92,7 @@ describe('corrupt and truncated files', function () {
     const root = rootOffset(connection.getTable('table:t').config);
     await connection.close();
     flipByte(join(home, 't.wt'), root + 45);
-    const error = await failure(() => readAll(home));
+    const error = await engineFailure(() => readAll(home));
     expect(error).to.be.instanceOf(ChecksumError);
     expect(error.code).to.equal(ErrorCode.ChecksumMismatch);
     expect(error.location).to.include({ file: 't.wt', offset: root });
@@ -114,7 +105,7 @@ describe('corrupt and truncated files', function () {
     const turtle = parseTurtle(readFileSync(join(home, 'WiredTiger.turtle'), 'utf8'));
     const root = rootOffset(turtleValue(turtle, 'file:WiredTiger.wt')!);
     flipByte(join(home, 'WiredTiger.wt'), root + 60);
-    const error = await failure(() => readAll(home));
+    const error = await engineFailure(() => readAll(home));
     expect(error).to.be.instanceOf(ChecksumError);
     expect(error.location).to.include({ file: 'WiredTiger.wt', offset: root });
   });
@@ -122,12 +113,12 @@ describe('corrupt and truncated files', function () {
   it('rejects a damaged descriptor block: bad magic at offset 0, bad checksum at offset 8', async () => {
     const magic = await copy();
     flipByte(join(magic, 't.wt'), 1);
-    const magicError = await failure(() => readAll(magic));
+    const magicError = await engineFailure(() => readAll(magic));
     expect(magicError).to.be.instanceOf(FormatError);
     expect(magicError.location).to.include({ file: 't.wt', offset: 0 });
     const body = await copy();
     flipByte(join(body, 't.wt'), 2000);
-    const bodyError = await failure(() => readAll(body));
+    const bodyError = await engineFailure(() => readAll(body));
     expect(bodyError).to.be.instanceOf(ChecksumError);
     expect(bodyError.location).to.include({ file: 't.wt', offset: 8 });
   });
@@ -138,7 +129,7 @@ describe('corrupt and truncated files', function () {
     // A well-formed turtle (its checksum matches) naming an address that does not decode.
     const entry = turtleValue(parseTurtle(readFileSync(path, 'utf8')), 'file:WiredTiger.wt')!;
     writeFileSync(path, formatTurtle(entry.replace(/addr="[0-9a-f]+"/, 'addr="01ff"')));
-    const error = await failure(() => readAll(home));
+    const error = await engineFailure(() => readAll(home));
     expect(error).to.be.instanceOf(FormatError);
     expect(error.location).to.include({ file: 'WiredTiger.wt' });
   });
@@ -203,7 +194,7 @@ describe('corrupt and truncated files', function () {
     }
     expect(copies).to.be.greaterThan(0);
     writeFileSync(data, bytes);
-    const error = await failure(() => readAll(home, 'disagg'));
+    const error = await engineFailure(() => readAll(home, 'disagg'));
     expect(error).to.be.instanceOf(PageLogError);
     expect(error.code).to.equal(ErrorCode.ChecksumMismatch);
     expect(error.location.tableId).to.be.a('number');

@@ -2,7 +2,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { execa } from 'execa';
-import type { Connection, StorageMode } from '../api.js';
+import type { StorageMode } from '../api.js';
 import { LeafPage } from '../btree/index.js';
 import { ConnectionImpl } from '../connection/index.js';
 import type { CacheWorkloadResult } from '../testing/cache_workload.js';

@@ -5,23 +5,14 @@ import type { Connection, Item, StorageMode } from '../api.js';
 import { ConfigError, EngineError, ErrorCode, SchemaError } from '../errors.js';
 import { openConnection } from '../index.js';
 import { STORAGE_MODES, testHomes } from '../testing/homes.js';
-
-async function failure(work: () => Promise<unknown>): Promise<EngineError> {
-  try {
-    await work();
-  } catch (error) {
-    expect(error).to.be.instanceOf(EngineError);
-    return error as EngineError;
-  }
-  return expect.fail('expected an EngineError');
-}
+import { engineFailure } from '../testing/failures.js';
 
 describe('connection options', () => {
   const homes = testHomes();
 
   it('raises CONFIG_UNKNOWN_KEY naming an unknown option, and writes nothing', async () => {
     const home = await homes.directory();
-    const error = await failure(() => openConnection(home, { storage: 'local', cacheSzie: 1 } as never));
+    const error = await engineFailure(() => openConnection(home, { storage: 'local', cacheSzie: 1 } as never));
     expect(error).to.be.instanceOf(ConfigError);
     expect(error.code).to.equal(ErrorCode.ConfigUnknownKey);
     expect(error.location.key).to.equal('cacheSzie');
@@ -33,7 +24,7 @@ describe('connection options', () => {
     ['an unknown storage mode', { storage: 'cloud' }, 'storage'],
   ] as const) {
     it(`raises ConfigError naming the option for ${label}`, async () => {
-      const error = await failure(() => openConnection(nowhere(), options as never));
+      const error = await engineFailure(() => openConnection(nowhere(), options as never));
       expect(error).to.be.instanceOf(ConfigError);
       expect(error.code).to.equal(ErrorCode.ConfigInvalid);
       expect(error.location.key).to.equal(key);
@@ -123,7 +114,7 @@ describe('storage mode of an existing home', () => {
     connection.createTable('table:t', 'key_format=S,value_format=S');
     connection.openSession().openCursor('table:t').put('k', 'v');
     await connection.close();
-    const error = await failure(() => openConnection(home, { storage: 'local' }));
+    const error = await engineFailure(() => openConnection(home, { storage: 'local' }));
     expect(error).to.be.instanceOf(ConfigError);
     expect(error.location.key).to.equal('storage');
     const again = await homes.open(home, { storage: 'disagg' });
@@ -141,7 +132,7 @@ describe('connections sharing a home', () => {
       first.createTable('table:t', 'key_format=S,value_format=S');
       first.openSession().openCursor('table:t').put('a', '1');
       await first.checkpoint();
-      const error = await failure(() => openConnection(home, { storage }));
+      const error = await engineFailure(() => openConnection(home, { storage }));
       expect(error.code).to.equal(ErrorCode.Busy);
       const reader = await openConnection(home, { storage, readOnly: true });
       expect(reader.openSession().openCursor('table:t').get('a')).to.equal('1');
@@ -168,7 +159,7 @@ describe('a failed open', () => {
       renameSync(join(home, 't.wt'), join(home, 't.wt.moved'));
       const before = openFiles();
       for (let i = 0; i < 5; i++) {
-        const error = await failure(() => openConnection(home, { storage }));
+        const error = await engineFailure(() => openConnection(home, { storage }));
         expect(error.code).to.equal(ErrorCode.MissingFile);
       }
       expect(openFiles()).to.equal(before);

@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type {
   BackupFile, BackupPin, CheckpointInfo, Connection, EngineHold, ConnectionConfig, EngineLogger, KeyProviderStatus, Session, StorageMode, TableInfo,
@@ -8,7 +8,7 @@ import type {
 import { FileBlockManager, type BlockManager } from '../block/index.js';
 import { Btree, copyTree, treeAddresses, type CopySlicing, type TimestampState } from '../btree/index.js';
 import { Cache } from '../cache/index.js';
-import { ConfigError, EngineError, ErrorCode, IoError, SchemaError, StateError } from '../errors.js';
+import { ConfigError, ErrorCode, IoError, SchemaError, StateError } from '../errors.js';
 import {
   DEFAULT_ALLOCATION_SIZE, formatCheckpointList, getConfigRaw, getConfigValue, latestCheckpoint, parseLsn, plainCheckpoint,
   removeConfigKey, setConfigRaw, type CheckpointEntry, type LogOp, type Lsn,
@@ -24,7 +24,7 @@ import {
   parsePairedCheckpoint, readTurtleFile, refreshTurtleBackup, requireMetadataCheckpoint, RESERVED_TABLE_IDS, settingsFromFileConfig, syncDirectory, tableEntry,
   writeFileDurably, writeTurtleFile, type TableSettings,
 } from '../meta/index.js';
-import { runCheckpoint } from '../checkpoint/index.js';
+import { checkStorageIdentity, classifyStorageFailure, recordStorageIdentity, runCheckpoint, type StorageIdentity } from '../checkpoint/index.js';
 import { SessionImpl } from './session.js';
 import { TableHandle } from './table.js';
 import type { TreeSource } from '../txn/index.js';
@@ -104,7 +104,6 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
   private localFilesAtCheckpoint: string[] = [];
   /** Backup pins not yet released; while any is held, dropped tables' files stay. */
   private backupPins = 0;
-  private releaseBackupHolds: Array<() => void> = [];
   /** Test-only: called once the next local table's file is made (`injectCrashAfterNextTableFile`). */
   private tableFileCrash: ((fileName: string) => void) | undefined;
   /** The journal of the local tables, when enabled (or when the home already has one). */
@@ -1017,35 +1016,10 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
   private async writeCheckpoint(): Promise<CheckpointInfo> {
     this.assertOpen();
     try {
-      this.checkStorageIdentity();
+      checkStorageIdentity(this.storageIdentity);
       return await this.checkpointNow();
     } catch (error) {
       throw classifyStorageFailure(error, this.home);
-    }
-  }
-
-  /**
-   * Refuses to checkpoint into storage that is no longer the one opened: the home or the page
-   * log deleted, replaced or unmounted while the connection ran. Writing there would commit
-   * checkpoints nobody reads again (a deleted directory) or mix two databases.
-   */
-  private checkStorageIdentity(): void {
-    for (const opened of this.storageIdentity) {
-      let now: { dev: number; ino: number } | undefined;
-      try {
-        now = statSync(opened.path);
-      } catch {
-        now = undefined;
-      }
-      if (now === undefined || now.dev !== opened.dev || now.ino !== opened.ino) {
-        throw new IoError(
-          now === undefined
-            ? `${opened.path} no longer exists: it was deleted or unmounted since the home was opened; restart the server on the intended storage`
-            : `${opened.path} is no longer the one opened (device and inode changed): it was replaced or remounted; restart the server on the intended storage`,
-          { file: opened.path, expected: `${opened.dev}:${opened.ino}`, actual: now === undefined ? 'missing' : `${now.dev}:${now.ino}` },
-          ErrorCode.StorageReplaced,
-        );
-      }
     }
   }
 
@@ -1130,70 +1104,6 @@ async function inSlices<T>(items: readonly T[], step: (item: T) => void, sliceMi
     }
     step(item);
   }
-}
-
-/** A path the connection opened, with its device and inode then. */
-interface StorageIdentity {
-  path: string;
-  dev: number;
-  ino: number;
-}
-
-function recordStorageIdentity(paths: string[]): StorageIdentity[] {
-  const identities: StorageIdentity[] = [];
-  for (const path of paths) {
-    try {
-      const { dev, ino } = statSync(path);
-      identities.push({ path, dev, ino });
-    } catch {
-      // Not there at open (a page log kept elsewhere without data.mdb yet): nothing to compare.
-    }
-  }
-  return identities;
-}
-
-/** The file-system error behind `error` (its own code or one of its causes'), if any. */
-function systemErrorCode(error: unknown): string | undefined {
-  for (let current = error, depth = 0; current instanceof Error && depth < 8; current = current.cause, depth += 1) {
-    const code = (current as NodeJS.ErrnoException).code;
-    if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return code;
-  }
-  return undefined;
-}
-
-/** Bytes free for unprivileged writers on the file system holding `path`; undefined when unknown. */
-function freeBytes(path: string): number | undefined {
-  try {
-    const stats = statfsSync(path);
-    return stats.bavail * stats.bsize;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Below this much free space a failed page-log commit (LMDB reports EIO, not ENOSPC) is taken for a full disk. */
-const NEARLY_FULL_BYTES = 1024 * 1024;
-
-/**
- * A failed checkpoint's error as callers branch on it: a full file system (`ENOSPC`, or a page
- * log commit that failed on a nearly full one) is `IoError` `NO_SPACE`, another raw file-system
- * error `IoError` `IO`; engine errors pass unchanged.
- */
-export function classifyStorageFailure(error: unknown, home: string): unknown {
-  const systemCode = systemErrorCode(error);
-  const pageLogCommit = error instanceof EngineError && error.code === ErrorCode.PageLog;
-  const free = freeBytes(home);
-  if (systemCode === 'ENOSPC' || (pageLogCommit && free !== undefined && free < NEARLY_FULL_BYTES)) {
-    const file = error instanceof EngineError ? error.location.file ?? home : (error as NodeJS.ErrnoException).path ?? home;
-    return new IoError(`the checkpoint failed: no space left on the device holding ${file} (${free ?? 'unknown'} bytes free); the last completed checkpoint stays readable`, {
-      file, cause: error,
-    }, ErrorCode.NoSpace);
-  }
-  if (error instanceof EngineError) return error;
-  if (systemCode !== undefined) {
-    return new IoError(`the checkpoint failed: ${error instanceof Error ? error.message : String(error)}`, { file: (error as NodeJS.ErrnoException).path ?? home, cause: error }, ErrorCode.Io);
-  }
-  return error;
 }
 
 function maxBig(a: bigint, b: bigint): bigint {

@@ -4,17 +4,8 @@ import { expect } from 'chai';
 import { EngineError, ErrorCode, IoError } from '../errors.js';
 import { openConnection } from '../index.js';
 import { testHomes } from '../testing/homes.js';
-import { classifyStorageFailure } from './connection.js';
-
-async function failure(work: () => Promise<unknown>): Promise<EngineError> {
-  try {
-    await work();
-  } catch (error) {
-    expect(error).to.be.instanceOf(EngineError);
-    return error as EngineError;
-  }
-  return expect.fail('expected an EngineError');
-}
+import { classifyStorageFailure } from '../checkpoint/index.js';
+import { engineFailure } from '../testing/failures.js';
 
 describe('checkpoints into storage that vanished or was replaced', () => {
   const homes = testHomes();
@@ -28,7 +19,7 @@ describe('checkpoints into storage that vanished or was replaced', () => {
     rmSync(join(home, 'pagelog'), { recursive: true });
     connection.openSession().openCursor('table:t').put('k2', 'v2');
     for (let attempt = 0; attempt < 2; attempt++) {
-      const error = await failure(() => connection.checkpoint());
+      const error = await engineFailure(() => connection.checkpoint());
       expect(error).to.be.instanceOf(IoError);
       expect(error.code).to.equal(ErrorCode.StorageReplaced);
       expect(error.location.file).to.equal(join(home, 'pagelog'));
@@ -36,10 +27,10 @@ describe('checkpoints into storage that vanished or was replaced', () => {
       expect(error.message).to.contain('no longer exists');
     }
     expect(connection.openSession().openCursor('table:t').get('k2'), 'reads go on').to.equal('v2');
-    const closing = await failure(() => connection.close());
+    const closing = await engineFailure(() => connection.close());
     expect(closing.code).to.equal(ErrorCode.StorageReplaced);
     // Released: the home can be opened again (and, its page log gone, is refused for that).
-    const reopen = await failure(() => openConnection(home, { storage: 'disagg' }));
+    const reopen = await engineFailure(() => openConnection(home, { storage: 'disagg' }));
     expect(reopen.code).to.equal(ErrorCode.MissingFile);
   });
 
@@ -51,12 +42,12 @@ describe('checkpoints into storage that vanished or was replaced', () => {
     await connection.checkpoint();
     renameSync(home, `${home}.moved`);
     mkdirSync(home);
-    const error = await failure(() => connection.checkpoint());
+    const error = await engineFailure(() => connection.checkpoint());
     expect(error.code).to.equal(ErrorCode.StorageReplaced);
     expect(error.location.file).to.equal(home);
     expect(error.location.expected).to.match(/^\d+:\d+$/);
     expect(error.location.actual).to.match(/^\d+:\d+$/).and.not.equal(error.location.expected);
-    await failure(() => connection.close());
+    await engineFailure(() => connection.close());
   });
 
   it('classifies ENOSPC as NO_SPACE and other file-system errors as IO, keeping engine errors as they are', () => {

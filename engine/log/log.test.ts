@@ -1,6 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import { appendFileSync, copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, copyFileSync, cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
@@ -14,6 +12,7 @@ import { detect } from '../repair/index.js';
 import { ConnectionImpl } from '../connection/index.js';
 import { collectReport, verifyHome } from '../verify/index.js';
 import { inspectLog, listLogFiles } from './index.js';
+import { mountTmpfs } from '../testing/tmpfs.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const childScript = join(here, 'journal_child.js');
@@ -386,24 +385,6 @@ describe('journal: a refused open changes nothing (disaggregated home)', functio
     expect(everything()).to.deep.equal(before);
   });
 });
-
-/** A tmpfs of `megabytes` mounted for one test (needs root: without it the test fails, naming why). */
-function mountTmpfs(megabytes: number): { path: string; unmount: () => void } {
-  const path = mkdtempSync(join(tmpdir(), 'journal-tmpfs-'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${megabytes}m`, 'tmpfs', path], { stdio: 'pipe' });
-  } catch (error) {
-    rmSync(path, { recursive: true, force: true });
-    throw new Error(`this test mounts a ${megabytes} MB tmpfs and needs root for it: mount -t tmpfs failed: ${(error as Error).message}`);
-  }
-  return {
-    path,
-    unmount: () => {
-      execFileSync('umount', ['-l', path], { stdio: 'pipe' });
-      rmSync(path, { recursive: true, force: true });
-    },
-  };
-}
 
 describe('journal: a full disk (a real 8 MB tmpfs)', function () {
   this.timeout(60_000);

@@ -2,7 +2,7 @@ import { closeSync, fdatasync, fsyncSync, ftruncateSync, openSync, renameSync, r
 import type { ErrorCodeValue } from '../errors.js';
 import { join } from 'node:path';
 import type { EngineLogger } from '../api.js';
-import { CorruptionError, ErrorCode, IoError } from '../errors.js';
+import { CorruptionError, ErrorCode, IoError, isDiskFull } from '../errors.js';
 import {
   compareLsn, encodeCheckpointBody, encodeCommitBody, encodeLogDescriptor, encodeMessageBody, encodeSystemBody,
   logFileName, sealLogRecord, type LogOp, type Lsn,
@@ -353,13 +353,11 @@ export class WriteAheadLog {
 
 /** `NO_SPACE` for a write that failed for lack of space (ENOSPC, EDQUOT), else `IO`. */
 function writeFailureCode(cause: unknown): ErrorCodeValue {
-  const code = (cause as NodeJS.ErrnoException | undefined)?.code;
-  return code === 'ENOSPC' || code === 'EDQUOT' ? ErrorCode.NoSpace : ErrorCode.Io;
+  return isDiskFull(cause) ? ErrorCode.NoSpace : ErrorCode.Io;
 }
 
 /** `: <the system's reason>` for an error message, naming a full disk plainly. */
 function reason(cause: unknown): string {
-  const code = (cause as NodeJS.ErrnoException | undefined)?.code;
-  if (code === 'ENOSPC' || code === 'EDQUOT') return ': no space left on the device';
+  if (isDiskFull(cause)) return ': no space left on the device';
   return cause instanceof Error ? `: ${cause.message}` : '';
 }

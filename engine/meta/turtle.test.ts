@@ -3,10 +3,11 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import type { StorageMode } from '../api.js';
 import { ConnectionImpl } from '../connection/index.js';
-import { CorruptionError, EngineError, ErrorCode, FormatError, IoError } from '../errors.js';
+import { CorruptionError, ErrorCode, FormatError, IoError } from '../errors.js';
 import { latestCheckpoint, parseTurtle, turtleValue } from '../format/index.js';
 import { openConnection, restoreTurtleFromBackup } from '../index.js';
 import { STORAGE_MODES, testHomes } from '../testing/homes.js';
+import { engineFailure } from '../testing/failures.js';
 
 const TURTLE = 'WiredTiger.turtle';
 const TURTLE_SET = 'WiredTiger.turtle.set';
@@ -16,16 +17,6 @@ function flipBit(path: string, offset: number, bit = 0): void {
   const bytes = readFileSync(path);
   bytes[offset]! ^= 1 << bit;
   writeFileSync(path, bytes);
-}
-
-async function failure(work: () => Promise<unknown>): Promise<EngineError> {
-  try {
-    await work();
-  } catch (error) {
-    expect(error).to.be.instanceOf(EngineError);
-    return error as EngineError;
-  }
-  return expect.fail('expected an EngineError');
 }
 
 describe('turtle file and local metadata', () => {
@@ -74,7 +65,7 @@ describe('turtle file and local metadata', () => {
     it(`raises MISSING_FILE naming WiredTiger.wt when the file the turtle names is missing (${storage})`, async () => {
       const home = await makeHome(storage);
       unlinkSync(join(home, 'WiredTiger.wt'));
-      const error = await failure(() => openConnection(home, { storage }));
+      const error = await engineFailure(() => openConnection(home, { storage }));
       expect(error).to.be.instanceOf(IoError);
       expect(error.code).to.equal(ErrorCode.MissingFile);
       expect(error.location.file).to.equal('WiredTiger.wt');
@@ -84,7 +75,7 @@ describe('turtle file and local metadata', () => {
       const home = await makeHome(storage);
       const fileName = storage === 'local' ? 't.wt' : 'local_one.wt';
       unlinkSync(join(home, fileName));
-      const error = await failure(() => openConnection(home, { storage }));
+      const error = await engineFailure(() => openConnection(home, { storage }));
       expect(error.code).to.equal(ErrorCode.MissingFile);
       expect(error.location).to.include({ file: fileName });
       expect(error.location.uri).to.match(/^table:/);
@@ -95,7 +86,7 @@ describe('turtle file and local metadata', () => {
     const home = await makeHome('disagg');
     rmSync(join(home, 'pagelog'), { recursive: true });
     for (const readOnly of [false, true]) {
-      const error = await failure(() => openConnection(home, { storage: 'disagg', readOnly }));
+      const error = await engineFailure(() => openConnection(home, { storage: 'disagg', readOnly }));
       expect(error.code).to.equal(ErrorCode.MissingFile);
       expect(error.location.file).to.match(/pagelog$/);
       expect(existsSync(join(home, 'pagelog')), 'an empty page log was created in its place').to.equal(false);
@@ -111,7 +102,7 @@ describe('turtle file and local metadata', () => {
     cpSync(join(home, 'pagelog'), stale, { recursive: true });
     for (let i = 0; i < 5; i++) await connection.checkpoint();
     await connection.close();
-    const error = await failure(() => openConnection(home, { storage: 'disagg', pageLogPath: stale }));
+    const error = await engineFailure(() => openConnection(home, { storage: 'disagg', pageLogPath: stale }));
     expect(error.code).to.equal(ErrorCode.CheckpointMetadataCorrupt);
     expect(error.location.lsn).to.be.a('number');
   });
@@ -127,7 +118,7 @@ describe('turtle file and local metadata', () => {
     };
     const home = await build();
     const other = await build();
-    const error = await failure(() => openConnection(home, { storage: 'disagg', pageLogPath: join(other, 'pagelog') }));
+    const error = await engineFailure(() => openConnection(home, { storage: 'disagg', pageLogPath: join(other, 'pagelog') }));
     expect(error.code).to.equal(ErrorCode.PageLogMismatch);
     expect(error.message).to.contain('belongs to another database');
     expect(error.location.file).to.equal(join(other, 'pagelog'));
@@ -140,7 +131,7 @@ describe('turtle file and local metadata', () => {
   it('raises MISSING_FILE for a home without a turtle when it may not create one', async () => {
     const home = await homes.directory();
     for (const config of [{ readOnly: true }, { create: false }]) {
-      const error = await failure(() => openConnection(home, { storage: 'local', ...config }));
+      const error = await engineFailure(() => openConnection(home, { storage: 'local', ...config }));
       expect(error.code).to.equal(ErrorCode.MissingFile);
       expect(error.location.file).to.match(/WiredTiger\.turtle$/);
     }
@@ -150,7 +141,7 @@ describe('turtle file and local metadata', () => {
   it('refuses to create a home over a metadata file whose turtle is missing', async () => {
     const home = await makeHome();
     unlinkSync(join(home, TURTLE));
-    const error = await failure(() => openConnection(home, { storage: 'local' }));
+    const error = await engineFailure(() => openConnection(home, { storage: 'local' }));
     expect(error.code).to.equal(ErrorCode.MissingFile);
     expect(existsSync(join(home, 't.wt'))).to.equal(true);
   });
@@ -164,7 +155,7 @@ describe('turtle file and local metadata', () => {
     it(`raises FormatError naming the turtle file and the key for a turtle ${label}`, async () => {
       const home = await makeHome();
       writeFileSync(join(home, TURTLE), text);
-      const error = await failure(() => openConnection(home, { storage: 'local' }));
+      const error = await engineFailure(() => openConnection(home, { storage: 'local' }));
       expect(error).to.be.instanceOf(FormatError);
       expect(error.location).to.include({ file: TURTLE, key });
     });
@@ -174,7 +165,7 @@ describe('turtle file and local metadata', () => {
     const home = await makeHome();
     const text = readFileSync(join(home, TURTLE), 'utf8');
     writeFileSync(join(home, TURTLE), text.slice(0, text.indexOf('file:WiredTiger.wt') + 'file:WiredTiger.wt\n'.length));
-    const error = await failure(() => openConnection(home, { storage: 'local' }));
+    const error = await engineFailure(() => openConnection(home, { storage: 'local' }));
     expect(error.code).to.equal(ErrorCode.FormatTruncated);
     expect(error.location.file).to.equal(TURTLE);
   });
@@ -214,7 +205,7 @@ describe('turtle file and local metadata', () => {
       rmSync(join(home, TURTLE_BACKUP));
       const before = readdirSync(home).sort();
       for (const readOnly of [false, true]) {
-        const error = await failure(() => openConnection(home, { storage, readOnly }));
+        const error = await engineFailure(() => openConnection(home, { storage, readOnly }));
         expect(error).to.be.instanceOf(CorruptionError);
         expect(error.code).to.equal(ErrorCode.MetadataCheckpointMissing);
         expect(error.location).to.include({ file: TURTLE, key: 'file:WiredTiger.wt' });
@@ -231,7 +222,7 @@ describe('turtle file and local metadata', () => {
     const text = readFileSync(join(home, TURTLE), 'utf8').replace(',checkpoint=(', ',checkpoiNT=(').split('Turtle checksum')[0]!;
     writeFileSync(join(home, TURTLE), text);
     for (const name of readdirSync(home)) if (name !== TURTLE && name !== 'pagelog') rmSync(join(home, name));
-    const error = await failure(() => openConnection(home, { storage: 'disagg' }));
+    const error = await engineFailure(() => openConnection(home, { storage: 'disagg' }));
     expect(error.code).to.equal(ErrorCode.MetadataCheckpointMissing);
     expect(error.message).to.match(/a page log \(.*data\.mdb, \d+ bytes\)/);
   });
@@ -242,7 +233,7 @@ describe('turtle file and local metadata', () => {
     for (const offset of [0, 40, 300, size - 30, size - 5]) {
       copyFileSync(join(home, TURTLE_BACKUP), join(home, TURTLE));
       flipBit(join(home, TURTLE), offset, 1);
-      const error = await failure(() => openConnection(home, { storage: 'local' }));
+      const error = await engineFailure(() => openConnection(home, { storage: 'local' }));
       expect(error.location.file, `offset ${offset}`).to.equal(TURTLE);
       expect(error.message, `offset ${offset}`).to.contain('WiredTiger.turtle.backup is intact: start with --repair');
     }
@@ -257,7 +248,7 @@ describe('turtle file and local metadata', () => {
     const bytes = readFileSync(join(home, TURTLE));
     bytes.fill(0, 300, 364);
     writeFileSync(join(home, TURTLE), bytes);
-    const error = await failure(() => openConnection(home, { storage: 'local' }));
+    const error = await engineFailure(() => openConnection(home, { storage: 'local' }));
     expect(error).to.be.instanceOf(FormatError);
     expect(error.location).to.include({ file: TURTLE, offset: 300 });
     expect(error.message).not.to.contain('--repair');
@@ -268,7 +259,7 @@ describe('turtle file and local metadata', () => {
     const original = readFileSync(join(home, TURTLE), 'utf8');
     expect(restoreTurtleFromBackup(home)).to.deep.include({ restored: false });
     unlinkSync(join(home, TURTLE));
-    const error = await failure(() => openConnection(home, { storage: 'local' }));
+    const error = await engineFailure(() => openConnection(home, { storage: 'local' }));
     expect(error.code).to.equal(ErrorCode.MissingFile);
     expect(error.message).to.contain('start with --repair');
     const restore = restoreTurtleFromBackup(home);
@@ -291,7 +282,7 @@ describe('turtle file and local metadata', () => {
     rmSync(join(home, `${TURTLE_BACKUP}.set`), { recursive: true });
     unlinkSync(join(home, TURTLE));
     expect(restoreTurtleFromBackup(home).restored).to.equal(false);
-    const error = await failure(() => openConnection(home, { storage: 'local' }));
+    const error = await engineFailure(() => openConnection(home, { storage: 'local' }));
     expect(error.message).not.to.contain('--repair');
   });
 
@@ -302,7 +293,7 @@ describe('turtle file and local metadata', () => {
     const damaged = readFileSync(join(home, TURTLE));
     expect(restoreTurtleFromBackup(home).restored).to.equal(false);
     expect(readFileSync(join(home, TURTLE)).equals(damaged)).to.equal(true);
-    const error = await failure(() => openConnection(home, { storage: 'local' }));
+    const error = await engineFailure(() => openConnection(home, { storage: 'local' }));
     expect(error.location.file).to.equal(TURTLE);
     expect(error.message).not.to.contain('--repair');
   });

@@ -7,6 +7,7 @@ import { EngineError } from '../errors.js';
 import { getConfigValue } from '../format/index.js';
 import { collectReport, verifyHome } from '../verify/index.js';
 import { detect, injectIdCollision, modifyTable } from './index.js';
+import { engineFailure } from '../testing/failures.js';
 
 async function openWithTable(storage: 'local' | 'disagg', records: number): Promise<{ connection: ConnectionImpl; home: string; cleanup: () => Promise<void> }> {
   const tmp = await dir({ unsafeCleanup: true });
@@ -17,16 +18,6 @@ async function openWithTable(storage: 'local' | 'disagg', records: number): Prom
   for (let i = 0; i < records; i++) cursor.put(`order${String(i).padStart(7, '0')}`, `value ${i}`.padEnd(100, '.'));
   await connection.checkpoint();
   return { connection, home: tmp.path, cleanup: tmp.cleanup };
-}
-
-async function refusal(promise: Promise<unknown>): Promise<EngineError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).to.be.instanceOf(EngineError);
-    return error as EngineError;
-  }
-  throw new Error('expected the spot-fix to be refused');
 }
 
 function entry(connection: ConnectionImpl, key: string): string | undefined {
@@ -69,15 +60,15 @@ for (const storage of ['local', 'disagg'] as const) {
     it('refuses unknown keys with the list of known ones, checkpoint-managed and create-time keys, and unsetting a key the engine reads', async () => {
       const { connection, cleanup } = await openWithTable(storage, 10);
       const before = entry(connection, 'file:orders.wt');
-      const unknown = await refusal(modifyTable(connection, { uri: 'file:orders.wt', set: { no_such_key: 1 } }));
+      const unknown = await engineFailure(() => modifyTable(connection, { uri: 'file:orders.wt', set: { no_such_key: 1 } }));
       expect(unknown.code).to.equal('CONFIG_UNKNOWN_KEY');
       expect(unknown.message).to.contain('known keys: ').and.contain('app_metadata').and.contain('leaf_page_max');
-      expect((await refusal(modifyTable(connection, { uri: 'file:orders.wt', set: { checkpoint: '()' } }))).message).to.contain('every checkpoint writes it');
-      expect((await refusal(modifyTable(connection, { uri: 'table:orders', set: { allocation_size: '8KB' } }))).message).to.contain('fixed when the table is created');
-      expect((await refusal(modifyTable(connection, { uri: 'colgroup:orders', set: { source: '"file:other.wt"' } }))).code).to.equal('INVALID_ARGUMENT');
-      expect((await refusal(modifyTable(connection, { uri: 'file:orders.wt', unset: ['key_format'] }))).message).to.contain('cannot be unset');
-      expect((await refusal(modifyTable(connection, { uri: 'table:orders', set: { leaf_page_max: '1000' } }))).message).to.contain('multiple of allocation_size');
-      expect((await refusal(modifyTable(connection, { uri: 'table:nope', set: { app_metadata: 'x' } }))).code).to.equal('NOT_FOUND');
+      expect((await engineFailure(() => modifyTable(connection, { uri: 'file:orders.wt', set: { checkpoint: '()' } }))).message).to.contain('every checkpoint writes it');
+      expect((await engineFailure(() => modifyTable(connection, { uri: 'table:orders', set: { allocation_size: '8KB' } }))).message).to.contain('fixed when the table is created');
+      expect((await engineFailure(() => modifyTable(connection, { uri: 'colgroup:orders', set: { source: '"file:other.wt"' } }))).code).to.equal('INVALID_ARGUMENT');
+      expect((await engineFailure(() => modifyTable(connection, { uri: 'file:orders.wt', unset: ['key_format'] }))).message).to.contain('cannot be unset');
+      expect((await engineFailure(() => modifyTable(connection, { uri: 'table:orders', set: { leaf_page_max: '1000' } }))).message).to.contain('multiple of allocation_size');
+      expect((await engineFailure(() => modifyTable(connection, { uri: 'table:nope', set: { app_metadata: 'x' } }))).code).to.equal('NOT_FOUND');
       expect(entry(connection, 'file:orders.wt')).to.equal(before);
       await connection.close();
       await cleanup();
@@ -85,7 +76,7 @@ for (const storage of ['local', 'disagg'] as const) {
 
     it('changes the key format only while the table is empty, in both the file and table entries', async () => {
       const { connection, home, cleanup } = await openWithTable(storage, 10);
-      const refused = await refusal(modifyTable(connection, { uri: 'table:orders', set: { key_format: 'Q' } }));
+      const refused = await engineFailure(() => modifyTable(connection, { uri: 'table:orders', set: { key_format: 'Q' } }));
       expect(refused.message).to.contain('only while the table is empty');
       await modifyTable(connection, { uri: 'file:other.wt', set: { key_format: 'Q' } });
       expect(getConfigValue(entry(connection, 'table:other')!, 'key_format')).to.equal('Q');

@@ -1,9 +1,9 @@
-import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { EngineError, ErrorCode, IoError } from '../errors.js';
 import {
-  decodeFileCheckpointCookie, encodeFileAddress, getConfigValue, latestCheckpoint, parseConfig, TURTLE_BACKUP_FILE, TURTLE_FILE, TURTLE_METADATA_KEY,
-  TURTLE_TEMP_FILE, turtleValue, type CheckedTurtle, type TurtleFile,
+  decodeFileCheckpointCookie, encodeFileAddress, getConfigValue, parseConfig, TURTLE_BACKUP_FILE, TURTLE_FILE,
+  TURTLE_TEMP_FILE, type CheckedTurtle, type TurtleFile,
 } from '../format/index.js';
 import {
   METADATA_FILE, PAIRED_CHECKPOINT_KEY, parsePairedCheckpoint, readTurtleFile, requireMetadataCheckpoint, turtleBackupState, type PairedCheckpoint,

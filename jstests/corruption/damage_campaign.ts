@@ -7,7 +7,7 @@ import { formatTurtle, parseTurtle, turtleValue } from '../../engine/format/inde
 import type { SuiteReport } from '../libs/report.js';
 import { runReadPath, type ToolResult } from '../libs/run_tool.js';
 import { seededRandomFrom, type SeededRandom } from '../libs/seeded_random.js';
-import { isUncaughtErrorLine, ShimProcess } from '../libs/shim_process.js';
+import { ShimProcess } from '../libs/shim_process.js';
 import { buildSampleHome, sampleDocuments, type SampleHome } from './sample_homes.js';
 import type { StorageMode } from './structures.js';
 

@@ -1,18 +1,9 @@
 import { expect } from 'chai';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseLogLines, runReadPath, runShim, shimsPerTest, type LogLine, type ToolResult } from '../libs/index.js';
-
-/** A live process that is not a server, for a lock file to name. */
-async function startSleeper(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 120000)'], { stdio: 'ignore' });
-  await new Promise<void>((resolve, reject) => {
-    child.once('spawn', resolve);
-    child.once('error', reject);
-  });
-  return child;
-}
+import { startIdleProcess } from '../../engine/testing/processes.js';
 
 /** Starts a server on `dbpath` that must fail at start-up; its fatal log line. */
 async function failedStart(dbpath: string, storage: 'local' | 'disagg' = 'disagg'): Promise<{ result: ToolResult; fatal: LogLine | undefined }> {
@@ -107,7 +98,7 @@ describe('mongod-shim: the dbpath lock names the exact process', function () {
     const held = lockText(shim.dbpath);
     await shim.kill();
     // Another process now has the killed server's PID number: same lock text, another PID's start time.
-    sleeper = await startSleeper();
+    sleeper = await startIdleProcess();
     writeFileSync(join(shim.dbpath, 'mongod.lock'), held.replace(/^\d+/, String(sleeper.pid)));
     await shim.start();
     expect(shim.state).to.equal('running');

@@ -1,10 +1,9 @@
 import { expect } from 'chai';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MongoClient } from 'mongodb';
 import { shimsPerTest, type LogLine, type ShimProcess } from '../libs/index.js';
+import { mountTmpfs } from '../../engine/testing/tmpfs.js';
 
 /**
  * Storage that vanishes, is replaced or fills while the server runs: the failing checkpoint or
@@ -50,24 +49,6 @@ async function count(client: MongoClient): Promise<number> {
 
 async function insertRound(client: MongoClient, first: number, size = 20_000, docs = 50): Promise<void> {
   await client.db('app').collection<{ _id: number; pad: string }>('c').insertMany(Array.from({ length: docs }, (_, i) => ({ _id: first + i, pad: 'x'.repeat(size) })));
-}
-
-/** A tmpfs of `megabytes` mounted by the test; `unmount` lazily detaches it and removes the mount point. */
-function mountTmpfs(megabytes: number): { path: string; unmount: () => void } {
-  const path = mkdtempSync(join(tmpdir(), 'jstest-tmpfs-'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${megabytes}m`, 'tmpfs', path], { stdio: 'pipe' });
-  } catch (error) {
-    rmSync(path, { recursive: true, force: true });
-    throw new Error(`this test mounts a ${megabytes} MB tmpfs and needs root for it: mount -t tmpfs failed: ${(error as Error).message}`);
-  }
-  return {
-    path,
-    unmount: () => {
-      execFileSync('umount', ['-l', path], { stdio: 'pipe' });
-      rmSync(path, { recursive: true, force: true });
-    },
-  };
 }
 
 /** A command's failure as the client sees it (the reply's fields, also when the driver wraps it). */
@@ -187,7 +168,7 @@ describe('mongod-shim: storage that vanishes, is replaced or fills while running
     expect(await rejection(() => shim.stop())).to.match(/exit code 6/);
 
     // The empty directory stayed empty (no new database beside nothing); the data moved with the home.
-    expect(execFileSync('ls', ['-A', shim.dbpath]).toString().trim().split('\n').filter((name) => name !== '' && name !== 'mongod.lock')).to.deep.equal([]);
+    expect(readdirSync(shim.dbpath).filter((name) => name !== 'mongod.lock')).to.deep.equal([]);
     rmSync(shim.dbpath, { recursive: true });
     renameSync(moved, shim.dbpath);
     await shim.start();

@@ -1,4 +1,4 @@
-import { CommandError, ErrorCodes } from '../errors/index.js';
+import { CommandError } from '../errors/index.js';
 import { isDocument } from '../values/index.js';
 import { collectionNamespace, requiredArray } from './arguments.js';
 import { defineCommand } from './registry.js';

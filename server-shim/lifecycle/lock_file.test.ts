@@ -8,16 +8,7 @@ import { execa } from 'execa';
 import {
   acquireDbpathLock, currentProcessIdentity, FatalError, formatLockFile, liveLockHolder, lockHolderRuns, parseLockFile, processStartTime,
 } from './index.js';
-
-/** A live process that is not this one, for a lock to name. */
-async function startSleeper(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 120000)'], { stdio: 'ignore' });
-  await new Promise<void>((resolve, reject) => {
-    child.once('spawn', resolve);
-    child.once('error', reject);
-  });
-  return child;
-}
+import { startIdleProcess } from '../../engine/testing/processes.js';
 
 function refusal(dbpath: string): FatalError {
   try {
@@ -53,7 +44,7 @@ describe('lifecycle: dbpath lock file', () => {
   });
 
   it('refuses a lock naming a live process exactly, with DBPathInUse and exit code 6', async () => {
-    sleeper = await startSleeper();
+    sleeper = await startIdleProcess();
     const startTime = processStartTime(sleeper.pid!);
     expect(startTime).to.match(/^\d+$/);
     const identity = { pid: sleeper.pid!, startTime: startTime as string, bootId: currentProcessIdentity().bootId! };
@@ -67,7 +58,7 @@ describe('lifecycle: dbpath lock file', () => {
   });
 
   it('takes over a lock whose PID is alive but is another process: a bare PID, another start time, another boot', async () => {
-    sleeper = await startSleeper();
+    sleeper = await startIdleProcess();
     const live = { pid: sleeper.pid!, startTime: processStartTime(sleeper.pid!) as string, bootId: currentProcessIdentity().bootId! };
     for (const text of [
       '1\n',

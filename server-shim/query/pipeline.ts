@@ -1,5 +1,5 @@
 import { Int32, Long } from 'bson';
-import { CommandError, ErrorCodes, LocationCodes } from '../errors/index.js';
+import { CommandError, LocationCodes } from '../errors/index.js';
 import { compareValues, copyDocument, encodeKey, isDocument, isNumeric, toNumber, valuesEqual, type Document } from '../values/index.js';
 import { accumulate, compileExpression, type Expression, type ExpressionScope } from './expressions.js';
 import { compileFilter } from './matcher.js';
