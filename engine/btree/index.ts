@@ -2,4 +2,4 @@
 export { Btree, type BtreeOptions, type Batch, type TimestampState } from './btree.js';
 export { LeafPage, InternalPage, Ref, UpdateChain, pageCells, decodeLeaf, decodeInternal, loadPage, type Page } from './page.js';
 export { buildLeafImage, buildInternalImage } from './reconcile.js';
-export { copyTree, treeAddresses, type CopySlicing } from './tree_copy.js';
+export { copyTree, treeAddresses, yieldEvery, type CopySlicing } from './tree_copy.js';

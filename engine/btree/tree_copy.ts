@@ -3,6 +3,20 @@ import { PageType, readPageHeader } from '../format/index.js';
 import { decodeInternal, Ref } from './page.js';
 import { buildInternalImage, type ChildAddress } from './reconcile.js';
 
+/**
+ * Returns a function to await between steps of long synchronous work: it yields to other work
+ * (other clients' requests) once `sliceMillis` have passed since the last yield, and resolves
+ * at once otherwise.
+ */
+export function yieldEvery(sliceMillis = 10): () => Promise<void> {
+  let sliceStart = performance.now();
+  return async () => {
+    if (performance.now() - sliceStart < sliceMillis) return;
+    await new Promise((resolve) => setImmediate(resolve));
+    sliceStart = performance.now();
+  };
+}
+
 /** How a copy shares the thread: it yields to other work once a slice has run this long. */
 export interface CopySlicing {
   /** Longest run without yielding, in milliseconds (default 10). */
@@ -20,13 +34,9 @@ export interface CopySlicing {
  * Returns the new root address.
  */
 export async function copyTree(source: BlockManager, target: BlockManager, root: Buffer, where: { uri?: string } = {}, slicing: CopySlicing = {}): Promise<Buffer> {
-  const sliceMillis = slicing.sliceMillis ?? 10;
-  let sliceStart = performance.now();
+  const pause = yieldEvery(slicing.sliceMillis);
   const copy = async (address: Buffer, isRoot: boolean): Promise<Buffer> => {
-    if (performance.now() - sliceStart >= sliceMillis) {
-      await new Promise((resolve) => setImmediate(resolve));
-      sliceStart = performance.now();
-    }
+    await pause();
     const read = source.read(address);
     const header = readPageHeader(read.image);
     slicing.copied?.(address);

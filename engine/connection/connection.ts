@@ -6,7 +6,7 @@ import type {
   BackupFile, BackupPin, CheckpointInfo, Connection, EngineHold, ConnectionConfig, EngineLogger, KeyProviderStatus, Session, StorageMode, TableInfo,
 } from '../api.js';
 import { FileBlockManager, type BlockManager } from '../block/index.js';
-import { Btree, copyTree, treeAddresses, type CopySlicing, type TimestampState } from '../btree/index.js';
+import { Btree, copyTree, treeAddresses, yieldEvery, type CopySlicing, type TimestampState } from '../btree/index.js';
 import { Cache } from '../cache/index.js';
 import { ConfigError, ErrorCode, IoError, SchemaError, StateError } from '../errors.js';
 import {
@@ -100,6 +100,8 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
   private thaw: () => void = () => {};
   /** The checkpoint writing now, if any (a freeze waits for it). */
   private checkpointInProgress: Promise<CheckpointInfo> | undefined;
+  /** Exclusive work (a restore, a repair's page move) running now, if any (a freeze waits for it). */
+  private exclusiveInProgress: Promise<void> | undefined;
   /** Local files the last durable checkpoint names (what a backup of it copies). */
   private localFilesAtCheckpoint: string[] = [];
   /** Backup pins not yet released; while any is held, dropped tables' files stay. */
@@ -514,29 +516,43 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
   async exclusive<T>(work: () => Promise<T>, options: { drainTimeoutMs?: number; tables?: readonly string[] } = {}): Promise<T> {
     this.assertWritable();
     const run = this.checkpointChain.then(async () => {
-      // Exclusive work writes files (tables, checkpoints): it waits for a freeze to end.
+      // Exclusive work writes files (tables, checkpoints): it waits for a freeze to end, and a
+      // freeze asked for from now on waits for it (no await from the check to here).
       while (this.freezes > 0) await this.thawed;
-      const deadline = Date.now() + (options.drainTimeoutMs ?? 30_000);
-      while (this.writesInFlight) {
-        if (Date.now() > deadline) throw new StateError(ErrorCode.Busy, 'uncommitted writes did not drain in time');
-        await new Promise((r) => setTimeout(r, 5));
-      }
-      let release!: () => void;
-      this.writeBarrier = new Promise((r) => (release = r));
-      const token = Symbol('exclusive');
-      this.exclusiveToken = token;
-      this.exclusiveTables = options.tables ? new Set(options.tables) : undefined;
+      let finished!: () => void;
+      const inProgress = new Promise<void>((resolve) => (finished = resolve));
+      this.exclusiveInProgress = inProgress;
       try {
-        return await this.exclusiveOwner.run(token, work);
+        return await this.runExclusive(work, options);
       } finally {
-        this.exclusiveToken = undefined;
-        this.exclusiveTables = undefined;
-        this.writeBarrier = undefined;
-        release();
+        if (this.exclusiveInProgress === inProgress) this.exclusiveInProgress = undefined;
+        finished();
       }
     });
     this.checkpointChain = run.catch(() => undefined);
     return run;
+  }
+
+  /** Drains uncommitted writes, raises the write barrier and runs `work` as its owner. */
+  private async runExclusive<T>(work: () => Promise<T>, options: { drainTimeoutMs?: number; tables?: readonly string[] }): Promise<T> {
+    const deadline = Date.now() + (options.drainTimeoutMs ?? 30_000);
+    while (this.writesInFlight) {
+      if (Date.now() > deadline) throw new StateError(ErrorCode.Busy, 'uncommitted writes did not drain in time');
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    let release!: () => void;
+    this.writeBarrier = new Promise((r) => (release = r));
+    const token = Symbol('exclusive');
+    this.exclusiveToken = token;
+    this.exclusiveTables = options.tables ? new Set(options.tables) : undefined;
+    try {
+      return await this.exclusiveOwner.run(token, work);
+    } finally {
+      this.exclusiveToken = undefined;
+      this.exclusiveTables = undefined;
+      this.writeBarrier = undefined;
+      release();
+    }
   }
 
   /** Takes a checkpoint from inside `exclusive` (which already holds the checkpoint lock). */
@@ -544,7 +560,8 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     if (this.exclusiveOwner.getStore() !== this.exclusiveToken || !this.exclusiveToken) {
       throw new StateError(ErrorCode.Busy, 'checkpointHoldingLock needs the exclusive lock');
     }
-    return this.runCheckpoint();
+    // A freeze asked for meanwhile waits for this exclusive work, its checkpoint included.
+    return this.runCheckpoint({ holdingExclusive: true });
   }
 
   /**
@@ -681,7 +698,11 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
       });
       fileConfig = setConfigRaw(fileConfig, 'checkpoint', formatCheckpointList(entry));
       // Only this tree's pages: another table may share the old id (the collision repair).
-      await inSlices(sourcePages, (address) => source.free(address), slicing.sliceMillis);
+      const pause = yieldEvery(slicing.sliceMillis);
+      for (const address of sourcePages) {
+        await pause();
+        source.free(address);
+      }
       table.close();
     }
     metadata.set(table.fileUri, fileConfig);
@@ -840,8 +861,8 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
   }
 
   /** Runs a checkpoint once no freeze holds the files (see `freezeWrites`). */
-  private async runCheckpoint(): Promise<CheckpointInfo> {
-    while (this.freezes > 0) await this.thawed;
+  private async runCheckpoint(options: { holdingExclusive?: boolean } = {}): Promise<CheckpointInfo> {
+    while (this.freezes > 0 && !options.holdingExclusive) await this.thawed;
     // No await from the check to here: a freeze taken from now on waits for this checkpoint.
     const run = this.writeCheckpoint();
     this.checkpointInProgress = run;
@@ -871,6 +892,7 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     };
     try {
       await this.checkpointInProgress?.catch(() => undefined);
+      await this.exclusiveInProgress;
       await this.shared?.pageLog.flush();
     } catch (error) {
       hold.release();
@@ -1091,18 +1113,6 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
   tableFiles(): string[] {
     return readdirSync(this.home).filter((f) => f.endsWith('.wt') && f !== METADATA_FILE && f !== HISTORY_STORE_FILE
       && statSync(join(this.home, f)).isFile());
-  }
-}
-
-/** Runs `step` on each item, yielding to other work once a slice has run `sliceMillis` (10). */
-async function inSlices<T>(items: readonly T[], step: (item: T) => void, sliceMillis = 10): Promise<void> {
-  let sliceStart = performance.now();
-  for (const item of items) {
-    if (performance.now() - sliceStart >= sliceMillis) {
-      await new Promise((resolve) => setImmediate(resolve));
-      sliceStart = performance.now();
-    }
-    step(item);
   }
 }
 

@@ -127,6 +127,31 @@ describe('a page move by id (disagg)', function () {
     await cleanup();
   });
 
+  it('a write freeze asked for while pages move waits until the move and its checkpoint are done', async () => {
+    const { connection, cleanup } = await openWithTable('disagg', 60_000);
+    const events: string[] = [];
+    const move = modifyTable(connection, { uri: 'table:orders', set: { id: 702 } }).then(() => events.push('moved'));
+    const orders = connection.openSession().openCursor('table:orders');
+    // Until the move holds its table, a write to it goes through.
+    for (let i = 0; ; i++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      try {
+        orders.put('probe', String(i));
+      } catch (error) {
+        expect((error as EngineError).code).to.equal('BUSY');
+        break;
+      }
+    }
+    const hold = await connection.freezeWrites();
+    events.push('frozen');
+    await move;
+    expect(events).to.deep.equal(['moved', 'frozen']);
+    expect(connection.getTable('table:orders').id).to.equal(702);
+    hold.release();
+    await connection.close();
+    await cleanup();
+  });
+
   it('discards the source pages: after the retention window the old id holds no page', async () => {
     const { connection, home, cleanup } = await openWithTable('disagg', 5_000);
     const oldId = connection.getTable('table:orders').id;
