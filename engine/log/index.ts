@@ -7,4 +7,4 @@ export {
 export {
   HOME_ID_MESSAGE_PREFIX, inspectLog, listLogFiles, LogFileReader, type LogFileState, type LogInspection, type LogProblem, type ReadRecord,
 } from './scan.js';
-export { journalNamedFiles, metadataLogOp, METADATA_FILE_ID, recoverLog, type RecoveryResult, type RecoveryTarget } from './recovery.js';
+export { metadataLogOp, readJournalNames, METADATA_FILE_ID, recoverLog, type RecoveryResult, type RecoveryTarget } from './recovery.js';

@@ -87,28 +87,27 @@ export function metadataLogOp(key: string, value: string | undefined): { kind: '
 }
 
 /**
- * The `.wt` files that `file:` entries in the journal of `home` name (a create not yet in any
+ * Reads the journal of `home` as recovery would, changing nothing: what it finds wrong
+ * (`inspection`), and the `.wt` files that `file:` entries in it name (a create not yet in any
  * checkpoint, replayed at the next writable open), less those a later record removes. A
  * read-only open does not replay the journal, so its orphan checks ask this first: such a file
- * is not an orphan. Reads what the journal holds up to any damage (reported elsewhere).
+ * is not an orphan. Damage stops the read where it is (`inspection.problems`); what was read
+ * counts.
  */
-export function journalNamedFiles(home: string): Set<string> {
-  const named = new Set<string>();
-  try {
-    inspectLog(home, {
-    onRecord: (_file, record) => {
-      if (record.body.type !== 'commit') return;
-      for (const op of record.body.ops) {
-        if ((op.kind !== 'put' && op.kind !== 'remove') || op.fileId !== METADATA_FILE_ID) continue;
-        const key = TEXT.unpack(op.key) as string;
-        if (!key.startsWith('file:')) continue;
-        if (op.kind === 'put') named.add(key.slice('file:'.length));
-        else named.delete(key.slice('file:'.length));
-      }
-    },
+export function readJournalNames(home: string, homeId?: string): { files: Set<string>; inspection: LogInspection } {
+  const files = new Set<string>();
+  const inspection = inspectLog(home, {
+      homeId,
+      onRecord: (_file, record) => {
+        if (record.body.type !== 'commit') return;
+        for (const op of record.body.ops) {
+          if ((op.kind !== 'put' && op.kind !== 'remove') || op.fileId !== METADATA_FILE_ID) continue;
+          const key = TEXT.unpack(op.key) as string;
+          if (!key.startsWith('file:')) continue;
+          if (op.kind === 'put') files.add(key.slice('file:'.length));
+          else files.delete(key.slice('file:'.length));
+        }
+      },
     });
-  } catch {
-    // A journal that does not read is reported by the checks that read it; what was read counts.
-  }
-  return named;
+  return { files, inspection };
 }

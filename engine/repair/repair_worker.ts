@@ -5,7 +5,7 @@ import type { ConnectionImpl } from '../connection/index.js';
 import { ErrorCode, RepairError, SchemaError } from '../errors.js';
 import { getConfigRaw, removeConfigKey, setConfigRaw, unquote } from '../format/index.js';
 import { colgroupSource, fileId, parseCreateConfig, RESERVED_TABLE_IDS, syncDirectory } from '../meta/index.js';
-import { journalNamedFiles } from '../log/index.js';
+import { readJournalNames } from '../log/index.js';
 import { pitWrite, type PitMutation } from '../pit/index.js';
 import { checkEntryChange, entryKeyRule, entryKindOf } from './entry_rules.js';
 
@@ -61,7 +61,7 @@ export function detect(connection: ConnectionImpl): RepairFinding[] {
   }
   findings.push(...sharedPageFindings(connection));
   // A read-only open (a dry run) has not replayed the journal: a create it holds names its file.
-  const journaled = connection.readOnly ? journalNamedFiles(connection.home) : new Set<string>();
+  const journaled = connection.readOnly ? journalNamedFilesQuiet(connection.home) : new Set<string>();
   for (const file of connection.tableFiles()) {
     if (!named.has(file) && !journaled.has(file)) findings.push({ kind: 'orphanFile', file });
   }
@@ -108,6 +108,15 @@ function sharedPageFindings(connection: ConnectionImpl): RepairFinding[] {
     }
   }
   return findings;
+}
+
+/** The files journaled creates name; none when the journal does not read (the open reported it). */
+function journalNamedFilesQuiet(home: string): Set<string> {
+  try {
+    return readJournalNames(home).files;
+  } catch {
+    return new Set();
+  }
 }
 
 function tableOfFile(connection: ConnectionImpl, fileUri: string): string | undefined {

@@ -1,5 +1,5 @@
 import { getConfigValue } from '../format/index.js';
-import { inspectLog } from '../log/index.js';
+import { readJournalNames } from '../log/index.js';
 import { FindingCode, type FindingSink } from './findings.js';
 import type { MetadataEntry } from './home.js';
 
@@ -9,12 +9,13 @@ const JOURNAL_METADATA_KEY = 'system:journal';
 /**
  * Checks the journal files as recovery would read them, changing nothing: a corrupt or
  * truncated file, a missing one, or one of another home is an error (the engine will not open
- * the home); a torn last record is a warning (recovery cuts it off).
+ * the home); a torn last record is a warning (recovery cuts it off). Returns the files that
+ * journaled creates name (the next writable open replays them: they are no orphans).
  */
-export function checkJournal(home: string, localEntries: MetadataEntry[], sink: FindingSink): void {
+export function checkJournal(home: string, localEntries: MetadataEntry[], sink: FindingSink): Set<string> {
   const entry = localEntries.find((e) => e.key === JOURNAL_METADATA_KEY);
   const homeId = entry === undefined ? undefined : getConfigValue(entry.value, 'home_id');
-  const inspection = inspectLog(home, { homeId });
+  const { files, inspection } = readJournalNames(home, homeId);
   for (const problem of inspection.problems) {
     const code = problem.kind === 'foreignHome' ? FindingCode.JournalForeign : FindingCode.JournalCorrupt;
     sink.error(code, problem.message, { file: problem.file, offset: problem.offset });
@@ -24,4 +25,5 @@ export function checkJournal(home: string, localEntries: MetadataEntry[], sink: 
       file: inspection.tornTail.file, offset: inspection.tornTail.offset,
     });
   }
+  return files;
 }

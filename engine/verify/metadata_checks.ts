@@ -2,7 +2,6 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { getConfigRaw, getConfigValue, parseConfig, parseNested } from '../format/index.js';
 import { errorMessage, FindingCode, type FindingSink } from './findings.js';
-import { journalNamedFiles } from '../log/index.js';
 import { METADATA_FILE } from '../meta/index.js';
 import { isSharedFileConfig, METADATA_URI, type MetadataEntry } from './home.js';
 
@@ -23,6 +22,8 @@ export interface MetadataView {
   entries: MetadataEntry[];
   /** `largest_file_id` of the newest turtle page, in disaggregated mode. */
   largestFileId?: number;
+  /** Files that journaled creates name (`checkJournal`): the next writable open replays them. */
+  journalNamedFiles?: ReadonlySet<string>;
 }
 
 const where = (entry: MetadataEntry): { uri: string; file?: string; tableId?: number } =>
@@ -131,7 +132,7 @@ export function checkMetadata(view: MetadataView, sink: FindingSink, only?: Read
     const named = new Set(usable.filter((e) => e.key.startsWith('file:') && !(e.shared && isSharedFileConfig(e.value))).map((e) => fileNameOf(e.key)));
     named.add(METADATA_FILE);
     // A create the journal holds (no checkpoint yet) names its file: the next open replays it.
-    for (const file of journalNamedFiles(view.home)) named.add(file);
+    for (const file of view.journalNamedFiles ?? []) named.add(file);
     let files: string[] = [];
     try {
       files = readdirSync(view.home).filter((f) => f.endsWith('.wt') && statSync(join(view.home, f)).isFile());

@@ -79,12 +79,15 @@ export async function* verifyHome(home: string, options: VerifyOptions = {}): As
   const reader = await HomeReader.open(home, sink, { verify: true, pageLogPath: options.pageLogPath });
   try {
     yield* sink.drain();
-    sink.guard({}, 'metadata checks', () => checkMetadata({
-      home, metadataConfig: reader.metadataConfig, entries: reader.entries, largestFileId: reader.checkpoint?.turtle.largestFileId,
-    }, sink));
-    yield* sink.drain();
     progress('journal', 0, 1);
-    sink.guard({}, 'journal', () => checkJournal(home, reader.localEntries, sink));
+    let journalNamedFiles: Set<string> | undefined;
+    sink.guard({}, 'journal', () => {
+      journalNamedFiles = checkJournal(home, reader.localEntries, sink);
+    });
+    yield* sink.drain();
+    sink.guard({}, 'metadata checks', () => checkMetadata({
+      home, metadataConfig: reader.metadataConfig, entries: reader.entries, largestFileId: reader.checkpoint?.turtle.largestFileId, journalNamedFiles,
+    }, sink));
     yield* sink.drain();
     if (reader.pageLog) {
       const pageLog = reader.pageLog;
