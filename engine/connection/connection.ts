@@ -16,7 +16,7 @@ import {
 import {
   DEFAULT_LOG_FILE_MAX, DEFAULT_LOG_SYNC_INTERVAL_MS, inspectLog, listLogFiles, logProblemError, metadataLogOp, MIN_LOG_FILE_MAX, recoverLog,
   WriteAheadLog,
-  type LogSyncStats,
+  type LogInspection, type LogSyncStats,
 } from '../log/index.js';
 import {
   checkTableName, colgroupEntry, colgroupSource, fileEntry, fileId, HISTORY_STORE_FILE, historyStoreEntry, isSharedFile,
@@ -108,6 +108,8 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
   private backupPins = 0;
   /** Test-only: called once the next local table's file is made (`injectCrashAfterNextTableFile`). */
   private tableFileCrash: ((fileName: string) => void) | undefined;
+  /** The journal files as `checkJournalFiles` found them at open, for recovery not to read them a third time. */
+  private checkedJournal: LogInspection | undefined;
   /** The journal of the local tables, when enabled (or when the home already has one). */
   private wal: WriteAheadLog | undefined;
   /** Set while recovery replays metadata: table handles are re-read before the next data write. */
@@ -368,7 +370,8 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     const recorded = parseLsn(getConfigRaw(metadataConfig, 'checkpoint_lsn') ?? '');
     // WiredTiger's "no log" LSN, or none at all: nothing of the journal is in the checkpoint.
     const checkpointLsn: Lsn = recorded && recorded.file !== 0xffffffff ? recorded : { file: 0, offset: 0 };
-    const result = recoverLog(this.home, { homeId, checkpointLsn, stable: this.timestamps.stable, target: this, logger: this.log });
+    const result = recoverLog(this.home, { homeId, checkpointLsn, stable: this.timestamps.stable, target: this, logger: this.log, checked: this.checkedJournal });
+    this.checkedJournal = undefined;
     this.syncLocalTables(true);
     if (homeId === undefined) {
       homeId = result.inspection.files[0]?.homeId ?? randomUUID();
@@ -384,13 +387,14 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
   /**
    * Refuses a corrupt or foreign journal before anything else of the home is opened for
    * writing (the page log's open may clean up an interrupted checkpoint), so a refused open
-   * changes nothing. Recovery checks the files again as it replays them.
+   * changes nothing. Recovery then replays from this check, reading the files once more.
    */
   private checkJournalFiles(): void {
     if (this.readOnly || listLogFiles(this.home).length === 0) return;
     const homeId = getConfigValue(this.localMetadata.get(JOURNAL_METADATA_KEY) ?? '', 'home_id');
     const inspection = inspectLog(this.home, { homeId });
     if (inspection.problems.length > 0) throw logProblemError(inspection.problems[0]!);
+    this.checkedJournal = inspection;
   }
 
   /** Recovery target: a replayed local metadata write. */

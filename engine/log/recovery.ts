@@ -36,9 +36,13 @@ export interface RecoveryResult {
  * checkpoint LSN stops before the first commit the checkpoint's stable timestamp left out), so
  * nothing is applied twice.
  */
-export function recoverLog(dir: string, options: { homeId: string | undefined; checkpointLsn: Lsn; stable: bigint; target: RecoveryTarget; logger: EngineLogger }): RecoveryResult {
+export function recoverLog(dir: string, options: {
+  homeId: string | undefined; checkpointLsn: Lsn; stable: bigint; target: RecoveryTarget; logger: EngineLogger;
+  /** The caller's own check of the same files, made moments before: not read again. */
+  checked?: LogInspection;
+}): RecoveryResult {
   const started = Date.now();
-  const checked = inspectLog(dir, { homeId: options.homeId });
+  const checked = options.checked ?? inspectLog(dir, { homeId: options.homeId });
   if (checked.problems.length > 0) throw logProblemError(checked.problems[0]!);
   const result: RecoveryResult = { inspection: checked, replayed: 0, skipped: 0, orphanOps: 0, pendingTimestamped: [] };
   inspectLog(dir, {
