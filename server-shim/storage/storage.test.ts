@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { CommandError } from '../errors/index.js';
 import { Logger, memorySink } from '../log/index.js';
 import { planAccess } from '../query/index.js';
-import { openStorage, oplogNamespace, type Storage } from './index.js';
+import { openConnection } from '../../engine/index.js';
+import { openStorage, oplogNamespace, Storage } from './index.js';
 
 for (const mode of ['local', 'disagg'] as const) {
 describe(`storage (${mode}): collections, oplog and restart`, function () {
@@ -102,3 +103,22 @@ describe(`storage (${mode}): collections, oplog and restart`, function () {
   });
 });
 }
+
+describe('storage: durability waits without a journal', function () {
+  it('takes a checkpoint for j/fsync/majority when the engine keeps no journal, never acknowledging on nothing', async () => {
+    const dbpath = await mkdtemp(join(tmpdir(), 'storage-nojournal-'));
+    const connection = await openConnection(dbpath, { storage: 'local' });
+    const storage = new Storage(connection, Logger.create({ sink: memorySink() }));
+    try {
+      expect(connection.journalStats()).to.equal(undefined);
+      const entry = await storage.write(() => storage.createCollection({ db: 'test', collection: 'things' }));
+      await storage.write(() => storage.insertDocument(entry, { _id: 1 }));
+      const before = connection.lastCheckpoint()?.id;
+      await storage.awaitJournalDurable();
+      expect(connection.lastCheckpoint()?.id).to.not.equal(before);
+    } finally {
+      await storage.close();
+      await rm(dbpath, { recursive: true, force: true });
+    }
+  });
+});

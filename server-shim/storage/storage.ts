@@ -685,12 +685,15 @@ export class Storage {
   /**
    * Resolves once every write committed before the call is durable in the journal (with its
    * oplog entry): the wait of `j: true`, `fsync: true` and `w: 'majority'`. Concurrent callers
-   * share one fsync (group commit).
+   * share one fsync (group commit). Without a journal, a checkpoint.
    */
   async awaitJournalDurable(): Promise<void> {
     try {
       while (this.journalWaitPause !== undefined) await this.journalWaitPause.promise;
-      await this.connection.syncJournal();
+      // Without a journal (an engine opened without one), only a checkpoint makes the write
+      // durable: an acknowledgement never promises more than the disk holds.
+      if (this.connection.journalStats() === undefined) await this.checkpoint();
+      else await this.connection.syncJournal();
     } catch (error) {
       throw engineErrorToCommandError(error);
     }
