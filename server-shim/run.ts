@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { builtinCommands, CommandRegistry } from './commands/index.js';
-import { acquireDbpathLock, ExitCode, FatalError, ShutdownController, type DbpathLock } from './lifecycle/index.js';
+import { acquireDbpathLock, ExitCode, FatalError, notifyParentReady, ShutdownController, shutDownServerAt, startInBackground, type DbpathLock } from './lifecycle/index.js';
 import { describeError, fileSink, Logger, LogComponent, LogId, standardOutputSink } from './log/index.js';
 import { runRepairDryRun, startupModeFor } from './modes/index.js';
 import { parseCommandLine, serverVersion, type ServerOptions, type ServerParameters } from './options/index.js';
@@ -30,6 +30,11 @@ export async function runServer(argv: string[]): Promise<RunOutcome> {
     return { exitCode: parsed.exitCode };
   }
   const { options, parameters } = parsed;
+  if (options.fork || options.shutdown) {
+    const background = options.fork ? await startInBackground(process.argv[1] ?? '', argv) : await shutDownServerAt(options.dbpath);
+    process.stdout.write(background.stdout);
+    return { exitCode: background.exitCode };
+  }
   let logger: Logger;
   try {
     logger = Logger.create({ sink: options.logpath === undefined ? standardOutputSink() : fileSink(options.logpath) }, 'initandlisten');
@@ -88,6 +93,7 @@ async function runWithLogger(options: ServerOptions, parameters: ServerParameter
       await initiateReplicaSet(storage, options.replSet, server.hostAndPort, logger.withContext('ReplCoord'));
     }
     server.announceReady();
+    notifyParentReady();
 
     const reason = await shutdown.requested;
     shutdown.dispose();

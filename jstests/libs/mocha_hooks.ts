@@ -1,4 +1,5 @@
 import type { Context } from 'mocha';
+import { recordKeptArtifact } from './kept_artifacts.cjs';
 import { ShimProcess, type ShimOptions } from './shim_process.js';
 
 /** Servers launched through a fixture, with the cleanup that keeps failures for inspection. */
@@ -16,7 +17,8 @@ async function release(shims: ShimProcess[], failedTitle: string | undefined): P
   if (uncaught.length > 0) failedTitle ??= 'a server reported an uncaught error';
   for (const shim of shims.splice(0)) {
     const kept = await shim.cleanup({ keep: failedTitle !== undefined });
-    if (kept !== undefined) {
+    if (kept !== undefined && failedTitle !== undefined) {
+      recordKeptArtifact(failedTitle, { runDirectory: kept, dbpath: shim.dbpath, logPath: shim.logPath });
       // Printed for whoever reads the test output: where to look.
       console.error(`  kept the dbpath and logs of failed test "${failedTitle}" in ${kept} (dbpath ${shim.dbpath}, log ${shim.logPath})`);
     }

@@ -2,7 +2,20 @@ import { expect } from 'chai';
 import { createServer, type AddressInfo } from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseLogLines, runShim, shimsPerTest, ShimStateError } from '../libs/index.js';
+import { MongoClient } from 'mongodb';
+import { mkdir } from 'node:fs/promises';
+import { dir } from 'tmp-promise';
+import { freePort, parseLogLines, runReadPath, runShim, shimsPerTest, ShimStateError } from '../libs/index.js';
+
+/** Gone, or ended and waiting to be reaped (an orphan in a container whose init never reaps). */
+function hasEnded(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return true;
+  }
+}
 
 describe('mongod-shim: process lifecycle', function () {
   const shims = shimsPerTest();
@@ -169,4 +182,69 @@ describe('mongod-shim: process lifecycle', function () {
     await Promise.all([shim.stop(), shim.stop()]);
     expect(shim.state).to.equal('stopped');
   });
+
+  describe('--fork and --shutdown', () => {
+    it('--fork returns once the server accepts connections; --shutdown stops it cleanly and the data stays', async () => {
+      const home = await dir({ prefix: 'fork-', unsafeCleanup: true });
+      const dbpath = join(home.path, 'db');
+      await mkdir(dbpath);
+      const logpath = join(home.path, 'mongod.log');
+      let pid: number | undefined;
+      try {
+        const port = await freePort();
+        const forked = await runShim(['--dbpath', dbpath, '--port', String(port), '--fork', '--logpath', logpath]);
+        expect(forked.exitCode, forked.stdout + forked.stderr).to.equal(0);
+        pid = Number(/forked process: (\d+)/.exec(forked.stdout)?.[1]);
+        expect(forked.stdout).to.include('child process started successfully, parent exiting');
+        // Ready means ready: the first connection after the parent exits succeeds.
+        const client = await MongoClient.connect(`mongodb://127.0.0.1:${port}/?directConnection=true`, { serverSelectionTimeoutMS: 2000 });
+        await client.db('forked').collection('c').insertOne({ _id: 1 } as never);
+        await client.close();
+        const stopped = await runShim(['--dbpath', dbpath, '--shutdown']);
+        expect(stopped.exitCode, stopped.stdout + stopped.stderr).to.equal(0);
+        expect(stopped.stdout).to.include(`killing process with pid: ${pid}`);
+        expect(hasEnded(pid), 'the server has ended when --shutdown returns').to.equal(true);
+        const log = parseLogLines(readFileSync(logpath, 'utf8'));
+        expect(log.at(-1)).to.deep.include({ msg: 'Shutting down', attr: { exitCode: 0 } });
+        const dump = await runReadPath(['-h', dbpath, 'dump', 'table:forked.c']);
+        expect(dump.exitCode, dump.stderr).to.equal(0);
+      } finally {
+        if (pid !== undefined) {
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {
+            // ended
+          }
+        }
+        await home.cleanup();
+      }
+    });
+
+    it("--fork exits with the server's own exit code when the server cannot start", async () => {
+      const home = await dir({ prefix: 'fork-', unsafeCleanup: true });
+      try {
+        const forked = await runShim(['--dbpath', join(home.path, 'missing'), '--port', '0', '--fork', '--logpath', join(home.path, 'mongod.log')]);
+        expect(forked.exitCode).to.equal(100);
+        expect(forked.stdout).to.include('ERROR: child process failed, exited with 100');
+        expect(readFileSync(join(home.path, 'mongod.log'), 'utf8')).to.include('NonExistentPath');
+      } finally {
+        await home.cleanup();
+      }
+    });
+
+    it('refuses --fork without --logpath, and --shutdown says so when no server runs', async () => {
+      const home = await dir({ prefix: 'fork-', unsafeCleanup: true });
+      try {
+        const noLog = await runShim(['--dbpath', home.path, '--fork']);
+        expect(noLog.exitCode).to.equal(2);
+        expect(noLog.stderr).to.include('--fork has to be used with --logpath');
+        const nobody = await runShim(['--dbpath', home.path, '--shutdown']);
+        expect(nobody.exitCode).to.equal(1);
+        expect(nobody.stdout).to.include(`There doesn't seem to be a server running with dbpath: ${home.path}`);
+      } finally {
+        await home.cleanup();
+      }
+    });
+  });
 });
+

@@ -1,4 +1,6 @@
-/** Process lifecycle: exit codes, fatal errors and the dbpath lock file. */
+/** Process lifecycle: exit codes, fatal errors, the dbpath lock file, and running in the background. */
+export { notifyParentReady, shutDownServerAt, startInBackground } from './background.js';
+export type { BackgroundOutcome } from './background.js';
 export { ExitCode, FatalError } from './exit_codes.js';
 export type { ExitCodeValue } from './exit_codes.js';
 export {

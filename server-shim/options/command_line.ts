@@ -21,6 +21,10 @@ export interface ServerOptions {
   /** With `repair`: log every finding and the action it would take, change nothing. */
   dryRun: boolean;
   logpath?: string;
+  /** Start the server in the background and exit once it accepts connections. */
+  fork: boolean;
+  /** Stop the server that holds the dbpath and exit. */
+  shutdown: boolean;
   cacheSizeMB?: number;
   /** Completed checkpoints the page log keeps readable (the engine's `pageLogRetain`). */
   pageLogRetain?: number | 'all';
@@ -59,6 +63,8 @@ export function parseCommandLine(argv: string[]): ParseResult {
     .option('--repair', 'run the metadata repair worker and exit')
     .option('--dryRun', 'with --repair: log every finding and the action it would take, change nothing, exit 0')
     .option('--logpath <path>', 'log file to send write to instead of stdout')
+    .option('--fork', 'fork server process: exit once it accepts connections (needs --logpath)')
+    .option('--shutdown', 'stop the server running with this dbpath and wait until it has ended')
     .option('--cacheSizeMB <megabytes>', 'engine cache size in megabytes')
     .option('--pageLogRetain <count>', 'completed checkpoints the page log keeps readable, or "all" (default 2)')
     .allowExcessArguments(false)
@@ -97,6 +103,8 @@ export function parseCommandLine(argv: string[]): ParseResult {
     repair?: boolean;
     dryRun?: boolean;
     logpath?: string;
+    fork?: boolean;
+    shutdown?: boolean;
     cacheSizeMB?: string;
     pageLogRetain?: string;
   }>();
@@ -127,6 +135,9 @@ export function parseCommandLine(argv: string[]): ParseResult {
   if (raw.replSet !== undefined && !/^[^/\s,]+$/.test(raw.replSet)) return invalid(`bad value for --replSet: "${raw.replSet}"`);
   if (raw.magicRestore && raw.repair) return invalid('--magicRestore and --repair cannot be used together');
   if (raw.dryRun && !raw.repair) return invalid('--dryRun is only valid with --repair');
+  if (raw.fork && raw.logpath === undefined) return invalid('--fork has to be used with --logpath');
+  if (raw.fork && (raw.magicRestore || raw.repair)) return invalid('--fork cannot be used with --magicRestore or --repair');
+  if (raw.shutdown && (raw.fork || raw.magicRestore || raw.repair)) return invalid('--shutdown cannot be used with --fork, --magicRestore or --repair');
 
   const parameters = new ServerParameters();
   const setParameter: Record<string, string> = {};
@@ -160,6 +171,8 @@ export function parseCommandLine(argv: string[]): ParseResult {
       repair: raw.repair === true,
       dryRun: raw.dryRun === true,
       logpath: raw.logpath,
+      fork: raw.fork === true,
+      shutdown: raw.shutdown === true,
       cacheSizeMB,
       ...(pageLogRetain === undefined ? {} : { pageLogRetain }),
       argv,
