@@ -7,6 +7,7 @@ import type { StorageMode } from '../engine/api.js';
 import { openConnection } from '../engine/index.js';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { benchKey, benchValue } from './records.js';
 
 export interface EngineFigures {
   storage: StorageMode;
@@ -37,18 +38,12 @@ function directoryBytes(dir: string): number {
   return total;
 }
 
-/** `key%012d`, as the WiredTiger figures were taken with. */
-export function benchKey(i: number): string {
-  return `key${String(i).padStart(12, '0')}`;
-}
-
 async function main(): Promise<void> {
   const [home, storage, countText, readsText] = process.argv.slice(2);
   if (!home || (storage !== 'local' && storage !== 'disagg')) throw new Error('usage: engine_workload HOME local|disagg COUNT READS');
   const count = Number(countText);
   const reads = Number(readsText);
-  const value = Buffer.alloc(100);
-  for (let i = 0; i < value.length; i++) value[i] = 97 + (i % 26);
+  const value = benchValue();
 
   let started = performance.now();
   const connection = await openConnection(home, { storage });
