@@ -172,7 +172,7 @@ function trimNul(bytes: Buffer): string {
 /** `\xx` for every byte, in lowercase hex. */
 const ESCAPED_BYTES = Array.from({ length: 256 }, (_, b) => '\\' + b.toString(16).padStart(2, '0'));
 /** 1 for a byte `wt dump` prints as it is: printable ASCII but the backslash. */
-const PRINTED_AS_IS = Uint8Array.from({ length: 256 }, (_, b) => (b >= 0x20 && b < 0x7f && b !== 0x5c ? 1 : 0));
+export const PRINTED_AS_IS = Uint8Array.from({ length: 256 }, (_, b) => (b >= 0x20 && b < 0x7f && b !== 0x5c ? 1 : 0));
 
 /**
  * Escapes stored bytes the way `wt dump` prints them: printable ASCII as is (a backslash

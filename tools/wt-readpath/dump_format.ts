@@ -1,4 +1,4 @@
-import { escapeForDump, parseConfig } from '../../engine/format/index.js';
+import { escapeForDump, parseConfig, PRINTED_AS_IS } from '../../engine/format/index.js';
 import type { HomeReader, MetadataEntry, StoredRecord } from '../../engine/verify/index.js';
 
 /**
@@ -64,6 +64,85 @@ export function dumpHeader(uri: string, config: string, hex: boolean): string {
 /** A key or value as `wt dump` prints it. */
 export function dumpItem(bytes: Uint8Array, hex: boolean): string {
   return hex ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex') : escapeForDump(bytes);
+}
+
+/** Bytes per output chunk of `DumpEncoder`. */
+const DUMP_CHUNK_BYTES = 1 << 20;
+const BACKSLASH = 0x5c;
+const NEWLINE = 0x0a;
+/** The two lowercase hex digits of each byte, as character codes. */
+const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
+
+/**
+ * Records in `wt dump`'s text form, encoded straight into byte chunks (no string per item):
+ * printable runs are copied as they are, every other byte becomes `\xx`, exactly as
+ * `escapeForDump` prints it. Each full chunk goes to `emit`, which owns it from then on.
+ */
+export class DumpEncoder {
+  private chunk = Buffer.allocUnsafe(DUMP_CHUNK_BYTES);
+  private used = 0;
+
+  constructor(
+    private readonly hex: boolean,
+    private readonly emit: (bytes: Buffer) => void,
+  ) {}
+
+  /** One record's two lines. */
+  record(key: Uint8Array, value: Uint8Array): void {
+    this.item(key);
+    this.item(value);
+  }
+
+  /** Hands over what is buffered. */
+  flush(): void {
+    if (this.used === 0) return;
+    this.emit(this.chunk.subarray(0, this.used));
+    this.chunk = Buffer.allocUnsafe(DUMP_CHUNK_BYTES);
+    this.used = 0;
+  }
+
+  private item(bytes: Uint8Array): void {
+    // At most three characters per byte (`\xx`), and the newline.
+    const worst = bytes.length * 3 + 1;
+    if (this.used + worst > this.chunk.length) {
+      this.flush();
+      if (worst > this.chunk.length) this.chunk = Buffer.allocUnsafe(worst);
+    }
+    const chunk = this.chunk;
+    let used = this.used;
+    const length = bytes.length;
+    if (this.hex) {
+      for (let i = 0; i < length; i++) {
+        const b = bytes[i]!;
+        chunk[used++] = HEX_DIGITS[b >> 4]!;
+        chunk[used++] = HEX_DIGITS[b & 15]!;
+      }
+    } else {
+      let runStart = 0;
+      for (let i = 0; i < length; i++) {
+        const b = bytes[i]!;
+        if (PRINTED_AS_IS[b] === 1) continue;
+        if (i > runStart) {
+          chunk.set(bytes.subarray(runStart, i), used);
+          used += i - runStart;
+        }
+        chunk[used++] = BACKSLASH;
+        if (b === BACKSLASH) {
+          chunk[used++] = BACKSLASH;
+        } else {
+          chunk[used++] = HEX_DIGITS[b >> 4]!;
+          chunk[used++] = HEX_DIGITS[b & 15]!;
+        }
+        runStart = i + 1;
+      }
+      if (runStart < length) {
+        chunk.set(bytes.subarray(runStart), used);
+        used += length - runStart;
+      }
+    }
+    chunk[used++] = NEWLINE;
+    this.used = used;
+  }
 }
 
 /** One record's two lines. */

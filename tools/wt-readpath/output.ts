@@ -50,6 +50,12 @@ export class Output {
     if (this.chunkBytes >= 1 << 16) this.flushChunks();
   }
 
+  /** Writes data bytes to stdout after the text before them; the caller gives `bytes` up. */
+  bytes(bytes: Buffer): void {
+    this.flushChunks();
+    process.stdout.write(bytes);
+  }
+
   /** Writes a line of data text. */
   line(text = ''): void {
     this.out(`${text}\n`);

@@ -1,6 +1,6 @@
 import { ErrorCode, SchemaError } from '../../../engine/errors.js';
 import { HomeSession, type HomeOptions } from '../context.js';
-import { creationConfig, dumpHeader, dumpItem, dumpRecord, dumpUri } from '../dump_format.js';
+import { creationConfig, DumpEncoder, dumpHeader, dumpItem, dumpUri } from '../dump_format.js';
 import { ExitCode, toJson, type ExitCodeValue, type Output } from '../output.js';
 
 /** `dump`'s options. */
@@ -39,10 +39,13 @@ export async function dumpCommand(home: string, uriArgument: string, options: Du
       output.out(`${count === 0 ? '' : '\n  '}]\n}\n`);
     } else {
       output.out(dumpHeader(uri, config, hex));
+      const encoder = new DumpEncoder(hex, (bytes) => output.bytes(bytes));
       for (const record of session.reader.records(resolved.file)) {
-        output.out(dumpRecord(record, hex));
+        encoder.record(record.key, record.value);
+        if (count % 4096 === 4095) encoder.flush();
         await written();
       }
+      encoder.flush();
     }
     return session.exitCode;
   } finally {
