@@ -1081,6 +1081,13 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     this.shared.requestKeyRotation();
   }
 
+  setKey(key: Buffer, timestamp: bigint): void {
+    this.assertOpen();
+    if (this.readOnly) throw new StateError(ErrorCode.ReadOnly, 'the connection is read-only');
+    if (!this.shared) throw new StateError(ErrorCode.InvalidArgument, 'pushing a key needs disaggregated storage');
+    this.shared.setKey(key, timestamp, this.timestamps.stable);
+  }
+
   /** The page log, in disaggregated mode. */
   get pageLog(): SharedStorage['pageLog'] | undefined {
     return this.shared?.pageLog;
