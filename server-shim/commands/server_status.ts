@@ -27,7 +27,14 @@ export function storageSection(server: ServerState): Document {
             keyProviderPageLsn: checkpoint.keyProviderPageLsn ?? null,
             time: new Date(checkpoint.time),
           },
-    keyProvider: keyProvider === undefined ? null : { module: keyProvider.module, keyVersion: keyProvider.keyVersion, pageLsn: keyProvider.pageLsn ?? null },
+    keyProvider:
+      keyProvider === undefined
+        ? null
+        : {
+            module: keyProvider.module, keyVersion: keyProvider.keyVersion, pageLsn: keyProvider.pageLsn ?? null,
+            // Keys pushed with setKeyProviderKey that no checkpoint has persisted yet.
+            pendingKeyTimestamps: keyProvider.pendingKeyTimestamps.map(bigIntToTimestamp),
+          },
     stableTimestamp: bigIntToTimestamp(server.storage.connection.stableTimestamp),
     // Why writes are refused until a restart (storage replaced, page log failed), else null.
     storageFailure: failureDocument(server.storage.storageFailure),
