@@ -119,6 +119,42 @@ export interface JournalStats {
   bytesWritten: number;
 }
 
+/**
+ * The cache's counters since the connection opened (WiredTiger's `cache:` statistics). Only
+ * leaves are counted in `bytes`, `dirtyBytes` and `pages` and evicted; reads and writes count
+ * every page image.
+ */
+export interface CacheStats {
+  /** The configured size (`cacheSize`): "maximum bytes configured". */
+  maxBytes: number;
+  /** Bytes of the resident leaves: "bytes currently in the cache". */
+  bytes: number;
+  /** Bytes of the resident leaves with changes not yet written: "tracked dirty bytes in the cache". */
+  dirtyBytes: number;
+  /** Resident leaves: "pages currently held in the cache". */
+  pages: number;
+  /** Leaves evicted without a write: "unmodified pages evicted". */
+  cleanEvictions: number;
+  /** Leaves written by eviction and evicted: "modified pages evicted". */
+  dirtyEvictions: number;
+  /** Page images read: "pages read into cache" and "bytes read into cache". */
+  pagesRead: number;
+  bytesRead: number;
+  /** Page images written by checkpoints and eviction: "pages written from cache" and "bytes written from cache". */
+  pagesWritten: number;
+  bytesWritten: number;
+}
+
+/** The page log's size on disk and in the address space (disaggregated mode). */
+export interface PageLogStats {
+  /** Size of the page log's data file (`data.mdb`): what its memory map can make resident, outside the heap. */
+  fileBytes: number;
+  /** The memory map's reserved size (address space, not memory). */
+  mapSizeBytes: number;
+  /** Bytes of the data file in use (LMDB's last page number times the page size). */
+  usedBytes: number;
+}
+
 export interface KeyProviderStatus {
   module: string;
   keyVersion: number;
@@ -201,6 +237,10 @@ export interface Connection {
   syncJournal(): Promise<void>;
   /** Journal counters (undefined when the journal is off). */
   journalStats(): JournalStats | undefined;
+  /** The cache's size, contents and counters. */
+  cacheStats(): CacheStats;
+  /** The page log's data file and memory map (undefined in local mode). */
+  pageLogStats(): PageLogStats | undefined;
   /** Takes a final checkpoint (unless read-only) and releases everything. */
   close(): Promise<void>;
 }
