@@ -53,7 +53,25 @@ export interface EngineLogEvent {
   component: string;
   msg: string;
   attr?: Record<string, unknown>;
+  /**
+   * A stable name for the events an application matches on (see `EngineEventName`); the
+   * server gives each its own log id. Absent for the others.
+   */
+  event?: EngineEventName;
 }
+
+/**
+ * Engine events with a stable name. Their `attr` never holds key bytes.
+ *
+ * - `keyProviderLoaded`: the provider got the persisted key at open (`module`, `keyVersion`,
+ *   `pageLsn`, `keyTimestamp`; the last two absent for a new database).
+ * - `keyProviderKeyPushed`: `setKey` queued a key (`module`, `keyTimestamp`, `keyLength`, `pending`).
+ * - `keyProviderKeyRotated`: a checkpoint persisted a new key (`module`, `keyVersion`, `pageLsn`,
+ *   `previousPageLsn`, `keyTimestamp`, `origin` `pushed` or `provider`, `pending`).
+ * - `keyProviderUpdateFailed`: `getKey`, the page write or `onKeyUpdate` failed (`module`,
+ *   `step`, `error`, `keyVersion` kept); the checkpoint fails with it.
+ */
+export type EngineEventName = 'keyProviderLoaded' | 'keyProviderKeyPushed' | 'keyProviderKeyRotated' | 'keyProviderUpdateFailed';
 
 export type EngineLogger = (event: EngineLogEvent) => void;
 
@@ -101,10 +119,48 @@ export interface JournalStats {
   bytesWritten: number;
 }
 
+/**
+ * The cache's counters since the connection opened (WiredTiger's `cache:` statistics). Only
+ * leaves are counted in `bytes`, `dirtyBytes` and `pages` and evicted; reads and writes count
+ * every page image.
+ */
+export interface CacheStats {
+  /** The configured size (`cacheSize`): "maximum bytes configured". */
+  maxBytes: number;
+  /** Bytes of the resident leaves: "bytes currently in the cache". */
+  bytes: number;
+  /** Bytes of the resident leaves with changes not yet written: "tracked dirty bytes in the cache". */
+  dirtyBytes: number;
+  /** Resident leaves: "pages currently held in the cache". */
+  pages: number;
+  /** Leaves evicted without a write: "unmodified pages evicted". */
+  cleanEvictions: number;
+  /** Leaves written by eviction and evicted: "modified pages evicted". */
+  dirtyEvictions: number;
+  /** Page images read: "pages read into cache" and "bytes read into cache". */
+  pagesRead: number;
+  bytesRead: number;
+  /** Page images written by checkpoints and eviction: "pages written from cache" and "bytes written from cache". */
+  pagesWritten: number;
+  bytesWritten: number;
+}
+
+/** The page log's size on disk and in the address space (disaggregated mode). */
+export interface PageLogStats {
+  /** Size of the page log's data file (`data.mdb`): what its memory map can make resident, outside the heap. */
+  fileBytes: number;
+  /** The memory map's reserved size (address space, not memory). */
+  mapSizeBytes: number;
+  /** Bytes of the data file in use (LMDB's last page number times the page size). */
+  usedBytes: number;
+}
+
 export interface KeyProviderStatus {
   module: string;
   keyVersion: number;
   pageLsn: number | undefined;
+  /** Timestamps of the keys pushed with `setKey` that no checkpoint has persisted yet, oldest first. */
+  pendingKeyTimestamps: bigint[];
 }
 
 export interface Connection {
@@ -142,6 +198,22 @@ export interface Connection {
   /** Makes the key provider rotate at the next checkpoint. */
   requestKeyRotation(): void;
   /**
+   * Push mode (WiredTiger's `conn.get_key_provider().set_key`): queues `key` as the key in force
+   * from `timestamp` on. The engine keeps the queue; each checkpoint persists the newest queued
+   * key whose timestamp is at or below its stable timestamp as the key-provider page (with
+   * that timestamp in the page header), and drops it and every older one. Keys not yet due stay
+   * queued; a failed checkpoint leaves the queue as it was. The queue lives in memory: a
+   * restart starts with an empty one. The key bytes go to the provider, which keeps its own
+   * copy; the engine keeps only the timestamps.
+   *
+   * Errors: `CONFIG_INVALID` (key `keyProvider`) without a key provider or when the provider
+   * has no push mode; `INVALID_ARGUMENT` for a key that is not a non-empty Buffer, a
+   * timestamp that is not above the stable timestamp or not above the last key queued, or a
+   * key the provider refuses (the `example` module takes 32 bytes), and in local mode;
+   * `READ_ONLY`, `CLOSED`.
+   */
+  setKey(key: Buffer, timestamp: bigint): void;
+  /**
    * Freezes the home's files (a backup fence, `fsync` with `lock: true`): once it resolves (a
    * checkpoint already running has finished and every page-log put is durable) no checkpoint
    * runs (checkpoints wait), the page log is not pruned and eviction keeps dirty pages in
@@ -165,6 +237,10 @@ export interface Connection {
   syncJournal(): Promise<void>;
   /** Journal counters (undefined when the journal is off). */
   journalStats(): JournalStats | undefined;
+  /** The cache's size, contents and counters. */
+  cacheStats(): CacheStats;
+  /** The page log's data file and memory map (undefined in local mode). */
+  pageLogStats(): PageLogStats | undefined;
   /** Takes a final checkpoint (unless read-only) and releases everything. */
   close(): Promise<void>;
 }

@@ -11,7 +11,7 @@ import * as repairWorker from './repair/index.js';
 import type { RepairAllOptions, RepairFinding, RepairResult, RepairRun } from './repair/index.js';
 
 export type {
-  BackupFile, BackupPin, CheckpointInfo, Connection, EngineHold, ConnectionConfig, Cursor, EngineLogEvent, EngineLogger, Item, JournalStats, KeyProviderStatus, Range,
+  BackupFile, BackupPin, CacheStats, CheckpointInfo, Connection, EngineHold, ConnectionConfig, Cursor, EngineEventName, EngineLogEvent, EngineLogger, Item, JournalStats, KeyProviderStatus, PageLogStats, Range,
   SearchNearResult, Session, StorageMode, TableInfo,
 } from './api.js';
 export {

@@ -100,13 +100,17 @@ export class Btree {
     this.internalSplitBytes = options.internalSplitBytes;
     this.root = new Ref(options.rootAddress, undefined, false);
     if (options.rootAddress) {
-      const page = loadPage(this.root, { block: this.block, where: this.where }, undefined);
+      const page = loadPage(this.root, this.decodeContext(), undefined);
       // WiredTiger always writes an internal root; wrap a leaf root so the shape holds.
       this.rootPage = page.kind === 'internal' ? page : this.wrapLeafRoot(page);
     } else {
       this.rootPage = new InternalPage([], [], undefined);
     }
     this.root.page = this.rootPage;
+  }
+
+  private decodeContext(): Parameters<typeof loadPage>[1] {
+    return { block: this.block, where: this.where, onRead: (bytes) => this.cache.recordRead(bytes) };
   }
 
   private wrapLeafRoot(leaf: LeafPage): InternalPage {
@@ -136,7 +140,7 @@ export class Btree {
       if (ref.page.kind === 'leaf') this.cache.touch(ref.page);
       return ref.page;
     }
-    const page = loadPage(ref, { block: this.block, where: this.where }, parent);
+    const page = loadPage(ref, this.decodeContext(), parent);
     ref.page = page;
     ref.isLeaf = page.kind === 'leaf';
     if (page.kind === 'leaf') this.cache.add(page, this);
@@ -445,6 +449,7 @@ export class Btree {
 
   private writePage(ref: Ref, image: Buffer): void {
     ref.address = ownBytes(this.block.write(image, ref.address));
+    this.cache.recordWrite(image.length);
   }
 
   private reconcileLeaf(ref: Ref, leaf: LeafPage): 'written' | 'empty' {

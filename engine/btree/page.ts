@@ -253,6 +253,8 @@ interface DecodeContext {
   block: BlockManager;
   /** For errors: `file:x.wt` or the table id. */
   where: { file?: string; tableId?: number; uri?: string };
+  /** Told the size of every page image read into memory (the cache's statistics). */
+  onRead?(imageBytes: number): void;
 }
 
 function readOverflow(ctx: DecodeContext, cookie: Buffer): Buffer {
@@ -488,6 +490,7 @@ export function decodeInternal(read: ReadPage, ctx: DecodeContext, parent: Inter
 /** Reads the page at `ref` and decodes it by its header type. */
 export function loadPage(ref: Ref, ctx: DecodeContext, parent: InternalPage | undefined): Page {
   const read = ctx.block.read(ref.address!);
+  ctx.onRead?.(read.image.length);
   const header = readPageHeader(read.image);
   if (header.type === PageType.RowLeaf) return decodeLeaf(read, ctx, parent);
   if (header.type === PageType.RowInternal) return decodeInternal(read, ctx, parent);

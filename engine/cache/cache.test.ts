@@ -72,6 +72,22 @@ describe('Cache', () => {
     expect(cache.pages).to.equal(1_020);
   });
 
+  it('counts clean and dirty evictions apart, and the bytes of dirty leaves', () => {
+    const cache = new Cache(4 * MB);
+    const tree: EvictionTarget = { evict: (leaf) => ((leaf.dirty = false), true) };
+    const leaves = Array.from({ length: 5 }, (_, i) => {
+      const leaf = leafOf(MB);
+      leaf.dirty = i % 2 === 0;
+      return leaf;
+    });
+    for (const leaf of leaves) cache.add(leaf, tree);
+    expect(cache.dirtyBytes).to.equal(3 * MB);
+    cache.evictIfNeeded();
+    // Leaves 0 (dirty) and 1 (clean) go, down to 80% of 4 MB.
+    expect(cache.stats()).to.deep.include({ dirtyEvictions: 1, cleanEvictions: 1, bytes: 3 * MB, dirtyBytes: 2 * MB, pages: 3 });
+    expect(cache.evictions).to.equal(2);
+  });
+
   it('counts a removed leaf out', () => {
     const cache = new Cache(4 * MB);
     const leaf = leafOf(MB);
@@ -135,6 +151,51 @@ for (const storage of STORAGE_MODES) {
       connection.setTimestamps({ oldest: 20n });
       for (let i = 0; i < 12_000; i++) other.put(keyOf(i), 'z'.repeat(200));
       expect((connection as ConnectionImpl).cache.bytes).to.be.at.most(3 * MB);
+    });
+
+    it('reports its size, contents, reads, writes and evictions as they change while the data outgrows it', async () => {
+      const home = await homes.directory();
+      let connection = await homes.open(home, { storage: storage as StorageMode, cacheSize: 2 * MB });
+      connection.createTable('table:t', 'key_format=S,value_format=u');
+      const empty = connection.cacheStats();
+      expect(empty).to.deep.include({ maxBytes: 2 * MB, dirtyEvictions: 0, cleanEvictions: 0 });
+      const session = connection.openSession();
+      const cursor = session.openCursor('table:t');
+      for (let i = 0; i < 10_000; i++) cursor.put(keyOf(i), value);
+      const loaded = connection.cacheStats();
+      // 10 MB of records through a 2 MB cache: dirty leaves were written and evicted.
+      expect(loaded.dirtyEvictions).to.be.greaterThan(0);
+      expect(loaded.pagesWritten).to.be.at.least(loaded.dirtyEvictions);
+      expect(loaded.bytesWritten).to.be.greaterThan(loaded.pagesWritten * 1000);
+      expect(loaded.bytes).to.be.at.most(2 * MB + MB);
+      expect(loaded.dirtyBytes).to.be.greaterThan(0);
+      expect(loaded.dirtyBytes).to.be.at.most(loaded.bytes);
+      await connection.checkpoint();
+      const checkpointed = connection.cacheStats();
+      expect(checkpointed.dirtyBytes).to.equal(0);
+      expect(checkpointed.pagesWritten).to.be.greaterThan(loaded.pagesWritten);
+      // Reading everything back reads evicted pages in and evicts clean ones to make room.
+      for (let i = 0; i < 10_000; i += 1) cursor.get(keyOf(i));
+      const read = connection.cacheStats();
+      expect(read.pagesRead).to.be.greaterThan(checkpointed.pagesRead);
+      expect(read.bytesRead).to.be.greaterThan(checkpointed.bytesRead);
+      expect(read.cleanEvictions).to.be.greaterThan(checkpointed.cleanEvictions);
+      expect(read.dirtyEvictions).to.equal(checkpointed.dirtyEvictions);
+      expect(read.pagesWritten).to.equal(checkpointed.pagesWritten);
+      session.close();
+      await connection.close();
+      // A reopened connection counts from zero; it has read the metadata it opened.
+      connection = await homes.open(home, { storage: storage as StorageMode, cacheSize: 2 * MB });
+      expect(connection.cacheStats()).to.deep.include({ dirtyBytes: 0, cleanEvictions: 0, dirtyEvictions: 0, pagesWritten: 0 });
+      expect(connection.cacheStats().pagesRead).to.be.greaterThan(0);
+      if (storage === 'disagg') {
+        const pageLog = connection.pageLogStats()!;
+        expect(pageLog.fileBytes).to.be.greaterThan(8 * MB);
+        expect(pageLog.usedBytes).to.be.at.most(pageLog.fileBytes);
+        expect(pageLog.mapSizeBytes).to.be.at.least(pageLog.usedBytes);
+      } else {
+        expect(connection.pageLogStats()).to.equal(undefined);
+      }
     });
 
     it('stays bounded under timestamped commits while the oldest timestamp follows the stable one', async () => {

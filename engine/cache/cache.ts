@@ -1,3 +1,4 @@
+import type { CacheStats } from '../api.js';
 import type { LeafPage } from '../btree/page.js';
 
 /** What the cache needs from a tree to evict one of its leaves. */
@@ -33,7 +34,18 @@ export class Cache {
   private newest: LeafPage | undefined;
   /** Eviction found nothing to evict: do not try again below this many bytes. */
   private retryAbove = 0;
+  /** Leaves evicted, clean and dirty (`cleanEvictions + dirtyEvictions`). */
   evictions = 0;
+  /** Leaves evicted that needed no write (WiredTiger's "unmodified pages evicted"). */
+  cleanEvictions = 0;
+  /** Leaves written by eviction, then evicted ("modified pages evicted"). */
+  dirtyEvictions = 0;
+  /** Page images read into memory, leaves and internal pages ("pages read into cache"), and their bytes. */
+  pagesRead = 0;
+  bytesRead = 0;
+  /** Page images written by checkpoints and eviction ("pages written from cache"), and their bytes. */
+  pagesWritten = 0;
+  bytesWritten = 0;
   /**
    * Set while the connection's files are frozen (a backup fence): eviction then drops clean
    * leaves only and keeps dirty ones in memory, since writing them would change a file.
@@ -48,6 +60,34 @@ export class Cache {
 
   get pages(): number {
     return this.lru.size;
+  }
+
+  /** Bytes of the resident leaves holding changes no write has taken yet ("tracked dirty bytes in the cache"). */
+  get dirtyBytes(): number {
+    let bytes = 0;
+    for (const leaf of this.lru.keys()) if (leaf.dirty) bytes += leaf.memoryBytes;
+    return bytes;
+  }
+
+  /** A tree read a page image of `imageBytes` into memory. */
+  recordRead(imageBytes: number): void {
+    this.pagesRead++;
+    this.bytesRead += imageBytes;
+  }
+
+  /** A tree wrote a page image of `imageBytes` (reconciliation or eviction). */
+  recordWrite(imageBytes: number): void {
+    this.pagesWritten++;
+    this.bytesWritten += imageBytes;
+  }
+
+  /** Every counter at once, for statistics. */
+  stats(): CacheStats {
+    return {
+      maxBytes: this.maxBytes, bytes: this.bytesInUse, dirtyBytes: this.dirtyBytes, pages: this.lru.size,
+      cleanEvictions: this.cleanEvictions, dirtyEvictions: this.dirtyEvictions,
+      pagesRead: this.pagesRead, bytesRead: this.bytesRead, pagesWritten: this.pagesWritten, bytesWritten: this.bytesWritten,
+    };
   }
 
   add(leaf: LeafPage, tree: EvictionTarget): void {
@@ -97,9 +137,12 @@ export class Cache {
         if (this.bytesInUse <= goal || examined >= CANDIDATES_PER_CALL) break;
         examined++;
         this.lru.delete(leaf);
+        const dirty = leaf.dirty;
         if (tree.evict(leaf)) {
           this.bytesInUse -= leaf.memoryBytes;
           this.evictions++;
+          if (dirty) this.dirtyEvictions++;
+          else this.cleanEvictions++;
           evicted++;
         } else kept.push([leaf, tree]);
       }

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type {
-  BackupFile, BackupPin, CheckpointInfo, Connection, EngineHold, ConnectionConfig, EngineLogger, KeyProviderStatus, Session, StorageMode, TableInfo,
+  BackupFile, BackupPin, CacheStats, CheckpointInfo, Connection, EngineHold, ConnectionConfig, EngineLogger, KeyProviderStatus, PageLogStats, Session, StorageMode, TableInfo,
 } from '../api.js';
 import { FileBlockManager, type BlockManager } from '../block/index.js';
 import { Btree, copyTree, treeAddresses, yieldEvery, type CopySlicing, type TimestampState } from '../btree/index.js';
@@ -452,6 +452,14 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
   /** Journal counters: fsyncs, the waiters they served, bytes written. */
   journalStats(): LogSyncStats | undefined {
     return this.wal ? { ...this.wal.stats } : undefined;
+  }
+
+  cacheStats(): CacheStats {
+    return this.cache.stats();
+  }
+
+  pageLogStats(): PageLogStats | undefined {
+    return this.shared?.pageLog.storageSize?.();
   }
 
   private metadataFor(table: { shared: boolean }): MetadataStore {
@@ -1079,6 +1087,13 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     this.assertOpen();
     if (!this.shared) throw new StateError(ErrorCode.InvalidArgument, 'key rotation needs disaggregated storage');
     this.shared.requestKeyRotation();
+  }
+
+  setKey(key: Buffer, timestamp: bigint): void {
+    this.assertOpen();
+    if (this.readOnly) throw new StateError(ErrorCode.ReadOnly, 'the connection is read-only');
+    if (!this.shared) throw new StateError(ErrorCode.InvalidArgument, 'pushing a key needs disaggregated storage');
+    this.shared.setKey(key, timestamp, this.timestamps.stable);
   }
 
   /** The page log, in disaggregated mode. */

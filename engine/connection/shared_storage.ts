@@ -2,7 +2,7 @@ import { join, resolve } from 'node:path';
 import type { CheckpointInfo, ConnectionConfig, KeyProviderStatus } from '../api.js';
 import { PageLogBlockManager, type CheckpointWindow } from '../block/page_log_block_manager.js';
 import { Btree } from '../btree/index.js';
-import { ConfigError, ErrorCode, PageLogError } from '../errors.js';
+import { ConfigError, ErrorCode, KeyProviderError, PageLogError } from '../errors.js';
 import {
   checkTurtlePageChecksum, checksum, formatCheckpointList, formatCompletionMetadata, formatTurtlePage,
   latestCheckpoint, parseCompletionMetadata, parseTurtlePage, plainCheckpoint, type TurtlePage,
@@ -82,6 +82,12 @@ export class SharedStorage {
   };
   /** What a read-only connection pins (its log and checkpoint), released at close. */
   private pin: Pin | undefined;
+  /**
+   * Timestamps of the keys pushed with `setKey` and not yet persisted, ascending. The bytes are
+   * the provider's (it keeps its own copy); the engine keeps what it needs to check the next
+   * push and to drop a key once a checkpoint persisted it or a newer one.
+   */
+  private pushedKeyTimestamps: bigint[] = [];
 
   private constructor(
     readonly pageLog: PageLog,
@@ -165,6 +171,13 @@ export class SharedStorage {
       if (config.keyProvider && !context.readOnly) {
         provider = await loadKeyProvider(config.keyProvider, config.keyProviderConfig);
         await provider.loadKey(persisted);
+        context.log({
+          level: 'info', component: 'KEY_PROVIDER', event: 'keyProviderLoaded', msg: 'Loaded the key-provider key',
+          attr: {
+            module: config.keyProvider, keyVersion: provider.status().keyVersion,
+            ...(persisted === undefined ? {} : { pageLsn: persisted.lsn, keyTimestamp: String(persisted.timestamp) }),
+          },
+        });
       } else if (persisted && !context.readOnly) {
         throw new ConfigError('this database keeps a key-provider page: open it with a keyProvider', { key: 'keyProvider', lsn: turtle!.page.keyProvider!.lsn });
       }
@@ -228,6 +241,12 @@ export class SharedStorage {
             written = handle.put(KEY_PROVIDER_PAGE_ID, { backlinkLsn: links.backlinkLsn ?? 0, baseLsn: 0, flags: 0 }, page);
             return written;
           },
+          onFailure: (step, error) => {
+            this.context.log({
+              level: 'error', component: 'KEY_PROVIDER', event: 'keyProviderUpdateFailed', msg: 'The key provider failed; the checkpoint fails',
+              attr: { module: this.providerName, step, error: error instanceof Error ? error.message : String(error), keyVersion: this.provider?.status().keyVersion },
+            });
+          },
         });
       } catch (error) {
         // The provider kept its old key, but a newer version of the key page now sits below
@@ -239,8 +258,10 @@ export class SharedStorage {
         }
         throw error;
       }
+      const previousPageLsn = this.keyPageLsn;
       this.keyPageLsn = result.lsn;
       keyProvider = { pageId: KEY_PROVIDER_PAGE_ID, lsn: result.lsn, version: 1 };
+      if (result.changed) this.keyRotated(result.lsn, previousPageLsn, result.keyTimestamp!, result.pushed === true);
     } else if (this.keyPageLsn !== undefined) {
       keyProvider = { pageId: KEY_PROVIDER_PAGE_ID, lsn: this.keyPageLsn, version: 1 };
     }
@@ -318,10 +339,56 @@ export class SharedStorage {
     };
   }
 
+  /** A new key is adopted: the pushed keys it supersedes leave the queue (the provider dropped them too). */
+  private keyRotated(pageLsn: number, previousPageLsn: number | undefined, keyTimestamp: bigint, pushed: boolean): void {
+    if (pushed) this.pushedKeyTimestamps = this.pushedKeyTimestamps.filter((timestamp) => timestamp > keyTimestamp);
+    this.context.log({
+      level: 'info', component: 'KEY_PROVIDER', event: 'keyProviderKeyRotated', msg: 'Persisted a new key-provider key',
+      attr: {
+        module: this.providerName, keyVersion: this.provider?.status().keyVersion, pageLsn, previousPageLsn,
+        keyTimestamp: String(keyTimestamp), origin: pushed ? 'pushed' : 'provider', pending: this.pushedKeyTimestamps.length,
+      },
+    });
+  }
+
+  private get providerName(): string | undefined {
+    return this.providerModule ?? this.provider?.status().module;
+  }
+
   keyProviderStatus(): KeyProviderStatus | undefined {
-    if (!this.provider) return this.keyPageLsn === undefined ? undefined : { module: 'none', keyVersion: 0, pageLsn: this.keyPageLsn };
+    const pendingKeyTimestamps = [...this.pushedKeyTimestamps];
+    if (!this.provider) return this.keyPageLsn === undefined ? undefined : { module: 'none', keyVersion: 0, pageLsn: this.keyPageLsn, pendingKeyTimestamps };
     const status = this.provider.status();
-    return { module: this.providerModule ?? status.module, keyVersion: status.keyVersion, pageLsn: this.keyPageLsn };
+    return { module: this.providerModule ?? status.module, keyVersion: status.keyVersion, pageLsn: this.keyPageLsn, pendingKeyTimestamps };
+  }
+
+  /**
+   * Queues a pushed key (`Connection.setKey`): checks what the engine can check (a non-empty
+   * Buffer, a timestamp above the stable timestamp and above every key already queued, as
+   * WiredTiger's `set_key` does), then hands the key to the provider, which checks its own
+   * rules and keeps it until a checkpoint reaches its timestamp.
+   */
+  setKey(key: Buffer, timestamp: bigint, stable: bigint): void {
+    if (!this.provider?.setKey) {
+      throw new ConfigError(this.provider ? `the key provider "${this.providerName}" has no push mode (setKey)` : 'pushing a key needs a key provider', { key: 'keyProvider' });
+    }
+    if (!Buffer.isBuffer(key) || key.length === 0) {
+      throw new KeyProviderError('a pushed key must be a non-empty Buffer', {}, ErrorCode.InvalidArgument);
+    }
+    if (typeof timestamp !== 'bigint') throw new KeyProviderError('a pushed key needs a bigint timestamp', {}, ErrorCode.InvalidArgument);
+    if (timestamp <= stable) {
+      throw new KeyProviderError(`a pushed key's timestamp must be above the stable timestamp ${stable}, got ${timestamp}`, { expected: `> ${stable}`, actual: String(timestamp) }, ErrorCode.InvalidArgument);
+    }
+    const last = this.pushedKeyTimestamps.at(-1);
+    if (last !== undefined && timestamp <= last) {
+      throw new KeyProviderError(`a pushed key's timestamp must be above the last key pushed (${last}), got ${timestamp}`, { expected: `> ${last}`, actual: String(timestamp) }, ErrorCode.InvalidArgument);
+    }
+    this.provider.setKey(key, timestamp);
+    this.pushedKeyTimestamps.push(timestamp);
+    this.context.log({
+      level: 'info', component: 'KEY_PROVIDER', event: 'keyProviderKeyPushed', msg: 'Queued a pushed key-provider key',
+      attr: { module: this.providerName, keyTimestamp: String(timestamp), keyLength: key.length, pending: this.pushedKeyTimestamps.length },
+    });
   }
 
   requestKeyRotation(): void {

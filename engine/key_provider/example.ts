@@ -138,7 +138,7 @@ class ExampleProvider implements ExampleKeyProvider {
     }
     const blob = encodeExampleBlob(held);
     this.#state.offer(held, blob, due?.consumed);
-    return { changed: true, blob };
+    return due === undefined ? { changed: true, blob } : { changed: true, blob, timestamp: due.timestamp };
   }
 
   #needsNewKey(now: number): boolean {

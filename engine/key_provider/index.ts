@@ -43,4 +43,5 @@ export {
   readPersistedKey,
   type KeyPersistenceRequest,
   type KeyPersistenceResult,
+  type KeyPersistenceStep,
 } from './persist.js';

@@ -184,7 +184,7 @@ class MockProvider implements MockKeyProvider {
     }
     const blob = encodeMockBlob(held);
     this.#state.offer(held, blob, due?.consumed);
-    return { changed: true, blob };
+    return due === undefined ? { changed: true, blob } : { changed: true, blob, timestamp: due.timestamp };
   }
 
   async onKeyUpdate(outcome: KeyUpdateOutcome): Promise<void> {

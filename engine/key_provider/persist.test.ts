@@ -45,7 +45,7 @@ describe('persisting the provider key at checkpoint', () => {
     const provider = createMockKeyProvider();
     await provider.loadKey(undefined);
     const result = await persistProviderKey(provider, log.request(42n, undefined));
-    expect(result).to.deep.equal({ lsn: 100, changed: true });
+    expect(result).to.deep.equal({ lsn: 100, changed: true, keyTimestamp: 42n, pushed: false });
     const stored = log.pages.get(100)!;
     const decoded = decodeKeyProviderPage(stored.page, { lsn: 100 });
     expect(decoded.timestamp).to.equal(42n);
@@ -111,6 +111,36 @@ describe('persisting the provider key at checkpoint', () => {
     const error = await rejection(persistProviderKey(provider, log.request(1n, undefined)));
     expect(error).to.be.instanceOf(KeyProviderError);
     expect(error.message).to.include('disk full');
+  });
+
+  it('writes a pushed key with the timestamp it was pushed at, not the checkpoint timestamp', async () => {
+    const log = new KeyPageLog();
+    const provider = createMockKeyProvider();
+    await provider.loadKey(undefined);
+    const first = await persistProviderKey(provider, log.request(1n, undefined));
+    provider.setKey(Buffer.from('pushed key at 20'), 20n);
+    provider.setKey(Buffer.from('pushed key at 50'), 50n);
+    const result = await persistProviderKey(provider, log.request(30n, first.lsn));
+    expect(result).to.deep.equal({ lsn: first.lsn + 1, changed: true, keyTimestamp: 20n, pushed: true });
+    const decoded = decodeKeyProviderPage(log.pages.get(result.lsn)!.page, { lsn: result.lsn });
+    expect(decoded.timestamp).to.equal(20n);
+    expect(decoded.blob.subarray(16).toString()).to.equal('pushed key at 20');
+  });
+
+  it('names the failed step to onFailure before throwing', async () => {
+    const steps: string[] = [];
+    const failingGetKey = createMockKeyProvider({ fail_get_key: '1' });
+    await failingGetKey.loadKey(undefined);
+    await rejection(persistProviderKey(failingGetKey, { ...new KeyPageLog().request(1n, undefined), onFailure: (step) => steps.push(step) }));
+    const failingUpdate = createMockKeyProvider({ fail_on_key_update: '1' });
+    await failingUpdate.loadKey(undefined);
+    await rejection(persistProviderKey(failingUpdate, { ...new KeyPageLog().request(1n, undefined), onFailure: (step) => steps.push(step) }));
+    const failingWrite = new KeyPageLog();
+    failingWrite.failNextWrite = new Error('disk full');
+    const provider = createMockKeyProvider();
+    await provider.loadKey(undefined);
+    await rejection(persistProviderKey(provider, { ...failingWrite.request(1n, undefined), onFailure: (step) => steps.push(step) }));
+    expect(steps).to.deep.equal(['getKey', 'onKeyUpdate', 'writePage']);
   });
 
   it('fails the checkpoint when onKeyUpdate fails, naming the written LSN', async () => {

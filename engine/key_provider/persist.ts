@@ -8,7 +8,10 @@ import type { KeyProvider, PersistedKey } from './provider.js';
 
 /** What the checkpoint supplies to `persistProviderKey`. */
 export interface KeyPersistenceRequest {
-  /** The checkpoint timestamp; written into the page header and passed to `getKey`. */
+  /**
+   * The checkpoint timestamp, passed to `getKey`; written into the page header unless the
+   * provider's update names the timestamp its key applies from (a pushed key).
+   */
   timestamp: bigint;
   /**
    * LSN of the key-provider page holding the provider's current key: the page loaded at
@@ -21,7 +24,15 @@ export interface KeyPersistenceRequest {
    * backlink is the previous key-provider page.
    */
   writePage(page: Buffer, links: { backlinkLsn: number | undefined }): Promise<number>;
+  /**
+   * Told which step failed before the error is thrown (`getKey`, `writePage` or
+   * `onKeyUpdate`), so the engine can log it. The error is the provider's or the write's.
+   */
+  onFailure?(step: KeyPersistenceStep, error: unknown): void;
 }
+
+/** The steps of `persistProviderKey`, as `onFailure` names them. */
+export type KeyPersistenceStep = 'getKey' | 'writePage' | 'onKeyUpdate';
 
 /** The key-provider page the turtle page must reference. */
 export interface KeyPersistenceResult {
@@ -29,6 +40,10 @@ export interface KeyPersistenceResult {
   lsn: number;
   /** Whether a new page was written at this checkpoint. */
   changed: boolean;
+  /** The timestamp in the new page's header (the key's own, or the checkpoint's); absent when unchanged. */
+  keyTimestamp?: bigint;
+  /** True when the new key is one the application pushed (`KeyUpdate.timestamp` was set). */
+  pushed?: boolean;
 }
 
 function providerFailure(provider: KeyProvider, step: string, cause: unknown, lsn?: number): KeyProviderError {
@@ -51,6 +66,7 @@ export async function persistProviderKey(provider: KeyProvider, request: KeyPers
   try {
     update = await provider.getKey({ timestamp: request.timestamp });
   } catch (error) {
+    request.onFailure?.('getKey', error);
     throw providerFailure(provider, 'getKey', error);
   }
   if (!update.changed) {
@@ -60,11 +76,13 @@ export async function persistProviderKey(provider: KeyProvider, request: KeyPers
     return { lsn: request.previousLsn, changed: false };
   }
 
+  const keyTimestamp = update.timestamp ?? request.timestamp;
   let lsn: number;
   try {
-    const page = encodeKeyProviderPage({ blob: update.blob, timestamp: request.timestamp });
+    const page = encodeKeyProviderPage({ blob: update.blob, timestamp: keyTimestamp });
     lsn = await request.writePage(page, { backlinkLsn: request.previousLsn });
   } catch (writeError) {
+    request.onFailure?.('writePage', writeError);
     try {
       await provider.onKeyUpdate({ error: writeError instanceof Error ? writeError : new Error(String(writeError)) });
     } catch {
@@ -77,9 +95,10 @@ export async function persistProviderKey(provider: KeyProvider, request: KeyPers
   try {
     await provider.onKeyUpdate({ lsn });
   } catch (error) {
+    request.onFailure?.('onKeyUpdate', error);
     throw providerFailure(provider, 'onKeyUpdate', error, lsn);
   }
-  return { lsn, changed: true };
+  return { lsn, changed: true, keyTimestamp, pushed: update.timestamp !== undefined };
 }
 
 /**

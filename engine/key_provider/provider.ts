@@ -18,7 +18,10 @@ export interface PersistedKey {
   blob: Buffer;
   /** LSN of the key-provider page holding the blob. */
   lsn: number;
-  /** The page's checkpoint timestamp; 0n for a version-1 page, which records none. */
+  /**
+   * The page's timestamp: the checkpoint's, or the one a pushed key was pushed at; 0n for a
+   * version-1 page, which records none.
+   */
   timestamp: bigint;
 }
 
@@ -28,6 +31,12 @@ export interface KeyUpdate {
   changed: boolean;
   /** The blob to persist when `changed` is true; the shipped modules return an empty buffer otherwise. */
   blob: Buffer;
+  /**
+   * The timestamp the new key applies from, when it is not the checkpoint's: a key pushed with
+   * `setKey` applies from the timestamp it was pushed at. The engine writes it into the page
+   * header (absent: the checkpoint timestamp) and drops its own record of the pushed keys up to it.
+   */
+  timestamp?: bigint;
 }
 
 /** What the engine tells the provider after trying to persist a changed key. */

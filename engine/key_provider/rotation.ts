@@ -106,11 +106,11 @@ export class RotationState {
    * The latest pushed key whose timestamp the checkpoint reaches, with every due key it
    * supersedes. Nothing leaves the queue until the update is adopted.
    */
-  duePushedKey(timestamp: bigint): { key: Buffer; consumed: PushedKey[] } | undefined {
+  duePushedKey(timestamp: bigint): { key: Buffer; timestamp: bigint; consumed: PushedKey[] } | undefined {
     const due = this.#queue.filter((pushed) => pushed.timestamp <= timestamp);
     if (due.length === 0) return undefined;
     const latest = due.reduce((chosen, pushed) => (pushed.timestamp >= chosen.timestamp ? pushed : chosen));
-    return { key: latest.key, consumed: due };
+    return { key: latest.key, timestamp: latest.timestamp, consumed: due };
   }
 
   /**

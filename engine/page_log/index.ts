@@ -17,6 +17,7 @@ export type {
   PageLogHandle,
   PageLogOptions,
   PageLogStat,
+  PageLogStorageSize,
   PageRecord,
   PutArgs,
 } from './interface.js';

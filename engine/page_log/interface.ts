@@ -145,6 +145,16 @@ export interface PageLogStat {
  * Checkpoint lifecycle: `beginCheckpoint`, puts, `completeCheckpoint`; then the next
  * checkpoint may begin. `abandonCheckpoint` drops an interrupted one.
  */
+/** What `PageLog.storageSize` reports. */
+export interface PageLogStorageSize {
+  /** Size of the data file: what the memory map can make resident (file-backed, outside the heap). */
+  fileBytes: number;
+  /** The memory map's reserved size (address space). */
+  mapSizeBytes: number;
+  /** Bytes of the data file in use. */
+  usedBytes: number;
+}
+
 export interface PageLog {
   /** The directory the log lives in, as given to `openPageLog`. */
   readonly path: string;
@@ -225,6 +235,11 @@ export interface PageLog {
   prune?(keep: number, alsoKeep?: readonly number[]): Promise<number>;
   /** Resolves when every record queued so far is durable. Errors: `PAGE_LOG` when a commit failed. */
   flush(): Promise<void>;
+  /**
+   * The store's size: its data file, the memory map's reserved size and the bytes in use.
+   * Cheap (no scan), for serverStatus. Optional: stores without a memory map have none.
+   */
+  storageSize?(): PageLogStorageSize;
   /**
    * Writes a consistent copy of the log as it is once every record queued so far is durable
    * into the new directory `directory` (a log that opens like this one, with the same

@@ -24,6 +24,7 @@ import {
   type PageLogHandle,
   type PageLogOptions,
   type PageLogStat,
+  type PageLogStorageSize,
   type PageRecord,
   type PutArgs,
 } from './interface.js';
@@ -267,6 +268,11 @@ class LmdbPageLog implements PageLog {
     this.log = root.openDB<Buffer, Buffer>({ name: 'log', ...options });
     this.checkpoints = root.openDB<Buffer, Buffer>({ name: 'checkpoints', ...options });
     this.meta = root.openDB<Buffer, Buffer>({ name: 'meta', ...options });
+  }
+
+  storageSize(): PageLogStorageSize {
+    const stats = this.root.getStats() as { mapSize: number; lastPageNumber: number; pageSize: number };
+    return { fileBytes: statSync(join(this.path, LMDB_DATA_FILE)).size, mapSizeBytes: stats.mapSize, usedBytes: (stats.lastPageNumber + 1) * stats.pageSize };
   }
 
   /** Checks (or, for a new log, writes) the format record and finds the next LSN. */

@@ -56,7 +56,7 @@ describe('mongod-shim: administration commands', function () {
     expect(status.version).to.be.a('string');
     expect(status.uptime).to.be.a('number');
     expect(status.connections.current).to.be.at.least(1);
-    expect(status.disagg).to.have.keys('mode', 'lastCheckpoint', 'keyProvider', 'stableTimestamp', 'storageFailure', 'lastCheckpointFailure');
+    expect(status.disagg).to.have.keys('mode', 'lastCheckpoint', 'keyProvider', 'stableTimestamp', 'pageLog', 'storageFailure', 'lastCheckpointFailure');
     expect(status.disagg.storageFailure).to.equal(null);
     expect(status.disagg.lastCheckpointFailure).to.equal(null);
     expect(status.disagg.lastCheckpoint).to.have.property('metadataLsn');

@@ -1,4 +1,4 @@
-import { Long } from 'bson';
+import { Binary, Long, Timestamp } from 'bson';
 import { CommandError, ErrorCodes, LocationCodes } from '../errors/index.js';
 import { checkNamespace, type Namespace } from '../storage/index.js';
 import { isDocument, isNumeric, toNumber, typeName, type Document } from '../values/index.js';
@@ -93,6 +93,20 @@ export function requiredArray(request: CommandRequest, field: string): unknown[]
   if (value === undefined) throw new CommandError(LocationCodes.MissingRequiredField, `BSON field '${request.name}.${field}' is missing but a required field`);
   if (!Array.isArray(value)) throw wrongType(request, field, value, 'array');
   return value;
+}
+
+/** A required BSON Timestamp field: 40414 when missing, TypeMismatch when of another type. */
+export function requiredTimestamp(request: CommandRequest, field: string): Timestamp {
+  const value = request.body[field];
+  if (value === undefined) throw new CommandError(LocationCodes.MissingRequiredField, `BSON field '${request.name}.${field}' is missing but a required field`);
+  if (!(value instanceof Timestamp)) throw wrongType(request, field, value, 'timestamp');
+  return value;
+}
+
+/** The command's first field as BinData (any subtype): TypeMismatch otherwise. */
+export function binaryArgument(request: CommandRequest): Buffer {
+  if (!(request.argument instanceof Binary)) throw wrongType(request, request.name, request.argument, 'binData');
+  return Buffer.from(request.argument.buffer);
 }
 
 /** An optional string field. */

@@ -33,6 +33,7 @@ import type { CommandDefinition } from './registry.js';
 import { replSetGetConfigCommand } from './repl_set_get_config.js';
 import { replSetGetStatusCommand } from './repl_set_get_status.js';
 import { rotateKeyCommand } from './rotate_key.js';
+import { setKeyProviderKeyCommand } from './set_key_provider_key.js';
 import { repairMetadataCommand } from './repair_metadata.js';
 import { injectFaultCommand } from './inject_fault.js';
 import { serverStatusCommand } from './server_status.js';
@@ -83,6 +84,7 @@ export const builtinCommands: readonly CommandDefinition[] = [
   replSetGetConfigCommand,
   replSetGetStatusCommand,
   rotateKeyCommand,
+  setKeyProviderKeyCommand,
   repairMetadataCommand,
   injectFaultCommand,
   serverStatusCommand,

@@ -1,7 +1,7 @@
-import { Binary, Long } from 'bson';
+import { Binary, Long, Timestamp } from 'bson';
 import { codeName, CommandError, ErrorCodes, LocationCodes } from '../errors/index.js';
 import { describeError, LogComponent, LogId } from '../log/index.js';
-import { bigIntToTimestamp, type OperationState } from '../storage/index.js';
+import { bigIntToTimestamp, timestampToBigInt, type OperationState } from '../storage/index.js';
 import { isNumeric, toNumber, type Document } from '../values/index.js';
 import type { CommandContext, CommandRequest } from './context.js';
 import type { CommandRegistry } from './registry.js';
@@ -37,6 +37,7 @@ export async function dispatchCommand(registry: CommandRegistry, body: Document,
     const writeConcern = parseWriteConcern(body.writeConcern);
     if (context.server.options.replSet === undefined) checkWriteConcernForStandalone(writeConcern);
     const maxTimeMS = parseMaxTimeMS(body.maxTimeMS);
+    if (context.server.options.replSet !== undefined) gossipClusterTime(body.$clusterTime, context);
     const request: CommandRequest = { name, argument: body[name], body, db };
     context.logger.debug(LogComponent.Command, LogId.RunningCommand, 'About to run the command', { db, command: name });
     context.server.operationCounters.command += 1;
@@ -75,6 +76,27 @@ export async function dispatchCommand(registry: CommandRegistry, body: Document,
     context.logger.info(LogComponent.Command, LogId.SlowQuery, 'Slow query', { command: name, db: body.$db, durationMillis: duration, ok: reply.ok });
   }
   return reply;
+}
+
+/** How far ahead of the wall clock a gossiped cluster time may be: mongod's `maxAcceptableLogicalClockDriftSecs` default. */
+const maxClusterTimeDriftSeconds = 365 * 24 * 60 * 60;
+
+/**
+ * A `$clusterTime` the client sends moves the node's logical clock up to it, as on mongod
+ * without authentication (where no signature is checked): the next write's timestamp is above
+ * it. A time more than a year ahead of the wall clock is refused (209), as mongod refuses it.
+ */
+function gossipClusterTime(gossiped: unknown, context: CommandContext): void {
+  if (gossiped === null || typeof gossiped !== 'object' || !((gossiped as Document).clusterTime instanceof Timestamp)) return;
+  const clusterTime = (gossiped as Document).clusterTime as Timestamp;
+  const wallSeconds = Math.floor(Date.now() / 1000);
+  if (clusterTime.t - wallSeconds > maxClusterTimeDriftSeconds) {
+    throw new CommandError(
+      ErrorCodes.ClusterTimeFailsRateLimiter,
+      `New cluster time, ${clusterTime.t}, is too far from this node's wall clock time, ${wallSeconds}.`,
+    );
+  }
+  context.storage.advanceClusterTime(timestampToBigInt(clusterTime));
 }
 
 /**

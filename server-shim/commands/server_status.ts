@@ -27,13 +27,51 @@ export function storageSection(server: ServerState): Document {
             keyProviderPageLsn: checkpoint.keyProviderPageLsn ?? null,
             time: new Date(checkpoint.time),
           },
-    keyProvider: keyProvider === undefined ? null : { module: keyProvider.module, keyVersion: keyProvider.keyVersion, pageLsn: keyProvider.pageLsn ?? null },
+    keyProvider:
+      keyProvider === undefined
+        ? null
+        : {
+            module: keyProvider.module, keyVersion: keyProvider.keyVersion, pageLsn: keyProvider.pageLsn ?? null,
+            // Keys pushed with setKeyProviderKey that no checkpoint has persisted yet.
+            pendingKeyTimestamps: keyProvider.pendingKeyTimestamps.map(bigIntToTimestamp),
+          },
     stableTimestamp: bigIntToTimestamp(server.storage.connection.stableTimestamp),
+    pageLog: pageLogSection(server),
     // Why writes are refused until a restart (storage replaced, page log failed), else null.
     storageFailure: failureDocument(server.storage.storageFailure),
     // The last checkpoint that failed, until one succeeds; null when the last one succeeded.
     lastCheckpointFailure: failureDocument(server.storage.checkpointFailure),
   };
+}
+
+/**
+ * `wiredTiger.cache`, under WiredTiger's own statistic names (mongod reports them so), for what
+ * the engine's cache keeps: only leaves are held and evicted; reads and writes count every page.
+ */
+export function cacheSection(server: ServerState): Document {
+  const cache = server.storage.connection.cacheStats();
+  return {
+    'maximum bytes configured': Long.fromNumber(cache.maxBytes),
+    'bytes currently in the cache': Long.fromNumber(cache.bytes),
+    'tracked dirty bytes in the cache': Long.fromNumber(cache.dirtyBytes),
+    'pages currently held in the cache': Long.fromNumber(cache.pages),
+    'unmodified pages evicted': Long.fromNumber(cache.cleanEvictions),
+    'modified pages evicted': Long.fromNumber(cache.dirtyEvictions),
+    'pages read into cache': Long.fromNumber(cache.pagesRead),
+    'bytes read into cache': Long.fromNumber(cache.bytesRead),
+    'pages written from cache': Long.fromNumber(cache.pagesWritten),
+    'bytes written from cache': Long.fromNumber(cache.bytesWritten),
+  };
+}
+
+/**
+ * `disagg.pageLog`: the page log's data file is memory-mapped, so the part of it the server
+ * touched counts in the resident set (`mem.resident`) but not in the heap (`mem.heap*`).
+ */
+function pageLogSection(server: ServerState): Document | null {
+  const size = server.storage.connection.pageLogStats();
+  if (size === undefined) return null;
+  return { mappedBytes: Long.fromNumber(size.fileBytes), mapSizeBytes: Long.fromNumber(size.mapSizeBytes), usedBytes: Long.fromNumber(size.usedBytes) };
 }
 
 function failureDocument(failure: StorageFailure | undefined): Document | null {
@@ -62,10 +100,17 @@ export const serverStatusCommand = defineCommand({
       localTime: now,
       connections: { current: connections.current, available: 1_000_000 - connections.current, totalCreated: connections.totalCreated, active: connections.active },
       opcounters: { ...server.operationCounters },
-      mem: { bits: 64, resident: Math.round(memory.rss / 1048576), virtual: 0, supported: true },
+      // mongod's units (MB). `resident` includes the pages of the page log's memory map the
+      // server touched (`disagg.pageLog.mappedBytes` bounds them); the heap figures do not.
+      mem: {
+        bits: 64, resident: Math.round(memory.rss / 1048576), virtual: 0, supported: true,
+        heapUsed: Math.round(memory.heapUsed / 1048576), heapTotal: Math.round(memory.heapTotal / 1048576),
+        external: Math.round(memory.external / 1048576),
+      },
       metrics: { cursor: { open: { total: Long.fromNumber(server.cursors.size) } } },
       storageEngine: { name: 'disagg-lab', supportsCommittedReads: true, persistent: true, backupCursorOpen: server.storage.backupCursorOpen },
       disagg: storageSection(server),
+      wiredTiger: { cache: cacheSection(server) },
       // Journal syncs and the waits they served: `waiters` above `syncs` is group commit.
       journal: { enabled: server.storage.connection.journalStats() !== undefined, ...server.storage.connection.journalStats() },
       ...(server.options.replSet === undefined ? {} : { repl: { setName: server.options.replSet, isWritablePrimary: true, primary: server.hostAndPort, me: server.hostAndPort } }),

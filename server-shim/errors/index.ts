@@ -44,6 +44,7 @@ export const ErrorCodes = {
   CommandFailed: 125,
   ExceededMemoryLimit: 146,
   InvalidPipelineOperator: 168,
+  ClusterTimeFailsRateLimiter: 209,
   IllegalOpMsgFlag: 223,
   ChecksumMismatch: 288,
   DataCorruptionDetected: 301,

@@ -1,3 +1,5 @@
+import type { EngineEventName } from '../../engine/index.js';
+
 /**
  * Numeric ids of the server's log lines. mongod gives every log statement a unique id so tools
  * can match lines without parsing messages; where mongod has a line with the same meaning its
@@ -60,6 +62,11 @@ export const LogId = {
   ReplicationRecoveryFinished: 21536,
   // Engine events forwarded as they are.
   EngineEvent: 7140220,
+  // Key provider (KEY_PROVIDER): engine events with a stable name, never with key bytes.
+  KeyProviderLoaded: 7140260,
+  KeyProviderKeyPushed: 7140261,
+  KeyProviderKeyRotated: 7140262,
+  KeyProviderUpdateFailed: 7140263,
   // Cursors (QUERY).
   CursorTimedOut: 20529,
   // Repair (REPAIR).
@@ -76,3 +83,11 @@ export const LogId = {
 } as const;
 
 export type LogIdValue = (typeof LogId)[keyof typeof LogId];
+
+/** The log id of each named engine event (`EngineLogEvent.event`); other engine events are `EngineEvent`. */
+export const engineEventLogIds: Readonly<Record<EngineEventName, LogIdValue>> = {
+  keyProviderLoaded: LogId.KeyProviderLoaded,
+  keyProviderKeyPushed: LogId.KeyProviderKeyPushed,
+  keyProviderKeyRotated: LogId.KeyProviderKeyRotated,
+  keyProviderUpdateFailed: LogId.KeyProviderUpdateFailed,
+};

@@ -1,5 +1,5 @@
 import { openConnection, type Connection, type ConnectionConfig, type EngineLogEvent } from '../../engine/index.js';
-import { LogId, type Logger } from '../log/index.js';
+import { engineEventLogIds, LogId, type Logger } from '../log/index.js';
 import { Storage } from './storage.js';
 
 /** What the server passes to open its storage. */
@@ -30,18 +30,19 @@ export function forwardEngineEvents(logger: Logger): (event: EngineLogEvent) => 
   const engineLogger = logger.withContext('engine');
   return (event) => {
     const component = event.component.toUpperCase();
+    const id = event.event === undefined ? LogId.EngineEvent : engineEventLogIds[event.event];
     switch (event.level) {
       case 'debug':
-        engineLogger.debug(component, LogId.EngineEvent, event.msg, event.attr);
+        engineLogger.debug(component, id, event.msg, event.attr);
         break;
       case 'info':
-        engineLogger.info(component, LogId.EngineEvent, event.msg, event.attr);
+        engineLogger.info(component, id, event.msg, event.attr);
         break;
       case 'warn':
-        engineLogger.warning(component, LogId.EngineEvent, event.msg, event.attr);
+        engineLogger.warning(component, id, event.msg, event.attr);
         break;
       case 'error':
-        engineLogger.error(component, LogId.EngineEvent, event.msg, event.attr);
+        engineLogger.error(component, id, event.msg, event.attr);
         break;
     }
   };

@@ -772,6 +772,14 @@ export class Storage {
   }
 
   /**
+   * A cluster time a client gossiped (`$clusterTime`): the logical clock moves up to it, so the
+   * next write's timestamp is above it, as mongod's clock does. Never moves the clock back.
+   */
+  advanceClusterTime(clusterTime: bigint): void {
+    this.clock.advanceTo(clusterTime);
+  }
+
+  /**
    * A fresh timestamp from the logical clock, below the commit timestamp of any later write
    * (for values such as `clusterParameterTime` that name the moment of an operation).
    */
