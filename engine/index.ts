@@ -5,10 +5,11 @@
 import type { Connection, ConnectionConfig, EngineLogger } from './api.js';
 import { ConnectionImpl } from './connection/index.js';
 import { ErrorCode, StateError } from './errors.js';
-import * as pit from './pit/index.js';
 import type { PitWriteRequest, PitWriteResult } from './pit/index.js';
-import * as repairWorker from './repair/index.js';
+import type * as repairWorker from './repair/index.js';
 import type { RepairAllOptions, RepairFinding, RepairResult, RepairRun } from './repair/index.js';
+import type { Finding } from './verify/index.js';
+import type { VerifyOptions, VerifyReport, VerifySummary } from './verify/index.js';
 
 export type {
   BackupFile, BackupPin, CacheStats, CheckpointInfo, Connection, EngineHold, ConnectionConfig, Cursor, EngineEventName, EngineLogEvent, EngineLogger, Item, JournalStats, KeyProviderStatus, PageLogStats, Range,
@@ -36,22 +37,28 @@ function internals(connection: Connection): ConnectionImpl {
   return connection;
 }
 
+// The point-in-time write path, the repair worker and the verifier are imported on first use:
+// a server that only serves clients never loads them.
+
 /** The point-in-time write path (see `engine/pit`). */
-export function pitWrite(connection: Connection, request: PitWriteRequest): Promise<PitWriteResult> {
+export async function pitWrite(connection: Connection, request: PitWriteRequest): Promise<PitWriteResult> {
+  const pit = await import('./pit/index.js');
   return pit.pitWrite(internals(connection), request);
 }
 
+const loadRepairWorker = (): Promise<typeof repairWorker> => import('./repair/index.js');
+
 /** The repair worker (see `engine/repair`), entered from the server. */
 export const repair = {
-  detect: (connection: Connection): RepairFinding[] => repairWorker.detect(internals(connection)),
-  createTable: (connection: Connection, request: Parameters<typeof repairWorker.createTable>[1]): Promise<RepairResult> =>
-    repairWorker.createTable(internals(connection), request),
-  modifyTable: (connection: Connection, request: Parameters<typeof repairWorker.modifyTable>[1]): Promise<RepairResult> =>
-    repairWorker.modifyTable(internals(connection), request),
-  injectIdCollision: (connection: Connection, a: string, b: string): Promise<RepairResult> =>
-    repairWorker.injectIdCollision(internals(connection), a, b),
-  repairAll: (connection: Connection, log: EngineLogger, options?: RepairAllOptions): Promise<RepairRun> =>
-    repairWorker.repairAll(internals(connection), log, options),
+  detect: async (connection: Connection): Promise<RepairFinding[]> => (await loadRepairWorker()).detect(internals(connection)),
+  createTable: async (connection: Connection, request: Parameters<typeof repairWorker.createTable>[1]): Promise<RepairResult> =>
+    (await loadRepairWorker()).createTable(internals(connection), request),
+  modifyTable: async (connection: Connection, request: Parameters<typeof repairWorker.modifyTable>[1]): Promise<RepairResult> =>
+    (await loadRepairWorker()).modifyTable(internals(connection), request),
+  injectIdCollision: async (connection: Connection, a: string, b: string): Promise<RepairResult> =>
+    (await loadRepairWorker()).injectIdCollision(internals(connection), a, b),
+  repairAll: async (connection: Connection, log: EngineLogger, options?: RepairAllOptions): Promise<RepairRun> =>
+    (await loadRepairWorker()).repairAll(internals(connection), log, options),
 };
 
 /**
@@ -69,7 +76,23 @@ export function whenWritable(connection: Connection, uris?: readonly string[]): 
 }
 
 /** Verification as a library: every finding with its location (see `engine/verify`). */
-export {
-  collectReport, formatFinding, verifyHome, verifyTable, FindingCode,
-  type Finding, type FindingLocation, type VerifyReport, type VerifyOptions,
-} from './verify/index.js';
+export { formatFinding, FindingCode, type Finding, type FindingLocation } from './verify/findings.js';
+export type { VerifyReport, VerifyOptions } from './verify/index.js';
+
+/** Every finding of a whole home, then the summary (see `engine/verify`). */
+export async function* verifyHome(home: string, options: VerifyOptions = {}): AsyncGenerator<Finding, VerifySummary> {
+  const verify = await import('./verify/index.js');
+  return yield* verify.verifyHome(home, options);
+}
+
+/** Every finding of one table, of a stopped home or of an open connection, then the summary. */
+export async function* verifyTable(target: string | Connection, uri: string, options: VerifyOptions = {}): AsyncGenerator<Finding, VerifySummary> {
+  const verify = await import('./verify/index.js');
+  return yield* verify.verifyTable(target, uri, options);
+}
+
+/** Runs a verification to its end: the findings and the summary. */
+export async function collectReport(run: AsyncGenerator<Finding, VerifySummary>): Promise<VerifyReport> {
+  const verify = await import('./verify/index.js');
+  return verify.collectReport(run);
+}

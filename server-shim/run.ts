@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { builtinCommands, CommandRegistry } from './commands/index.js';
 import { acquireDbpathLock, ExitCode, FatalError, notifyParentReady, ShutdownController, shutDownServerAt, startInBackground, type DbpathLock } from './lifecycle/index.js';
 import { describeError, fileSink, Logger, LogComponent, LogId, standardOutputSink } from './log/index.js';
-import { runRepairDryRun, startupModeFor } from './modes/index.js';
+import { loadStartupMode, runRepairDryRun } from './modes/index.js';
 import { parseCommandLine, serverVersion, type ServerOptions, type ServerParameters } from './options/index.js';
 import { initiateReplicaSet, recoverFromOplog } from './replication/index.js';
 import { Server } from './server/index.js';
@@ -77,7 +77,7 @@ async function runWithLogger(options: ServerOptions, parameters: ServerParameter
     if (options.repair) restoreTurtleOrFail(options.dbpath, logger);
     storage = await openEngineOrFail(options, parameters, logger);
 
-    const mode = startupModeFor(options);
+    const mode = await loadStartupMode(options);
     if (mode !== undefined) {
       const exitCode = await mode.run({ connection: storage.connection, storage, options, parameters, logger, input: process.stdin });
       await storage.close();

@@ -6,7 +6,8 @@ import { readPathSection } from './read_path.js';
 import { repairSection } from './repair.js';
 import { robustnessSection } from './robustness.js';
 import { scenariosSection } from './scenarios.js';
+import { serverSection } from './server.js';
 import { wiredTigerSection } from './wiredtiger.js';
 
 /** Every benchmark section, in the order `npm run bench` runs them. Add new sections here. */
-export const sections: BenchSection[] = [engineSection, pageLogSection, journalSection, readPathSection, wiredTigerSection, repairSection, scenariosSection, robustnessSection];
+export const sections: BenchSection[] = [engineSection, pageLogSection, journalSection, serverSection, readPathSection, wiredTigerSection, repairSection, scenariosSection, robustnessSection];

@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { open, type Database, type RootDatabase } from 'lmdb';
+import type { Database, RootDatabase } from 'lmdb';
 import { ErrorCode, PageLogError, type ErrorLocation } from '../errors.js';
 import { checksum } from '../format/index.js';
 import {
@@ -164,6 +164,9 @@ export async function openPageLog(path: string, options: PageLogOptions = {}): P
       throw new PageLogError(`cannot create the page log directory ${path}`, { file: path, cause: error }, ErrorCode.Io);
     }
   }
+  // Imported here, not at the top: a home in local mode never opens a page log, and loading
+  // lmdb (its native addon and encoders) is a large part of a process's start-up.
+  const { open } = await import('lmdb');
   let root: RootDatabase<Buffer, Buffer>;
   try {
     root = open<Buffer, Buffer>({

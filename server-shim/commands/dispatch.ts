@@ -28,7 +28,7 @@ export async function dispatchCommand(registry: CommandRegistry, body: Document,
     if (name === undefined) throw new CommandError(ErrorCodes.CommandNotFound, 'no such command: \'\'');
     const db = body.$db;
     if (typeof db !== 'string') throw new CommandError(LocationCodes.OpMsgRequiresDatabase, 'OP_MSG requests require a $db argument');
-    const definition = registry.resolve(name, context.server.parameters);
+    const definition = await registry.resolve(name, context.server.parameters);
     if (definition.adminOnly && db !== 'admin') throw new CommandError(ErrorCodes.Unauthorized, `${definition.name} may only be run against the admin database.`);
     if (body.startTransaction === true || body.autocommit === false) {
       throw new CommandError(ErrorCodes.IllegalOperation, 'Multi-document transactions are not supported by this server');

@@ -5,7 +5,7 @@
 export { builtinCommands } from './builtin.js';
 export { dispatchCommand } from './dispatch.js';
 export { CommandRegistry, defineCommand } from './registry.js';
-export type { CommandDefinition, CommandGate } from './registry.js';
+export type { CommandDefinition, CommandEntry, CommandGate } from './registry.js';
 export type { ClientState, CommandContext, CommandRequest, ConnectionStatistics, ServerState } from './context.js';
 export { isAwaitableHello, wireVersions } from './handshake.js';
 export { checkKnownFields, collectionNamespace, optionalBoolean, optionalDocument, optionalInteger, optionalString } from './arguments.js';

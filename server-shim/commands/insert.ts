@@ -2,11 +2,18 @@ import { CommandError, ErrorCodes } from '../errors/index.js';
 import type { Document } from '../values/index.js';
 import { checkKnownFields, collectionNamespace, optionalBoolean, requiredArray } from './arguments.js';
 import { defineCommand } from './registry.js';
-import { prepareInsert, writeChunkSize, writeError } from './write_support.js';
+import type { EncodedDocument } from '../storage/index.js';
+import { prepareEncodedInsert, prepareInsert, writeChunkSize, writeError } from './write_support.js';
 
 /**
- * `insert`: inserts documents (creating the collection when needed), each in its own
- * transaction with its oplog entry. Ordered inserts stop at the first error; each failed
+ * Documents committed in one storage transaction, as mongod's `internalInsertMaxBatchSize`: a
+ * group shares one journal record and one commit.
+ */
+const insertGroupSize = 64;
+
+/**
+ * `insert`: inserts documents (creating the collection when needed), in groups of
+ * `insertGroupSize` per transaction, each document with its own oplog entry. Ordered inserts stop at the first error; each failed
  * document is reported in `writeErrors` (11000 with `keyPattern`/`keyValue` for a duplicate `_id`).
  */
 export const insertCommand = defineCommand({
@@ -28,13 +35,27 @@ export const insertCommand = defineCommand({
       if (ordered && writeErrors.length > 0) break;
       await storage.write(() => {
         const entry = storage.collection(ns) ?? storage.createCollection(namespace);
-        for (let index = start; index < Math.min(start + writeChunkSize, documents.length); index += 1) {
+        const end = Math.min(start + writeChunkSize, documents.length);
+        for (let group = start; group < end; group += insertGroupSize) {
+          const groupEnd = Math.min(group + insertGroupSize, end);
+          const prepared: EncodedDocument[] = [];
           try {
-            storage.insertDocument(entry, prepareInsert(documents[index]));
-            inserted += 1;
-          } catch (error) {
-            writeErrors.push(writeError(index, error));
-            if (ordered) break;
+            for (let index = group; index < groupEnd; index += 1) prepared.push(prepareEncodedInsert(documents[index]));
+            storage.insertDocuments(entry, prepared);
+            inserted += prepared.length;
+            continue;
+          } catch {
+            // Some document of the group is refused (a duplicate key, a bad _id): nothing of the
+            // group was written; insert it one document at a time to report exactly which.
+          }
+          for (let index = group; index < groupEnd; index += 1) {
+            try {
+              storage.insertDocument(entry, prepareInsert(documents[index]));
+              inserted += 1;
+            } catch (error) {
+              writeErrors.push(writeError(index, error));
+              if (ordered) return;
+            }
           }
         }
       }, [ns]);

@@ -5,10 +5,10 @@ import { defineCommand } from './registry.js';
 export const listCommandsCommand = defineCommand({
   name: 'listCommands',
   help: 'lists the commands this server runs',
-  run: (_request, context) => {
+  run: async (_request, context) => {
     const commands: Document = {};
     const testCommands = context.server.parameters.getBoolean('enableTestCommands');
-    for (const definition of context.server.commands.definitions()) {
+    for (const definition of await context.server.commands.definitions()) {
       if (definition.gate === 'testCommands' && !testCommands) continue;
       commands[definition.name] = { help: definition.help, adminOnly: definition.adminOnly === true, requiresAuth: false };
     }

@@ -37,15 +37,29 @@ export function defineCommand(definition: CommandDefinition): CommandDefinition 
   return definition;
 }
 
-/** The commands of one server, by name and alias. */
-export class CommandRegistry {
-  private readonly byName = new Map<string, CommandDefinition>();
+/**
+ * A command the registry knows by name before its module is loaded: `load` imports the module
+ * and returns its definition, whose name and aliases must be the entry's.
+ */
+export interface CommandEntry {
+  readonly name: string;
+  readonly aliases?: readonly string[];
+  load(): Promise<CommandDefinition>;
+}
 
-  constructor(definitions: readonly CommandDefinition[]) {
-    for (const definition of definitions) {
-      for (const name of [definition.name, ...(definition.aliases ?? [])]) {
+/**
+ * The commands of one server, by name and alias. Each command's module is loaded the first time
+ * it is resolved (one load shared by concurrent callers), so start-up loads none of them.
+ */
+export class CommandRegistry {
+  private readonly byName = new Map<string, CommandEntry>();
+  private readonly loaded = new Map<CommandEntry, Promise<CommandDefinition>>();
+
+  constructor(entries: readonly CommandEntry[]) {
+    for (const entry of entries) {
+      for (const name of [entry.name, ...(entry.aliases ?? [])]) {
         if (this.byName.has(name)) throw new Error(`command "${name}" is registered twice`);
-        this.byName.set(name, definition);
+        this.byName.set(name, entry);
       }
     }
   }
@@ -55,10 +69,11 @@ export class CommandRegistry {
    * for test commands without `enableTestCommands`, IllegalOperation for repair commands without
    * `enableRepairCommands`.
    */
-  resolve(name: string, parameters: ServerParameters): CommandDefinition {
-    const definition = this.byName.get(name);
+  async resolve(name: string, parameters: ServerParameters): Promise<CommandDefinition> {
+    const entry = this.byName.get(name);
     const notFound = new CommandError(ErrorCodes.CommandNotFound, `no such command: '${name}'`);
-    if (definition === undefined) throw notFound;
+    if (entry === undefined) throw notFound;
+    const definition = await this.load(entry);
     if (definition.gate === 'testCommands' && !parameters.getBoolean('enableTestCommands')) throw notFound;
     if (definition.gate === 'repairCommands' && !parameters.getBoolean('enableRepairCommands')) {
       throw new CommandError(
@@ -69,8 +84,22 @@ export class CommandRegistry {
     return definition;
   }
 
-  /** Every definition once, by name. */
-  definitions(): CommandDefinition[] {
-    return [...new Set(this.byName.values())].sort((a, b) => (a.name < b.name ? -1 : 1));
+  /** Every definition once, by name (loading every command). */
+  async definitions(): Promise<CommandDefinition[]> {
+    const definitions = await Promise.all([...new Set(this.byName.values())].map((entry) => this.load(entry)));
+    return definitions.sort((a, b) => (a.name < b.name ? -1 : 1));
+  }
+
+  private load(entry: CommandEntry): Promise<CommandDefinition> {
+    let loading = this.loaded.get(entry);
+    if (loading === undefined) {
+      loading = entry.load().then((definition) => {
+        const sameNames = definition.name === entry.name && (definition.aliases ?? []).join() === (entry.aliases ?? []).join();
+        if (!sameNames) throw new Error(`command module for "${entry.name}" defines "${definition.name}" (aliases ${(definition.aliases ?? []).join()})`);
+        return definition;
+      });
+      this.loaded.set(entry, loading);
+    }
+    return loading;
   }
 }

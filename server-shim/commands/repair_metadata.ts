@@ -71,7 +71,7 @@ export const repairMetadataCommand = defineCommand({
     try {
       switch (action) {
         case 'detect': {
-          const findings = repair.detect(connection);
+          const findings = await repair.detect(connection);
           for (const finding of findings) context.logger.warning(LogComponent.Repair, LogId.RepairFinding, 'Repair finding', { ...finding });
           return { findings, lastCheckpointId: connection.lastCheckpoint()?.id ?? null };
         }

@@ -1,7 +1,7 @@
 import { ObjectId } from 'bson';
 import { CommandError, ErrorCodes } from '../errors/index.js';
-import { engineErrorToCommandError } from '../storage/index.js';
-import { documentSize, isDocument, maximumDocumentSize, regexParts, typeName, type Document } from '../values/index.js';
+import { engineErrorToCommandError, type EncodedDocument } from '../storage/index.js';
+import { documentSize, encodeDocument, isDocument, maximumDocumentSize, regexParts, typeName, type Document } from '../values/index.js';
 
 /** Documents written per storage write: a large batch yields to other clients between chunks. */
 export const writeChunkSize = 1000;
@@ -39,12 +39,27 @@ export function withIdFirst(document: Document): Document {
 
 /** Checks one element of `insert.documents` and prepares it for storage. */
 export function prepareInsert(document: unknown): Document {
+  const prepared = withIdFirst(checkInsertElement(document));
+  checkDocumentSize(prepared, 'object to insert');
+  return prepared;
+}
+
+/**
+ * `prepareInsert`, also returning the document's bytes: the size is checked on them, so a
+ * document is encoded once on its way to storage.
+ */
+export function prepareEncodedInsert(element: unknown): EncodedDocument {
+  const document = withIdFirst(checkInsertElement(element));
+  const encoded = encodeDocument(document);
+  if (encoded.length > maximumDocumentSize) throw new CommandError(ErrorCodes.BSONObjectTooLarge, `object to insert too large. size in bytes: ${encoded.length}, max size: ${maximumDocumentSize}`);
+  return { document, encoded };
+}
+
+function checkInsertElement(document: unknown): Document {
   if (!isDocument(document)) {
     throw new CommandError(ErrorCodes.TypeMismatch, `BSON field 'insert.documents' element is the wrong type '${typeName(document)}', expected type 'object'`);
   }
-  const prepared = withIdFirst(document);
-  checkDocumentSize(prepared, 'object to insert');
-  return prepared;
+  return document;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { Timestamp } from 'bson';
 import { pitWrite } from '../../engine/index.js';
 import { LogComponent, LogId, type Logger } from '../log/index.js';
-import { RestorePlan, type ApplyCounts } from '../restore/index.js';
+import type { ApplyCounts } from '../restore/index.js';
 import { bigIntToTimestamp, oplogNamespace, timestampToBigInt, type Storage } from '../storage/index.js';
 import { decodeDocument, encodeKey, type Document } from '../values/index.js';
 
@@ -49,6 +49,9 @@ export async function recoverFromOplog(storage: Storage, logger: Logger): Promis
     if (result.applied === 0) {
       logger.info(LogComponent.Replication, LogId.ReplicationRecoveryStarting, 'Recovering from stable timestamp', { stableTimestamp: bigIntToTimestamp(from), topOfOplog: batch.at(-1)!.ts });
     }
+    // Magic restore's oplog application (and the query engine its updates use) is loaded only
+    // when there is something to apply: a clean start does not need it.
+    const { RestorePlan } = await import('../restore/index.js');
     const plan = new RestorePlan(storage);
     for (const entry of batch) plan.applyOplogEntry(entry, counts);
     const last = timestampToBigInt(batch.at(-1)!.ts as Timestamp);

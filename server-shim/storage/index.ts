@@ -4,7 +4,7 @@
  */
 export { catalogRecord, catalogUri, collectionTableConfig, duplicateKeyError, maxTimeExpired, oplogNamespace, Storage } from './storage.js';
 export type { BackupFileEntry, OpenBackup, OperationState } from './storage.js';
-export type { CollectionEntry, OplogOperation, StorageFailure } from './storage.js';
+export type { CollectionEntry, EncodedDocument, OplogOperation, StorageFailure } from './storage.js';
 export { engineConfig, forwardEngineEvents, openEngine, openStorage } from './open.js';
 export type { OpenStorageOptions } from './open.js';
 export { engineErrorToCommandError, isEngineError } from './engine_errors.js';

@@ -11,8 +11,15 @@ import { decodeDocument, encodeDocument, encodeKey, typeBracketEnd, typeBracketS
 import { bigIntToTimestamp, LogicalClock, timestampToBigInt } from './clock.js';
 import { engineErrorToCommandError, isEngineError } from './engine_errors.js';
 import { checkNamespace, namespaceString, parseNamespace, tableUriFor, type Namespace } from './namespace.js';
+import { encodeInsertOplogEntry } from './oplog_entry.js';
 
 /** A collection as the catalog records it. */
+/** A document with its BSON bytes, encoded once for storage and the oplog. */
+export interface EncodedDocument {
+  document: Document;
+  encoded: Buffer;
+}
+
 export interface CollectionEntry {
   /** `db.collection`. */
   ns: string;
@@ -112,6 +119,13 @@ export class Storage {
   private readonly writeSession: Session;
   private readonly readSession: Session;
   private readonly catalog = new Map<string, CollectionEntry>();
+  /**
+   * The number of records of each table counted since the engine opened, by table URI: counted
+   * once, then kept exact by every insert and delete this layer commits. Dropped with the table,
+   * and forgotten whenever the catalog is reloaded (a point-in-time write, a restore, a repair
+   * changed tables beneath this layer).
+   */
+  private readonly recordCounts = new Map<string, number>();
   private readonly clock = new LogicalClock(0n);
   private readonly blockers = new Set<WriteBlocker>();
   private fsyncLocks: WriteBlocker[] = [];
@@ -384,6 +398,7 @@ export class Storage {
         withCursor(session, oplog.uri, (cursor) => cursor.insert(encodeKey(ts), encodeDocument(entry)));
       }
       session.commitTransaction({ commitTimestamp: timestamp });
+      if (operation !== undefined) this.adjustRecordCount(this.catalog.get(oplogNamespace)!, 1);
     } catch (error) {
       if (session.inTransaction) session.rollbackTransaction();
       throw error;
@@ -458,6 +473,7 @@ export class Storage {
       : { op: 'c', ns: `${entry.db}.$cmd`, ui: entry.uuid, o: { drop: entry.name }, o2: { numRecords: Long.fromNumber(count) } };
     this.commit(operation, (session) => withCursor(session, catalogUri, (cursor) => cursor.remove(Buffer.from(entry.ns, 'utf8'))));
     this.catalog.delete(entry.ns);
+    this.recordCounts.delete(entry.uri);
     this.connection.dropTable(entry.uri);
     this.logger.info(LogComponent.Storage, LogId.CollectionDropped, 'Dropped collection', { namespace: entry.ns, uuid: entry.uuid.toHexString() });
   }
@@ -469,6 +485,7 @@ export class Storage {
     for (const entry of entries) {
       this.commit(undefined, (session) => withCursor(session, catalogUri, (cursor) => cursor.remove(Buffer.from(entry.ns, 'utf8'))));
       this.catalog.delete(entry.ns);
+      this.recordCounts.delete(entry.uri);
       this.connection.dropTable(entry.uri);
     }
     if (db !== 'local') this.logOperation({ op: 'c', ns: `${db}.$cmd`, o: { dropDatabase: 1 } });
@@ -483,13 +500,59 @@ export class Storage {
     const key = encodeKey(document[entry.keyField]);
     const value = encodeDocument(document);
     try {
-      return this.commit(this.oplogFor(entry, 'i', document, { [entry.keyField]: document[entry.keyField] }), (session) =>
+      const timestamp = this.commit(this.oplogFor(entry, 'i', document, { [entry.keyField]: document[entry.keyField] }), (session) =>
         withCursor(session, entry.uri, (cursor) => cursor.insert(key, value)),
       );
+      this.adjustRecordCount(entry, 1);
+      return timestamp;
     } catch (error) {
       if (isEngineError(error, ErrorCode.AlreadyExists)) throw duplicateKeyError(entry, entry.keyField, document[entry.keyField]);
       throw error;
     }
+  }
+
+  /**
+   * Inserts `documents` (each with the key field) in one engine transaction, each with its own
+   * oplog entry at its own timestamp, as mongod groups the documents of an insert batch into one
+   * storage transaction: one journal record and one commit instead of one per document. All or
+   * nothing: on any failure (a duplicate key) nothing is written and the error is thrown, and the
+   * caller inserts the group one document at a time to find which one fails. Must run inside
+   * `write()`.
+   */
+  insertDocuments(entry: CollectionEntry, documents: readonly EncodedDocument[]): void {
+    this.assertInsideWrite();
+    this.clock.advanceTo(this.connection.stableTimestamp);
+    const session = this.writeSession;
+    const oplogUri = entry.local ? undefined : this.catalog.get(oplogNamespace)!.uri;
+    let timestamp = 0n;
+    session.beginTransaction();
+    try {
+      const collection = session.openCursor(entry.uri);
+      const oplog = oplogUri === undefined ? undefined : session.openCursor(oplogUri);
+      try {
+        const wall = new Date();
+        for (const { document, encoded } of documents) {
+          timestamp = this.clock.tick();
+          const keyValue = document[entry.keyField];
+          collection.insert(encodeKey(keyValue), encoded);
+          if (oplog !== undefined) {
+            const o2 = encodeDocument({ [entry.keyField]: keyValue });
+            const oplogEntry = encodeInsertOplogEntry({ ns: entry.ns, ui: entry.uuid, document: encoded, o2, ts: timestamp, term: this.term, wall });
+            oplog.insert(encodeKey(bigIntToTimestamp(timestamp)), oplogEntry);
+          }
+        }
+      } finally {
+        collection.close();
+        oplog?.close();
+      }
+      session.commitTransaction({ commitTimestamp: timestamp });
+    } catch (error) {
+      if (session.inTransaction) session.rollbackTransaction();
+      throw error;
+    }
+    this.adjustRecordCount(entry, documents.length);
+    if (!entry.local) this.adjustRecordCount(this.catalog.get(oplogNamespace)!, documents.length);
+    this.connection.setTimestamps({ stable: timestamp, oldest: timestamp });
   }
 
   /** Replaces the document stored under `key`, logging the full post-image. Must run inside `write()`. */
@@ -502,11 +565,14 @@ export class Storage {
 
   /** Removes the document stored under `key`. Must run inside `write()`. */
   deleteDocument(entry: CollectionEntry, key: Buffer, keyValue: unknown): bigint {
-    return this.commit(this.oplogFor(entry, 'd', { [entry.keyField]: keyValue }), (session) =>
+    let removed = false;
+    const timestamp = this.commit(this.oplogFor(entry, 'd', { [entry.keyField]: keyValue }), (session) =>
       withCursor(session, entry.uri, (cursor) => {
-        cursor.remove(key);
+        removed = cursor.remove(key);
       }),
     );
+    if (removed) this.adjustRecordCount(entry, -1);
+    return timestamp;
   }
 
   // ---- Reads ---------------------------------------------------------------------------------
@@ -588,9 +654,15 @@ export class Storage {
     return current;
   }
 
-  /** Counts every record of a collection. */
+  /**
+   * The number of records of a collection: its keys are counted (no document is decoded) the
+   * first time it is asked after the engine opened, and the count is then kept exact by every
+   * insert and delete, so later calls answer at once.
+   */
   countRecords(entry: CollectionEntry): number {
-    return this.read(() =>
+    const known = this.recordCounts.get(entry.uri);
+    if (known !== undefined) return known;
+    const counted = this.read(() =>
       withCursor(this.readSession, entry.uri, (cursor) => {
         let count = 0;
         for (const record of cursor.entries()) {
@@ -600,6 +672,14 @@ export class Storage {
         return count;
       }),
     );
+    this.recordCounts.set(entry.uri, counted);
+    return counted;
+  }
+
+  /** Moves a table's record count by `delta` after a committed insert or delete, if it is known. */
+  private adjustRecordCount(entry: CollectionEntry, delta: number): void {
+    const known = this.recordCounts.get(entry.uri);
+    if (known !== undefined) this.recordCounts.set(entry.uri, known + delta);
   }
 
   private read<T>(work: () => T): T {
@@ -726,6 +806,7 @@ export class Storage {
   /** Reads the catalog again (after replication recovery created or dropped collections). */
   reloadCatalog(): void {
     this.catalog.clear();
+    this.recordCounts.clear();
     this.loadCatalog();
   }
 

@@ -22,7 +22,9 @@ export function decodeDocument(bytes: Uint8Array): Document {
 
 /** Encodes a document. The bson library drops `undefined` fields, as the drivers do. */
 export function encodeDocument(document: Document): Buffer {
-  return Buffer.from(BSON.serialize(document, { ignoreUndefined: false }));
+  const bytes = BSON.serialize(document, { ignoreUndefined: false });
+  // The library returns a fresh Node.js Buffer as a Uint8Array: wrap it rather than copy it.
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /** The encoded size of a document in bytes. */
