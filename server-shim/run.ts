@@ -108,7 +108,7 @@ async function runWithLogger(options: ServerOptions, parameters: ServerParameter
     return { exitCode: ExitCode.Clean };
   } catch (error) {
     if (error instanceof FatalError) {
-      logger.fatal(LogComponent.Control, LogId.Fatal, error.message, { ...error.attributes, exitCode: error.exitCode });
+      logger.fatal(LogComponent.Control, error.logId ?? LogId.Fatal, error.message, { ...error.attributes, exitCode: error.exitCode });
       // Exit without closing the engine: nothing since the last checkpoint becomes durable.
       return { exitCode: error.exitCode };
     }
