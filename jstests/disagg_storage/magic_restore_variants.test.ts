@@ -6,8 +6,8 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import {
-  allDocuments, builtPaths, copyDbpath, oplogAfter, parseLogLines, restoreStream, runReadPath, runShim, shimsPerSuite,
-  shimsPerTest, type ShimProcess,
+  allDocuments, builtPaths, closeBackupCursor, copyBackupFiles, copyDbpath, oplogAfter, openBackupCursor, parseLogLines, restoreStream,
+  runReadPath, runShim, shimsPerSuite, shimsPerTest, type ShimProcess,
 } from '../libs/index.js';
 
 /** A backup taken under fsync lock, with the oplog written after it and the state to expect. */
@@ -162,6 +162,37 @@ describe('magic restore: variants', function () {
     await restored.stop();
     expect((await runReadPath(['verify', backup.dbpath])).exitCode).to.equal(0);
     await rm(dirname(backup.dbpath), { recursive: true, force: true });
+  });
+
+  it('restores a copy carrying journal files past the checkpoint to maxCheckpointTs, without the journaled writes', async () => {
+    const source = await shims.launch({ replSet: 'rs0', setParameters: { checkpointIntervalSecs: 0 } });
+    const client = await source.client();
+    const admin = client.db('admin');
+    await client.db('app').collection('orders').insertOne({ _id: 1, at: 'the checkpoint' } as never);
+    await admin.command({ fsync: 1 });
+    const backupCursor = await openBackupCursor(client);
+    const maxCheckpointTs = backupCursor.metadata.checkpointTimestamp as Timestamp;
+    const later = await client.db('app').command({ insert: 'orders', documents: [{ _id: 2, at: 'journaled after the checkpoint' }] });
+    const extended = await admin.command({
+      aggregate: 1, pipeline: [{ $backupCursorExtend: { backupId: backupCursor.metadata.backupId, timestamp: later.operationTime } }], cursor: {},
+    });
+    const journal = ((extended.cursor as Document).firstBatch as Document[]).map((file) => ({ ...file, fileSize: Number(file.fileSize) }));
+    expect(journal.length, 'journal files to copy').to.be.above(0);
+    const copy = await copyBackupFiles({ ...backupCursor, files: [...backupCursor.files, ...journal] as typeof backupCursor.files });
+    await closeBackupCursor(client, backupCursor);
+    const replicaSetConfig = (await admin.command({ replSetGetConfig: 1 })).config as Document;
+    await client.close();
+    await source.stop();
+
+    const result = await runShim(restoreArgs(copy), { input: restoreStream({ nodeType: 'replicaSet', replicaSetConfig, maxCheckpointTs }) });
+    expect(result.exitCode, result.stdout.slice(-2000)).to.equal(0);
+    const restored = await shims.launch({ replSet: 'rs0', dbpath: copy });
+    const restoredClient = await restored.client();
+    expect(await allDocuments(restoredClient, 'app', 'orders')).to.deep.equal([{ _id: 1, at: 'the checkpoint' }]);
+    expect(await oplogAfter(restoredClient, maxCheckpointTs), 'no oplog entry after maxCheckpointTs').to.deep.equal([]);
+    await restoredClient.close();
+    await restored.stop();
+    await rm(dirname(copy), { recursive: true, force: true });
   });
 
   it('survives a kill -9 during the restore: a rerun on the same dbpath succeeds', async () => {

@@ -62,6 +62,7 @@ function parseStream(bytes: Buffer, replSet: string | undefined): { config: Rest
 function checkRecoveryTimestamp(storage: StartupModeContext['storage'], maxCheckpointTs: Timestamp): void {
   const recovery = storage.recoveryTimestamp;
   if (recovery !== undefined && recovery === timestampToBigInt(maxCheckpointTs)) return;
+  // mongod's fatal line has this id, and the id is the code it reports.
   throw fatal(
     'For a replica set, the recovery timestamp of the data files (the checkpoint the engine opened) must match the maxCheckpointTs of the restore configuration',
     LogId.MagicRestoreCheckpointMismatch,
@@ -78,6 +79,7 @@ function checkRecoveryTimestamp(storage: StartupModeContext['storage'], maxCheck
 function refuseAutomationCredentials(plan: RestorePlan): never {
   for (const ns of AUTH_COLLECTIONS) {
     if (plan.collection(ns) === undefined) {
+      // mongod's fatal line has this id, and the id is the code it reports.
       throw fatal(
         'Internal replicated collection does not exist on node: create it with a specified UUID through the systemUuids field of the restore configuration',
         LogId.MagicRestoreInternalCollectionMissing,
