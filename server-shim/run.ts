@@ -114,7 +114,7 @@ async function runWithLogger(options: ServerOptions, parameters: ServerParameter
     return { exitCode: ExitCode.Clean };
   } catch (error) {
     if (error instanceof FatalError) {
-      logger.fatal(LogComponent.Control, LogId.Fatal, error.message, { ...error.attributes, exitCode: error.exitCode });
+      logger.fatal(LogComponent.Control, error.logId ?? LogId.Fatal, error.message, { ...error.attributes, exitCode: error.exitCode });
       // Exit without closing the engine: nothing since the last checkpoint becomes durable.
       return { exitCode: error.exitCode };
     }
@@ -192,7 +192,9 @@ async function openEngineOrFail(options: ServerOptions, parameters: ServerParame
   try {
     const storage = await openStorage({ ...options, journalCommitIntervalMs: parameters.getInteger('journalCommitIntervalMs') }, logger);
     try {
-      await recoverFromOplog(storage, logger);
+      // Magic restore starts from the checkpoint itself: it truncates the oplog after
+      // maxCheckpointTs, which discards journaled writes past it, so none may be applied first.
+      if (!options.magicRestore) await recoverFromOplog(storage, logger);
     } catch (error) {
       // Exit without the final checkpoint: the next start recovers again from the same state.
       throw new FatalError(`Replication recovery failed: ${error instanceof Error ? error.message : String(error)}`, ExitCode.Fatal, { error: describeError(error) }, { cause: error });

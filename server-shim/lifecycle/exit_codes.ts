@@ -14,16 +14,22 @@ export const ExitCode = {
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
-/** A failure that ends the process with a specific exit code after a fatal log line. */
+/**
+ * A failure that ends the process with a specific exit code after a fatal log line. The line
+ * has the generic fatal id unless `logId` names the one mongod uses for the same failure.
+ */
 export class FatalError extends Error {
+  readonly logId: number | undefined;
+
   constructor(
     message: string,
     readonly exitCode: ExitCodeValue,
     /** Extra log attributes (the error code and location, for instance). */
     readonly attributes: Record<string, unknown> = {},
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; logId?: number },
   ) {
     super(message, options);
     this.name = 'FatalError';
+    this.logId = options?.logId;
   }
 }

@@ -76,10 +76,15 @@ export const LogId = {
   FaultInjected: 7140243,
   RepairTurtleRestored: 7140244,
   // Magic restore (RESTORE).
-  MagicRestoreBeginning: 8290600,
-  MagicRestoreStep: 8290602,
-  MagicRestoreFinished: 8290603,
-  MagicRestoreFailed: 8290604,
+  MagicRestoreBeginning: 8290800,
+  MagicRestoreStep: 7140260,
+  MagicRestoreFinished: 8290817,
+  /** mongod's fatal line when the data's recovery timestamp is not `maxCheckpointTs`. */
+  MagicRestoreCheckpointMismatch: 8290700,
+  /** mongod's fatal line when `automationCredentials` needs an auth collection that does not exist. */
+  MagicRestoreInternalCollectionMissing: 8816900,
+  MagicRestoreCreatingInternalCollection: 8816901,
+  MagicRestoreInternalCollectionExists: 8816902,
 } as const;
 
 export type LogIdValue = (typeof LogId)[keyof typeof LogId];

@@ -1,3 +1,4 @@
+import { Timestamp } from 'bson';
 import { expect } from 'chai';
 import { Logger, memorySink } from './index.js';
 
@@ -30,5 +31,11 @@ describe('log: structured JSON lines', () => {
     Logger.create({ sink }).info('STORAGE', 1, 'blob', { key: Buffer.from('secret') });
     expect(sink.lines[0]).to.not.include('secret');
     expect(sink.lines[0]).to.include('$binaryLength');
+  });
+
+  it('writes timestamps as mongod does, seconds and increment apart', () => {
+    const sink = memorySink();
+    Logger.create({ sink }).info('RESTORE', 1, 'restored', { restorePoint: new Timestamp({ t: 4_000_000_000, i: 7 }) });
+    expect((JSON.parse(sink.lines[0]!) as { attr: unknown }).attr).to.deep.equal({ restorePoint: { $timestamp: { t: 4_000_000_000, i: 7 } } });
   });
 });

@@ -170,15 +170,17 @@ export class Logger {
 }
 
 /**
- * Makes values JSON-friendly the way mongod prints them: bigints as numbers when exact, errors
- * as `{code, codeName?, errmsg}`-like objects, buffers by length (never their bytes: they may
- * hold keys).
+ * Makes values JSON-friendly the way mongod prints them: bigints as numbers when exact,
+ * timestamps as `{$timestamp: {t, i}}`, errors as `{code, codeName?, errmsg}`-like objects,
+ * buffers by length (never their bytes: they may hold keys).
  */
 function jsonReplacer(this: unknown, key: string, value: unknown): unknown {
   // `value` has been through toJSON already (a Buffer arrives as {type, data}); look at the original.
   const original = (this as Record<string, unknown> | undefined)?.[key];
   if (original instanceof Uint8Array) return { $binaryLength: original.length };
-  if ((original as { _bsontype?: unknown } | undefined)?._bsontype === 'Binary') return { $binaryLength: (original as { length(): number }).length() };
+  const bsonType = (original as { _bsontype?: unknown } | undefined)?._bsontype;
+  if (bsonType === 'Binary') return { $binaryLength: (original as { length(): number }).length() };
+  if (bsonType === 'Timestamp') return { $timestamp: { t: (original as { t: number }).t, i: (original as { i: number }).i } };
   if (typeof value === 'bigint') {
     return value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(value) : value.toString();
   }

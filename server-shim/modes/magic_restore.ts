@@ -1,17 +1,17 @@
-import { Long, Timestamp } from 'bson';
+import { Timestamp } from 'bson';
 import { pitWrite } from '../../engine/index.js';
 import { ExitCode, FatalError } from '../lifecycle/index.js';
 import { LogComponent, LogId } from '../log/index.js';
 import {
-  parseRestoreConfiguration, readBsonStream, RestoreConfigError, RestorePlan, RestoreStreamError, type ApplyCounts,
-  type RestoreConfiguration,
+  ConfigErrorCode, higherTermNoOpEntry, parseRestoreConfiguration, readBsonStream, RestoreConfigError, RestorePlan, RestoreStreamError,
+  type ApplyCounts, type RestoreConfiguration,
 } from '../restore/index.js';
 import { bigIntToTimestamp, timestampToBigInt } from '../storage/index.js';
 import type { Document } from '../values/index.js';
 import type { StartupModeContext } from './context.js';
 
-/** How far above `restoreToHigherTermThan` the restored node's term goes, as mongod does. */
-const TERM_INCREMENT = 100n;
+/** The collections `automationCredentials` writes to; they must exist (or come from `systemUuids`). */
+const AUTH_COLLECTIONS = ['admin.system.roles', 'admin.system.users'] as const;
 
 async function readAll(input: NodeJS.ReadableStream): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -19,8 +19,8 @@ async function readAll(input: NodeJS.ReadableStream): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-function fatal(message: string, code: number, extra: Record<string, unknown> = {}): FatalError {
-  return new FatalError(message, ExitCode.Fatal, { code, ...extra });
+function fatal(message: string, code: number, extra: Record<string, unknown> = {}, logId?: number): FatalError {
+  return new FatalError(message, ExitCode.Fatal, { code, ...extra }, { logId });
 }
 
 /** Reads and checks the whole stream before anything is written. */
@@ -54,13 +54,57 @@ function parseStream(bytes: Buffer, replSet: string | undefined): { config: Rest
 }
 
 /**
+ * Refuses data files whose checkpoint is not the backup's: for a replica set, mongod requires
+ * the recovery timestamp of the files (the checkpoint the engine opened) to be `maxCheckpointTs`
+ * exactly. An older checkpoint lacks writes the restore takes as present; a newer one holds
+ * writes the oplog truncation would leave orphaned.
+ */
+function checkRecoveryTimestamp(storage: StartupModeContext['storage'], maxCheckpointTs: Timestamp): void {
+  const recovery = storage.recoveryTimestamp;
+  if (recovery !== undefined && recovery === timestampToBigInt(maxCheckpointTs)) return;
+  // mongod's fatal line has this id, and the id is the code it reports.
+  throw fatal(
+    'For a replica set, the recovery timestamp of the data files (the checkpoint the engine opened) must match the maxCheckpointTs of the restore configuration',
+    LogId.MagicRestoreCheckpointMismatch,
+    { recoveryTimestamp: recovery === undefined ? null : bigIntToTimestamp(recovery), maxCheckpointTs },
+    LogId.MagicRestoreCheckpointMismatch,
+  );
+}
+
+/**
+ * `automationCredentials`: the roles and users collections must exist once `systemUuids` has
+ * created what it names (mongod's check, 8816900); this server has no users or roles to create
+ * in them, so the restore is then refused as not supported. Either way before anything is written.
+ */
+function refuseAutomationCredentials(plan: RestorePlan): never {
+  for (const ns of AUTH_COLLECTIONS) {
+    if (plan.collection(ns) === undefined) {
+      // mongod's fatal line has this id, and the id is the code it reports.
+      throw fatal(
+        'Internal replicated collection does not exist on node: create it with a specified UUID through the systemUuids field of the restore configuration',
+        LogId.MagicRestoreInternalCollectionMissing,
+        { nss: ns, field: 'automationCredentials' },
+        LogId.MagicRestoreInternalCollectionMissing,
+      );
+    }
+  }
+  throw fatal(
+    'invalid restore configuration: automationCredentials is not supported: this server has no authentication, so no roles or users to create',
+    ConfigErrorCode.NotSupported,
+    { field: 'automationCredentials' },
+  );
+}
+
+/**
  * `--magicRestore`: reads the restore configuration and the oplog entries from standard input
  * and restores the dbpath to a point in time (DESIGN.md 4.1), all through the engine's PIT
- * write path: truncate the oplog after `maxCheckpointTs`, clear the replication state, write
- * the new replica set config and minvalid, insert and apply the entries up to
- * `pointInTimeTimestamp`, delete the cluster parameters not on the allowed list, write the
- * higher-term no-op when asked, set stable and oldest to the restore point, checkpoint.
- * Invalid input is a FatalError (exit 6) raised before anything is written.
+ * write path, in mongod's order: check that the files are the backup's checkpoint, truncate
+ * the oplog after `maxCheckpointTs`, clear the replication state, write the given replica set
+ * config and the invalid minvalid document, insert and apply the entries up to
+ * `pointInTimeTimestamp`, create the `systemUuids` collections that are missing, delete the
+ * cluster parameters not on the allowed list, write the higher-term no-op when asked, set
+ * stable and oldest to the restore point, checkpoint. Invalid input is a FatalError (exit 6)
+ * raised before anything is written.
  */
 export async function runMagicRestore(context: StartupModeContext): Promise<number> {
   const { logger, storage, options } = context;
@@ -80,23 +124,19 @@ export async function runMagicRestore(context: StartupModeContext): Promise<numb
     bytes: bytes.length, oplogEntries: r.entries.length,
     maxCheckpointTs: r.config.maxCheckpointTs, pointInTimeTimestamp: r.config.pointInTimeTimestamp ?? null,
   }));
-  const checkpointTs = timestampToBigInt(config.maxCheckpointTs);
-  const lastCheckpoint = storage.lastCheckpoint();
-  if (lastCheckpoint && lastCheckpoint.timestamp > checkpointTs) {
-    throw fatal(
-      `the dbpath's checkpoint (${bigIntToTimestamp(lastCheckpoint.timestamp).toString()}) is newer than maxCheckpointTs ${config.maxCheckpointTs.toString()}`,
-      2,
-    );
-  }
-  const pointInTime = config.pointInTimeTimestamp;
-  let restorePoint = pointInTime ?? config.maxCheckpointTs;
-  const term = config.restoreToHigherTermThan !== undefined ? config.restoreToHigherTermThan + TERM_INCREMENT : BigInt(storage.term);
+  checkRecoveryTimestamp(storage, config.maxCheckpointTs);
 
   const plan = new RestorePlan(storage);
   step('truncate the oplog after maxCheckpointTs', () => plan.truncateOplogAfter(config.maxCheckpointTs), (removed) => ({ removed }));
   step('clear the replication state', () => plan.clearReplicationState(), (cleared) => ({ collections: cleared }));
-  const counts: ApplyCounts = { inserted: 0, updated: 0, deleted: 0, commands: 0, noops: 0, skipped: 0 };
+  step('write the replica set config and minvalid', () => plan.writeReplicationState(config.replicaSetConfig), () => ({
+    replSet: config.replicaSetConfig._id,
+  }));
+  // Without entries to apply the data stays at the checkpoint; with them, at the last one applied.
+  let restorePoint = config.maxCheckpointTs;
+  const pointInTime = config.pointInTimeTimestamp;
   if (pointInTime) {
+    const counts: ApplyCounts = { inserted: 0, updated: 0, deleted: 0, commands: 0, noops: 0, skipped: 0 };
     step('insert and apply the oplog entries up to pointInTimeTimestamp', () => {
       let applied = 0;
       for (const entry of entries) {
@@ -104,21 +144,34 @@ export async function runMagicRestore(context: StartupModeContext): Promise<numb
         if (ts.compare(config.maxCheckpointTs) <= 0 || ts.compare(pointInTime) > 0) continue;
         plan.insertOplogEntry(entry);
         plan.applyOplogEntry(entry, counts);
+        restorePoint = ts;
         applied++;
       }
       return applied;
     }, (applied) => ({ entries: applied, ...counts }));
   }
-  step('clean the cluster parameters', () => plan.cleanClusterParameters(), (removed) => ({ removed }));
-  if (config.restoreToHigherTermThan !== undefined) {
-    restorePoint = bigIntToTimestamp(timestampToBigInt(restorePoint) + 1n);
-    step('write the higher-term no-op oplog entry', () => plan.insertOplogEntry({
-      op: 'n', ns: '', o: { msg: 'restore incrementing term' }, ts: restorePoint, t: Long.fromBigInt(term), v: Long.fromNumber(2), wall: new Date(),
-    }), () => ({ term: String(term), ts: restorePoint }));
+  if (config.systemUuids) {
+    const systemUuids = config.systemUuids;
+    const { created, existing } = step('create the internal collections of systemUuids', () => plan.createInternalCollections(systemUuids), (result) => ({
+      created: result.created.map((pair) => pair.ns), existing: result.existing,
+    }));
+    for (const { ns, uuid } of created) {
+      logger.info(LogComponent.Restore, LogId.MagicRestoreCreatingInternalCollection, 'Creating internal collection with specified UUID', { ns, uuid: { $uuid: uuid.toString() } });
+    }
+    for (const ns of existing) {
+      logger.info(LogComponent.Restore, LogId.MagicRestoreInternalCollectionExists, 'Internal collection already exists, skipping collection creation', { ns });
+    }
   }
-  step('write the replica set config and minvalid', () => plan.writeReplicationState(config.replicaSetConfig, restorePoint, term), () => ({
-    replSet: config.replicaSetConfig._id,
-  }));
+  step('clean the cluster parameters', () => plan.cleanClusterParameters(), (removed) => ({ removed }));
+  const higherTerm = config.restoreToHigherTermThan;
+  if (higherTerm !== undefined) {
+    const top = plan.topOfOplog();
+    if (!top) throw fatal('the oplog holds no entry at or before maxCheckpointTs to write the higher-term no-op after', ConfigErrorCode.BadValue);
+    const noop = higherTermNoOpEntry(top, higherTerm);
+    step('write the higher-term no-op oplog entry', () => plan.insertOplogEntry(noop), () => ({ term: String(noop.t), ts: noop.ts }));
+    restorePoint = noop.ts as Timestamp;
+  }
+  if (config.automationCredentials) refuseAutomationCredentials(plan);
 
   const restoreTs = timestampToBigInt(restorePoint);
   const begin = Date.now();

@@ -5,7 +5,8 @@ import {
   catalogRecord, catalogUri, checkNamespace, collectionTableConfig, namespaceString, oplogNamespace, parseNamespace,
   tableUriFor, type CollectionEntry, type Storage,
 } from '../storage/index.js';
-import { encodeDocument, encodeKey, type Document } from '../values/index.js';
+import { decodeDocument, encodeDocument, encodeKey, type Document } from '../values/index.js';
+import type { NamespaceUuid } from './restore_config.js';
 
 /** The `config.clusterParameters` documents a restore keeps; every other one is deleted. */
 export const ALLOWED_CLUSTER_PARAMETERS: ReadonlySet<string> = new Set([
@@ -31,6 +32,39 @@ export const REPLICATION_STATE_NAMESPACES = [
 
 const CLUSTER_PARAMETERS = 'config.clusterParameters';
 
+/** How far above the chosen term the higher-term no-op goes, as mongod's magic restore does. */
+export const HIGHER_TERM_MARGIN = 100n;
+
+/**
+ * The minvalid document magic restore leaves, as mongod's: deliberately invalid (a zero
+ * ObjectId, term -1, timestamp (0, 1)), so nothing reads it as a point the node must reach.
+ */
+export function invalidMinValidDocument(): Document {
+  return { _id: new ObjectId('000000000000000000000000'), t: -1, ts: new Timestamp({ t: 0, i: 1 }) };
+}
+
+/**
+ * The no-op entry that raises the term, as mongod's magic restore writes it after the top of
+ * the oplog (`lastEntry`): one second later with increment 1, the larger of
+ * `restoreToHigherTermThan` and the last entry's term plus 100, and a wall clock one second
+ * after the last entry's. An entry without a wall clock counts as its timestamp's second.
+ */
+export function higherTermNoOpEntry(lastEntry: Document, restoreToHigherTermThan: bigint): Document {
+  const lastTs = lastEntry.ts as Timestamp;
+  const lastTerm = lastEntry.t === undefined ? 0n : BigInt(String(lastEntry.t));
+  const term = (restoreToHigherTermThan > lastTerm ? restoreToHigherTermThan : lastTerm) + HIGHER_TERM_MARGIN;
+  const lastWall = lastEntry.wall instanceof Date ? lastEntry.wall.getTime() : lastTs.t * 1000;
+  return {
+    op: 'n',
+    ns: '',
+    o: { msg: 'restore incrementing term' },
+    ts: new Timestamp({ t: lastTs.t + 1, i: 1 }),
+    t: Long.fromBigInt(term),
+    v: Long.fromNumber(2),
+    wall: new Date(lastWall + 1000),
+  };
+}
+
 /** What applying an oplog entry did, for the step's log line. */
 export interface ApplyCounts {
   inserted: number;
@@ -54,6 +88,8 @@ export class RestorePlan {
   private readonly changed = new Map<string, Map<string, { key: Buffer; document: Document | null }>>();
   /** Tables the plan emptied or created: their stored records no longer count. */
   private readonly emptied = new Set<string>();
+  /** The timestamp the oplog was truncated after, once it was. */
+  private oplogTruncatedAfter: Timestamp | undefined;
 
   constructor(private readonly storage: Storage) {
     for (const db of storage.databases()) for (const entry of storage.collections(db)) this.catalog.set(entry.ns, entry);
@@ -63,12 +99,12 @@ export class RestorePlan {
     return this.catalog.get(ns);
   }
 
-  /** Creates a collection (table + catalog record) in the plan. */
-  createCollection(ns: string, options: Document = {}): CollectionEntry {
+  /** Creates a collection (table + catalog record) in the plan, with a new UUID unless given one. */
+  createCollection(ns: string, options: Document = {}, uuid: UUID = new UUID()): CollectionEntry {
     const namespace = checkNamespace(parseNamespace(ns).db, parseNamespace(ns).collection);
     const name = namespaceString(namespace);
     const entry: CollectionEntry = {
-      ns: name, db: namespace.db, name: namespace.collection, uri: tableUriFor(namespace), uuid: new UUID(), options,
+      ns: name, db: namespace.db, name: namespace.collection, uri: tableUriFor(namespace), uuid, options,
       keyField: name === oplogNamespace ? 'ts' : '_id', local: namespace.db === 'local',
     };
     // In local storage mode every table is a local file.
@@ -144,7 +180,36 @@ export class RestorePlan {
       }
     }
     this.mutations.push({ kind: 'removeRange', uri: oplog.uri, range: { gt: encodeKey(ts) } });
+    const bound = encodeKey(ts);
+    const pending = this.changed.get(oplog.uri);
+    for (const [encoded, change] of pending ?? []) if (Buffer.compare(change.key, bound) > 0) pending!.delete(encoded);
+    this.oplogTruncatedAfter = ts;
     return removed;
+  }
+
+  /** The last oplog entry as the plan so far leaves it, if the oplog holds any. */
+  topOfOplog(): Document | undefined {
+    const oplog = this.catalog.get(oplogNamespace);
+    if (!oplog) return undefined;
+    let top: Document | undefined;
+    for (const { document } of this.changed.get(oplog.uri)?.values() ?? []) {
+      if (document && (!top || (document.ts as Timestamp).compare(top.ts as Timestamp) > 0)) top = document;
+    }
+    if (this.emptied.has(oplog.uri)) return top;
+    const cursor = this.storage.connection.openSession().openCursor(oplog.uri);
+    try {
+      const bound = this.oplogTruncatedAfter === undefined ? {} : { lte: encodeKey(this.oplogTruncatedAfter) };
+      for (const [key, value] of cursor.entries({ ...bound, reverse: true })) {
+        // A stored entry the plan removed or replaced was counted above.
+        if (this.changed.get(oplog.uri)?.has((key as Buffer).toString('latin1'))) continue;
+        const stored = decodeDocument(value as Buffer);
+        if (!top || (stored.ts as Timestamp).compare(top.ts as Timestamp) > 0) top = stored;
+        break;
+      }
+    } finally {
+      cursor.close();
+    }
+    return top;
   }
 
   /** Empties the replication state collections (creating none). */
@@ -160,14 +225,34 @@ export class RestorePlan {
     return cleared;
   }
 
-  /** Writes the new replica set configuration and the minvalid document. */
-  writeReplicationState(replicaSetConfig: Document, restorePoint: Timestamp, term: bigint): void {
+  /**
+   * Writes the new replica set configuration, as given, and the invalid minvalid document, each
+   * the only document of its collection (run after `clearReplicationState`).
+   */
+  writeReplicationState(replicaSetConfig: Document): void {
     const config = this.existingOrCreated('local.system.replset');
-    const document: Document = { ...replicaSetConfig, term: Long.fromBigInt(term) };
-    this.write(config, encodeKey(document._id), document);
+    this.write(config, encodeKey(replicaSetConfig._id), replicaSetConfig);
     const minvalid = this.existingOrCreated('local.replset.minvalid');
-    const id = new ObjectId();
-    this.write(minvalid, encodeKey(id), { _id: id, t: Long.fromBigInt(term), ts: restorePoint });
+    const document = invalidMinValidDocument();
+    this.write(minvalid, encodeKey(document._id), document);
+  }
+
+  /**
+   * Creates each internal collection that does not exist with the UUID given for it, as
+   * mongod's `systemUuids` does; an existing collection keeps its own.
+   */
+  createInternalCollections(pairs: readonly NamespaceUuid[]): { created: NamespaceUuid[]; existing: string[] } {
+    const created: NamespaceUuid[] = [];
+    const existing: string[] = [];
+    for (const pair of pairs) {
+      if (this.catalog.has(pair.ns)) {
+        existing.push(pair.ns);
+      } else {
+        this.createCollection(pair.ns, {}, pair.uuid);
+        created.push(pair);
+      }
+    }
+    return { created, existing };
   }
 
   /** Inserts one oplog entry into the oplog. */

@@ -151,6 +151,11 @@ export class Storage {
   private lastFailedCheckpoint: StorageFailure | undefined;
   /** The replication term written into oplog entries (`t`). */
   term = 1;
+  /**
+   * The timestamp of the checkpoint the engine opened (mongod's recovery timestamp), before
+   * replication recovery or anything else checkpoints; undefined when the home had none.
+   */
+  readonly recoveryTimestamp: bigint | undefined;
 
   /**
    * Attaches to an open engine connection: creates the catalog and the oplog when missing,
@@ -161,7 +166,8 @@ export class Storage {
     this.logger = logger;
     this.writeSession = connection.openSession();
     this.readSession = connection.openSession();
-    const checkpointTimestamp = connection.lastCheckpoint()?.timestamp ?? 0n;
+    this.recoveryTimestamp = connection.lastCheckpoint()?.timestamp;
+    const checkpointTimestamp = this.recoveryTimestamp ?? 0n;
     this.clock.advanceTo(connection.stableTimestamp > checkpointTimestamp ? connection.stableTimestamp : checkpointTimestamp);
     if (!connection.hasTable(catalogUri)) connection.createTable(catalogUri, tableConfig);
     this.loadCatalog();
