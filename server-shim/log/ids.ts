@@ -77,7 +77,7 @@ export const LogId = {
   RepairTurtleRestored: 7140244,
   // Magic restore (RESTORE).
   MagicRestoreBeginning: 8290800,
-  MagicRestoreStep: 7140260,
+  MagicRestoreStep: 7140270,
   MagicRestoreFinished: 8290817,
   /** mongod's fatal line when the data's recovery timestamp is not `maxCheckpointTs`. */
   MagicRestoreCheckpointMismatch: 8290700,
