@@ -147,8 +147,11 @@ export interface CacheStats {
 
 /** The page log's size on disk and in the address space (disaggregated mode). */
 export interface PageLogStats {
-  /** Size of the page log's data file (`data.mdb`): what its memory map can make resident, outside the heap. */
-  fileBytes: number;
+  /**
+   * Size of the page log's data file: what its memory map can make resident, outside the heap.
+   * Undefined when the file is gone from its path (deleted or replaced under the server).
+   */
+  fileBytes: number | undefined;
   /** The memory map's reserved size (address space, not memory). */
   mapSizeBytes: number;
   /** Bytes of the data file in use (LMDB's last page number times the page size). */

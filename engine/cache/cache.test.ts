@@ -191,7 +191,7 @@ for (const storage of STORAGE_MODES) {
       if (storage === 'disagg') {
         const pageLog = connection.pageLogStats()!;
         expect(pageLog.fileBytes).to.be.greaterThan(8 * MB);
-        expect(pageLog.usedBytes).to.be.at.most(pageLog.fileBytes);
+        expect(pageLog.usedBytes).to.be.at.most(pageLog.fileBytes!);
         expect(pageLog.mapSizeBytes).to.be.at.least(pageLog.usedBytes);
       } else {
         expect(connection.pageLogStats()).to.equal(undefined);

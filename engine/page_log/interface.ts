@@ -147,8 +147,8 @@ export interface PageLogStat {
  */
 /** What `PageLog.storageSize` reports. */
 export interface PageLogStorageSize {
-  /** Size of the data file: what the memory map can make resident (file-backed, outside the heap). */
-  fileBytes: number;
+  /** Size of the data file: what the memory map can make resident (file-backed, outside the heap); undefined when it is gone from its path. */
+  fileBytes: number | undefined;
   /** The memory map's reserved size (address space). */
   mapSizeBytes: number;
   /** Bytes of the data file in use. */

@@ -275,7 +275,10 @@ class LmdbPageLog implements PageLog {
 
   storageSize(): PageLogStorageSize {
     const stats = this.root.getStats() as { mapSize: number; lastPageNumber: number; pageSize: number };
-    return { fileBytes: statSync(join(this.path, LMDB_DATA_FILE)).size, mapSizeBytes: stats.mapSize, usedBytes: (stats.lastPageNumber + 1) * stats.pageSize };
+    // A status figure: a data file deleted or replaced under the server is reported elsewhere
+    // (storage health), not by failing the question.
+    const fileBytes = statSync(join(this.path, LMDB_DATA_FILE), { throwIfNoEntry: false })?.size;
+    return { fileBytes, mapSizeBytes: stats.mapSize, usedBytes: (stats.lastPageNumber + 1) * stats.pageSize };
   }
 
   /** Checks (or, for a new log, writes) the format record and finds the next LSN. */

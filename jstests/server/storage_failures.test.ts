@@ -138,6 +138,7 @@ describe('mongod-shim: storage that vanishes, is replaced or fills while running
     const status = await client.db('admin').command({ serverStatus: 1 });
     expect(status.disagg.storageFailure.code).to.equal('STORAGE_REPLACED');
     expect(status.disagg.storageFailure.message).to.contain('pagelog');
+    expect(status.disagg.pageLog.mappedBytes, 'the data file is gone from its path: no size to report').to.equal(null);
     expect(linesWith(shim, 'Storage failed: writes are refused until the server restarts')).to.have.length(1);
     expect(linesWith(shim, 'Checkpoint failed')[0]!.attr!.engineErrorCode).to.equal('STORAGE_REPLACED');
 

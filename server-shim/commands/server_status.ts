@@ -71,7 +71,7 @@ export function cacheSection(server: ServerState): Document {
 function pageLogSection(server: ServerState): Document | null {
   const size = server.storage.connection.pageLogStats();
   if (size === undefined) return null;
-  return { mappedBytes: Long.fromNumber(size.fileBytes), mapSizeBytes: Long.fromNumber(size.mapSizeBytes), usedBytes: Long.fromNumber(size.usedBytes) };
+  return { mappedBytes: size.fileBytes === undefined ? null : Long.fromNumber(size.fileBytes), mapSizeBytes: Long.fromNumber(size.mapSizeBytes), usedBytes: Long.fromNumber(size.usedBytes) };
 }
 
 function failureDocument(failure: StorageFailure | undefined): Document | null {
