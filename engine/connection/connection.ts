@@ -6,7 +6,7 @@ import type {
   BackupFile, BackupPin, CacheStats, CheckpointInfo, Connection, EngineHold, ConnectionConfig, EngineLogger, KeyProviderStatus, PageLogStats, Session, StorageMode, TableInfo,
 } from '../api.js';
 import { FileBlockManager, type BlockManager } from '../block/index.js';
-import { Btree, copyTree, treeAddresses, yieldEvery, type CopySlicing, type TimestampState } from '../btree/index.js';
+import { Btree, copyTree, treeAddresses, treeLimits, yieldEvery, type CopySlicing, type TimestampState } from '../btree/index.js';
 import { Cache } from '../cache/index.js';
 import { ConfigError, ErrorCode, IoError, SchemaError, StateError } from '../errors.js';
 import {
@@ -39,7 +39,7 @@ export const BACKUP_TURTLE_FILE = 'WiredTiger.backup';
 export const BACKUP_PAGE_LOG_DIRECTORY = 'pagelog.backup';
 const METADATA_SETTINGS: TableSettings = {
   keyFormat: 'S', valueFormat: 'S', allocationSize: DEFAULT_ALLOCATION_SIZE, leafPageMax: 32 * 1024,
-  internalPageMax: 4 * 1024, splitPct: 90, appMetadata: '', columns: '',
+  internalPageMax: 4 * 1024, splitPct: 90, leafKeyMax: 0, leafValueMax: 0, appMetadata: '', columns: '',
 };
 /**
  * `system:created:table:NAME` -> `order=N`: the order tables were created in, which survives
@@ -261,8 +261,7 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
       block, cache: this.cache, timestamps: this.timestamps, where,
       rootAddress: checkpoint ? block.rootFromCheckpoint(checkpoint.addr) : undefined,
       writeGen: checkpoint?.writeGen ?? 0n,
-      leafSplitBytes: Math.round(settings.leafPageMax * settings.splitPct / 100),
-      internalSplitBytes: Math.round(settings.internalPageMax * settings.splitPct / 100),
+      ...treeLimits(settings),
     });
   }
 

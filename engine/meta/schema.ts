@@ -30,6 +30,9 @@ export interface TableSettings {
   leafPageMax: number;
   internalPageMax: number;
   splitPct: number;
+  /** `leaf_key_max` and `leaf_value_max` in bytes; 0 (the default) derives them from the page size. */
+  leafKeyMax: number;
+  leafValueMax: number;
   appMetadata: string;
   /** The `columns` of the table entry as written (`(k,v)`), or '' for none. */
   columns: string;
@@ -71,13 +74,15 @@ export function settingsFromFileConfig(config: string): TableSettings {
     leafPageMax: parseSize(get('leaf_page_max') ?? '32KB', 'leaf_page_max'),
     internalPageMax: parseSize(get('internal_page_max') ?? '4KB', 'internal_page_max'),
     splitPct: Number(get('split_pct') ?? 90),
+    leafKeyMax: parseSize(get('leaf_key_max') ?? '0', 'leaf_key_max'),
+    leafValueMax: parseSize(get('leaf_value_max') ?? '0', 'leaf_value_max'),
     appMetadata: get('app_metadata') ?? '',
     columns: getConfigRaw(config, 'columns') ?? '',
   };
 }
 
 const sizeText = (bytes: number): string =>
-  bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)}MB` : bytes % 1024 === 0 ? `${bytes / 1024}KB` : `${bytes}`;
+  bytes === 0 ? '0' : bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)}MB` : bytes % 1024 === 0 ? `${bytes / 1024}KB` : `${bytes}`;
 
 /** The `table:` entry. */
 export function tableEntry(s: TableSettings): string {
@@ -101,7 +106,6 @@ interface FileEntryOptions {
   checkpoint: string;
   shared: boolean;
   blockCompressor?: string;
-  leafValueMax?: string;
   /** The journal's `checkpoint_lsn`; none (logging off) by default. */
   checkpointLsn?: string;
 }
@@ -114,7 +118,7 @@ function fullFileEntry(o: FileEntryOptions): string {
     + `block_compressor=${o.blockCompressor ?? ''},${o.shared ? 'block_manager=disagg,' : ''}cache_resident=false,checksum=on,collator=,columns=,dictionary=0,encryption=(keyid=,name=),format=btree,`
     + `huffman_key=,huffman_value=,id=${o.id},ignore_in_memory_cache_size=false,internal_item_max=0,internal_key_max=0,`
     + `internal_key_truncate=true,internal_page_max=${sizeText(s.internalPageMax)},key_format=${s.keyFormat},key_gap=10,`
-    + `leaf_item_max=0,leaf_key_max=0,leaf_page_max=${sizeText(s.leafPageMax)},leaf_value_max=${o.leafValueMax ?? '0'},log=(enabled=false),`
+    + `leaf_item_max=0,leaf_key_max=${sizeText(s.leafKeyMax)},leaf_page_max=${sizeText(s.leafPageMax)},leaf_value_max=${sizeText(s.leafValueMax)},log=(enabled=false),`
     + `memory_page_image_max=0,memory_page_max=5MB,os_cache_dirty_max=0,os_cache_max=0,prefix_compression=false,`
     + `prefix_compression_min=4,readonly=false,split_deepen_min_child=0,split_deepen_per_child=0,split_pct=${s.splitPct},`
     + `tiered_object=false,${TIERED_STORAGE},value_format=${s.valueFormat},verbose=[],version=(major=1,minor=1),write_timestamp_usage=none,`
@@ -130,7 +134,8 @@ export function fileEntry(settings: TableSettings, id: number, checkpoint: strin
 }
 
 const SYSTEM_FILE_SETTINGS: TableSettings = {
-  keyFormat: 'S', valueFormat: 'S', allocationSize: 4096, leafPageMax: 32 * 1024, internalPageMax: 4 * 1024, splitPct: 90, appMetadata: '', columns: '',
+  keyFormat: 'S', valueFormat: 'S', allocationSize: 4096, leafPageMax: 32 * 1024, internalPageMax: 4 * 1024, splitPct: 90,
+  leafKeyMax: 0, leafValueMax: 0, appMetadata: '', columns: '',
 };
 
 /** The metadata file's own entry for the turtle file. */
@@ -142,8 +147,8 @@ export function metadataFileEntry(checkpoint: string, checkpointLsn: string = NO
 /** The history store's entry: WiredTiger's read-only tools need the file and its entry. */
 export function historyStoreEntry(checkpoint: string): string {
   return fullFileEntry({
-    settings: { ...SYSTEM_FILE_SETTINGS, keyFormat: 'IuQQ', valueFormat: 'QQQu', internalPageMax: 16 * 1024 },
-    id: HISTORY_STORE_ID, checkpoint, shared: false, blockCompressor: 'none', leafValueMax: '64MB',
+    settings: { ...SYSTEM_FILE_SETTINGS, keyFormat: 'IuQQ', valueFormat: 'QQQu', internalPageMax: 16 * 1024, leafValueMax: 64 * 1024 * 1024 },
+    id: HISTORY_STORE_ID, checkpoint, shared: false, blockCompressor: 'none',
   });
 }
 
