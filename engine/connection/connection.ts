@@ -19,7 +19,7 @@ import {
   type LogInspection, type LogSyncStats,
 } from '../log/index.js';
 import {
-  checkTableName, colgroupEntry, colgroupSource, fileEntry, fileId, HISTORY_STORE_FILE, historyStoreEntry, isSharedFile,
+  checkTableName, colgroupEntry, colgroupSource, fileEntry, fileId, HISTORY_STORE_FILE, historyStoreEntry, isSharedFile, tableLogging,
   METADATA_FILE, metadataFileEntry, MetadataStore, PAIRED_CHECKPOINT_KEY, parseCreateConfig,
   parsePairedCheckpoint, readTurtleFile, refreshTurtleBackup, requireMetadataCheckpoint, RESERVED_TABLE_IDS, settingsFromFileConfig, syncDirectory, tableEntry,
   writeFileDurably, writeTurtleFile, type TableSettings,
@@ -629,6 +629,7 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     if (options.shared && this.storage !== 'disagg') {
       throw new ConfigError('shared tables need disaggregated storage', { uri, key: 'shared' });
     }
+    tableLogging(config, shared);
     const id = this.nextFileId();
     let fileName = `${name}.wt`;
     // A file already there keeps its name: a dropped table's file awaiting deletion, or an orphan
@@ -646,7 +647,7 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
       crash?.(fileName);
     }
     metadata.set(`file:${fileName}`, fileEntry(settings, id, '()', shared));
-    metadata.set(`colgroup:${name}`, colgroupEntry(fileName));
+    metadata.set(`colgroup:${name}`, colgroupEntry(fileName, settings.columns));
     metadata.set(uri, tableEntry(settings));
     metadata.set(`${CREATION_ORDER_PREFIX}${uri}`, `order=${id}`);
     const table = new TableHandle(uri, `file:${fileName}`, id, shared, settings);
