@@ -484,7 +484,9 @@ function decodeLeafCells(read: ReadPage, ctx: DecodeContext, parent: InternalPag
   }
   const page = new LeafPage(keys, values, parent);
   page.diskBytes = diskBytes;
-  page.memoryBytes = read.image.length + keys.length * ENTRY_OVERHEAD;
+  // Overflow items live in memory beside the image.
+  const overflowBytes = overflowBlocks.reduce((n, block) => n + (block.item?.length ?? 0), 0);
+  page.memoryBytes = read.image.length + overflowBytes + keys.length * ENTRY_OVERHEAD;
   page.overflowBlocks = overflowBlocks;
   return page;
 }
