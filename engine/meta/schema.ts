@@ -1,3 +1,4 @@
+import type { PageSizes } from '../btree/index.js';
 import { ConfigError, ErrorCode, SchemaError } from '../errors.js';
 import {
   getConfigRaw, getConfigValue, ItemFormat, NO_LOG_CHECKPOINT_LSN, parseBoolean, parseConfig, parseSize, quoteIfNeeded, rejectUnknownKeys,
@@ -23,16 +24,13 @@ export const CREATE_CONFIG_KEYS: ReadonlySet<string> = new Set([
   'leaf_value_max', 'leaf_key_max', 'memory_page_max', 'log', 'type', 'access_pattern_hint', 'exclusive',
 ]);
 
-export interface TableSettings {
+/**
+ * A table's settings: its formats, its page sizes (`leaf_key_max` and `leaf_value_max` in
+ * bytes, 0 by default: derived from the page size) and what its entries repeat.
+ */
+export interface TableSettings extends PageSizes {
   keyFormat: string;
   valueFormat: string;
-  allocationSize: number;
-  leafPageMax: number;
-  internalPageMax: number;
-  splitPct: number;
-  /** `leaf_key_max` and `leaf_value_max` in bytes; 0 (the default) derives them from the page size. */
-  leafKeyMax: number;
-  leafValueMax: number;
   appMetadata: string;
   /** The `columns` of the table entry as written (`(k,v)`), or '' for none. */
   columns: string;
