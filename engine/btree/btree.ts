@@ -1,9 +1,11 @@
 import type { BlockManager } from '../block/index.js';
 import { CorruptionError } from '../errors.js';
-import { buildInternalImage, buildLeafImage, type ChildAddress } from './reconcile.js';
+import {
+  buildInternalImage, buildLeafImage, buildOverflowImage, type ChildAddress, type LeafItemLimits, type OverflowStore,
+} from './reconcile.js';
 import {
   cellBytes, compareBytes, ENTRY_OVERHEAD, InternalPage, LeafPage, loadPage, ownBytes, packedMemoryBytes, packLeafImage, Ref, UpdateChain,
-  type Page, type StoredValue,
+  type OverflowBlock, type Page, type StoredValue,
 } from './page.js';
 import { BLOCK_PAYLOAD_OFFSET } from '../format/index.js';
 import type { Cache } from '../cache/index.js';
@@ -28,6 +30,8 @@ export interface BtreeOptions {
   leafSplitBytes: number;
   /** Split an internal page when its cells pass this many bytes. */
   internalSplitBytes: number;
+  /** Keys and values longer than these go to overflow pages (`leafItemLimits`). */
+  leafItemLimits: LeafItemLimits;
 }
 
 /** One batch of records read from a leaf, in the order asked for. */
@@ -52,6 +56,12 @@ function unchangedSince(leaf: LeafPage): () => boolean {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/**
+ * Bytes an overflow reference takes in a leaf, for split decisions: the cell's descriptor and
+ * length bytes and an address of up to 13 bytes.
+ */
+const OVERFLOW_CELL_BYTES = 15;
 
 /** Index of the child of an internal page whose subtree holds `key`. */
 function childIndex(page: InternalPage, key: Buffer): number {
@@ -86,6 +96,7 @@ export class Btree {
   private writeGen: bigint;
   private readonly leafSplitBytes: number;
   private readonly internalSplitBytes: number;
+  private readonly limits: LeafItemLimits;
   /** Bumped when pages split, merge or leave memory, so batches know to search again. */
   structureGen = 0;
   private rootPage: InternalPage;
@@ -98,6 +109,7 @@ export class Btree {
     this.writeGen = options.writeGen;
     this.leafSplitBytes = options.leafSplitBytes;
     this.internalSplitBytes = options.internalSplitBytes;
+    this.limits = options.leafItemLimits;
     this.root = new Ref(options.rootAddress, undefined, false);
     if (options.rootAddress) {
       const page = loadPage(this.root, this.decodeContext(), undefined);
@@ -114,7 +126,7 @@ export class Btree {
   }
 
   private wrapLeafRoot(leaf: LeafPage): InternalPage {
-    const root = new InternalPage([EMPTY], [new Ref(this.root.address, leaf, true)], undefined);
+    const root = new InternalPage([EMPTY], [new Ref(this.root.address, leaf, true, leaf.overflowBlocks.length > 0)], undefined);
     leaf.parent = root;
     this.cache.add(leaf, this);
     root.dirty = true;
@@ -204,7 +216,7 @@ export class Btree {
       if (stored instanceof UpdateChain) leaf.chains++;
       leaf.keys.splice(i, 0, key);
       leaf.values.splice(i, 0, stored);
-      leaf.diskBytes += cellBytes(key.length) + cellBytes(value.length);
+      leaf.diskBytes += this.keyCellBytes(key.length) + this.valueCellBytes(value.length);
       this.account(leaf, key.length + value.length + ENTRY_OVERHEAD);
     } else {
       return false;
@@ -213,6 +225,16 @@ export class Btree {
     if (leaf.diskBytes > this.leafSplitBytes && leaf.keys.length > 1) this.splitLeaf(leaf, !exists && i === leaf.keys.length - 1);
     this.cache.evictIfNeeded();
     return existed;
+  }
+
+  /** Bytes a key's cell takes in a leaf: an overflow reference above the key limit. */
+  private keyCellBytes(length: number): number {
+    return length > this.limits.keyMax ? OVERFLOW_CELL_BYTES : cellBytes(length);
+  }
+
+  /** Bytes a value's cell takes in a leaf (none when empty): an overflow reference above the value limit. */
+  private valueCellBytes(length: number): number {
+    return length > this.limits.valueMax ? OVERFLOW_CELL_BYTES : cellBytes(length);
   }
 
   /** A packed leaf about to change becomes arrays; the cache counts the records' objects. */
@@ -238,7 +260,7 @@ export class Btree {
     const old = leaf.values[i]!;
     if (old instanceof UpdateChain) leaf.chains--;
     const oldValue = old instanceof UpdateChain ? old.visible() ?? EMPTY : old;
-    leaf.diskBytes -= cellBytes(leaf.keys[i]!.length) + cellBytes(oldValue.length);
+    leaf.diskBytes -= this.keyCellBytes(leaf.keys[i]!.length) + this.valueCellBytes(oldValue.length);
     this.account(leaf, -(leaf.keys[i]!.length + oldValue.length + ENTRY_OVERHEAD));
     leaf.keys.splice(i, 1);
     leaf.values.splice(i, 1);
@@ -248,7 +270,7 @@ export class Btree {
     const old = leaf.values[i]!;
     if (old instanceof UpdateChain) leaf.chains--;
     const oldValue = old instanceof UpdateChain ? old.visible() ?? EMPTY : old;
-    leaf.diskBytes += cellBytes(value.length) - cellBytes(oldValue.length);
+    leaf.diskBytes += this.valueCellBytes(value.length) - this.valueCellBytes(oldValue.length);
     this.account(leaf, value.length - oldValue.length);
     leaf.values[i] = value;
   }
@@ -259,12 +281,12 @@ export class Btree {
       const oldValue = current.visible() ?? EMPTY;
       current.versions.unshift({ ts, value });
       current.prune(this.timestamps.oldest);
-      leaf.diskBytes += cellBytes(newValue.length) - cellBytes(oldValue.length);
+      leaf.diskBytes += this.valueCellBytes(newValue.length) - this.valueCellBytes(oldValue.length);
       this.account(leaf, newValue.length + ENTRY_OVERHEAD);
     } else {
       leaf.values[i] = new UpdateChain([{ ts, value }, { ts: 0n, value: current }]);
       leaf.chains++;
-      leaf.diskBytes += cellBytes(newValue.length) - cellBytes(current.length);
+      leaf.diskBytes += this.valueCellBytes(newValue.length) - this.valueCellBytes(current.length);
       this.account(leaf, newValue.length + ENTRY_OVERHEAD);
     }
   }
@@ -285,7 +307,7 @@ export class Btree {
     const half = leaf.diskBytes / 2;
     for (let i = 0; !appended && i < leaf.keys.length - 1; i++) {
       const v = leaf.values[i]!;
-      bytes += cellBytes(leaf.keys[i]!.length) + cellBytes((v instanceof UpdateChain ? v.visible() ?? EMPTY : v).length);
+      bytes += this.keyCellBytes(leaf.keys[i]!.length) + this.valueCellBytes((v instanceof UpdateChain ? v.visible() ?? EMPTY : v).length);
       if (bytes >= half) {
         at = i + 1;
         break;
@@ -452,6 +474,47 @@ export class Btree {
     this.cache.recordWrite(image.length);
   }
 
+  /**
+   * Writes a leaf holding `keys` and `values`: items above the limits go to overflow pages
+   * first, reusing the page of an item the leaf's last image already held; the pages of that
+   * image no record reuses are freed once the new image replaces it, so space follows updates
+   * and removes of large items. Returns the leaf image written.
+   */
+  private writeLeaf(ref: Ref, leaf: LeafPage, keys: Buffer[], values: Buffer[]): Buffer {
+    const previous = new Map<Buffer, OverflowBlock>();
+    for (const block of leaf.overflowBlocks) if (block.item) previous.set(block.item, block);
+    const reused = new Set<OverflowBlock>();
+    const written: OverflowBlock[] = [];
+    const overflow: OverflowStore = {
+      limits: this.limits,
+      store: (item) => {
+        const old = previous.get(item);
+        if (old) {
+          // One record per page: a second record holding the same Buffer gets its own page.
+          previous.delete(item);
+          reused.add(old);
+          return old.address;
+        }
+        const address = ownBytes(this.block.write(buildOverflowImage(item, this.nextWriteGen())));
+        written.push({ address, item });
+        return address;
+      },
+    };
+    let image: Buffer;
+    try {
+      image = buildLeafImage(keys, values, this.nextWriteGen(), overflow);
+      this.writePage(ref, image);
+    } catch (error) {
+      // The leaf keeps its last image: pages written for this attempt hold nothing it references.
+      for (const block of written) this.block.free(block.address);
+      throw error;
+    }
+    for (const block of leaf.overflowBlocks) if (!reused.has(block)) this.block.free(block.address);
+    leaf.overflowBlocks = [...reused, ...written];
+    ref.hasOverflow = leaf.overflowBlocks.length > 0;
+    return image;
+  }
+
   private reconcileLeaf(ref: Ref, leaf: LeafPage): 'written' | 'empty' {
     const readTs = this.checkpointReadTs();
     this.collapseChains(leaf);
@@ -465,9 +528,8 @@ export class Btree {
       leaf.dirty = false;
       return 'empty';
     }
-    const image = buildLeafImage(keys, values, this.nextWriteGen());
     // Marked clean only once written: a write that throws leaves the changes to the next try.
-    this.writePage(ref, image);
+    const image = this.writeLeaf(ref, leaf, keys, values);
     leaf.dirty = staysDirty;
     if (!leaf.dirty && leaf.chains === 0 && !leaf.isPacked) this.repack(leaf, image);
     return 'written';
@@ -538,12 +600,12 @@ export class Btree {
           const keys: Buffer[] = [];
           const values: Buffer[] = [];
           this.collect(child, undefined, true, false, this.checkpointReadTs(), keys, values);
-          this.writePage(ref, buildLeafImage(keys, values, this.nextWriteGen()));
+          this.writeLeaf(ref, child, keys, values);
         } else {
           throw new CorruptionError('internal page child has no address after reconciliation', this.where);
         }
       }
-      children.push({ key: page.keys[i]!, address: ref.address!, isLeaf: ref.isLeaf });
+      children.push({ key: page.keys[i]!, address: ref.address!, isLeaf: ref.isLeaf, hasOverflow: ref.hasOverflow });
     }
     const ref = isRoot ? this.root : page.parent!.children.find((c) => c.page === page)!;
     this.writePage(ref, buildInternalImage(children, this.nextWriteGen(), isRoot));
@@ -555,6 +617,8 @@ export class Btree {
     const ref = page.children[index]!;
     if (ref.address) this.block.free(ref.address);
     if (ref.page?.kind === 'leaf') {
+      for (const block of ref.page.overflowBlocks) this.block.free(block.address);
+      ref.page.overflowBlocks = [];
       this.cache.remove(ref.page);
       ref.page.modCount++; // batches read from it must not outlive it
     }
@@ -581,7 +645,7 @@ export class Btree {
     }
     if (leaf.dirty) {
       if (leaf.count === 0 || this.block.canWrite?.() === false || this.cache.writesFrozen) return false;
-      this.writePage(ref, buildLeafImage(leaf.keys, leaf.values as Buffer[], this.nextWriteGen()));
+      this.writeLeaf(ref, leaf, leaf.keys, leaf.values as Buffer[]);
       leaf.dirty = false;
       this.markDirty(parent);
     }

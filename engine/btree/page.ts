@@ -46,11 +46,17 @@ export class Ref {
   page: Page | undefined;
   /** True when the child is a leaf (from the address cell type or the page). */
   isLeaf: boolean;
+  /**
+   * True when the child is a leaf whose image references overflow pages (its address cell is
+   * `AddressLeaf`; WiredTiger's verify refuses overflow items under `AddressLeafNoOverflow`).
+   */
+  hasOverflow: boolean;
 
-  constructor(address: Buffer | undefined, page: Page | undefined, isLeaf: boolean) {
+  constructor(address: Buffer | undefined, page: Page | undefined, isLeaf: boolean, hasOverflow = false) {
     this.address = address;
     this.page = page;
     this.isLeaf = isLeaf;
+    this.hasOverflow = hasOverflow;
   }
 }
 
@@ -67,6 +73,17 @@ export interface PackedRecords {
 }
 
 const NO_VALUE = Buffer.alloc(0);
+
+/**
+ * An overflow page the leaf's last written image references, and the item it holds when the
+ * leaf still has that item (the same Buffer object): writing the leaf again with the same item
+ * reuses the page, as WiredTiger reuses unchanged overflow items; a page no record reuses is
+ * freed once the new image replaces the old.
+ */
+export interface OverflowBlock {
+  address: Buffer;
+  item: Buffer | undefined;
+}
 
 /**
  * A copy of small bytes a page keeps for long (addresses, separator keys) in memory of its
@@ -113,6 +130,8 @@ export class LeafPage {
   memoryBytes = 0;
   /** Number of values that are update chains (they pin the page in memory). */
   chains = 0;
+  /** The overflow pages the leaf's last written image references (none for most leaves). */
+  overflowBlocks: OverflowBlock[] = [];
   private packed: PackedRecords | undefined;
   private keyList: Buffer[];
   private valueList: StoredValue[];
@@ -290,6 +309,11 @@ export function pageCells(read: ReadPage, where: DecodeContext['where'] = {}): C
   return cells;
 }
 
+/** True for the cells that reference an overflow page (their data is its address). */
+export function isOverflowCell(cell: Cell): boolean {
+  return cell.type === CellType.KeyOverflow || cell.type === CellType.ValueOverflow;
+}
+
 /** Rebuilds the full key of a key cell (prefix compression, overflow keys). */
 function keyOf(ctx: DecodeContext, cell: Cell, previous: Buffer | undefined): Buffer {
   if (cell.type === CellType.KeyOverflow) return readOverflow(ctx, cell.data);
@@ -407,6 +431,7 @@ function decodeLeafCells(read: ReadPage, ctx: DecodeContext, parent: InternalPag
   let previousKey: Buffer | undefined;
   let pendingKey: Buffer | undefined;
   let diskBytes = 0;
+  const overflowBlocks: OverflowBlock[] = [];
   const byOffset = new Map<number, Cell>();
   for (const cell of cells) {
     byOffset.set(cell.offset, cell);
@@ -421,6 +446,7 @@ function decodeLeafCells(read: ReadPage, ctx: DecodeContext, parent: InternalPag
         }
         const key = keyOf(ctx, cell, previousKey);
         if (cell.type !== CellType.KeyOverflow) previousKey = key;
+        else overflowBlocks.push({ address: ownBytes(cell.data), item: key });
         pendingKey = key;
         break;
       }
@@ -438,10 +464,13 @@ function decodeLeafCells(read: ReadPage, ctx: DecodeContext, parent: InternalPag
         }
         const window = decodeTimeWindow(cell.time ?? source.time);
         const value = source.type === CellType.ValueOverflow ? readOverflow(ctx, source.data) : source.data;
-        if (!isStopped(window)) {
+        const visible = !isStopped(window);
+        if (visible) {
           keys.push(pendingKey);
           values.push(value);
         }
+        // A removed value's page is still the image's, to free when the leaf is rewritten.
+        if (cell.type === CellType.ValueOverflow) overflowBlocks.push({ address: ownBytes(cell.data), item: visible ? value : undefined });
         pendingKey = undefined;
         break;
       }
@@ -455,7 +484,10 @@ function decodeLeafCells(read: ReadPage, ctx: DecodeContext, parent: InternalPag
   }
   const page = new LeafPage(keys, values, parent);
   page.diskBytes = diskBytes;
-  page.memoryBytes = read.image.length + keys.length * ENTRY_OVERHEAD;
+  // Overflow items live in memory beside the image.
+  const overflowBytes = overflowBlocks.reduce((n, block) => n + (block.item?.length ?? 0), 0);
+  page.memoryBytes = read.image.length + overflowBytes + keys.length * ENTRY_OVERHEAD;
+  page.overflowBlocks = overflowBlocks;
   return page;
 }
 
@@ -480,7 +512,7 @@ export function decodeInternal(read: ReadPage, ctx: DecodeContext, parent: Inter
     }
     if (t === CellType.AddressDeleted) continue; // a fast-truncated child holds nothing visible
     keys.push(keyCell.type === CellType.KeyOverflow ? readOverflow(ctx, keyCell.data) : keyCell.data);
-    children.push(new Ref(ownBytes(addressCell.data), undefined, t !== CellType.AddressInternal));
+    children.push(new Ref(ownBytes(addressCell.data), undefined, t !== CellType.AddressInternal, t === CellType.AddressLeaf));
   }
   const page = new InternalPage(keys, children, parent);
   page.diskBytes = diskBytes;

@@ -6,7 +6,7 @@ import type {
   BackupFile, BackupPin, CacheStats, CheckpointInfo, Connection, EngineHold, ConnectionConfig, EngineLogger, KeyProviderStatus, PageLogStats, Session, StorageMode, TableInfo,
 } from '../api.js';
 import { FileBlockManager, type BlockManager } from '../block/index.js';
-import { Btree, copyTree, treeAddresses, yieldEvery, type CopySlicing, type TimestampState } from '../btree/index.js';
+import { Btree, copyTree, treeAddresses, treeLimits, yieldEvery, type CopySlicing, type TimestampState } from '../btree/index.js';
 import { Cache } from '../cache/index.js';
 import { ConfigError, ErrorCode, IoError, SchemaError, StateError } from '../errors.js';
 import {
@@ -19,7 +19,7 @@ import {
   type LogInspection, type LogSyncStats,
 } from '../log/index.js';
 import {
-  checkTableName, colgroupEntry, colgroupSource, fileEntry, fileId, HISTORY_STORE_FILE, historyStoreEntry, isSharedFile,
+  checkTableName, colgroupEntry, colgroupSource, fileEntry, fileId, HISTORY_STORE_FILE, historyStoreEntry, isSharedFile, tableLogging,
   METADATA_FILE, metadataFileEntry, MetadataStore, PAIRED_CHECKPOINT_KEY, parseCreateConfig,
   parsePairedCheckpoint, readTurtleFile, refreshTurtleBackup, requireMetadataCheckpoint, RESERVED_TABLE_IDS, settingsFromFileConfig, syncDirectory, tableEntry,
   writeFileDurably, writeTurtleFile, type TableSettings,
@@ -39,7 +39,7 @@ export const BACKUP_TURTLE_FILE = 'WiredTiger.backup';
 export const BACKUP_PAGE_LOG_DIRECTORY = 'pagelog.backup';
 const METADATA_SETTINGS: TableSettings = {
   keyFormat: 'S', valueFormat: 'S', allocationSize: DEFAULT_ALLOCATION_SIZE, leafPageMax: 32 * 1024,
-  internalPageMax: 4 * 1024, splitPct: 90, appMetadata: '', columns: '',
+  internalPageMax: 4 * 1024, splitPct: 90, leafKeyMax: 0, leafValueMax: 0, appMetadata: '', columns: '',
 };
 /**
  * `system:created:table:NAME` -> `order=N`: the order tables were created in, which survives
@@ -261,8 +261,7 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
       block, cache: this.cache, timestamps: this.timestamps, where,
       rootAddress: checkpoint ? block.rootFromCheckpoint(checkpoint.addr) : undefined,
       writeGen: checkpoint?.writeGen ?? 0n,
-      leafSplitBytes: Math.round(settings.leafPageMax * settings.splitPct / 100),
-      internalSplitBytes: Math.round(settings.internalPageMax * settings.splitPct / 100),
+      ...treeLimits(settings),
     });
   }
 
@@ -630,6 +629,7 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     if (options.shared && this.storage !== 'disagg') {
       throw new ConfigError('shared tables need disaggregated storage', { uri, key: 'shared' });
     }
+    tableLogging(config, shared);
     const id = this.nextFileId();
     let fileName = `${name}.wt`;
     // A file already there keeps its name: a dropped table's file awaiting deletion, or an orphan
@@ -647,7 +647,7 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
       crash?.(fileName);
     }
     metadata.set(`file:${fileName}`, fileEntry(settings, id, '()', shared));
-    metadata.set(`colgroup:${name}`, colgroupEntry(fileName));
+    metadata.set(`colgroup:${name}`, colgroupEntry(fileName, settings.columns));
     metadata.set(uri, tableEntry(settings));
     metadata.set(`${CREATION_ORDER_PREFIX}${uri}`, `order=${id}`);
     const table = new TableHandle(uri, `file:${fileName}`, id, shared, settings);

@@ -119,7 +119,7 @@ describe('WiredTiger-written homes (read-only)', () => {
     const homes = testHomes();
 
     for (const name of FIXTURES) {
-      it(`writes to a copy of ${name}, checkpoints and reads the changes back, a new table included`, async () => {
+      it(`writes to a copy of ${name}, checkpoints and reads the changes back, overflow items and a new table included`, async () => {
         const home = await homes.directory();
         cpSync(join(fixturesRoot, name, 'home'), home, { recursive: true });
         // The fixtures are read-only files; the copy must be writable.
@@ -139,6 +139,17 @@ describe('WiredTiger-written homes (read-only)', () => {
         const newValue = table.valueFormat === 'u' ? Buffer.from('new value') : 'new value';
         cursor.put(newKey, newValue);
         expected.set(printed(keys, newKey), printed(values, newValue));
+        // Items above WiredTiger's inline limits: an overflow value over a record WiredTiger
+        // wrote, and (for string keys) an overflow key.
+        const large = (fill: string): string | Buffer => (table.valueFormat === 'u' ? Buffer.alloc(20_000, fill) : fill.repeat(20_000));
+        const [secondKey] = dump.records[1]!;
+        cursor.put(keys.unpack(unescapeDump(secondKey)), large('L'));
+        expected.set(secondKey, printed(values, large('L')));
+        if (table.keyFormat === 'S') {
+          const longKey = 'k'.repeat(5_000);
+          cursor.put(longKey, large('M'));
+          expected.set(printed(keys, longKey), printed(values, large('M')));
+        }
         connection.createTable('table:extra', 'key_format=S,value_format=S');
         connection.openSession().openCursor('table:extra').put('x', 'y');
         expect(connection.getTable('table:extra').id).to.not.equal(table.id);

@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path';
 import type { CheckpointInfo, ConnectionConfig, KeyProviderStatus } from '../api.js';
 import { PageLogBlockManager, type CheckpointWindow } from '../block/page_log_block_manager.js';
-import { Btree } from '../btree/index.js';
+import { Btree, treeLimits } from '../btree/index.js';
 import { ConfigError, ErrorCode, KeyProviderError, PageLogError } from '../errors.js';
 import {
   checkTurtlePageChecksum, checksum, formatCheckpointList, formatCompletionMetadata, formatTurtlePage,
@@ -107,8 +107,7 @@ export class SharedStorage {
       where: { tableId: SHARED_METADATA_TABLE_ID, file: 'WiredTigerShared.wt_stable' },
       rootAddress: checkpoint ? this.metadataBlock.rootFromCheckpoint(checkpoint.addr) : undefined,
       writeGen: checkpoint?.writeGen ?? 0n,
-      leafSplitBytes: Math.round(SHARED_METADATA_PAGE_MAX * 0.9),
-      internalSplitBytes: Math.round(4096 * 0.9),
+      ...treeLimits({ allocationSize: 4096, leafPageMax: SHARED_METADATA_PAGE_MAX, internalPageMax: 4096, splitPct: 90, leafKeyMax: 0, leafValueMax: 0 }),
     });
     this.metadata = new MetadataStore(tree);
     this.turtleLsn = turtle?.lsn;

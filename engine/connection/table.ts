@@ -1,5 +1,5 @@
 import type { BlockManager } from '../block/index.js';
-import { Btree, type TimestampState } from '../btree/index.js';
+import { Btree, treeLimits, type TimestampState } from '../btree/index.js';
 import type { Cache } from '../cache/index.js';
 import { ItemFormat } from '../format/index.js';
 import type { TableSettings } from '../meta/index.js';
@@ -29,12 +29,10 @@ export class TableHandle {
   /** Opens the tree over `block` from the checkpoint's root. */
   open(block: BlockManager, cache: Cache, timestamps: TimestampState, rootAddress: Buffer | undefined, writeGen: bigint): Btree {
     this.block = block;
-    const leafSplitBytes = Math.round(this.settings.leafPageMax * this.settings.splitPct / 100);
     this.tree = new Btree({
       block, cache, timestamps, rootAddress, writeGen,
       where: this.shared ? { uri: this.uri, tableId: this.id } : { uri: this.uri, file: this.fileName },
-      leafSplitBytes,
-      internalSplitBytes: Math.round(this.settings.internalPageMax * this.settings.splitPct / 100),
+      ...treeLimits(this.settings),
     });
     return this.tree;
   }

@@ -1,8 +1,10 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import type { Connection, StorageMode } from '../api.js';
 import { ConfigError, EngineError, ErrorCode, SchemaError } from '../errors.js';
+import { latestCheckpoint, parseConfig } from '../format/index.js';
+import { FIXTURES } from '../verify/testing.js';
 import type { ConnectionImpl } from '../connection/index.js';
 import { STORAGE_MODES, testHomes } from '../testing/homes.js';
 
@@ -52,13 +54,35 @@ for (const storage of STORAGE_MODES) {
       connection.createTable('table:named', 'key_format=S,value_format=Si,columns=(name,city,count)');
       const entry = (key: string): string => (connection as ConnectionImpl).metadataEntries().find((e) => e.key === key)!.value;
       expect(entry('table:named')).to.contain('columns=(name,city,count),');
-      expect(entry('file:named.wt')).to.contain(',columns=,').and.contain(',tiered_storage=(auth_token=,');
+      // WiredTiger repeats a table's columns in its column group and file entries.
+      expect(entry('file:named.wt')).to.contain(',columns=(name,city,count),').and.contain(',tiered_storage=(auth_token=,');
+      expect(entry('colgroup:named')).to.contain(',columns=(name,city,count),');
       const error = expectError(() => connection.createTable('table:t', 'key_format=S,value_format=S,columns=(a,b,c)'), ConfigError, ErrorCode.ConfigInvalid);
       expect(error.location.key).to.equal('columns');
       expectError(() => connection.createTable('table:t', 'key_format=S,value_format=S,columns=(a,a)'), ConfigError, ErrorCode.ConfigInvalid);
       await connection.close();
       connection = await homes.open(home, { storage: storage as StorageMode });
       expect(entry('table:named')).to.contain('columns=(name,city,count),');
+    });
+
+    it('records the log setting the table has: journaled local tables log=(enabled=true), shared tables false; refuses a create asking for the other', () => {
+      const entry = (key: string): string => (connection as ConnectionImpl).metadataEntries().find((e) => e.key === key)!.value;
+      const shared = storage === 'disagg';
+      connection.createTable('table:t', 'key_format=S,value_format=S');
+      expect(entry('file:t.wt')).to.contain(`,log=(enabled=${!shared}),`);
+      connection.createTable('table:asked', `key_format=S,value_format=S,log=(enabled=${!shared})`);
+      expect(entry('file:asked.wt')).to.contain(`,log=(enabled=${!shared}),`);
+      const error = expectError(() => connection.createTable('table:other', `key_format=S,value_format=S,log=(enabled=${shared})`), ConfigError, ErrorCode.ConfigInvalid);
+      expect(error.location.key).to.equal('log');
+      expect(connection.hasTable('table:other')).to.equal(false);
+    });
+
+    it('records leaf_key_max and leaf_value_max as given, 0 when not configured', () => {
+      const entry = (key: string): string => (connection as ConnectionImpl).metadataEntries().find((e) => e.key === key)!.value;
+      connection.createTable('table:limits', 'key_format=S,value_format=S,leaf_key_max=1KB,leaf_value_max=8KB');
+      connection.createTable('table:defaults', 'key_format=S,value_format=S');
+      expect(entry('file:limits.wt')).to.contain(',leaf_key_max=1KB,').and.contain(',leaf_value_max=8KB,');
+      expect(entry('file:defaults.wt')).to.contain(',leaf_key_max=0,').and.contain(',leaf_value_max=0,');
     });
 
     it('raises ConfigError for a key or value format it cannot pack', () => {
@@ -147,5 +171,48 @@ describe('schema: dropped local files', () => {
     expect(existsSync(join(home, 't.wt')), 'the last checkpoint still names it').to.equal(true);
     await connection.checkpoint();
     expect(existsSync(join(home, 't.wt'))).to.equal(false);
+  });
+});
+
+describe('schema entries beside WiredTiger\'s', () => {
+  const homes = testHomes();
+
+  /** The entries `wt list -v` printed for a fixture home, by key. */
+  function fixtureEntries(name: string): Map<string, string> {
+    const lines = readFileSync(join(FIXTURES, name, 'expected', 'list-v.txt'), 'utf8').split('\n');
+    const entries = new Map<string, string>();
+    for (let i = 0; i + 1 < lines.length; i += 2) entries.set(lines[i]!, lines[i + 1]!);
+    return entries;
+  }
+
+  it('writes the file, column group and table entries of a create, and the history store\'s, with every key and value WiredTiger wrote for them', async () => {
+    const home = await homes.directory();
+    const connection = await homes.open(home, { storage: 'local' });
+    // The fixture's create call (FIXTURES README): a table of strings with the default settings.
+    connection.createTable('table:strings', 'key_format=S,value_format=S');
+    connection.openSession().openCursor('table:strings').insert('key000000', 'abcdefgh');
+    await connection.checkpoint();
+    const ours = new Map((connection as ConnectionImpl).metadataEntries().map((e) => [e.key, e.value]));
+    const theirs = fixtureEntries('small');
+    for (const key of ['table:strings', 'colgroup:strings', 'file:strings.wt', 'file:WiredTigerHS.wt']) {
+      const mine = parseConfig(ours.get(key)!);
+      const wiredTiger = parseConfig(theirs.get(key)!);
+      expect(mine.map((e) => e.key), key).to.deep.equal(wiredTiger.map((e) => e.key));
+      for (const entry of wiredTiger) {
+        const engine = mine.find((e) => e.key === entry.key)!.raw;
+        // The file id depends on what else the home holds; the checkpoint on when it ran.
+        // `version` is 1.1, which every WiredTiger build opens (standalone builds write 2.1).
+        if (entry.key === 'id' || entry.key === 'checkpoint') continue;
+        if (entry.key === 'version') {
+          expect(engine).to.equal('(major=1,minor=1)');
+          continue;
+        }
+        expect(engine, `${key} ${entry.key}`).to.equal(entry.raw);
+      }
+    }
+    const ourCheckpoint = latestCheckpoint(ours.get('file:strings.wt')!)!;
+    const theirCheckpoint = latestCheckpoint(theirs.get('file:strings.wt')!)!;
+    // One leaf and its root, a block each: the checkpoint's size as WiredTiger counts it.
+    expect(ourCheckpoint.size).to.equal(theirCheckpoint.size);
   });
 });

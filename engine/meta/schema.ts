@@ -1,6 +1,7 @@
+import type { PageSizes } from '../btree/index.js';
 import { ConfigError, ErrorCode, SchemaError } from '../errors.js';
 import {
-  getConfigRaw, getConfigValue, ItemFormat, NO_LOG_CHECKPOINT_LSN, parseConfig, parseSize, quoteIfNeeded, rejectUnknownKeys,
+  getConfigRaw, getConfigValue, ItemFormat, NO_LOG_CHECKPOINT_LSN, parseBoolean, parseConfig, parseSize, quoteIfNeeded, rejectUnknownKeys,
   stripParens,
 } from '../format/index.js';
 
@@ -23,13 +24,13 @@ export const CREATE_CONFIG_KEYS: ReadonlySet<string> = new Set([
   'leaf_value_max', 'leaf_key_max', 'memory_page_max', 'log', 'type', 'access_pattern_hint', 'exclusive',
 ]);
 
-export interface TableSettings {
+/**
+ * A table's settings: its formats, its page sizes (`leaf_key_max` and `leaf_value_max` in
+ * bytes, 0 by default: derived from the page size) and what its entries repeat.
+ */
+export interface TableSettings extends PageSizes {
   keyFormat: string;
   valueFormat: string;
-  allocationSize: number;
-  leafPageMax: number;
-  internalPageMax: number;
-  splitPct: number;
   appMetadata: string;
   /** The `columns` of the table entry as written (`(k,v)`), or '' for none. */
   columns: string;
@@ -71,13 +72,15 @@ export function settingsFromFileConfig(config: string): TableSettings {
     leafPageMax: parseSize(get('leaf_page_max') ?? '32KB', 'leaf_page_max'),
     internalPageMax: parseSize(get('internal_page_max') ?? '4KB', 'internal_page_max'),
     splitPct: Number(get('split_pct') ?? 90),
+    leafKeyMax: parseSize(get('leaf_key_max') ?? '0', 'leaf_key_max'),
+    leafValueMax: parseSize(get('leaf_value_max') ?? '0', 'leaf_value_max'),
     appMetadata: get('app_metadata') ?? '',
     columns: getConfigRaw(config, 'columns') ?? '',
   };
 }
 
 const sizeText = (bytes: number): string =>
-  bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)}MB` : bytes % 1024 === 0 ? `${bytes / 1024}KB` : `${bytes}`;
+  bytes === 0 ? '0' : bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)}MB` : bytes % 1024 === 0 ? `${bytes / 1024}KB` : `${bytes}`;
 
 /** The `table:` entry. */
 export function tableEntry(s: TableSettings): string {
@@ -88,10 +91,25 @@ export function tableEntry(s: TableSettings): string {
 /** WiredTiger's `tiered_storage` group of a `file:` entry for a file not in tiered storage. */
 const TIERED_STORAGE = 'tiered_storage=(auth_token=,bucket=,bucket_prefix=,cache_directory=,local_retention=300,name=,object_target_size=0)';
 
-/** The `colgroup:` entry naming its `file:` source. */
-export function colgroupEntry(fileName: string): string {
+/** The `colgroup:` entry naming its `file:` source; it repeats the table's columns, as WiredTiger's does. */
+export function colgroupEntry(fileName: string, columns = ''): string {
   return `app_metadata=,assert=(commit_timestamp=none,durable_timestamp=none,read_timestamp=none,write_timestamp=off),`
-    + `collator=,columns=,source="file:${fileName}",type=file,verbose=[],write_timestamp_usage=none`;
+    + `collator=,columns=${columns},source="file:${fileName}",type=file,verbose=[],write_timestamp_usage=none`;
+}
+
+/**
+ * Whether a table's commits are journaled, as its entries' `log=(enabled=...)` says: every
+ * local table is (whenever the connection journals, as WiredTiger logs a table whose entry says
+ * true whenever its log is on), a shared table never (the server recovers it from the oplog). A
+ * create asking for the other is refused rather than recorded as something the table is not.
+ */
+export function tableLogging(config: string, shared: boolean): boolean {
+  const raw = getConfigRaw(config, 'log');
+  const asked = raw === undefined ? undefined : getConfigValue(stripParens(raw), 'enabled');
+  if (asked !== undefined && parseBoolean(asked, 'log') !== !shared) {
+    throw new ConfigError(`log=(enabled=${asked}) is not available: ${shared ? 'shared tables are never journaled' : 'local tables are journaled whenever the connection journals'}`, { key: 'log' });
+  }
+  return !shared;
 }
 
 /** What differs between the `file:` entries WiredTiger writes for user tables and system files. */
@@ -101,7 +119,8 @@ interface FileEntryOptions {
   checkpoint: string;
   shared: boolean;
   blockCompressor?: string;
-  leafValueMax?: string;
+  /** The entry's `log=(enabled=...)` (`tableLogging`). */
+  logged: boolean;
   /** The journal's `checkpoint_lsn`; none (logging off) by default. */
   checkpointLsn?: string;
 }
@@ -111,10 +130,10 @@ function fullFileEntry(o: FileEntryOptions): string {
   const s = o.settings;
   return `access_pattern_hint=none,allocation_size=${sizeText(s.allocationSize)},app_metadata=${quoteIfNeeded(s.appMetadata)},`
     + `assert=(commit_timestamp=none,durable_timestamp=none,read_timestamp=none,write_timestamp=off),block_allocation=best,`
-    + `block_compressor=${o.blockCompressor ?? ''},${o.shared ? 'block_manager=disagg,' : ''}cache_resident=false,checksum=on,collator=,columns=,dictionary=0,encryption=(keyid=,name=),format=btree,`
+    + `block_compressor=${o.blockCompressor ?? ''},${o.shared ? 'block_manager=disagg,' : ''}cache_resident=false,checksum=on,collator=,columns=${s.columns},dictionary=0,encryption=(keyid=,name=),format=btree,`
     + `huffman_key=,huffman_value=,id=${o.id},ignore_in_memory_cache_size=false,internal_item_max=0,internal_key_max=0,`
     + `internal_key_truncate=true,internal_page_max=${sizeText(s.internalPageMax)},key_format=${s.keyFormat},key_gap=10,`
-    + `leaf_item_max=0,leaf_key_max=0,leaf_page_max=${sizeText(s.leafPageMax)},leaf_value_max=${o.leafValueMax ?? '0'},log=(enabled=false),`
+    + `leaf_item_max=0,leaf_key_max=${sizeText(s.leafKeyMax)},leaf_page_max=${sizeText(s.leafPageMax)},leaf_value_max=${sizeText(s.leafValueMax)},log=(enabled=${o.logged}),`
     + `memory_page_image_max=0,memory_page_max=5MB,os_cache_dirty_max=0,os_cache_max=0,prefix_compression=false,`
     + `prefix_compression_min=4,readonly=false,split_deepen_min_child=0,split_deepen_per_child=0,split_pct=${s.splitPct},`
     + `tiered_object=false,${TIERED_STORAGE},value_format=${s.valueFormat},verbose=[],version=(major=1,minor=1),write_timestamp_usage=none,`
@@ -126,24 +145,25 @@ function fullFileEntry(o: FileEntryOptions): string {
  * as WiredTiger's disaggregated branch does) and keep their pages under `id` in the page log.
  */
 export function fileEntry(settings: TableSettings, id: number, checkpoint: string, shared: boolean): string {
-  return fullFileEntry({ settings, id, checkpoint, shared });
+  return fullFileEntry({ settings, id, checkpoint, shared, logged: !shared });
 }
 
 const SYSTEM_FILE_SETTINGS: TableSettings = {
-  keyFormat: 'S', valueFormat: 'S', allocationSize: 4096, leafPageMax: 32 * 1024, internalPageMax: 4 * 1024, splitPct: 90, appMetadata: '', columns: '',
+  keyFormat: 'S', valueFormat: 'S', allocationSize: 4096, leafPageMax: 32 * 1024, internalPageMax: 4 * 1024, splitPct: 90,
+  leafKeyMax: 0, leafValueMax: 0, appMetadata: '', columns: '',
 };
 
 /** The metadata file's own entry for the turtle file. */
 /** `checkpointLsn` is the journal's `checkpoint_lsn` (`(file,offset)`), or none with logging off. */
 export function metadataFileEntry(checkpoint: string, checkpointLsn: string = NO_LOG_CHECKPOINT_LSN): string {
-  return fullFileEntry({ settings: SYSTEM_FILE_SETTINGS, id: 0, checkpoint, shared: false, checkpointLsn });
+  return fullFileEntry({ settings: SYSTEM_FILE_SETTINGS, id: 0, checkpoint, shared: false, logged: true, checkpointLsn });
 }
 
 /** The history store's entry: WiredTiger's read-only tools need the file and its entry. */
 export function historyStoreEntry(checkpoint: string): string {
   return fullFileEntry({
-    settings: { ...SYSTEM_FILE_SETTINGS, keyFormat: 'IuQQ', valueFormat: 'QQQu', internalPageMax: 16 * 1024 },
-    id: HISTORY_STORE_ID, checkpoint, shared: false, blockCompressor: 'none', leafValueMax: '64MB',
+    settings: { ...SYSTEM_FILE_SETTINGS, keyFormat: 'IuQQ', valueFormat: 'QQQu', internalPageMax: 16 * 1024, leafValueMax: 64 * 1024 * 1024 },
+    id: HISTORY_STORE_ID, checkpoint, shared: false, logged: false, blockCompressor: 'none',
   });
 }
 
