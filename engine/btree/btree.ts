@@ -26,7 +26,7 @@ export interface BtreeOptions {
   rootAddress?: Buffer;
   /** The largest page write generation already on disk. */
   writeGen: bigint;
-  /** Split a leaf when its cells pass this many bytes (WiredTiger: 90% of leaf_page_max). */
+  /** Split a leaf when its cells pass this many bytes: WiredTiger's split size less the page header (`treeLimits`). */
   leafSplitBytes: number;
   /** Split an internal page when its cells pass this many bytes. */
   internalSplitBytes: number;

@@ -46,8 +46,11 @@ export function leafItemLimits(page: PageSizes): LeafItemLimits {
 /** The split sizes and inline limits a tree of these page sizes uses (`BtreeOptions`). */
 export function treeLimits(page: PageSizes): { leafSplitBytes: number; internalSplitBytes: number; leafItemLimits: LeafItemLimits } {
   return {
-    leafSplitBytes: Math.round(page.leafPageMax * page.splitPct / 100),
-    internalSplitBytes: Math.round(page.internalPageMax * page.splitPct / 100),
+    // A page splits before its image (header and cells) passes WiredTiger's split size, so a
+    // full leaf's block is exactly that size, a whole number of allocation units, as
+    // WiredTiger's are: rounding up to the next unit instead would waste most of one per page.
+    leafSplitBytes: splitPageSize(page.splitPct, page.leafPageMax, page.allocationSize) - BLOCK_PAYLOAD_OFFSET,
+    internalSplitBytes: splitPageSize(page.splitPct, page.internalPageMax, page.allocationSize) - BLOCK_PAYLOAD_OFFSET,
     leafItemLimits: leafItemLimits(page),
   };
 }
