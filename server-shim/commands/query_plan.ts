@@ -145,48 +145,31 @@ export function planAccessStage(
   if (plan.kind === 'scan') {
     const scan = new PlanStage('COLLSCAN', { direction }, undefined, Object.keys(parsed).length > 0 ? parsed : undefined);
     root = scan;
-    records = (function* () {
-      for (const record of storage.scan(entry, plan, reverse)) {
-        scan.works += 1;
-        scan.docsExamined += 1;
-        if (matcher(record.document)) yield record;
-      }
+    records = examine(storage.scan(entry, plan, reverse), matcher, [scan], () => {
       scan.works += 1;
-      scan.isEOF = true;
-    })();
+      scan.docsExamined += 1;
+    });
   } else if (plan.kind === 'points' && plan.values.length === 1 && entry.keyField === '_id' && isLoneKeyEquality(filter, entry.keyField)) {
     const lookup = new PlanStage(options.pointStage, options.pointStage === 'EXPRESS_IXSCAN' ? { keyPattern: '{ _id: 1 }', indexName: '_id_' } : {});
     root = lookup;
-    records = (function* () {
-      for (const record of storage.scan(entry, plan, reverse)) {
-        lookup.works += 1;
-        lookup.keysExamined += 1;
-        lookup.docsExamined += 1;
-        if (matcher(record.document)) yield record;
-      }
+    records = examine(storage.scan(entry, plan, reverse), matcher, [lookup], () => {
       lookup.works += 1;
-      lookup.isEOF = true;
-    })();
+      lookup.keysExamined += 1;
+      lookup.docsExamined += 1;
+    });
   } else {
     const residual = residualFilter(filter, entry.keyField);
     const scan = new PlanStage('IXSCAN', indexScanDetails(entry.keyField, plan, direction));
     const fetch = new PlanStage('FETCH', {}, scan, residual);
     root = fetch;
-    records = (function* () {
-      scan.seeks = plan.kind === 'points' ? plan.values.length : 1;
-      for (const record of storage.scan(entry, plan, reverse)) {
-        scan.works += 1;
-        scan.keysExamined += 1;
-        scan.nReturned += 1;
-        fetch.works += 1;
-        fetch.docsExamined += 1;
-        if (matcher(record.document)) yield record;
-      }
+    scan.seeks = plan.kind === 'points' ? plan.values.length : 1;
+    records = examine(storage.scan(entry, plan, reverse), matcher, [scan, fetch], () => {
       scan.works += 1;
-      scan.isEOF = true;
+      scan.keysExamined += 1;
+      scan.nReturned += 1;
       fetch.works += 1;
-      fetch.isEOF = true;
-    })();
+      fetch.docsExamined += 1;
+    });
   }
   const counted = (function* () {
     for (const record of records) {
@@ -202,6 +185,21 @@ export function planAccessStage(
       for (const record of timedRecords) yield record.document;
     })(),
   };
+}
+
+/**
+ * The records `matcher` accepts among those read, calling `count` for each record read and
+ * ending `stages` (one last unit of work each) once the reads are done.
+ */
+function* examine<T extends { document: Document }>(read: Iterable<T>, matcher: (document: Document) => boolean, stages: PlanStage[], count: () => void): Generator<T> {
+  for (const record of read) {
+    count();
+    if (matcher(record.document)) yield record;
+  }
+  for (const stage of stages) {
+    stage.works += 1;
+    stage.isEOF = true;
+  }
 }
 
 /** The plan of a query on a collection that does not exist. */
