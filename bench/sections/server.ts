@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { MongoClient } from 'mongodb';
 import { builtPaths, ShimProcess } from '../../jstests/libs/index.js';
@@ -12,10 +13,12 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
+const moduleTrace = fileURLToPath(new URL('../../jstests/libs/module_trace.js', import.meta.url));
+
 /** Milliseconds from spawning `node args` until its stdout holds `readyText` (or it exits). */
-async function timeUntilReady(args: string[], readyText?: string): Promise<number> {
+async function timeUntilReady(args: string[], readyText?: string, env?: NodeJS.ProcessEnv): Promise<number> {
   const started = performance.now();
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'ignore'] });
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'ignore'], ...(env === undefined ? {} : { env }) });
   let elapsed: number | undefined;
   await new Promise<void>((resolve) => {
     let output = '';
@@ -83,6 +86,18 @@ export const serverSection: BenchSection = {
         section: 'server', figure: `start-up to the ready line, new dbpath (median of ${spawns})`, variant: storage, value: millis, unit: 'ms',
         reference: { value: nodeMillis, unit: 'ms', source: 'node -e 0 in the same run' }, ratio: slowerBy(millis, nodeMillis),
       });
+      // What the process has loaded by its ready line: the server's own files (its bundle's
+      // chunks) and its dependencies' modules, each costing about a millisecond to load.
+      const traceFile = join(context.scratch, `modules-${storage}.txt`);
+      const tracedDbpath = join(context.scratch, `startup-${storage}-traced`);
+      mkdirSync(tracedDbpath);
+      await timeUntilReady(['--import', moduleTrace, builtPaths.mongodShim, '--dbpath', tracedDbpath, '--port', '0', '--replSet', 'rs0', '--storage', storage], '"Waiting for connections"', {
+        ...process.env, MODULE_TRACE_FILE: traceFile,
+      });
+      const loaded = readFileSync(traceFile, 'utf8').split('\n').filter((line) => line !== '' && !line.includes('/jstests/libs/'));
+      const ownFiles = loaded.filter((line) => !line.includes('/node_modules/')).length;
+      rows.push({ section: 'server', figure: 'files of the server loaded before the ready line', variant: storage, value: ownFiles, unit: 'files' });
+      rows.push({ section: 'server', figure: 'modules of its dependencies loaded before the ready line', variant: storage, value: loaded.length - ownFiles, unit: 'modules' });
     }
 
     const responder = new WireResponder();

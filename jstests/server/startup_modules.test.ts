@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { MongoClient } from 'mongodb';
 import { dir } from 'tmp-promise';
 import { builtPaths } from '../libs/index.js';
@@ -40,7 +40,7 @@ async function startTraced(storage: 'local' | 'disagg'): Promise<TracedServer> {
   await client.connect();
   return {
     client,
-    loaded: () => readFileSync(traceFile, 'utf8').split('\n').filter((line) => line !== ''),
+    loaded: () => readFileSync(traceFile, 'utf8').split('\n').filter((line) => line !== '').flatMap(sourceModules),
     stop: async () => {
       await client.close();
       const exited = new Promise((resolve) => child.on('exit', resolve));
@@ -50,6 +50,20 @@ async function startTraced(storage: 'local' | 'disagg'): Promise<TracedServer> {
       await run.cleanup();
     },
   };
+}
+
+/**
+ * The project modules a loaded file holds: the server is built as a bundle split into chunks
+ * (`npm run build`), so a chunk stands for the modules its source map lists, each named as its
+ * own built file (`.../server-shim/query/matcher.js`); other files stand for themselves.
+ */
+function sourceModules(url: string): string[] {
+  if (!url.startsWith('file:')) return [url];
+  const file = fileURLToPath(url);
+  if (file.includes('/node_modules/') || !existsSync(`${file}.map`)) return [url];
+  const sources = (JSON.parse(readFileSync(`${file}.map`, 'utf8')) as { sources: string[] }).sources;
+  if (sources.length <= 1) return [url];
+  return sources.map((source) => pathToFileURL(resolve(dirname(file), source).replace(/\.ts$/, '.js')).href);
 }
 
 /** The loaded modules whose URL contains any of `parts`. */

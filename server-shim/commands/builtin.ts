@@ -19,6 +19,7 @@ export const builtinCommands: readonly CommandEntry[] = [
   { name: 'drop', load: async () => (await import('./drop.js')).dropCommand },
   { name: 'dropDatabase', load: async () => (await import('./drop_database.js')).dropDatabaseCommand },
   { name: 'endSessions', load: async () => (await import('./end_sessions.js')).endSessionsCommand },
+  { name: 'explain', load: async () => (await import('./explain.js')).explainCommand },
   { name: 'find', load: async () => (await import('./find.js')).findCommand },
   { name: 'fsync', load: async () => (await import('./fsync.js')).fsyncCommand },
   { name: 'fsyncUnlock', load: async () => (await import('./fsync_unlock.js')).fsyncUnlockCommand },

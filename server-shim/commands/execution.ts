@@ -1,19 +1,13 @@
 import { Long } from 'bson';
 import { defaultFirstBatchSize } from '../cursors/index.js';
-import { compileFilter, compileProjection, parseSort, planAccess, sortStage, type AccessPlan } from '../query/index.js';
+import { compileFilter, planAccess, type AccessPlan } from '../query/index.js';
 import type { CollectionEntry, Storage } from '../storage/index.js';
 import { isDocument, type Document } from '../values/index.js';
 import { cursorReply } from './arguments.js';
 import type { CommandContext } from './context.js';
+import { planFind, type FindSpecification, type PointLookupStage } from './query_plan.js';
 
-/** What a find (or a count) selects. */
-export interface FindSpecification {
-  filter?: Document;
-  sort?: Document;
-  projection?: Document;
-  skip?: number;
-  limit?: number;
-}
+export type { FindSpecification } from './query_plan.js';
 
 /**
  * The documents of `entry` matching `filter`, with their keys, read through the best access
@@ -26,37 +20,13 @@ export function* matchingRecords(storage: Storage, entry: CollectionEntry, filte
 }
 
 /**
- * A find as a lazy stream: filter, sort, skip, limit, projection. A sort on the key field alone
- * (`{_id: 1}` or `{_id: -1}`) follows key order and streams; any other sort reads its whole
- * input (keeping only skip + limit documents when there is a limit).
+ * A find as a lazy stream: filter, sort, skip, limit, projection, run through the stages of
+ * its plan (`query_plan.ts`). A sort on the key field alone (`{_id: 1}` or `{_id: -1}`) follows
+ * key order and streams; any other sort reads its whole input (keeping only skip + limit
+ * documents when there is a limit).
  */
-export function findStream(storage: Storage, entry: CollectionEntry | undefined, specification: FindSpecification): Iterable<Document> {
-  if (entry === undefined) return [];
-  // Validate everything before the first document is read, so errors come with the first reply.
-  const sortFields = parseSort(specification.sort);
-  const projector = compileProjection(specification.projection);
-  compileFilter(specification.filter);
-  const keyOrdered = sortFields.length === 1 && sortFields[0]!.path === entry.keyField;
-  const skip = specification.skip ?? 0;
-  const limit = specification.limit !== undefined && specification.limit > 0 ? specification.limit : undefined;
-
-  return (function* () {
-    let stream: Iterable<Document> = (function* () {
-      for (const record of matchingRecords(storage, entry, specification.filter, keyOrdered && sortFields[0]!.direction === -1)) yield record.document;
-    })();
-    if (sortFields.length > 0 && !keyOrdered) stream = sortStage(sortFields, limit === undefined ? undefined : limit + skip)(stream);
-    let skipped = 0;
-    let returned = 0;
-    for (const document of stream) {
-      if (skipped < skip) {
-        skipped += 1;
-        continue;
-      }
-      yield projector ? projector(document) : document;
-      returned += 1;
-      if (limit !== undefined && returned >= limit) return;
-    }
-  })();
+export function findStream(storage: Storage, entry: CollectionEntry | undefined, specification: FindSpecification, pointStage: PointLookupStage = 'IDHACK'): Iterable<Document> {
+  return planFind(storage, entry, specification, { pointStage }).documents;
 }
 
 /** Options for the first reply of a cursor-returning command. */

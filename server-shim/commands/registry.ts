@@ -2,6 +2,7 @@ import { CommandError, ErrorCodes } from '../errors/index.js';
 import type { ServerParameters } from '../options/index.js';
 import type { Document } from '../values/index.js';
 import type { CommandContext, CommandRequest } from './context.js';
+import type { Verbosity } from './query_plan.js';
 
 /**
  * Who may run a command beyond "anyone":
@@ -30,6 +31,12 @@ export interface CommandDefinition {
   readonly help: string;
   /** Runs the command; returns the reply without `ok` (added as 1) or throws `CommandError`. */
   run(request: CommandRequest, context: CommandContext): Document | Promise<Document>;
+  /**
+   * For commands `explain` takes (`find`, `aggregate`, `count`): plans the command and, at the
+   * executing verbosities, runs it to the end without replying its results; returns the explain
+   * reply's body (`queryPlanner`, `executionStats` or `stages`). `explain` adds the rest.
+   */
+  explain?(request: CommandRequest, context: CommandContext, verbosity: Verbosity): Document;
 }
 
 /** Identity function that gives a command definition its type (one per command file). */

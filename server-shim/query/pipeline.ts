@@ -11,6 +11,11 @@ import { parseSort, sortKeyValue, type SortField } from './sort.js';
 export interface PipelineContext {
   /** The value of `$$NOW` (fixed for the whole pipeline, as in mongod). */
   now?: Date;
+  /**
+   * Sees the output of stage `index` as it streams (explain counts and times each stage with
+   * it); returns the stream the next stage reads.
+   */
+  observe?: (index: number, output: Iterable<Document>) => Iterable<Document>;
 }
 
 /** A stage: a lazy transformation of a document stream. */
@@ -45,7 +50,9 @@ export function compilePipeline(stages: unknown[], context: PipelineContext = {}
     }
     compiled.push(compileStage(name, argument, now));
   }
-  return (input) => compiled.reduce<Iterable<Document>>((stream, stage) => stage(stream), input);
+  const observe = context.observe;
+  if (observe === undefined) return (input) => compiled.reduce<Iterable<Document>>((stream, stage) => stage(stream), input);
+  return (input) => compiled.reduce<Iterable<Document>>((stream, stage, index) => observe(index, stage(stream)), input);
 }
 
 function compileStage(name: string, argument: unknown, now: Date): Stage {
