@@ -36,6 +36,11 @@ export const ErrorCode = {
   /** A home opened with a page log that is not the one it pairs with. */
   PageLogMismatch: 'PAGE_LOG_MISMATCH',
   CheckpointMetadataCorrupt: 'CHECKPOINT_METADATA_CORRUPT',
+  /**
+   * A networked page-log store cannot be used: its server refuses the connection or the
+   * credentials, is gone, or did not answer in time. Nothing is assumed written.
+   */
+  StoreUnavailable: 'STORE_UNAVAILABLE',
   // Journal (write-ahead log of local tables).
   /** A journal file is corrupt or truncated before its end: recovery refuses to guess. */
   LogCorrupt: 'LOG_CORRUPT',
@@ -106,6 +111,7 @@ const errorClassOfCode: Record<ErrorCodeValue, ErrorClassValue> = {
   // A home and a page log that are not a pair: reading one as the other's would serve wrong data.
   [ErrorCode.PageLogMismatch]: ErrorClass.Corruption,
   [ErrorCode.CheckpointMetadataCorrupt]: ErrorClass.Corruption,
+  [ErrorCode.StoreUnavailable]: ErrorClass.CouldNotRun,
   [ErrorCode.KeyProvider]: ErrorClass.CouldNotRun,
   [ErrorCode.KeyPageInvalid]: ErrorClass.Corruption,
   [ErrorCode.KeyPageChecksum]: ErrorClass.Corruption,
