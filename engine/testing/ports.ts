@@ -1,9 +1,9 @@
 import { createServer } from 'node:net';
 
 /**
- * A TCP port free on 127.0.0.1 at the moment of the call, for a command line that must name
- * its port up front (`--fork`, a README command). A server the harness starts itself uses
- * `--port 0` instead, which cannot race.
+ * A TCP port free on 127.0.0.1 at the moment of the call, for a command line or a server that
+ * must be told its port up front (`--fork`, a README command, a PostgreSQL server). A server
+ * that can take `--port 0` should, which cannot race.
  */
 export async function freePort(): Promise<number> {
   const server = createServer();
