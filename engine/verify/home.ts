@@ -18,7 +18,7 @@ import {
 } from './file_checks.js';
 import { errorMessage, FindingCode, type FindingSink } from './findings.js';
 import { FileSource, PageLogSource } from './sources.js';
-import { TreeWalker, type StoredRecord, type TreeWalkSummary } from './tree.js';
+import { TreeWalker, type LeafRecords, type StoredRecord, type TreeWalkSummary } from './tree.js';
 
 /**
  * Reading a stopped home without the engine: the local turtle file, the local metadata
@@ -290,6 +290,11 @@ export class HomeReader {
    * checks (problems go to the sink). `onSummary` receives the walk's counts at the end.
    */
   *records(file: MetadataEntry, onSummary?: (summary: TreeWalkSummary) => void): Generator<StoredRecord> {
+    for (const leaf of this.leaves(file, onSummary)) yield* leaf;
+  }
+
+  /** `records`, a leaf at a time, as byte ranges: what a dump of a large table reads. */
+  *leaves(file: MetadataEntry, onSummary?: (summary: TreeWalkSummary) => void): Generator<LeafRecords> {
     const where = { uri: file.key };
     const checkpoints = checkpointsOf(file.value, this.sink, where);
     const newest = checkpoints?.[checkpoints.length - 1];
@@ -299,7 +304,7 @@ export class HomeReader {
       const id = Number(getConfigValue(file.value, 'id'));
       const source = new PageLogSource(this.pageLog.openHandle(id), file.key);
       const walker = new TreeWalker(source, this.sink, { ...source.where });
-      yield* walker.records(Buffer.from(newest.addr, 'hex'));
+      yield* walker.leaves(Buffer.from(newest.addr, 'hex'));
       onSummary?.(walker.summary);
       return;
     }
@@ -323,7 +328,7 @@ export class HomeReader {
       if (cookie.root.size === 0) return;
       source.checkpointFileSize = cookie.fileSize;
       const walker = new TreeWalker(source, this.sink, { ...source.where });
-      yield* walker.records(encodeFileAddress(cookie.root, allocationSize));
+      yield* walker.leaves(encodeFileAddress(cookie.root, allocationSize));
       onSummary?.(walker.summary);
     } finally {
       source.close();

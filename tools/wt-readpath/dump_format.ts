@@ -1,5 +1,5 @@
 import { escapeForDump, parseConfig, PRINTED_AS_IS } from '../../engine/format/index.js';
-import type { HomeReader, MetadataEntry, StoredRecord } from '../../engine/verify/index.js';
+import type { HomeReader, LeafRecords, MetadataEntry, StoredRecord } from '../../engine/verify/index.js';
 
 /**
  * `wt dump`'s text format: the header `wt dump` prints, the creation configuration it
@@ -89,8 +89,18 @@ export class DumpEncoder {
 
   /** One record's two lines. */
   record(key: Uint8Array, value: Uint8Array): void {
-    this.item(key);
-    this.item(value);
+    this.item(key, 0, key.length);
+    this.item(value, 0, value.length);
+  }
+
+  /** The records of a leaf, two lines each, straight from their byte ranges. */
+  leaf(leaf: LeafRecords): void {
+    const { buffers, ranges } = leaf;
+    const fields = 2 * leaf.length;
+    for (let i = 0; i < fields; i++) {
+      const at = 3 * i;
+      this.item(buffers[ranges[at]!]!, ranges[at + 1]!, ranges[at + 2]!);
+    }
   }
 
   /** Hands over what is buffered. */
@@ -101,43 +111,36 @@ export class DumpEncoder {
     this.used = 0;
   }
 
-  private item(bytes: Uint8Array): void {
+  /** `bytes[start, end)` as one line. */
+  private item(bytes: Uint8Array, start: number, end: number): void {
     // At most three characters per byte (`\xx`), and the newline.
-    const worst = bytes.length * 3 + 1;
+    const worst = (end - start) * 3 + 1;
     if (this.used + worst > this.chunk.length) {
       this.flush();
       if (worst > this.chunk.length) this.chunk = Buffer.allocUnsafe(worst);
     }
     const chunk = this.chunk;
     let used = this.used;
-    const length = bytes.length;
     if (this.hex) {
-      for (let i = 0; i < length; i++) {
+      for (let i = start; i < end; i++) {
         const b = bytes[i]!;
         chunk[used++] = HEX_DIGITS[b >> 4]!;
         chunk[used++] = HEX_DIGITS[b & 15]!;
       }
     } else {
-      let runStart = 0;
-      for (let i = 0; i < length; i++) {
+      // Byte by byte: items are short, and a copy call per printable run costs more than this.
+      for (let i = start; i < end; i++) {
         const b = bytes[i]!;
-        if (PRINTED_AS_IS[b] === 1) continue;
-        if (i > runStart) {
-          chunk.set(bytes.subarray(runStart, i), used);
-          used += i - runStart;
-        }
-        chunk[used++] = BACKSLASH;
-        if (b === BACKSLASH) {
+        if (PRINTED_AS_IS[b] === 1) {
+          chunk[used++] = b;
+        } else if (b === BACKSLASH) {
+          chunk[used++] = BACKSLASH;
           chunk[used++] = BACKSLASH;
         } else {
+          chunk[used++] = BACKSLASH;
           chunk[used++] = HEX_DIGITS[b >> 4]!;
           chunk[used++] = HEX_DIGITS[b & 15]!;
         }
-        runStart = i + 1;
-      }
-      if (runStart < length) {
-        chunk.set(bytes.subarray(runStart), used);
-        used += length - runStart;
       }
     }
     chunk[used++] = NEWLINE;
