@@ -181,34 +181,45 @@ export class CellDecoder {
       const flags = page[p++]!;
       if (flags & 0x80) throw new FormatError('unused bit set in the cell time flags', { offset: p - 1 });
       const time: RawTimeFields = { flags };
-      const next = (): bigint => {
-        if (p >= end) throw truncated(offset, 'cell time fields');
-        const [value, n] = readPackedUintBig(page, p);
-        p += n;
-        return value;
-      };
-      if (flags & TimeFlags.StartTs) time.startTs = next();
-      if (flags & TimeFlags.StartTxn) time.startTxn = next();
-      if (flags & TimeFlags.DurableStart) time.durableStartDelta = next();
-      if (flags & TimeFlags.StopTs) time.stopDelta = next();
-      if (flags & TimeFlags.StopTxn) time.stopTxnDelta = next();
-      if (flags & TimeFlags.DurableStop) time.durableStopDelta = next();
+      const what = 'cell time fields';
+      if (flags & TimeFlags.StartTs) {
+        time.startTs = this.bigField(page, p, end, what);
+        p += this.fieldSize;
+      }
+      if (flags & TimeFlags.StartTxn) {
+        time.startTxn = this.bigField(page, p, end, what);
+        p += this.fieldSize;
+      }
+      if (flags & TimeFlags.DurableStart) {
+        time.durableStartDelta = this.bigField(page, p, end, what);
+        p += this.fieldSize;
+      }
+      if (flags & TimeFlags.StopTs) {
+        time.stopDelta = this.bigField(page, p, end, what);
+        p += this.fieldSize;
+      }
+      if (flags & TimeFlags.StopTxn) {
+        time.stopTxnDelta = this.bigField(page, p, end, what);
+        p += this.fieldSize;
+      }
+      if (flags & TimeFlags.DurableStop) {
+        time.durableStopDelta = this.bigField(page, p, end, what);
+        p += this.fieldSize;
+      }
       this.time = time;
     }
     if (desc & CELL_64V) {
-      if (p >= end) throw truncated(offset, 'cell RLE value');
-      const [value, n] = readPackedUintBig(page, p);
-      p += n;
-      this.v = value;
+      this.v = this.bigField(page, p, end, 'cell RLE value');
+      p += this.fieldSize;
     }
     if (type === CellType.AddressDeleted && fastTruncatePage) {
-      const read = (): bigint => {
-        if (p >= end) throw truncated(offset, 'fast-truncate fields');
-        const [value, n] = readPackedUintBig(page, p);
-        p += n;
-        return value;
-      };
-      this.fastTruncate = { txn: read(), ts: read(), durableTs: read() };
+      const txn = this.bigField(page, p, end, 'fast-truncate fields');
+      p += this.fieldSize;
+      const ts = this.bigField(page, p, end, 'fast-truncate fields');
+      p += this.fieldSize;
+      const durableTs = this.bigField(page, p, end, 'fast-truncate fields');
+      p += this.fieldSize;
+      this.fastTruncate = { txn, ts, durableTs };
     }
     if (p >= end) throw truncated(offset, 'cell length');
     // The one- and two-byte forms of the packed length inline: nearly every cell has one.
@@ -217,6 +228,9 @@ export class CellDecoder {
     if (b0 >= 0x80 && b0 < 0xc0) {
       packedLength = b0 & 0x3f;
       p += 1;
+    } else if (b0 >= 0xc0 && b0 < 0xe0 && p + 1 < end) {
+      packedLength = (((b0 & 0x1f) << 8) | page[p + 1]!) + 64;
+      p += 2;
     } else {
       const [value, n] = readPackedUint(page, p);
       packedLength = value;
@@ -236,6 +250,20 @@ export class CellDecoder {
     this.dataStart = p;
     this.dataEnd = p + length;
     this.size = p + length - offset;
+  }
+
+  /** Bytes of the last field `bigField` read. */
+  private fieldSize = 0;
+
+  /**
+   * The packed integer at `p` (its size left in `fieldSize`). A method, not a closure over
+   * `decode`'s position: a closure would make every `decode` call allocate its context.
+   */
+  private bigField(page: Uint8Array, p: number, end: number, what: string): bigint {
+    if (p >= end) throw truncated(this.offset, what);
+    const [value, n] = readPackedUintBig(page, p);
+    this.fieldSize = n;
+    return value;
   }
 
   /** The decoded cell as a `Cell` of its own, its data a view of `page`. */

@@ -24,12 +24,14 @@ const EMPTY = Buffer.alloc(0);
 /**
  * The records of one leaf as byte ranges of a few buffers: the page image (buffer 0), the keys
  * the leaf rebuilt from prefix compression (buffer 1) and its overflow items. Walking a leaf
- * makes no object per record; `key(i)` and `value(i)`, and iterating, make the Buffers for
- * callers that want them.
+ * makes no object per record. The ranges are valid until the walk goes on (the page's buffer
+ * is reused); `key(i)` and `value(i)` are views, iterating yields records of their own.
  */
 export class LeafRecords implements Iterable<StoredRecord> {
   /** How many records. */
   length = 0;
+  /** Whether the leaf holds overflow items. */
+  hasOverflow = false;
   /** What `ranges` index. */
   readonly buffers: Buffer[];
   /** Six numbers per record: key buffer, key start, key end, value buffer, value start, value end. */
@@ -67,8 +69,9 @@ export class LeafRecords implements Iterable<StoredRecord> {
     return this.buffers[this.ranges[at]!]!.subarray(this.ranges[at + 1], this.ranges[at + 2]);
   }
 
+  /** The records, each copied out of the page so that it outlives the walk. */
   *[Symbol.iterator](): Iterator<StoredRecord> {
-    for (let i = 0; i < this.length; i++) yield { key: this.key(i), value: this.value(i) };
+    for (let i = 0; i < this.length; i++) yield { key: Buffer.from(this.key(i)), value: Buffer.from(this.value(i)) };
   }
 }
 
@@ -130,10 +133,10 @@ interface PageResult {
   hasOverflow: boolean;
 }
 
-/** Whether the ascending `values` hold `value`. */
-function sortedIncludes(values: readonly number[], value: number): boolean {
+/** Whether the first `count` of the ascending `values` hold `value`. */
+function sortedIncludes(values: readonly number[], count: number, value: number): boolean {
   let low = 0;
-  let high = values.length - 1;
+  let high = count - 1;
   while (low <= high) {
     const mid = (low + high) >> 1;
     const at = values[mid]!;
@@ -155,6 +158,8 @@ export class TreeWalker {
   /** Decodes every cell of the walk; a second one re-reads the target of a value copy. */
   private readonly decoder = new CellDecoder();
   private readonly copyDecoder = new CellDecoder();
+  /** The offsets of the current leaf's value cells, ascending, for value copies to point back at. */
+  private readonly valueOffsets: number[] = [];
   /** The last key of the leaves walked so far, for order across pages. */
   private lastKey: Buffer | undefined;
 
@@ -187,11 +192,14 @@ export class TreeWalker {
     return { ...this.where, ...page.location, offset: page.offsetBase + offset };
   }
 
-  /** Reads a page once; a second reference to it is corruption (a tree is not a graph). */
-  private readOnce(address: Buffer, referrer: FindingLocation, what: string): PageImage | undefined {
+  /**
+   * Reads a page once; a second reference to it is corruption (a tree is not a graph). A
+   * `transient` page may be overwritten by the next transient read (see `PageSource.read`).
+   */
+  private readOnce(address: Buffer, referrer: FindingLocation, what: string, transient = false): PageImage | undefined {
     const range = this.source.range?.(address);
     if (range !== undefined) this.summary.referenced.push(range);
-    const page = this.source.read(address, this.sink, referrer);
+    const page = this.source.read(address, this.sink, referrer, transient);
     if (page === undefined) return undefined;
     if (this.seen.has(page.identity)) {
       this.sink.error(FindingCode.BlockReferencedTwice, `${what} at ${page.identity} is referenced more than once`, referrer);
@@ -220,8 +228,11 @@ export class TreeWalker {
       this.sink.error(FindingCode.TreeTooDeep, `tree is deeper than ${MAX_DEPTH} levels; the reference is not followed`, ref.referrer);
       return undefined;
     }
-    const page = this.readOnce(ref.address, ref.referrer, 'page');
+    // Read transient: a leaf is done with before the next page is read, and an internal page,
+    // whose keys bound every page below it, is copied out of the shared buffer.
+    let page = this.readOnce(ref.address, ref.referrer, 'page', true);
     if (page === undefined) return undefined;
+    if (page.header.type !== PageType.RowLeaf) page = { ...page, image: Buffer.from(page.image) };
     this.summary.depth = Math.max(this.summary.depth, ref.depth);
     const header = page.header;
     if (!this.checkTreePageHeader(page)) return undefined;
@@ -240,7 +251,9 @@ export class TreeWalker {
     }
     if (header.type === PageType.RowLeaf) {
       this.summary.leafPages++;
-      const hasOverflow = yield* this.leaf(page, ref);
+      const records = this.leaf(page, ref);
+      if (records.length > 0) yield records;
+      const hasOverflow = records.hasOverflow;
       if (hasOverflow && ref.cellType === CellType.AddressLeafNoOverflow) {
         this.sink.error(FindingCode.AddressTypeMismatch, 'a leaf referenced as having no overflow items holds overflow items', ref.referrer);
       }
@@ -379,16 +392,17 @@ export class TreeWalker {
   }
 
   /**
-   * A leaf: yields its records; returns whether it holds overflow items. Cells are decoded one
+   * A leaf: its records, and whether it holds overflow items. Cells are decoded one
    * at a time into `this.decoder` and records kept as byte ranges (`LeafRecords`): nothing is
    * allocated per cell or per record unless a key is rebuilt from its prefix or an item
    * overflows.
    */
-  private *leaf(page: PageImage, ref: ChildReference): Generator<LeafRecords, boolean> {
+  private leaf(page: PageImage, ref: ChildReference): LeafRecords {
     const { image, header } = page;
     const end = header.memSize;
     const entries = header.entries;
-    const records = new LeafRecords(image, Math.min(entries, end));
+    // Usually a key and a value cell per record; the ranges grow when there are more records.
+    const records = new LeafRecords(image, (Math.min(entries, end) >> 1) + 1);
     const buffers = records.buffers;
     const decoder = this.decoder;
     const fastTruncate = (header.flags & PageFlags.FastTruncateUpdate) !== 0;
@@ -409,8 +423,9 @@ export class TreeWalker {
     /** Where rebuilt keys go (buffer 1), allocated by the first one. */
     let keys = EMPTY;
     let keysUsed = 0;
-    /** Offsets of the value cells, ascending, for value copies to point back at. */
-    const valueOffsets: number[] = [];
+    // Reused, and never truncated (which would drop its storage): `valueCount` says how much is this leaf's.
+    const valueOffsets = this.valueOffsets;
+    let valueCount = 0;
     /** Overflow values read, by the offset of their cell: a value copy may name one again. */
     let overflowValues: Map<number, number | undefined> | undefined;
     let keyCells = 0;
@@ -480,7 +495,7 @@ export class TreeWalker {
         pending = true;
       } else if (type === CellType.Value || type === CellType.ValueCopy || type === CellType.ValueOverflow) {
         valueCells++;
-        if (type !== CellType.ValueCopy) valueOffsets.push(offset);
+        if (type !== CellType.ValueCopy) valueOffsets[valueCount++] = offset;
         if (!expectingValue) {
           this.sink.error(FindingCode.CellInvalid, 'value cell is not preceded by a key cell', this.at(page, offset));
           continue;
@@ -492,7 +507,7 @@ export class TreeWalker {
         let source = decoder;
         if (type === CellType.ValueCopy) {
           const target = offset - decoder.copyOffset;
-          if (decoder.copyOffset === 0 || !sortedIncludes(valueOffsets, target)) {
+          if (decoder.copyOffset === 0 || !sortedIncludes(valueOffsets, valueCount, target)) {
             this.sink.error(FindingCode.CellInvalid, 'value copy cell does not point back at a value cell on the page', this.at(page, offset));
             pending = false;
             continue;
@@ -540,7 +555,8 @@ export class TreeWalker {
       }
     }
     if (hasPrevious) {
-      const last = buffers[previousBuffer]!.subarray(previousStart, previousEnd);
+      // A copy: the page's buffer is reused once the walk moves on.
+      const last = Buffer.from(buffers[previousBuffer]!.subarray(previousStart, previousEnd));
       if (ref.upper !== undefined && Buffer.compare(last, ref.upper) >= 0) {
         this.sink.error(FindingCode.KeyOrder, `last key ${hexKey(last)} is not below the next separator ${hexKey(ref.upper)} in its parent`, this.at(page, page.payloadOffset));
       }
@@ -548,8 +564,8 @@ export class TreeWalker {
     }
     this.summary.records += records.length;
     this.sink.stats.records += records.length;
-    if (records.length > 0) yield records;
-    return hasOverflow;
+    records.hasOverflow = hasOverflow;
+    return records;
   }
 
   private *internal(page: PageImage, ref: ChildReference): Generator<LeafRecords> {
