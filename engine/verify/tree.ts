@@ -24,8 +24,8 @@ const EMPTY = Buffer.alloc(0);
 /**
  * The records of one leaf as byte ranges of a few buffers: the page image (buffer 0), the keys
  * the leaf rebuilt from prefix compression (buffer 1) and its overflow items. Walking a leaf
- * makes no object per record. The ranges are valid until the walk goes on (the page's buffer
- * is reused); `key(i)` and `value(i)` are views, iterating yields records of their own.
+ * makes no object per record. It is valid until the walk goes on (the walk reuses it and the
+ * page's buffer); `key(i)` and `value(i)` are views, iterating yields records of their own.
  */
 export class LeafRecords implements Iterable<StoredRecord> {
   /** How many records. */
@@ -33,13 +33,17 @@ export class LeafRecords implements Iterable<StoredRecord> {
   /** Whether the leaf holds overflow items. */
   hasOverflow = false;
   /** What `ranges` index. */
-  readonly buffers: Buffer[];
+  readonly buffers: Buffer[] = [EMPTY, EMPTY];
   /** Six numbers per record: key buffer, key start, key end, value buffer, value start, value end. */
-  ranges: Int32Array;
+  ranges = new Int32Array(RANGE_FIELDS * 256);
 
-  constructor(image: Buffer, capacity: number) {
-    this.buffers = [image, EMPTY];
-    this.ranges = new Int32Array(RANGE_FIELDS * Math.max(1, capacity));
+  /** Empties it for the leaf `image`; a walk reuses one for every leaf. */
+  reset(image: Buffer): void {
+    this.length = 0;
+    this.hasOverflow = false;
+    this.buffers.length = 2;
+    this.buffers[0] = image;
+    this.buffers[1] = EMPTY;
   }
 
   push(keyBuffer: number, keyStart: number, keyEnd: number, valueBuffer: number, valueStart: number, valueEnd: number): void {
@@ -158,6 +162,10 @@ export class TreeWalker {
   /** Decodes every cell of the walk; a second one re-reads the target of a value copy. */
   private readonly decoder = new CellDecoder();
   private readonly copyDecoder = new CellDecoder();
+  /** Zeros to compare page padding with. */
+  private zeros = EMPTY;
+  /** The records of the current leaf. */
+  private readonly leafRecords = new LeafRecords();
   /** The offsets of the current leaf's value cells, ascending, for value copies to point back at. */
   private readonly valueOffsets: number[] = [];
   /** The last key of the leaves walked so far, for order across pages. */
@@ -211,12 +219,16 @@ export class TreeWalker {
     this.summary.bytes += page.image.length;
     if (page.block) {
       this.summary.blocks.push({ ...page.block, what });
-      // Tree pages are zero-padded to their block size (extent lists may carry a trailer).
+      // Tree pages are zero-padded to their block size (extent lists may carry a trailer):
+      // compared with zeros at once, then searched byte by byte only when they differ.
       const { image, header } = page;
-      for (let i = header.memSize; i < image.length; i++) {
-        if (image[i] !== 0) {
+      const padding = image.length - header.memSize;
+      if (padding > 0) {
+        if (this.zeros.length < padding) this.zeros = Buffer.alloc(padding);
+        if (image.compare(this.zeros, 0, padding, header.memSize, image.length) !== 0) {
+          let i = header.memSize;
+          while (image[i] === 0) i++;
           this.sink.error(FindingCode.PageTrailingBytes, `non-zero byte after the page's mem_size ${header.memSize}`, this.at(page, i));
-          break;
         }
       }
     }
@@ -401,8 +413,8 @@ export class TreeWalker {
     const { image, header } = page;
     const end = header.memSize;
     const entries = header.entries;
-    // Usually a key and a value cell per record; the ranges grow when there are more records.
-    const records = new LeafRecords(image, (Math.min(entries, end) >> 1) + 1);
+    const records = this.leafRecords;
+    records.reset(image);
     const buffers = records.buffers;
     const decoder = this.decoder;
     const fastTruncate = (header.flags & PageFlags.FastTruncateUpdate) !== 0;
