@@ -93,6 +93,28 @@ export function compareRanges(a: Buffer, aStart: number, aEnd: number, b: Buffer
   return aLength === bLength ? 0 : aLength < bLength ? -1 : 1;
 }
 
+/**
+ * Compares `[aStart, aEnd)` with `[bStart, bEnd)`, both in `view`, as `Buffer.compare` does:
+ * four bytes at a time (big-endian words order as their bytes do), then byte by byte.
+ */
+export function compareInView(view: DataView, aStart: number, aEnd: number, bStart: number, bEnd: number): number {
+  const aLength = aEnd - aStart;
+  const bLength = bEnd - bStart;
+  const n = aLength < bLength ? aLength : bLength;
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const x = view.getUint32(aStart + i);
+    const y = view.getUint32(bStart + i);
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  for (; i < n; i++) {
+    const x = view.getUint8(aStart + i);
+    const y = view.getUint8(bStart + i);
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return aLength === bLength ? 0 : aLength < bLength ? -1 : 1;
+}
+
 /** What a walk found, beside its records. */
 export interface TreeWalkSummary {
   internalPages: number;
@@ -162,6 +184,8 @@ export class TreeWalker {
   /** Decodes every cell of the walk; a second one re-reads the target of a value copy. */
   private readonly decoder = new CellDecoder();
   private readonly copyDecoder = new CellDecoder();
+  /** A view of the last leaf image, kept while leaves come in the same buffer. */
+  private imageView: DataView | undefined;
   /** Zeros to compare page padding with. */
   private zeros = EMPTY;
   /** The records of the current leaf. */
@@ -378,6 +402,12 @@ export class TreeWalker {
     }
   }
 
+  private viewOf(image: Buffer): DataView {
+    const view = this.imageView;
+    if (view !== undefined && view.buffer === image.buffer && view.byteOffset === image.byteOffset && view.byteLength === image.length) return view;
+    return (this.imageView = new DataView(image.buffer, image.byteOffset, image.length));
+  }
+
   /**
    * Checks the key `buffer[start, end)` at cell `offset` against the previous key of the page
    * (`previous[previousStart, previousEnd)`, when `hasPrevious`), or, for the first key of a
@@ -415,6 +445,7 @@ export class TreeWalker {
     const entries = header.entries;
     const records = this.leafRecords;
     records.reset(image);
+    const view = this.viewOf(image);
     const buffers = records.buffers;
     const decoder = this.decoder;
     const fastTruncate = (header.flags & PageFlags.FastTruncateUpdate) !== 0;
@@ -499,7 +530,11 @@ export class TreeWalker {
           prefixStart = keyStart;
           prefixEnd = keyEnd;
         }
-        this.checkKeyOrder(page, offset, buffers[keyBuffer]!, keyStart, keyEnd, hasPrevious, buffers[previousBuffer]!, previousStart, previousEnd, ref);
+        // Most keys and the one before them lie in the page: compared there a word at a time,
+        // and handed to `checkKeyOrder` (which reports) only when out of order.
+        if (!hasPrevious || keyBuffer !== 0 || previousBuffer !== 0 || compareInView(view, keyStart, keyEnd, previousStart, previousEnd) <= 0) {
+          this.checkKeyOrder(page, offset, buffers[keyBuffer]!, keyStart, keyEnd, hasPrevious, buffers[previousBuffer]!, previousStart, previousEnd, ref);
+        }
         hasPrevious = true;
         previousBuffer = pendingBuffer = keyBuffer;
         previousStart = pendingStart = keyStart;
