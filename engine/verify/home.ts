@@ -10,7 +10,7 @@ import {
 } from '../meta/index.js';
 import { LMDB_DATA_FILE, openPageLog, SHARED_METADATA_TABLE_ID, type PageLog } from '../page_log/index.js';
 import {
-  checkCompletion, completionAt, inspectKeyProviderAt, readCompletions, latestCheckpointMetadata, reportKeyProviderProblems,
+  checkCompletion, completionAt, readCompletions, latestCheckpointMetadata,
   type CheckpointMetadata,
 } from './disagg.js';
 import {
@@ -105,7 +105,10 @@ export class HomeReader {
       } catch (error) {
         sink.error(FindingCode.PageLogUnreadable, `the page log does not open: ${errorMessage(error)}`, where);
       }
-      if (reader.pageLog) reader.readSharedMetadata(options.verify ?? false);
+      if (reader.pageLog) {
+        const keyPages = options.verify === true ? await import('./key_pages.js') : undefined;
+        reader.readSharedMetadata(keyPages);
+      }
     } else if (presence.unreadable !== undefined) {
       sink.error(FindingCode.PageLogUnreadable, `the page log at ${pageLogPath} does not read: ${presence.unreadable}`, where);
     } else if (options.pageLogPath !== undefined) {
@@ -193,7 +196,8 @@ export class HomeReader {
     }, this.sink);
   }
 
-  private readSharedMetadata(verify: boolean): void {
+  /** Reads the shared metadata; with `keyPages` (when verifying), checks every checkpoint on the way. */
+  private readSharedMetadata(keyPages: typeof import('./key_pages.js') | undefined): void {
     const pageLog = this.pageLog!;
     const paired = this.pairedCheckpoint();
     if (paired?.pageLog !== undefined && paired.pageLog !== pageLog.identity) {
@@ -203,18 +207,18 @@ export class HomeReader {
       });
       return;
     }
-    if (verify) {
+    if (keyPages !== undefined) {
       for (const completion of readCompletions(pageLog, this.sink)) {
         const checked = checkCompletion(pageLog, completion, this.sink);
         if (checked === undefined) continue;
         this.checkedCompletions.push(checked);
         const keyProvider = checked.turtle.keyProvider;
         if (keyProvider === undefined) continue;
-        const page = inspectKeyProviderAt(pageLog, keyProvider.lsn, this.sink);
+        const page = keyPages.inspectKeyProviderAt(pageLog, keyProvider.lsn, this.sink);
         if (page === undefined) {
           this.sink.error(FindingCode.KeyProviderPageMissing, `the key-provider page named by the turtle page at LSN ${checked.turtleLsn} is missing`, { tableId: 26, pageId: keyProvider.pageId, lsn: keyProvider.lsn });
         } else {
-          reportKeyProviderProblems(page.inspection, true, this.sink);
+          keyPages.reportKeyProviderProblems(page.inspection, true, this.sink);
         }
       }
       this.checkpoint = paired === undefined

@@ -4,7 +4,6 @@ import type { Connection } from '../api.js';
 import { ErrorCode, SchemaError } from '../errors.js';
 import { getConfigValue } from '../format/index.js';
 import type { PageLog } from '../page_log/index.js';
-import { checkKeyProviderHistory } from './disagg.js';
 import { verifyLocalFile, verifySharedTree } from './file_checks.js';
 import { FindingSink, type Finding, type VerifyStats } from './findings.js';
 import { HomeReader, isSharedFileConfig, PAGE_LOG_DIRECTORY, type MetadataEntry } from './home.js';
@@ -93,6 +92,7 @@ export async function* verifyHome(home: string, options: VerifyOptions = {}): As
       const pageLog = reader.pageLog;
       progress('page log', 0, 1);
       const referenced = new Set(reader.checkedCompletions.flatMap((c) => (c.turtle.keyProvider ? [c.turtle.keyProvider.lsn] : [])));
+      const { checkKeyProviderHistory } = await import('./key_pages.js');
       sink.guard({ file: PAGE_LOG_DIRECTORY }, 'key-provider pages', () => checkKeyProviderHistory(pageLog, referenced, sink));
       yield* sink.drain();
     }
