@@ -8,7 +8,6 @@ import { verifyLocalFile, verifySharedTree } from './file_checks.js';
 import { FindingSink, type Finding, type VerifyStats } from './findings.js';
 import { HomeReader, isSharedFileConfig, PAGE_LOG_DIRECTORY, type MetadataEntry } from './home.js';
 import { checkMetadata, fileNameOf } from './metadata_checks.js';
-import { checkJournal } from './journal.js';
 
 /**
  * Verification runs: a whole home, or one table of a home or of an open connection. Each is
@@ -80,6 +79,8 @@ export async function* verifyHome(home: string, options: VerifyOptions = {}): As
     yield* sink.drain();
     progress('journal', 0, 1);
     let journalNamedFiles: Set<string> | undefined;
+    // Loaded here, not with the module: only a whole-home verify reads the journal.
+    const { checkJournal } = await import('./journal.js');
     sink.guard({}, 'journal', () => {
       journalNamedFiles = checkJournal(home, reader.localEntries, sink);
     });
