@@ -162,7 +162,28 @@ export class CellDecoder {
       this.size = p + length - offset;
       return;
     }
+    // A long key or value without time window, RLE value or prefix, shorter than 128 bytes
+    // (a one-byte length): the other common cells, decoded here too so that this stays small
+    // enough for the compiler to inline into the page walks.
+    if ((desc === CellType.Value || desc === CellType.Key) && offset + 1 < end) {
+      const b0 = page[offset + 1]!;
+      const length = (b0 & 0x3f) + CELL_SIZE_ADJUST;
+      const p = offset + 2;
+      if (b0 >= 0x80 && b0 < 0xc0 && p + length <= end) {
+        this.type = desc;
+        this.short = false;
+        this.prefix = 0;
+        this.dataStart = p;
+        this.dataEnd = p + length;
+        this.size = p + length - offset;
+        return;
+      }
+    }
+    this.decodeLong(page, offset, end, desc, fastTruncatePage);
+  }
 
+  /** The long forms `decode` leaves: type checks, time fields, RLE values, longer lengths. */
+  private decodeLong(page: Uint8Array, offset: number, end: number, desc: number, fastTruncatePage: boolean): void {
     const type = (desc & 0xf0) as CellTypeValue;
     if (type > CellType.KeyOverflowRemoved) {
       throw new FormatError(`invalid cell type 0x${type.toString(16)}`, { offset });
