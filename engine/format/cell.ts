@@ -105,6 +105,12 @@ function truncated(offset: number, what: string): FormatError {
   return new FormatError(`${what} runs past the end of the page`, { offset }, ErrorCode.FormatTruncated);
 }
 
+/** The time fields a second descriptor's flags announce, in the order they are stored. */
+const TIME_FIELDS = [
+  [TimeFlags.StartTs, 'startTs'], [TimeFlags.StartTxn, 'startTxn'], [TimeFlags.DurableStart, 'durableStartDelta'],
+  [TimeFlags.StopTs, 'stopDelta'], [TimeFlags.StopTxn, 'stopTxnDelta'], [TimeFlags.DurableStop, 'durableStopDelta'],
+] as const;
+
 /**
  * Decodes cells into its own fields, one after another, without allocating per cell: the
  * page walks of verify and dump decode every cell of every page, and one object (with a
@@ -202,29 +208,9 @@ export class CellDecoder {
       const flags = page[p++]!;
       if (flags & 0x80) throw new FormatError('unused bit set in the cell time flags', { offset: p - 1 });
       const time: RawTimeFields = { flags };
-      const what = 'cell time fields';
-      if (flags & TimeFlags.StartTs) {
-        time.startTs = this.bigField(page, p, end, what);
-        p += this.fieldSize;
-      }
-      if (flags & TimeFlags.StartTxn) {
-        time.startTxn = this.bigField(page, p, end, what);
-        p += this.fieldSize;
-      }
-      if (flags & TimeFlags.DurableStart) {
-        time.durableStartDelta = this.bigField(page, p, end, what);
-        p += this.fieldSize;
-      }
-      if (flags & TimeFlags.StopTs) {
-        time.stopDelta = this.bigField(page, p, end, what);
-        p += this.fieldSize;
-      }
-      if (flags & TimeFlags.StopTxn) {
-        time.stopTxnDelta = this.bigField(page, p, end, what);
-        p += this.fieldSize;
-      }
-      if (flags & TimeFlags.DurableStop) {
-        time.durableStopDelta = this.bigField(page, p, end, what);
+      for (const [flag, field] of TIME_FIELDS) {
+        if ((flags & flag) === 0) continue;
+        time[field] = this.bigField(page, p, end, 'cell time fields');
         p += this.fieldSize;
       }
       this.time = time;
