@@ -28,16 +28,31 @@ interface Timing {
   fastest: number;
 }
 
-async function time(runs: number, command: string, args: string[], before?: () => void): Promise<Timing> {
-  const seconds: number[] = [];
+/** One command to time, and what to do before each run of it. */
+interface Timed {
+  command: string;
+  args: string[];
+  before?: () => void;
+}
+
+/**
+ * Times each command `runs` times, the commands taking turns (A, B, A, B...): on a machine
+ * whose load changes from second to second, both sides of a ratio then see the same load.
+ */
+async function timeInTurns(runs: number, commands: Timed[]): Promise<Timing[]> {
+  const seconds: number[][] = commands.map(() => []);
   for (let run = 0; run < runs; run++) {
-    before?.();
-    const started = performance.now();
-    await execa(command, args, { stdin: 'ignore', stdout: 'ignore', stderr: 'inherit' });
-    seconds.push((performance.now() - started) / 1000);
+    for (const [i, { command, args, before }] of commands.entries()) {
+      before?.();
+      const started = performance.now();
+      await execa(command, args, { stdin: 'ignore', stdout: 'ignore', stderr: 'inherit' });
+      seconds[i]!.push((performance.now() - started) / 1000);
+    }
   }
-  seconds.sort((a, b) => a - b);
-  return { median: seconds[Math.floor(seconds.length / 2)]!, fastest: seconds[0]! };
+  return seconds.map((times) => {
+    times.sort((a, b) => a - b);
+    return { median: times[Math.floor(times.length / 2)]!, fastest: times[0]! };
+  });
 }
 
 /**
@@ -84,31 +99,45 @@ export const wiredTigerSection: BenchSection = {
     const engineHome = join(context.scratch, 'engine');
     const wtHome = join(context.scratch, 'wiredtiger');
 
-    context.log(`wiredtiger: engine load of ${label} (${runs} runs)`);
+    const withWt = wt !== undefined && wt !== '';
+    const wtBinary = wt ?? 'wt';
+    context.log(`wiredtiger: load, verify and dump of ${label}, ${runs} runs each${withWt ? `, taking turns with ${wt}` : ''}`);
     // Every load starts from an empty home.
     const resetHome = (home: string) => (): void => {
       rmSync(home, { recursive: true, force: true });
       mkdirSync(home, { recursive: true });
     };
-    const engineLoadTime = await time(runs, process.execPath, [engineLoad, engineHome, String(count)], resetHome(engineHome));
-    const engineVerify = await time(runs, process.execPath, [readPath, '-h', engineHome, 'verify']);
     const engineDumpFile = join(context.scratch, 'engine.dump');
-    const engineDump = await time(runs, 'sh', ['-c', `"${process.execPath}" "${readPath}" -h "${engineHome}" dump table:bench > "${engineDumpFile}"`]);
+    const wtDumpFile = join(context.scratch, 'wt.dump');
+    const dumpInput = join(context.scratch, 'input.dump');
+    if (withWt) await writeDumpFile(dumpInput, count);
+    const commands = {
+      load: [
+        { command: process.execPath, args: [engineLoad, engineHome, String(count)], before: resetHome(engineHome) },
+        { command: wtBinary, args: ['-h', wtHome, '-C', 'create,cache_size=100MB', 'load', '-f', dumpInput], before: resetHome(wtHome) },
+      ],
+      verify: [
+        { command: process.execPath, args: [readPath, '-h', engineHome, 'verify'] },
+        { command: wtBinary, args: ['-h', wtHome, 'verify', 'table:bench'] },
+      ],
+      dump: [
+        { command: 'sh', args: ['-c', `"${process.execPath}" "${readPath}" -h "${engineHome}" dump table:bench > "${engineDumpFile}"`] },
+        { command: wtBinary, args: ['-h', wtHome, 'dump', '-f', wtDumpFile, 'table:bench'] },
+      ],
+    } satisfies Record<string, Timed[]>;
+    const measure = (timed: Timed[]): Promise<Timing[]> => timeInTurns(runs, withWt ? timed : timed.slice(0, 1));
+    const [engineLoadTime, wtLoad] = await measure(commands.load);
+    const [engineVerify, wtVerify] = await measure(commands.verify);
+    const [engineDump, wtDump] = await measure(commands.dump);
     const engineTableBytes = fileBytes(join(engineHome, 'bench.wt'));
 
     let reference: { load: Reference; verify: Reference; dump: Reference; tableBytes?: number };
-    if (wt !== undefined && wt !== '') {
-      context.log(`wiredtiger: wt load of ${label} with ${wt}`);
-      const dumpInput = join(context.scratch, 'input.dump');
-      await writeDumpFile(dumpInput, count);
-      const wtLoad = await time(runs, wt, ['-h', wtHome, '-C', 'create,cache_size=100MB', 'load', '-f', dumpInput], resetHome(wtHome));
-      const wtVerify = await time(runs, wt, ['-h', wtHome, 'verify', 'table:bench']);
-      const wtDump = await time(runs, wt, ['-h', wtHome, 'dump', '-f', join(context.scratch, 'wt.dump'), 'table:bench']);
-      const source = (what: string): string => `WiredTiger ${wt}: ${what}, same run`;
+    if (withWt) {
+      const source = (what: string): string => `WiredTiger ${wt}: ${what}, same run, runs taking turns`;
       reference = {
-        load: { value: wtLoad.median, unit: 's', source: source('wt load + close') },
-        verify: { value: wtVerify.median, unit: 's', source: source('wt verify') },
-        dump: { value: wtDump.median, unit: 's', source: source('wt dump -f FILE') },
+        load: { value: wtLoad!.median, unit: 's', source: source('wt load + close') },
+        verify: { value: wtVerify!.median, unit: 's', source: source('wt verify') },
+        dump: { value: wtDump!.median, unit: 's', source: source('wt dump -f FILE') },
         tableBytes: fileBytes(join(wtHome, 'bench.wt')),
       };
       // The two dumps must hold the same records, or the comparison compares nothing.
@@ -116,7 +145,7 @@ export const wiredTigerSection: BenchSection = {
         const text = readFileSync(path);
         return text.subarray(text.indexOf('\nData\n') + 6);
       };
-      if (!records(engineDumpFile).equals(records(join(context.scratch, 'wt.dump')))) {
+      if (!records(engineDumpFile).equals(records(wtDumpFile))) {
         throw new Error('the records of the engine`s dump and of wt dump differ: the figures would compare different work');
       }
     } else {

@@ -105,84 +105,192 @@ function truncated(offset: number, what: string): FormatError {
   return new FormatError(`${what} runs past the end of the page`, { offset }, ErrorCode.FormatTruncated);
 }
 
+/** The time fields a second descriptor's flags announce, in the order they are stored. */
+const TIME_FIELDS = [
+  [TimeFlags.StartTs, 'startTs'], [TimeFlags.StartTxn, 'startTxn'], [TimeFlags.DurableStart, 'durableStartDelta'],
+  [TimeFlags.StopTs, 'stopDelta'], [TimeFlags.StopTxn, 'stopTxnDelta'], [TimeFlags.DurableStop, 'durableStopDelta'],
+] as const;
+
+/**
+ * Decodes cells into its own fields, one after another, without allocating per cell: the
+ * page walks of verify and dump decode every cell of every page, and one object (with a
+ * Buffer for its data) per cell was most of their cost. A field is valid until the next
+ * `decode`; `time` and `fastTruncate` are objects of their own, made only when present.
+ */
+export class CellDecoder {
+  type: CellTypeValue = CellType.Key;
+  /** True for the 1-byte-descriptor short forms. */
+  short = false;
+  /** Offset of the descriptor byte in the page. */
+  offset = 0;
+  /** Total bytes of the cell. */
+  size = 0;
+  /** Prefix-compression count (keys only). */
+  prefix = 0;
+  /** The cell's data bytes (key, value or address cookie) are `page[dataStart, dataEnd)`. */
+  dataStart = 0;
+  dataEnd = 0;
+  /** The RLE / record-number value; always 0 on a valid row-store cell. */
+  v = 0n;
+  time: RawTimeFields | undefined = undefined;
+  /** `ValueCopy` only: byte distance back from this cell to the copied value cell. */
+  copyOffset = 0;
+  fastTruncate: Cell['fastTruncate'] = undefined;
+
+  /**
+   * Decodes the cell at `offset`; `end` is the end of the page's cells (its `mem_size`).
+   * `fastTruncatePage` says whether the page carries `WT_PAGE_FT_UPDATE`. Throws
+   * `FormatError` for a cell that does not decode.
+   */
+  decode(page: Uint8Array, offset: number, end: number, fastTruncatePage = false): void {
+    if (offset >= end) throw truncated(offset, 'cell');
+    const desc = page[offset]!;
+    const shortType = desc & 0x03;
+    this.offset = offset;
+    this.v = 0n;
+    this.time = undefined;
+    this.copyOffset = 0;
+    this.fastTruncate = undefined;
+    if (shortType !== 0) {
+      const length = desc >> 2;
+      let p = offset + 1;
+      let prefix = 0;
+      if (shortType === SHORT_KEY_PREFIX) {
+        if (p >= end) throw truncated(offset, 'cell prefix');
+        prefix = page[p++]!;
+      }
+      if (p + length > end) throw truncated(offset, 'short cell data');
+      this.type = shortType === SHORT_KEY ? CellType.Key : shortType === SHORT_KEY_PREFIX ? CellType.KeyPrefix : CellType.Value;
+      this.short = true;
+      this.prefix = prefix;
+      this.dataStart = p;
+      this.dataEnd = p + length;
+      this.size = p + length - offset;
+      return;
+    }
+    // A long key or value without time window, RLE value or prefix, shorter than 128 bytes
+    // (a one-byte length): the other common cells, decoded here too so that this stays small
+    // enough for the compiler to inline into the page walks.
+    if ((desc === CellType.Value || desc === CellType.Key) && offset + 1 < end) {
+      const b0 = page[offset + 1]!;
+      const length = (b0 & 0x3f) + CELL_SIZE_ADJUST;
+      const p = offset + 2;
+      if (b0 >= 0x80 && b0 < 0xc0 && p + length <= end) {
+        this.type = desc;
+        this.short = false;
+        this.prefix = 0;
+        this.dataStart = p;
+        this.dataEnd = p + length;
+        this.size = p + length - offset;
+        return;
+      }
+    }
+    this.decodeLong(page, offset, end, desc, fastTruncatePage);
+  }
+
+  /** The long forms `decode` leaves: type checks, time fields, RLE values, longer lengths. */
+  private decodeLong(page: Uint8Array, offset: number, end: number, desc: number, fastTruncatePage: boolean): void {
+    const type = (desc & 0xf0) as CellTypeValue;
+    if (type > CellType.KeyOverflowRemoved) {
+      throw new FormatError(`invalid cell type 0x${type.toString(16)}`, { offset });
+    }
+    this.type = type;
+    this.short = false;
+    let p = offset + 1;
+    let prefix = 0;
+    if (type === CellType.KeyPrefix) {
+      if (p >= end) throw truncated(offset, 'cell prefix');
+      prefix = page[p++]!;
+    }
+    this.prefix = prefix;
+    if (desc & CELL_SECOND_DESCRIPTOR) {
+      if (p >= end) throw truncated(offset, 'cell second descriptor');
+      const flags = page[p++]!;
+      if (flags & 0x80) throw new FormatError('unused bit set in the cell time flags', { offset: p - 1 });
+      const time: RawTimeFields = { flags };
+      for (const [flag, field] of TIME_FIELDS) {
+        if ((flags & flag) === 0) continue;
+        time[field] = this.bigField(page, p, end, 'cell time fields');
+        p += this.fieldSize;
+      }
+      this.time = time;
+    }
+    if (desc & CELL_64V) {
+      this.v = this.bigField(page, p, end, 'cell RLE value');
+      p += this.fieldSize;
+    }
+    if (type === CellType.AddressDeleted && fastTruncatePage) {
+      const txn = this.bigField(page, p, end, 'fast-truncate fields');
+      p += this.fieldSize;
+      const ts = this.bigField(page, p, end, 'fast-truncate fields');
+      p += this.fieldSize;
+      const durableTs = this.bigField(page, p, end, 'fast-truncate fields');
+      p += this.fieldSize;
+      this.fastTruncate = { txn, ts, durableTs };
+    }
+    if (p >= end) throw truncated(offset, 'cell length');
+    // The one- and two-byte forms of the packed length inline: nearly every cell has one.
+    const b0 = page[p]!;
+    let packedLength: number;
+    if (b0 >= 0x80 && b0 < 0xc0) {
+      packedLength = b0 & 0x3f;
+      p += 1;
+    } else if (b0 >= 0xc0 && b0 < 0xe0 && p + 1 < end) {
+      packedLength = (((b0 & 0x1f) << 8) | page[p + 1]!) + 64;
+      p += 2;
+    } else {
+      const [value, n] = readPackedUint(page, p);
+      packedLength = value;
+      p += n;
+    }
+    if (type === CellType.ValueCopy) {
+      this.copyOffset = packedLength;
+      this.dataStart = p;
+      this.dataEnd = p;
+      this.size = p - offset;
+      return;
+    }
+    let length = packedLength;
+    if (type === CellType.Key || type === CellType.KeyPrefix) length += CELL_SIZE_ADJUST;
+    else if (type === CellType.Value && !(desc & CELL_SECOND_DESCRIPTOR) && this.v === 0n) length += CELL_SIZE_ADJUST;
+    if (p + length > end) throw truncated(offset, 'cell data');
+    this.dataStart = p;
+    this.dataEnd = p + length;
+    this.size = p + length - offset;
+  }
+
+  /** Bytes of the last field `bigField` read. */
+  private fieldSize = 0;
+
+  /**
+   * The packed integer at `p` (its size left in `fieldSize`). A method, not a closure over
+   * `decode`'s position: a closure would make every `decode` call allocate its context.
+   */
+  private bigField(page: Uint8Array, p: number, end: number, what: string): bigint {
+    if (p >= end) throw truncated(this.offset, what);
+    const [value, n] = readPackedUintBig(page, p);
+    this.fieldSize = n;
+    return value;
+  }
+
+  /** The decoded cell as a `Cell` of its own, its data a view of `page`. */
+  toCell(page: Buffer): Cell {
+    const { type, short, offset, size, prefix, v } = this;
+    const data = page.subarray(this.dataStart, this.dataEnd);
+    if (short) return { type, short, offset, size, prefix, data, v };
+    if (type === CellType.ValueCopy) return { type, short, offset, size, prefix, data, v, time: this.time, copyOffset: this.copyOffset };
+    return { type, short, offset, size, prefix, data, v, time: this.time, fastTruncate: this.fastTruncate };
+  }
+}
+
 /**
  * Decodes the cell at `offset`; `end` is the end of the page's cells (its `mem_size`).
  * `fastTruncatePage` says whether the page carries `WT_PAGE_FT_UPDATE`.
  */
 export function unpackCell(page: Buffer, offset: number, end: number, fastTruncatePage = false): Cell {
-  if (offset >= end) throw truncated(offset, 'cell');
-  const desc = page[offset]!;
-  const shortType = desc & 0x03;
-  if (shortType !== 0) {
-    const length = desc >> 2;
-    let p = offset + 1;
-    let prefix = 0;
-    if (shortType === SHORT_KEY_PREFIX) {
-      if (p >= end) throw truncated(offset, 'cell prefix');
-      prefix = page[p++]!;
-    }
-    if (p + length > end) throw truncated(offset, 'short cell data');
-    const type = shortType === SHORT_KEY ? CellType.Key : shortType === SHORT_KEY_PREFIX ? CellType.KeyPrefix : CellType.Value;
-    return { type, short: true, offset, size: p + length - offset, prefix, data: page.subarray(p, p + length), v: 0n };
-  }
-
-  const type = (desc & 0xf0) as CellTypeValue;
-  if (type > CellType.KeyOverflowRemoved) {
-    throw new FormatError(`invalid cell type 0x${type.toString(16)}`, { offset });
-  }
-  let p = offset + 1;
-  let prefix = 0;
-  if (type === CellType.KeyPrefix) {
-    if (p >= end) throw truncated(offset, 'cell prefix');
-    prefix = page[p++]!;
-  }
-  let time: RawTimeFields | undefined;
-  if (desc & CELL_SECOND_DESCRIPTOR) {
-    if (p >= end) throw truncated(offset, 'cell second descriptor');
-    const flags = page[p++]!;
-    if (flags & 0x80) throw new FormatError('unused bit set in the cell time flags', { offset: p - 1 });
-    time = { flags };
-    const next = (): bigint => {
-      if (p >= end) throw truncated(offset, 'cell time fields');
-      const [value, n] = readPackedUintBig(page, p);
-      p += n;
-      return value;
-    };
-    if (flags & TimeFlags.StartTs) time.startTs = next();
-    if (flags & TimeFlags.StartTxn) time.startTxn = next();
-    if (flags & TimeFlags.DurableStart) time.durableStartDelta = next();
-    if (flags & TimeFlags.StopTs) time.stopDelta = next();
-    if (flags & TimeFlags.StopTxn) time.stopTxnDelta = next();
-    if (flags & TimeFlags.DurableStop) time.durableStopDelta = next();
-  }
-  let v = 0n;
-  if (desc & CELL_64V) {
-    if (p >= end) throw truncated(offset, 'cell RLE value');
-    const [value, n] = readPackedUintBig(page, p);
-    p += n;
-    v = value;
-  }
-  let fastTruncate: Cell['fastTruncate'];
-  if (type === CellType.AddressDeleted && fastTruncatePage) {
-    const read = (): bigint => {
-      if (p >= end) throw truncated(offset, 'fast-truncate fields');
-      const [value, n] = readPackedUintBig(page, p);
-      p += n;
-      return value;
-    };
-    fastTruncate = { txn: read(), ts: read(), durableTs: read() };
-  }
-  if (p >= end) throw truncated(offset, 'cell length');
-  const [packedLength, n] = readPackedUint(page, p);
-  p += n;
-  if (type === CellType.ValueCopy) {
-    return { type, short: false, offset, size: p - offset, prefix, data: page.subarray(p, p), v, time, copyOffset: packedLength };
-  }
-  let length = packedLength;
-  if (type === CellType.Key || type === CellType.KeyPrefix) length += CELL_SIZE_ADJUST;
-  else if (type === CellType.Value && !(desc & CELL_SECOND_DESCRIPTOR) && v === 0n) length += CELL_SIZE_ADJUST;
-  if (p + length > end) throw truncated(offset, 'cell data');
-  return { type, short: false, offset, size: p + length - offset, prefix, data: page.subarray(p, p + length), v, time, fastTruncate };
+  const decoder = new CellDecoder();
+  decoder.decode(page, offset, end, fastTruncatePage);
+  return decoder.toCell(page);
 }
 
 /** The absolute time window of a value cell (defaults when the cell has none). */

@@ -7,7 +7,7 @@ import {
   decodeFileAddress, decodeFileCheckpointCookie, decodeTimeWindow, encodeFileAddress, encodeFileCheckpointCookie,
   escapeForDump, formatCheckpointList, getConfigValue, ItemFormat, latestCheckpoint, packUint, parseConfig,
   parseTurtle, readExtentList, readPackedIntBig, readPackedUintBig, sealBlock, setConfigRaw, unpackCell,
-  writePackedInt, checksum, readPackedUint,
+  writePackedInt, checksum, readPackedUint, writeKeyCell, writeValueCell,
 } from './index.js';
 
 const casesDir = join(process.cwd(), 'engine', 'format', 'cases');
@@ -139,6 +139,19 @@ describe('format: blocks, cells and cookies', () => {
       expectCode(() => unpackCell(bytes, 0, bytes.length), c.code);
     });
   }
+  it('decodes key and value cells of every length written, and rejects each one cut short', () => {
+    for (let length = 0; length <= 300; length++) {
+      const data = Buffer.alloc(length, 0x61 + (length % 26));
+      for (const [write, type] of [[writeKeyCell, CellType.Key], [writeValueCell, CellType.Value]] as const) {
+        const page = Buffer.alloc(length + 8);
+        const size = write(page, 0, data);
+        const cell = unpackCell(page, 0, size);
+        expect([cell.type, cell.size, cell.short]).to.deep.equal([type, size, length <= 63]);
+        expect(cell.data.equals(data)).to.equal(true);
+        expectCode(() => unpackCell(page, 0, size - 1), 'FORMAT_TRUNCATED');
+      }
+    }
+  });
   for (const c of cases.timeWindowCells) {
     it(`decodes the time window of ${c.name}`, () => {
       const bytes = fromHex(c.hex);

@@ -9,6 +9,8 @@ export {
   SHARED_METADATA_TABLE_ID,
   TURTLE_PAGE_TABLE_ID,
 } from './interface.js';
+import type { PageLog, PageLogOptions } from './interface.js';
+
 export type {
   CompleteCheckpointArgs,
   CompletionRecord,
@@ -21,5 +23,14 @@ export type {
   PageRecord,
   PutArgs,
 } from './interface.js';
-export { openPageLog } from './lmdb_page_log.js';
+
+/**
+ * Opens (or creates) the page log at `path`: see `lmdb_page_log.ts`, which this loads on the
+ * first call, so that importing the module does not load LMDB and its encoders (reading a
+ * local home never needs them).
+ */
+export async function openPageLog(path: string, options?: PageLogOptions): Promise<PageLog> {
+  const { openPageLog: open } = await import('./lmdb_page_log.js');
+  return open(path, options);
+}
 export { LMDB_DATA_FILE } from './lmdb_files.js';

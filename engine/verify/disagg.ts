@@ -1,15 +1,15 @@
 import { basename } from 'node:path';
 import { EngineError, ErrorCode } from '../errors.js';
 import { checksum, hex32, parseCompletionMetadata, parseTurtlePage, type CompletionMetadata, type TurtlePage } from '../format/index.js';
-import { inspectKeyProviderPage, type KeyProviderPageInspection } from '../key_provider/index.js';
 import {
-  KEY_PROVIDER_TABLE_ID, TURTLE_PAGE_TABLE_ID, type CompletionRecord, type LogEntry, type PageLog, type PageRecord,
+  TURTLE_PAGE_TABLE_ID, type CompletionRecord, type LogEntry, type PageLog, type PageRecord,
 } from '../page_log/index.js';
 import { errorMessage, FindingCode, locationOfError, type FindingLocation, type FindingSink } from './findings.js';
 
 /**
- * The page log's checkpoint metadata (FORMATS.md 9.4 and 9.5): completion records, the turtle
- * pages they name, and the key-provider pages the turtle pages name.
+ * The page log's checkpoint metadata (FORMATS.md 9.4 and 9.5): completion records and the
+ * turtle pages they name. The key-provider pages the turtle pages name are checked in
+ * `key_pages.ts`.
  */
 
 /** The turtle page's page id in table 2. */
@@ -120,23 +120,6 @@ export function checkCompletion(pageLog: PageLog, completion: CompletionRecord, 
   return { completion, metadata, turtle, turtleLsn: record.lsn, turtleImage: record.image };
 }
 
-/** The key-provider page at `lsn`, inspected; undefined (reported) when it is missing. */
-export function inspectKeyProviderAt(pageLog: PageLog, lsn: number, sink: FindingSink): { record: PageRecord; inspection: KeyProviderPageInspection } | undefined {
-  const record = recordAt(pageLog, KEY_PROVIDER_TABLE_ID, KEY_PROVIDER_PAGE_ID, lsn, sink);
-  if (record === undefined) return undefined;
-  return { record, inspection: inspectKeyProviderPage(record.image, { lsn, tableId: KEY_PROVIDER_TABLE_ID, pageId: KEY_PROVIDER_PAGE_ID }) };
-}
-
-/** Reports the problems of a key-provider page; `referenced` pages get errors, others warnings. */
-export function reportKeyProviderProblems(inspection: KeyProviderPageInspection, referenced: boolean, sink: FindingSink): void {
-  for (const problem of inspection.problems) {
-    const code = problem.check === 'checksum' ? FindingCode.KeyProviderPageChecksum : FindingCode.KeyProviderPageInvalid;
-    const location: FindingLocation = { tableId: KEY_PROVIDER_TABLE_ID, pageId: KEY_PROVIDER_PAGE_ID, lsn: inspection.lsn };
-    if (problem.offset !== undefined) location.offset = problem.offset;
-    const message = referenced ? problem.message : `${problem.message} (a page no checkpoint names)`;
-    sink.report(referenced ? 'error' : 'warning', code, message, location);
-  }
-}
 
 /** The completion records of the log, oldest first, with undecodable ones reported. */
 export function readCompletions(pageLog: PageLog, sink: FindingSink): CompletionRecord[] {
@@ -176,31 +159,4 @@ export function latestCheckpointMetadata(pageLog: PageLog, sink: FindingSink): C
     if (metadata !== undefined) return metadata;
   }
   return undefined;
-}
-
-/**
- * Checks every key-provider page in the log: pages no checkpoint names are inspected
- * (problems are warnings; the named ones were checked as errors), and each page's backlink
- * must name the page before it.
- */
-export function checkKeyProviderHistory(pageLog: PageLog, referenced: ReadonlySet<number>, sink: FindingSink): void {
-  // Undefined until the first page: its predecessors may have been pruned from the log.
-  let previous: number | undefined;
-  for (const entry of logRecords(pageLog, sink)) {
-    if (entry.kind !== 'page' || entry.record.tableId !== KEY_PROVIDER_TABLE_ID) continue;
-    const { lsn, pageId, backlinkLsn } = entry.record;
-    const at: FindingLocation = { tableId: KEY_PROVIDER_TABLE_ID, pageId, lsn };
-    if (pageId !== KEY_PROVIDER_PAGE_ID) {
-      sink.warning(FindingCode.KeyProviderPageInvalid, `key-provider table holds page id ${pageId}; only page ${KEY_PROVIDER_PAGE_ID} is used`, at);
-      continue;
-    }
-    if (previous === undefined ? backlinkLsn >= lsn : backlinkLsn !== previous) {
-      const wanted = previous === undefined ? 'an earlier LSN' : `the previous page's LSN ${previous}`;
-      sink.warning(FindingCode.KeyProviderPageBacklink, `key-provider page backlink is LSN ${backlinkLsn}, not ${wanted}`, at);
-    }
-    previous = lsn;
-    if (referenced.has(lsn)) continue;
-    const page = inspectKeyProviderAt(pageLog, lsn, sink);
-    if (page !== undefined) reportKeyProviderProblems(page.inspection, false, sink);
-  }
 }

@@ -121,36 +121,61 @@ function withoutRange(extents: Extent[], range: { offset: number; size: number }
   });
 }
 
-/** Sorted, merged byte ranges with set operations, for space accounting. */
+/**
+ * Sorted, merged byte ranges with set operations, for space accounting. Ranges that touch are
+ * merged; look-ups are binary searches, so a file of many scattered blocks costs no more per
+ * block than a contiguous one.
+ */
 export class RangeSet {
   private ranges: Extent[] = [];
 
   static of(extents: Iterable<Extent>): RangeSet {
+    const sorted = [...extents].filter((e) => e.size > 0).sort((x, y) => x.offset - y.offset);
     const set = new RangeSet();
-    for (const e of extents) set.add(e.offset, e.size);
+    for (const e of sorted) {
+      const last = set.ranges[set.ranges.length - 1];
+      if (last !== undefined && e.offset <= last.offset + last.size) {
+        last.size = Math.max(last.size, e.offset + e.size - last.offset);
+      } else {
+        set.ranges.push({ offset: e.offset, size: e.size });
+      }
+    }
     return set;
+  }
+
+  /** The index of the first range ending at or after `offset` (touching counts). */
+  private firstEndingFrom(offset: number): number {
+    let low = 0;
+    let high = this.ranges.length;
+    while (low < high) {
+      const mid = (low + high) >> 1;
+      const r = this.ranges[mid]!;
+      if (r.offset + r.size < offset) low = mid + 1;
+      else high = mid;
+    }
+    return low;
   }
 
   add(offset: number, size: number): void {
     if (size <= 0) return;
-    const merged: Extent[] = [];
+    const first = this.firstEndingFrom(offset);
     let start = offset;
     let end = offset + size;
-    for (const r of this.ranges) {
-      if (r.offset + r.size < start || r.offset > end) merged.push(r);
-      else {
-        start = Math.min(start, r.offset);
-        end = Math.max(end, r.offset + r.size);
-      }
+    let last = first;
+    for (; last < this.ranges.length; last++) {
+      const r = this.ranges[last]!;
+      if (r.offset > end) break;
+      start = Math.min(start, r.offset);
+      end = Math.max(end, r.offset + r.size);
     }
-    merged.push({ offset: start, size: end - start });
-    merged.sort((x, y) => x.offset - y.offset);
-    this.ranges = merged;
+    this.ranges.splice(first, last - first, { offset: start, size: end - start });
   }
 
   /** True when every byte of the range is in the set. */
   contains(offset: number, size: number): boolean {
-    return this.ranges.some((r) => r.offset <= offset && r.offset + r.size >= offset + size);
+    // Merged ranges never touch: only the one reaching `offset` can hold the whole range.
+    const r = this.ranges[this.firstEndingFrom(size > 0 ? offset + 1 : offset)];
+    return r !== undefined && r.offset <= offset && r.offset + r.size >= offset + size;
   }
 
   /** The parts of `[offset, offset + size)` in the set. */

@@ -10,7 +10,7 @@ import {
 } from '../meta/index.js';
 import { LMDB_DATA_FILE, openPageLog, SHARED_METADATA_TABLE_ID, type PageLog } from '../page_log/index.js';
 import {
-  checkCompletion, completionAt, inspectKeyProviderAt, readCompletions, latestCheckpointMetadata, reportKeyProviderProblems,
+  checkCompletion, completionAt, readCompletions, latestCheckpointMetadata,
   type CheckpointMetadata,
 } from './disagg.js';
 import {
@@ -18,7 +18,7 @@ import {
 } from './file_checks.js';
 import { errorMessage, FindingCode, type FindingSink } from './findings.js';
 import { FileSource, PageLogSource } from './sources.js';
-import { TreeWalker, type StoredRecord, type TreeWalkSummary } from './tree.js';
+import { TreeWalker, type LeafRecords, type StoredRecord, type TreeWalkSummary } from './tree.js';
 
 /**
  * Reading a stopped home without the engine: the local turtle file, the local metadata
@@ -105,7 +105,10 @@ export class HomeReader {
       } catch (error) {
         sink.error(FindingCode.PageLogUnreadable, `the page log does not open: ${errorMessage(error)}`, where);
       }
-      if (reader.pageLog) reader.readSharedMetadata(options.verify ?? false);
+      if (reader.pageLog) {
+        const keyPages = options.verify === true ? await import('./key_pages.js') : undefined;
+        reader.readSharedMetadata(keyPages);
+      }
     } else if (presence.unreadable !== undefined) {
       sink.error(FindingCode.PageLogUnreadable, `the page log at ${pageLogPath} does not read: ${presence.unreadable}`, where);
     } else if (options.pageLogPath !== undefined) {
@@ -193,7 +196,8 @@ export class HomeReader {
     }, this.sink);
   }
 
-  private readSharedMetadata(verify: boolean): void {
+  /** Reads the shared metadata; with `keyPages` (when verifying), checks every checkpoint on the way. */
+  private readSharedMetadata(keyPages: typeof import('./key_pages.js') | undefined): void {
     const pageLog = this.pageLog!;
     const paired = this.pairedCheckpoint();
     if (paired?.pageLog !== undefined && paired.pageLog !== pageLog.identity) {
@@ -203,18 +207,18 @@ export class HomeReader {
       });
       return;
     }
-    if (verify) {
+    if (keyPages !== undefined) {
       for (const completion of readCompletions(pageLog, this.sink)) {
         const checked = checkCompletion(pageLog, completion, this.sink);
         if (checked === undefined) continue;
         this.checkedCompletions.push(checked);
         const keyProvider = checked.turtle.keyProvider;
         if (keyProvider === undefined) continue;
-        const page = inspectKeyProviderAt(pageLog, keyProvider.lsn, this.sink);
+        const page = keyPages.inspectKeyProviderAt(pageLog, keyProvider.lsn, this.sink);
         if (page === undefined) {
           this.sink.error(FindingCode.KeyProviderPageMissing, `the key-provider page named by the turtle page at LSN ${checked.turtleLsn} is missing`, { tableId: 26, pageId: keyProvider.pageId, lsn: keyProvider.lsn });
         } else {
-          reportKeyProviderProblems(page.inspection, true, this.sink);
+          keyPages.reportKeyProviderProblems(page.inspection, true, this.sink);
         }
       }
       this.checkpoint = paired === undefined
@@ -290,6 +294,11 @@ export class HomeReader {
    * checks (problems go to the sink). `onSummary` receives the walk's counts at the end.
    */
   *records(file: MetadataEntry, onSummary?: (summary: TreeWalkSummary) => void): Generator<StoredRecord> {
+    for (const leaf of this.leaves(file, onSummary)) yield* leaf;
+  }
+
+  /** `records`, a leaf at a time, as byte ranges: what a dump of a large table reads. */
+  *leaves(file: MetadataEntry, onSummary?: (summary: TreeWalkSummary) => void): Generator<LeafRecords> {
     const where = { uri: file.key };
     const checkpoints = checkpointsOf(file.value, this.sink, where);
     const newest = checkpoints?.[checkpoints.length - 1];
@@ -299,7 +308,7 @@ export class HomeReader {
       const id = Number(getConfigValue(file.value, 'id'));
       const source = new PageLogSource(this.pageLog.openHandle(id), file.key);
       const walker = new TreeWalker(source, this.sink, { ...source.where });
-      yield* walker.records(Buffer.from(newest.addr, 'hex'));
+      yield* walker.leaves(Buffer.from(newest.addr, 'hex'));
       onSummary?.(walker.summary);
       return;
     }
@@ -323,7 +332,7 @@ export class HomeReader {
       if (cookie.root.size === 0) return;
       source.checkpointFileSize = cookie.fileSize;
       const walker = new TreeWalker(source, this.sink, { ...source.where });
-      yield* walker.records(encodeFileAddress(cookie.root, allocationSize));
+      yield* walker.leaves(encodeFileAddress(cookie.root, allocationSize));
       onSummary?.(walker.summary);
     } finally {
       source.close();

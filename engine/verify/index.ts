@@ -18,5 +18,5 @@ export {
 export { FindingSink } from './findings.js';
 export { checkCompletion, logRecords, recordAt, KEY_PROVIDER_PAGE_ID, TURTLE_PAGE_ID, type CheckpointMetadata } from './disagg.js';
 export { FileSource, PageLogSource, type PageImage, type PageSource } from './sources.js';
-export { TreeWalker, type StoredRecord, type TreeWalkSummary } from './tree.js';
+export { TreeWalker, type LeafRecords, type StoredRecord, type TreeWalkSummary } from './tree.js';
 export { allocationSizeOf, checkpointName, checkpointsOf } from './file_checks.js';

@@ -39,8 +39,10 @@ export interface PageSource {
   /**
    * Reads the page at `address` (an address cookie), runs the block-level checks and returns
    * it, or reports why it cannot and returns undefined. `referrer` locates the reference.
+   * With `transient`, the image may live in a buffer the next transient read overwrites: the
+   * caller copies what it keeps beyond that.
    */
-  read(address: Buffer, sink: FindingSink, referrer: FindingLocation): PageImage | undefined;
+  read(address: Buffer, sink: FindingSink, referrer: FindingLocation, transient?: boolean): PageImage | undefined;
   /** The address in words, for messages. */
   describe(address: Buffer): string;
   /** The file range an address names, when it decodes to one (file sources only). */
@@ -55,6 +57,12 @@ export class FileSource implements PageSource {
   private fd: number | undefined;
   /** The file size the checkpoint being walked records; reads beyond it are reported. */
   checkpointFileSize: number | undefined;
+  /**
+   * Where transient reads go. A walk reads every leaf once and is done with it at the next:
+   * one buffer for them all, not one per block (a buffer per block was most of the garbage
+   * collector's work).
+   */
+  private scratch: Buffer | undefined;
 
   /**
    * Opens `path` read-only. `name` is how findings name the file (relative to the home).
@@ -66,9 +74,18 @@ export class FileSource implements PageSource {
     this.size = fstatSync(this.fd).size;
   }
 
-  /** Reads `length` bytes at `offset`; fewer when the file ends first. */
-  readBytes(offset: number, length: number): Buffer {
-    const buffer = Buffer.alloc(length);
+  /**
+   * Reads `length` bytes at `offset`; fewer when the file ends first. With `transient`, into
+   * the source's scratch buffer, which the next transient read overwrites.
+   */
+  readBytes(offset: number, length: number, transient = false): Buffer {
+    let buffer: Buffer;
+    if (transient) {
+      if (this.scratch === undefined || this.scratch.length < length) this.scratch = Buffer.allocUnsafe(Math.max(length, 64 * 1024));
+      buffer = this.scratch.subarray(0, length);
+    } else {
+      buffer = Buffer.alloc(length);
+    }
     if (this.fd === undefined) return buffer.subarray(0, 0);
     let done = 0;
     while (done < length) {
@@ -120,13 +137,13 @@ export class FileSource implements PageSource {
     }
   }
 
-  read(address: Buffer, sink: FindingSink, referrer: FindingLocation): PageImage | undefined {
+  read(address: Buffer, sink: FindingSink, referrer: FindingLocation, transient = false): PageImage | undefined {
     const decoded = this.decode(address, sink, referrer);
-    return decoded === undefined ? undefined : this.readBlock(decoded, sink, referrer);
+    return decoded === undefined ? undefined : this.readBlock(decoded, sink, referrer, transient);
   }
 
-  /** Reads a block by its decoded address and runs the block-level checks. */
-  readBlock(address: FileAddress, sink: FindingSink, referrer: FindingLocation): PageImage | undefined {
+  /** Reads a block by its decoded address and runs the block-level checks (`transient` as `read`'s). */
+  readBlock(address: FileAddress, sink: FindingSink, referrer: FindingLocation, transient = false): PageImage | undefined {
     const { offset, size, checksum } = address;
     // Findings name the block; the checkpoint being walked comes from the reference.
     const context: FindingLocation = referrer.checkpoint === undefined ? {} : { checkpoint: referrer.checkpoint };
@@ -146,7 +163,7 @@ export class FileSource implements PageSource {
       sink.error(FindingCode.AddressInvalid, `block [${offset}, ${size}] runs past ${what}`, { ...referrer, ...this.where, offset });
       return undefined;
     }
-    const block = this.readBytes(offset, size);
+    const block = this.readBytes(offset, size, transient);
     if (block.length < BLOCK_PAYLOAD_OFFSET) {
       sink.error(FindingCode.BlockHeaderInvalid, 'block is shorter than its headers', at(0));
       return undefined;

@@ -1,5 +1,5 @@
 import {
-  CellType, decodeTimeWindow, isStopped, PageFlags, PageType, TS_MAX, TXN_MAX, unpackCell, type Cell,
+  CellDecoder, CellType, decodeTimeWindow, isStopped, PageFlags, PageType, TS_MAX, TXN_MAX, type Cell, type RawTimeFields,
 } from '../format/index.js';
 import { errorMessage, FindingCode, type FindingLocation, type FindingSink } from './findings.js';
 import type { PageImage, PageSource } from './sources.js';
@@ -15,6 +15,104 @@ import type { PageImage, PageSource } from './sources.js';
 export interface StoredRecord {
   key: Buffer;
   value: Buffer;
+}
+
+/** Numbers per record in `LeafRecords.ranges`. */
+const RANGE_FIELDS = 6;
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * The records of one leaf as byte ranges of a few buffers: the page image (buffer 0), the keys
+ * the leaf rebuilt from prefix compression (buffer 1) and its overflow items. Walking a leaf
+ * makes no object per record. It is valid until the walk goes on (the walk reuses it and the
+ * page's buffer); `key(i)` and `value(i)` are views, iterating yields records of their own.
+ */
+export class LeafRecords implements Iterable<StoredRecord> {
+  /** How many records. */
+  length = 0;
+  /** Whether the leaf holds overflow items. */
+  hasOverflow = false;
+  /** What `ranges` index. */
+  readonly buffers: Buffer[] = [EMPTY, EMPTY];
+  /** Six numbers per record: key buffer, key start, key end, value buffer, value start, value end. */
+  ranges = new Int32Array(RANGE_FIELDS * 256);
+
+  /** Empties it for the leaf `image`; a walk reuses one for every leaf. */
+  reset(image: Buffer): void {
+    this.length = 0;
+    this.hasOverflow = false;
+    this.buffers.length = 2;
+    this.buffers[0] = image;
+    this.buffers[1] = EMPTY;
+  }
+
+  push(keyBuffer: number, keyStart: number, keyEnd: number, valueBuffer: number, valueStart: number, valueEnd: number): void {
+    let ranges = this.ranges;
+    const at = this.length * RANGE_FIELDS;
+    if (at + RANGE_FIELDS > ranges.length) {
+      ranges = new Int32Array(ranges.length * 2);
+      ranges.set(this.ranges);
+      this.ranges = ranges;
+    }
+    ranges[at] = keyBuffer;
+    ranges[at + 1] = keyStart;
+    ranges[at + 2] = keyEnd;
+    ranges[at + 3] = valueBuffer;
+    ranges[at + 4] = valueStart;
+    ranges[at + 5] = valueEnd;
+    this.length++;
+  }
+
+  key(i: number): Buffer {
+    const at = i * RANGE_FIELDS;
+    return this.buffers[this.ranges[at]!]!.subarray(this.ranges[at + 1], this.ranges[at + 2]);
+  }
+
+  value(i: number): Buffer {
+    const at = i * RANGE_FIELDS + 3;
+    return this.buffers[this.ranges[at]!]!.subarray(this.ranges[at + 1], this.ranges[at + 2]);
+  }
+
+  /** The records, each copied out of the page so that it outlives the walk. */
+  *[Symbol.iterator](): Iterator<StoredRecord> {
+    for (let i = 0; i < this.length; i++) yield { key: Buffer.from(this.key(i)), value: Buffer.from(this.value(i)) };
+  }
+}
+
+/** Compares `a[aStart, aEnd)` with `b[bStart, bEnd)` as `Buffer.compare` does. */
+export function compareRanges(a: Buffer, aStart: number, aEnd: number, b: Buffer, bStart: number, bEnd: number): number {
+  const aLength = aEnd - aStart;
+  const bLength = bEnd - bStart;
+  const n = aLength < bLength ? aLength : bLength;
+  // Short keys are compared here: a call into Buffer's native compare costs more than the loop.
+  if (n > 64) return a.compare(b, bStart, bEnd, aStart, aEnd);
+  for (let i = 0; i < n; i++) {
+    const d = a[aStart + i]! - b[bStart + i]!;
+    if (d !== 0) return d < 0 ? -1 : 1;
+  }
+  return aLength === bLength ? 0 : aLength < bLength ? -1 : 1;
+}
+
+/**
+ * Compares `[aStart, aEnd)` with `[bStart, bEnd)`, both in `view`, as `Buffer.compare` does:
+ * four bytes at a time (big-endian words order as their bytes do), then byte by byte.
+ */
+export function compareInView(view: DataView, aStart: number, aEnd: number, bStart: number, bEnd: number): number {
+  const aLength = aEnd - aStart;
+  const bLength = bEnd - bStart;
+  const n = aLength < bLength ? aLength : bLength;
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const x = view.getUint32(aStart + i);
+    const y = view.getUint32(bStart + i);
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  for (; i < n; i++) {
+    const x = view.getUint8(aStart + i);
+    const y = view.getUint8(bStart + i);
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return aLength === bLength ? 0 : aLength < bLength ? -1 : 1;
 }
 
 /** What a walk found, beside its records. */
@@ -61,6 +159,20 @@ interface PageResult {
   hasOverflow: boolean;
 }
 
+/** Whether the first `count` of the ascending `values` hold `value`. */
+function sortedIncludes(values: readonly number[], count: number, value: number): boolean {
+  let low = 0;
+  let high = count - 1;
+  while (low <= high) {
+    const mid = (low + high) >> 1;
+    const at = values[mid]!;
+    if (at === value) return true;
+    if (at < value) low = mid + 1;
+    else high = mid - 1;
+  }
+  return false;
+}
+
 const hexKey = (key: Buffer): string => (key.length > 32 ? `${key.subarray(0, 32).toString('hex')}...` : key.toString('hex'));
 
 /** Walks one tree. Create one per walk. */
@@ -69,6 +181,17 @@ export class TreeWalker {
     internalPages: 0, leafPages: 0, overflowPages: 0, records: 0, bytes: 0, depth: 0, maxWriteGen: 0n, blocks: [], referenced: [],
   };
   private readonly seen = new Set<string>();
+  /** Decodes every cell of the walk; a second one re-reads the target of a value copy. */
+  private readonly decoder = new CellDecoder();
+  private readonly copyDecoder = new CellDecoder();
+  /** A view of the last leaf image, kept while leaves come in the same buffer. */
+  private imageView: DataView | undefined;
+  /** Zeros to compare page padding with. */
+  private zeros = EMPTY;
+  /** The records of the current leaf. */
+  private readonly leafRecords = new LeafRecords();
+  /** The offsets of the current leaf's value cells, ascending, for value copies to point back at. */
+  private readonly valueOffsets: number[] = [];
   /** The last key of the leaves walked so far, for order across pages. */
   private lastKey: Buffer | undefined;
 
@@ -80,10 +203,11 @@ export class TreeWalker {
   }
 
   /**
-   * Yields the records of each leaf under `root`, one array per leaf, in key order: the walk
-   * passes a leaf's records up through every level of the tree at once, not record by record.
+   * Yields the records of each leaf under `root`, one `LeafRecords` per leaf, in key order:
+   * the walk passes a leaf's records up through every level of the tree at once, not record by
+   * record.
    */
-  *leaves(root: Buffer): Generator<StoredRecord[]> {
+  *leaves(root: Buffer): Generator<LeafRecords> {
     yield* this.visit({
       address: root, cellType: undefined, parentWriteGen: undefined, lower: undefined, upper: undefined,
       referrer: { ...this.where }, depth: 1,
@@ -100,11 +224,14 @@ export class TreeWalker {
     return { ...this.where, ...page.location, offset: page.offsetBase + offset };
   }
 
-  /** Reads a page once; a second reference to it is corruption (a tree is not a graph). */
-  private readOnce(address: Buffer, referrer: FindingLocation, what: string): PageImage | undefined {
+  /**
+   * Reads a page once; a second reference to it is corruption (a tree is not a graph). A
+   * `transient` page may be overwritten by the next transient read (see `PageSource.read`).
+   */
+  private readOnce(address: Buffer, referrer: FindingLocation, what: string, transient = false): PageImage | undefined {
     const range = this.source.range?.(address);
     if (range !== undefined) this.summary.referenced.push(range);
-    const page = this.source.read(address, this.sink, referrer);
+    const page = this.source.read(address, this.sink, referrer, transient);
     if (page === undefined) return undefined;
     if (this.seen.has(page.identity)) {
       this.sink.error(FindingCode.BlockReferencedTwice, `${what} at ${page.identity} is referenced more than once`, referrer);
@@ -116,25 +243,32 @@ export class TreeWalker {
     this.summary.bytes += page.image.length;
     if (page.block) {
       this.summary.blocks.push({ ...page.block, what });
-      // Tree pages are zero-padded to their block size (extent lists may carry a trailer).
+      // Tree pages are zero-padded to their block size (extent lists may carry a trailer):
+      // compared with zeros at once, then searched byte by byte only when they differ.
       const { image, header } = page;
-      for (let i = header.memSize; i < image.length; i++) {
-        if (image[i] !== 0) {
+      const padding = image.length - header.memSize;
+      if (padding > 0) {
+        if (this.zeros.length < padding) this.zeros = Buffer.alloc(padding);
+        if (image.compare(this.zeros, 0, padding, header.memSize, image.length) !== 0) {
+          let i = header.memSize;
+          while (image[i] === 0) i++;
           this.sink.error(FindingCode.PageTrailingBytes, `non-zero byte after the page's mem_size ${header.memSize}`, this.at(page, i));
-          break;
         }
       }
     }
     return page;
   }
 
-  private *visit(ref: ChildReference): Generator<StoredRecord[], PageResult | undefined> {
+  private *visit(ref: ChildReference): Generator<LeafRecords, PageResult | undefined> {
     if (ref.depth > MAX_DEPTH) {
       this.sink.error(FindingCode.TreeTooDeep, `tree is deeper than ${MAX_DEPTH} levels; the reference is not followed`, ref.referrer);
       return undefined;
     }
-    const page = this.readOnce(ref.address, ref.referrer, 'page');
+    // Read transient: a leaf is done with before the next page is read, and an internal page,
+    // whose keys bound every page below it, is copied out of the shared buffer.
+    let page = this.readOnce(ref.address, ref.referrer, 'page', true);
     if (page === undefined) return undefined;
+    if (page.header.type !== PageType.RowLeaf) page = { ...page, image: Buffer.from(page.image) };
     this.summary.depth = Math.max(this.summary.depth, ref.depth);
     const header = page.header;
     if (!this.checkTreePageHeader(page)) return undefined;
@@ -153,7 +287,9 @@ export class TreeWalker {
     }
     if (header.type === PageType.RowLeaf) {
       this.summary.leafPages++;
-      const hasOverflow = yield* this.leaf(page, ref);
+      const records = this.leaf(page, ref);
+      if (records.length > 0) yield records;
+      const hasOverflow = records.hasOverflow;
       if (hasOverflow && ref.cellType === CellType.AddressLeafNoOverflow) {
         this.sink.error(FindingCode.AddressTypeMismatch, 'a leaf referenced as having no overflow items holds overflow items', ref.referrer);
       }
@@ -205,27 +341,41 @@ export class TreeWalker {
   private cells(page: PageImage): Cell[] {
     const { image, header } = page;
     const cells: Cell[] = [];
+    const decoder = this.decoder;
     const fastTruncate = (header.flags & PageFlags.FastTruncateUpdate) !== 0;
     let p = page.payloadOffset;
     for (let i = 0; i < header.entries; i++) {
-      try {
-        const cell = unpackCell(image, p, header.memSize, fastTruncate);
-        cells.push(cell);
-        p += cell.size;
-      } catch (error) {
-        this.sink.error(FindingCode.CellInvalid, `cell ${i} of ${header.entries} does not decode: ${errorMessage(error)}`, this.at(page, p));
-        return cells;
-      }
+      if (!this.decodeCell(page, p, i, fastTruncate)) return cells;
+      cells.push(decoder.toCell(image));
+      p += decoder.size;
     }
-    if (p !== header.memSize) {
-      this.sink.error(FindingCode.CellsSizeMismatch, `the page's ${header.entries} cells end at ${p}, not at its mem_size ${header.memSize}`, this.at(page, p));
-    }
+    this.checkCellsEnd(page, p);
     return cells;
   }
 
-  private readOverflow(page: PageImage, cell: Cell): Buffer | undefined {
-    const referrer = this.at(page, cell.offset);
-    const overflow = this.readOnce(cell.data, referrer, 'overflow page');
+  /** Decodes cell `i` of a page at `p` into `this.decoder`; reports it and returns false when it does not decode. */
+  private decodeCell(page: PageImage, p: number, i: number, fastTruncate: boolean): boolean {
+    try {
+      this.decoder.decode(page.image, p, page.header.memSize, fastTruncate);
+      return true;
+    } catch (error) {
+      this.sink.error(FindingCode.CellInvalid, `cell ${i} of ${page.header.entries} does not decode: ${errorMessage(error)}`, this.at(page, p));
+      return false;
+    }
+  }
+
+  /** Checks that a page's cells, all decoded, end at its `mem_size`. */
+  private checkCellsEnd(page: PageImage, p: number): void {
+    const header = page.header;
+    if (p !== header.memSize) {
+      this.sink.error(FindingCode.CellsSizeMismatch, `the page's ${header.entries} cells end at ${p}, not at its mem_size ${header.memSize}`, this.at(page, p));
+    }
+  }
+
+  /** Reads the overflow item whose reference cell at `offset` holds `address`. */
+  private readOverflow(page: PageImage, offset: number, address: Buffer): Buffer | undefined {
+    const referrer = this.at(page, offset);
+    const overflow = this.readOnce(address, referrer, 'overflow page');
     if (overflow === undefined) return undefined;
     this.summary.overflowPages++;
     const overflowHeader = overflow.header;
@@ -242,120 +392,208 @@ export class TreeWalker {
     return Buffer.from(overflow.image.subarray(overflow.payloadOffset, end));
   }
 
-  private checkTimeWindow(page: PageImage, cell: Cell): void {
-    if (cell.time === undefined) return;
-    const window = decodeTimeWindow(cell.time);
+  private checkTimeWindow(page: PageImage, offset: number, time: RawTimeFields): void {
+    const window = decodeTimeWindow(time);
     if (window.stopTs !== TS_MAX && window.startTs > window.stopTs) {
-      this.sink.error(FindingCode.TimeWindowInvalid, `value start timestamp ${window.startTs} is after its stop timestamp ${window.stopTs}`, this.at(page, cell.offset));
+      this.sink.error(FindingCode.TimeWindowInvalid, `value start timestamp ${window.startTs} is after its stop timestamp ${window.stopTs}`, this.at(page, offset));
     }
     if (window.stopTxn !== TXN_MAX && window.startTxn > window.stopTxn) {
-      this.sink.error(FindingCode.TimeWindowInvalid, `value start transaction ${window.startTxn} is after its stop transaction ${window.stopTxn}`, this.at(page, cell.offset));
+      this.sink.error(FindingCode.TimeWindowInvalid, `value start transaction ${window.startTxn} is after its stop transaction ${window.stopTxn}`, this.at(page, offset));
     }
   }
 
-  /** Checks `key` against the order constraints; `what` says which key it is. */
-  private checkKeyOrder(page: PageImage, cell: Cell, key: Buffer, previousOnPage: Buffer | undefined, ref: ChildReference): void {
-    // The location is built only for a finding: this runs for every key of every page.
-    const at = (): FindingLocation => this.at(page, cell.offset);
-    if (previousOnPage !== undefined) {
-      if (Buffer.compare(key, previousOnPage) <= 0) {
-        this.sink.error(FindingCode.KeyOrder, `key ${hexKey(key)} is not greater than the key before it on the page`, at());
+  private viewOf(image: Buffer): DataView {
+    const view = this.imageView;
+    if (view !== undefined && view.buffer === image.buffer && view.byteOffset === image.byteOffset && view.byteLength === image.length) return view;
+    return (this.imageView = new DataView(image.buffer, image.byteOffset, image.length));
+  }
+
+  /**
+   * Checks the key `buffer[start, end)` at cell `offset` against the previous key of the page
+   * (`previous[previousStart, previousEnd)`, when `hasPrevious`), or, for the first key of a
+   * leaf, against the last key of the previous leaf and the parent's separator.
+   */
+  private checkKeyOrder(
+    page: PageImage, offset: number, buffer: Buffer, start: number, end: number,
+    hasPrevious: boolean, previous: Buffer, previousStart: number, previousEnd: number, ref: ChildReference,
+  ): void {
+    if (hasPrevious) {
+      if (compareRanges(buffer, start, end, previous, previousStart, previousEnd) <= 0) {
+        const key = hexKey(buffer.subarray(start, end));
+        this.sink.error(FindingCode.KeyOrder, `key ${key} is not greater than the key before it on the page`, this.at(page, offset));
       }
       return;
     }
-    // The first key of the leaf: against the previous leaf and the parent's separator.
+    const key = buffer.subarray(start, end);
     if (this.lastKey !== undefined && Buffer.compare(key, this.lastKey) <= 0) {
-      this.sink.error(FindingCode.KeyOrder, `first key ${hexKey(key)} is not greater than the last key of the previous leaf`, at());
+      this.sink.error(FindingCode.KeyOrder, `first key ${hexKey(key)} is not greater than the last key of the previous leaf`, this.at(page, offset));
     }
     if (ref.lower !== undefined && Buffer.compare(key, ref.lower) < 0) {
-      this.sink.error(FindingCode.KeyOrder, `first key ${hexKey(key)} sorts before its parent's separator ${hexKey(ref.lower)}`, at());
+      this.sink.error(FindingCode.KeyOrder, `first key ${hexKey(key)} sorts before its parent's separator ${hexKey(ref.lower)}`, this.at(page, offset));
     }
   }
 
-  /** A leaf: yields its records; returns whether it holds overflow items. */
-  private *leaf(page: PageImage, ref: ChildReference): Generator<StoredRecord[], boolean> {
-    const cells = this.cells(page);
-    const records: StoredRecord[] = [];
-    const byOffset = new Map<number, Cell>();
-    const overflowValues = new Map<number, Buffer | undefined>();
-    let previousKey: Buffer | undefined;
-    let prefixSource: Buffer | undefined;
-    let pendingKey: Buffer | undefined;
+  /**
+   * A leaf: its records, and whether it holds overflow items. Cells are decoded one
+   * at a time into `this.decoder` and records kept as byte ranges (`LeafRecords`): nothing is
+   * allocated per cell or per record unless a key is rebuilt from its prefix or an item
+   * overflows.
+   */
+  private leaf(page: PageImage, ref: ChildReference): LeafRecords {
+    const { image, header } = page;
+    const end = header.memSize;
+    const entries = header.entries;
+    const records = this.leafRecords;
+    records.reset(image);
+    const view = this.viewOf(image);
+    const buffers = records.buffers;
+    const decoder = this.decoder;
+    const fastTruncate = (header.flags & PageFlags.FastTruncateUpdate) !== 0;
+    // Keys are ranges of `buffers`: the pending one (awaiting its value), the previous one on
+    // the page (for order), and the one the next prefix-compressed key starts from.
+    let pending = false;
+    let pendingBuffer = 0;
+    let pendingStart = 0;
+    let pendingEnd = 0;
+    let hasPrevious = false;
+    let previousBuffer = 0;
+    let previousStart = 0;
+    let previousEnd = 0;
+    let hasPrefixSource = false;
+    let prefixBuffer = 0;
+    let prefixStart = 0;
+    let prefixEnd = 0;
+    /** Where rebuilt keys go (buffer 1), allocated by the first one. */
+    let keys = EMPTY;
+    let keysUsed = 0;
+    // Reused, and never truncated (which would drop its storage): `valueCount` says how much is this leaf's.
+    const valueOffsets = this.valueOffsets;
+    let valueCount = 0;
+    /** Overflow values read, by the offset of their cell: a value copy may name one again. */
+    let overflowValues: Map<number, number | undefined> | undefined;
     let keyCells = 0;
     let valueCells = 0;
     let hasOverflow = false;
     let expectingValue = false;
-    const at = (cell: Cell): FindingLocation => this.at(page, cell.offset);
-    for (const cell of cells) {
-      byOffset.set(cell.offset, cell);
-      if (cell.v !== 0n) this.sink.error(FindingCode.CellInvalid, `row-store cell has a non-zero RLE value ${cell.v}`, at(cell));
-      switch (cell.type) {
-        case CellType.Key:
-        case CellType.KeyPrefix:
-        case CellType.KeyOverflow: {
-          keyCells++;
-          expectingValue = true;
-          let key: Buffer | undefined;
-          if (cell.type === CellType.KeyOverflow) {
-            hasOverflow = true;
-            key = this.readOverflow(page, cell);
-          } else if (cell.prefix === 0) {
-            key = cell.data;
-          } else if (keyCells === 1 || prefixSource === undefined) {
-            this.sink.error(FindingCode.CellInvalid, `the first key of a page has prefix count ${cell.prefix}`, at(cell));
-          } else if (cell.prefix > prefixSource.length) {
-            this.sink.error(FindingCode.CellInvalid, `key prefix count ${cell.prefix} is longer than the previous key`, at(cell));
-          } else {
-            key = Buffer.concat([prefixSource.subarray(0, cell.prefix), cell.data]);
+    let decoded = 0;
+    let p = page.payloadOffset;
+    for (; decoded < entries; decoded++) {
+      if (!this.decodeCell(page, p, decoded, fastTruncate)) break;
+      const offset = p;
+      p += decoder.size;
+      if (!decoder.short && decoder.v !== 0n) {
+        this.sink.error(FindingCode.CellInvalid, `row-store cell has a non-zero RLE value ${decoder.v}`, this.at(page, offset));
+      }
+      const type = decoder.type;
+      if (type === CellType.Key || type === CellType.KeyPrefix || type === CellType.KeyOverflow) {
+        keyCells++;
+        expectingValue = true;
+        if (pending) records.push(pendingBuffer, pendingStart, pendingEnd, 0, 0, 0);
+        pending = false;
+        let keyBuffer = 0;
+        let keyStart = decoder.dataStart;
+        let keyEnd = decoder.dataEnd;
+        const prefix = decoder.prefix;
+        if (type === CellType.KeyOverflow) {
+          hasOverflow = true;
+          const key = this.readOverflow(page, offset, image.subarray(keyStart, keyEnd));
+          if (key === undefined) continue;
+          keyBuffer = buffers.push(key) - 1;
+          keyStart = 0;
+          keyEnd = key.length;
+        } else if (prefix !== 0) {
+          if (keyCells === 1 || !hasPrefixSource) {
+            this.sink.error(FindingCode.CellInvalid, `the first key of a page has prefix count ${prefix}`, this.at(page, offset));
+            continue;
           }
-          if (pendingKey !== undefined) records.push({ key: pendingKey, value: Buffer.alloc(0) });
-          pendingKey = undefined;
-          if (key === undefined) break;
-          if (cell.type !== CellType.KeyOverflow) prefixSource = key;
-          this.checkKeyOrder(page, cell, key, previousKey, ref);
-          previousKey = key;
-          pendingKey = key;
-          break;
+          if (prefix > prefixEnd - prefixStart) {
+            this.sink.error(FindingCode.CellInvalid, `key prefix count ${prefix} is longer than the previous key`, this.at(page, offset));
+            continue;
+          }
+          const suffix = keyEnd - keyStart;
+          if (keysUsed + prefix + suffix > keys.length) {
+            const grown = Buffer.allocUnsafe(Math.max(2 * keys.length, image.length, keysUsed + prefix + suffix));
+            keys.copy(grown, 0, 0, keysUsed);
+            keys = grown;
+            buffers[1] = keys;
+          }
+          buffers[prefixBuffer]!.copy(keys, keysUsed, prefixStart, prefixStart + prefix);
+          image.copy(keys, keysUsed + prefix, keyStart, keyEnd);
+          keyBuffer = 1;
+          keyStart = keysUsed;
+          keyEnd = keysUsed + prefix + suffix;
+          keysUsed = keyEnd;
         }
-        case CellType.Value:
-        case CellType.ValueCopy:
-        case CellType.ValueOverflow: {
-          valueCells++;
-          if (!expectingValue) {
-            this.sink.error(FindingCode.CellInvalid, 'value cell is not preceded by a key cell', at(cell));
-            break;
-          }
-          expectingValue = false;
-          this.checkTimeWindow(page, cell);
-          let source = cell;
-          if (cell.type === CellType.ValueCopy) {
-            const target = byOffset.get(cell.offset - (cell.copyOffset ?? 0));
-            if (target === undefined || (target.type !== CellType.Value && target.type !== CellType.ValueOverflow) || cell.copyOffset === 0) {
-              this.sink.error(FindingCode.CellInvalid, 'value copy cell does not point back at a value cell on the page', at(cell));
-              pendingKey = undefined;
-              break;
-            }
-            source = target;
-          }
-          let value: Buffer | undefined = source.data;
-          if (source.type === CellType.ValueOverflow) {
-            hasOverflow = true;
-            // A value copy may name an overflow value read already: one block, read once.
-            value = overflowValues.has(source.offset) ? overflowValues.get(source.offset) : this.readOverflow(page, source);
-            overflowValues.set(source.offset, value);
-          }
-          const window = decodeTimeWindow(cell.time ?? source.time);
-          if (pendingKey !== undefined && value !== undefined && !isStopped(window)) records.push({ key: pendingKey, value });
-          pendingKey = undefined;
-          break;
+        if (type !== CellType.KeyOverflow) {
+          hasPrefixSource = true;
+          prefixBuffer = keyBuffer;
+          prefixStart = keyStart;
+          prefixEnd = keyEnd;
         }
-        default:
-          this.sink.error(FindingCode.CellInvalid, `cell type 0x${cell.type.toString(16)} is not allowed on a leaf page`, at(cell));
+        // Most keys and the one before them lie in the page: compared there a word at a time,
+        // and handed to `checkKeyOrder` (which reports) only when out of order.
+        if (!hasPrevious || keyBuffer !== 0 || previousBuffer !== 0 || compareInView(view, keyStart, keyEnd, previousStart, previousEnd) <= 0) {
+          this.checkKeyOrder(page, offset, buffers[keyBuffer]!, keyStart, keyEnd, hasPrevious, buffers[previousBuffer]!, previousStart, previousEnd, ref);
+        }
+        hasPrevious = true;
+        previousBuffer = pendingBuffer = keyBuffer;
+        previousStart = pendingStart = keyStart;
+        previousEnd = pendingEnd = keyEnd;
+        pending = true;
+      } else if (type === CellType.Value || type === CellType.ValueCopy || type === CellType.ValueOverflow) {
+        valueCells++;
+        if (type !== CellType.ValueCopy) valueOffsets[valueCount++] = offset;
+        if (!expectingValue) {
+          this.sink.error(FindingCode.CellInvalid, 'value cell is not preceded by a key cell', this.at(page, offset));
+          continue;
+        }
+        expectingValue = false;
+        const time = decoder.time;
+        if (time !== undefined) this.checkTimeWindow(page, offset, time);
+        // The cell holding the value: this one, or the one a value copy points back at.
+        let source = decoder;
+        if (type === CellType.ValueCopy) {
+          const target = offset - decoder.copyOffset;
+          if (decoder.copyOffset === 0 || !sortedIncludes(valueOffsets, valueCount, target)) {
+            this.sink.error(FindingCode.CellInvalid, 'value copy cell does not point back at a value cell on the page', this.at(page, offset));
+            pending = false;
+            continue;
+          }
+          // It decoded once already, so it decodes again.
+          source = this.copyDecoder;
+          source.decode(image, target, end, fastTruncate);
+        }
+        let valueBuffer = 0;
+        let valueStart = source.dataStart;
+        let valueEnd = source.dataEnd;
+        if (source.type === CellType.ValueOverflow) {
+          hasOverflow = true;
+          overflowValues ??= new Map();
+          let index = overflowValues.get(source.offset);
+          if (!overflowValues.has(source.offset)) {
+            const value = this.readOverflow(page, source.offset, image.subarray(valueStart, valueEnd));
+            index = value === undefined ? undefined : buffers.push(value) - 1;
+            overflowValues.set(source.offset, index);
+          }
+          if (index === undefined) {
+            pending = false;
+            continue;
+          }
+          valueBuffer = index;
+          valueStart = 0;
+          valueEnd = buffers[index]!.length;
+        }
+        const windowTime = time ?? source.time;
+        const stopped = windowTime !== undefined && isStopped(decodeTimeWindow(windowTime));
+        if (pending && !stopped) records.push(pendingBuffer, pendingStart, pendingEnd, valueBuffer, valueStart, valueEnd);
+        pending = false;
+      } else {
+        this.sink.error(FindingCode.CellInvalid, `cell type 0x${type.toString(16)} is not allowed on a leaf page`, this.at(page, offset));
       }
     }
-    if (pendingKey !== undefined) records.push({ key: pendingKey, value: Buffer.alloc(0) });
-    const header = page.header;
-    if (cells.length === header.entries) {
+    if (decoded === entries) this.checkCellsEnd(page, p);
+    if (pending) records.push(pendingBuffer, pendingStart, pendingEnd, 0, 0, 0);
+    if (decoded === entries) {
       if (header.flags & PageFlags.EmptyValueAll && valueCells !== 0) {
         this.sink.error(FindingCode.PageHeaderInvalid, `page says every value is empty but holds ${valueCells} value cells`, this.at(page, 25));
       }
@@ -363,19 +601,21 @@ export class TreeWalker {
         this.sink.error(FindingCode.PageHeaderInvalid, `page says no value is empty but has ${keyCells} keys and ${valueCells} values`, this.at(page, 25));
       }
     }
-    if (previousKey !== undefined) {
-      if (ref.upper !== undefined && Buffer.compare(previousKey, ref.upper) >= 0) {
-        this.sink.error(FindingCode.KeyOrder, `last key ${hexKey(previousKey)} is not below the next separator ${hexKey(ref.upper)} in its parent`, this.at(page, page.payloadOffset));
+    if (hasPrevious) {
+      // A copy: the page's buffer is reused once the walk moves on.
+      const last = Buffer.from(buffers[previousBuffer]!.subarray(previousStart, previousEnd));
+      if (ref.upper !== undefined && Buffer.compare(last, ref.upper) >= 0) {
+        this.sink.error(FindingCode.KeyOrder, `last key ${hexKey(last)} is not below the next separator ${hexKey(ref.upper)} in its parent`, this.at(page, page.payloadOffset));
       }
-      this.lastKey = previousKey;
+      this.lastKey = last;
     }
     this.summary.records += records.length;
     this.sink.stats.records += records.length;
-    if (records.length > 0) yield records;
-    return hasOverflow;
+    records.hasOverflow = hasOverflow;
+    return records;
   }
 
-  private *internal(page: PageImage, ref: ChildReference): Generator<StoredRecord[]> {
+  private *internal(page: PageImage, ref: ChildReference): Generator<LeafRecords> {
     const cells = this.cells(page);
     const header = page.header;
     if (header.entries % 2 !== 0) {
@@ -397,7 +637,7 @@ export class TreeWalker {
         this.sink.error(FindingCode.CellInvalid, `internal page expects an address cell, found type 0x${addressType.toString(16)}`, this.at(page, addressCell.offset));
         return;
       }
-      const key = keyCell.type === CellType.KeyOverflow ? this.readOverflow(page, keyCell) : keyCell.data;
+      const key = keyCell.type === CellType.KeyOverflow ? this.readOverflow(page, keyCell.offset, keyCell.data) : keyCell.data;
       if (key === undefined) return;
       children.push({ key, address: addressCell });
     }

@@ -4,12 +4,10 @@ import type { Connection } from '../api.js';
 import { ErrorCode, SchemaError } from '../errors.js';
 import { getConfigValue } from '../format/index.js';
 import type { PageLog } from '../page_log/index.js';
-import { checkKeyProviderHistory } from './disagg.js';
 import { verifyLocalFile, verifySharedTree } from './file_checks.js';
 import { FindingSink, type Finding, type VerifyStats } from './findings.js';
 import { HomeReader, isSharedFileConfig, PAGE_LOG_DIRECTORY, type MetadataEntry } from './home.js';
 import { checkMetadata, fileNameOf } from './metadata_checks.js';
-import { checkJournal } from './journal.js';
 
 /**
  * Verification runs: a whole home, or one table of a home or of an open connection. Each is
@@ -81,6 +79,8 @@ export async function* verifyHome(home: string, options: VerifyOptions = {}): As
     yield* sink.drain();
     progress('journal', 0, 1);
     let journalNamedFiles: Set<string> | undefined;
+    // Loaded here, not with the module: only a whole-home verify reads the journal.
+    const { checkJournal } = await import('./journal.js');
     sink.guard({}, 'journal', () => {
       journalNamedFiles = checkJournal(home, reader.localEntries, sink);
     });
@@ -93,6 +93,7 @@ export async function* verifyHome(home: string, options: VerifyOptions = {}): As
       const pageLog = reader.pageLog;
       progress('page log', 0, 1);
       const referenced = new Set(reader.checkedCompletions.flatMap((c) => (c.turtle.keyProvider ? [c.turtle.keyProvider.lsn] : [])));
+      const { checkKeyProviderHistory } = await import('./key_pages.js');
       sink.guard({ file: PAGE_LOG_DIRECTORY }, 'key-provider pages', () => checkKeyProviderHistory(pageLog, referenced, sink));
       yield* sink.drain();
     }

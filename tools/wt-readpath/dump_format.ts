@@ -1,5 +1,5 @@
 import { escapeForDump, parseConfig, PRINTED_AS_IS } from '../../engine/format/index.js';
-import type { HomeReader, MetadataEntry, StoredRecord } from '../../engine/verify/index.js';
+import type { HomeReader, LeafRecords, MetadataEntry, StoredRecord } from '../../engine/verify/index.js';
 
 /**
  * `wt dump`'s text format: the header `wt dump` prints, the creation configuration it
@@ -73,13 +73,30 @@ const NEWLINE = 0x0a;
 /** The two lowercase hex digits of each byte, as character codes. */
 const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
 
+/** Four bytes, each repeated in every byte of a 32-bit word. */
+const EACH_BYTE = (b: number): number => (b * 0x01010101) | 0;
+
+/**
+ * Whether any of the four bytes of `word` is printed other than as itself: below 0x20, above
+ * 0x7e, or a backslash (the exact "has a byte less than / more than / equal to" tests of
+ * byte-wise arithmetic on a word).
+ */
+function needsEscape(word: number): boolean {
+  const below = (word - EACH_BYTE(0x20)) & ~word;
+  const above = (word + EACH_BYTE(0x01)) | word;
+  const backslashes = word ^ EACH_BYTE(BACKSLASH);
+  const backslash = (backslashes - EACH_BYTE(0x01)) & ~backslashes;
+  return ((below | above | backslash) & EACH_BYTE(0x80)) !== 0;
+}
+
 /**
  * Records in `wt dump`'s text form, encoded straight into byte chunks (no string per item):
- * printable runs are copied as they are, every other byte becomes `\xx`, exactly as
+ * printable bytes are copied as they are, every other byte becomes `\xx`, exactly as
  * `escapeForDump` prints it. Each full chunk goes to `emit`, which owns it from then on.
  */
 export class DumpEncoder {
   private chunk = Buffer.allocUnsafe(DUMP_CHUNK_BYTES);
+  private chunkView = viewOf(this.chunk);
   private used = 0;
 
   constructor(
@@ -89,60 +106,83 @@ export class DumpEncoder {
 
   /** One record's two lines. */
   record(key: Uint8Array, value: Uint8Array): void {
-    this.item(key);
-    this.item(value);
+    this.item(key, viewOf(key), 0, key.length);
+    this.item(value, viewOf(value), 0, value.length);
+  }
+
+  /** The records of a leaf, two lines each, straight from their byte ranges. */
+  leaf(leaf: LeafRecords): void {
+    const { buffers, ranges } = leaf;
+    const views = buffers.map(viewOf);
+    const fields = 2 * leaf.length;
+    for (let i = 0; i < fields; i++) {
+      const at = 3 * i;
+      const buffer = ranges[at]!;
+      this.item(buffers[buffer]!, views[buffer]!, ranges[at + 1]!, ranges[at + 2]!);
+    }
   }
 
   /** Hands over what is buffered. */
   flush(): void {
     if (this.used === 0) return;
     this.emit(this.chunk.subarray(0, this.used));
-    this.chunk = Buffer.allocUnsafe(DUMP_CHUNK_BYTES);
+    this.newChunk(DUMP_CHUNK_BYTES);
+  }
+
+  private newChunk(size: number): void {
+    this.chunk = Buffer.allocUnsafe(size);
+    this.chunkView = viewOf(this.chunk);
     this.used = 0;
   }
 
-  private item(bytes: Uint8Array): void {
+  /** `bytes[start, end)` (`view` is a view of `bytes`) as one line. */
+  private item(bytes: Uint8Array, view: DataView, start: number, end: number): void {
     // At most three characters per byte (`\xx`), and the newline.
-    const worst = bytes.length * 3 + 1;
+    const worst = (end - start) * 3 + 1;
     if (this.used + worst > this.chunk.length) {
       this.flush();
-      if (worst > this.chunk.length) this.chunk = Buffer.allocUnsafe(worst);
+      if (worst > this.chunk.length) this.newChunk(worst);
     }
     const chunk = this.chunk;
     let used = this.used;
-    const length = bytes.length;
+    let i = start;
     if (this.hex) {
-      for (let i = 0; i < length; i++) {
+      for (; i < end; i++) {
         const b = bytes[i]!;
         chunk[used++] = HEX_DIGITS[b >> 4]!;
         chunk[used++] = HEX_DIGITS[b & 15]!;
       }
     } else {
-      let runStart = 0;
-      for (let i = 0; i < length; i++) {
+      // Four bytes at a time while they print as themselves (a word read and written, not
+      // four table look-ups), then byte by byte from the first that does not.
+      const chunkView = this.chunkView;
+      for (; i + 4 <= end; i += 4) {
+        const word = view.getInt32(i, true);
+        if (needsEscape(word)) break;
+        chunkView.setInt32(used, word, true);
+        used += 4;
+      }
+      for (; i < end; i++) {
         const b = bytes[i]!;
-        if (PRINTED_AS_IS[b] === 1) continue;
-        if (i > runStart) {
-          chunk.set(bytes.subarray(runStart, i), used);
-          used += i - runStart;
-        }
-        chunk[used++] = BACKSLASH;
-        if (b === BACKSLASH) {
+        if (PRINTED_AS_IS[b] === 1) {
+          chunk[used++] = b;
+        } else if (b === BACKSLASH) {
+          chunk[used++] = BACKSLASH;
           chunk[used++] = BACKSLASH;
         } else {
+          chunk[used++] = BACKSLASH;
           chunk[used++] = HEX_DIGITS[b >> 4]!;
           chunk[used++] = HEX_DIGITS[b & 15]!;
         }
-        runStart = i + 1;
-      }
-      if (runStart < length) {
-        chunk.set(bytes.subarray(runStart), used);
-        used += length - runStart;
       }
     }
     chunk[used++] = NEWLINE;
     this.used = used;
   }
+}
+
+function viewOf(bytes: Uint8Array): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /** One record's two lines. */

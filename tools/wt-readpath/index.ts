@@ -4,7 +4,7 @@
  */
 import { ErrorCode, SchemaError } from '../../engine/errors.js';
 import { collectReport, FindingSink, HomeReader, verifyHome, type Finding, type VerifyOptions } from '../../engine/verify/index.js';
-import { creationConfig, dumpHeader, dumpRecord, dumpUri } from './dump_format.js';
+import { creationConfig, DumpEncoder, dumpHeader, dumpUri } from './dump_format.js';
 
 export { buildProgram, main } from './program.js';
 export { ExitCode, type ExitCodeValue } from './output.js';
@@ -38,8 +38,8 @@ export async function measureVerify(home: string, options: VerifyOptions = {}): 
 
 /**
  * Dumps one table of a stopped home as `wt-readpath dump` does. The text goes to `write` when
- * given (otherwise it is only measured); `bytes` counts it in UTF-8. Throws `SchemaError`
- * (`NOT_FOUND`) for an unknown table.
+ * given, in chunks (otherwise it is only measured); `bytes` counts it in UTF-8. Throws
+ * `SchemaError` (`NOT_FOUND`) for an unknown table.
  */
 export async function measureDump(home: string, uri: string, options: { hex?: boolean; write?: (text: string) => void } = {}): Promise<ReadPathMeasurement> {
   const started = performance.now();
@@ -55,13 +55,18 @@ export async function measureDump(home: string, uri: string, options: { hex?: bo
     const header = dumpHeader(name, creationConfig(reader, name, resolved.file, resolved.table), options.hex === true);
     bytes += Buffer.byteLength(header);
     options.write?.(header);
-    for (const record of reader.records(resolved.file)) {
-      records++;
-      // Record lines are escaped to ASCII: their length is their size in bytes.
-      const text = dumpRecord(record, options.hex === true);
-      bytes += text.length;
-      options.write?.(text);
+    // As the command encodes them: a leaf at a time, into byte chunks. Record lines are
+    // escaped to ASCII, so a chunk's length is its size in bytes.
+    const write = options.write;
+    const encoder = new DumpEncoder(options.hex === true, (chunk) => {
+      bytes += chunk.length;
+      write?.(chunk.toString('latin1'));
+    });
+    for (const leaf of reader.leaves(resolved.file)) {
+      records += leaf.length;
+      encoder.leaf(leaf);
     }
+    encoder.flush();
   } finally {
     await reader.close();
   }

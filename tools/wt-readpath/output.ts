@@ -40,6 +40,8 @@ export class Output {
   private progressShown = false;
   private readonly chunks: string[] = [];
   private chunkBytes = 0;
+  /** Whether stdout refused more since the last `drain` (its buffer is full). */
+  private pushedBack = false;
 
   constructor(readonly json: boolean) {}
 
@@ -53,7 +55,7 @@ export class Output {
   /** Writes data bytes to stdout after the text before them; the caller gives `bytes` up. */
   bytes(bytes: Buffer): void {
     this.flushChunks();
-    process.stdout.write(bytes);
+    if (!process.stdout.write(bytes)) this.pushedBack = true;
   }
 
   /** Writes a line of data text. */
@@ -71,7 +73,9 @@ export class Output {
 
   /** Flushes buffered data, waiting for stdout when it pushes back. */
   async drain(): Promise<void> {
-    if (!this.flushChunks()) await new Promise<void>((resolve) => process.stdout.once('drain', () => resolve()));
+    const flushed = this.flushChunks() && !this.pushedBack;
+    this.pushedBack = false;
+    if (!flushed) await new Promise<void>((resolve) => process.stdout.once('drain', () => resolve()));
   }
 
   /** Writes the command's one JSON document. */

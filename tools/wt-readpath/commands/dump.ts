@@ -23,6 +23,7 @@ export async function dumpCommand(home: string, uriArgument: string, options: Du
     // Records stream out as they are read, in both forms: memory stays bounded whatever the
     // table's size.
     let count = 0;
+    let reportedAt = 0;
     const written = async (): Promise<void> => {
       if (++count % 4096 !== 0) return;
       session.report();
@@ -39,11 +40,18 @@ export async function dumpCommand(home: string, uriArgument: string, options: Du
       output.out(`${count === 0 ? '' : '\n  '}]\n}\n`);
     } else {
       output.out(dumpHeader(uri, config, hex));
+      // A leaf at a time: the encoder reads each record's key and value where they lie.
       const encoder = new DumpEncoder(hex, (bytes) => output.bytes(bytes));
-      for (const record of session.reader.records(resolved.file)) {
-        encoder.record(record.key, record.value);
-        if (count % 4096 === 4095) encoder.flush();
-        await written();
+      for (const leaf of session.reader.leaves(resolved.file)) {
+        encoder.leaf(leaf);
+        count += leaf.length;
+        // The encoder hands over 1 MB chunks as they fill; between leaves, findings are
+        // reported and a stdout that pushes back is waited for.
+        if (count >= reportedAt + 4096) {
+          reportedAt = count;
+          session.report();
+          await output.drain();
+        }
       }
       encoder.flush();
     }
