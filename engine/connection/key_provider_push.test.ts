@@ -103,6 +103,27 @@ describe('key-provider push mode through the connection', function () {
     expect(pages.map((page) => page.lsn)).to.deep.equal([...pages.map((page) => page.lsn)].sort((a, b) => a - b));
   });
 
+  it('keeps a pushed key queued, and reports no rotation, when the checkpoint that wrote its page fails to complete', async () => {
+    const home = await homes.directory();
+    const connection = await open(home);
+    await writeAndCheckpoint(connection, 1n);
+    push(connection, 5n);
+    // The page log refuses the completion record, as a full disk would: the key page was put
+    // but belongs to no checkpoint.
+    const pageLog = (connection as unknown as { pageLog: { completeCheckpoint: (...args: unknown[]) => Promise<number> } }).pageLog;
+    const complete = pageLog.completeCheckpoint;
+    pageLog.completeCheckpoint = () => Promise.reject(Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }));
+    const failed = await engineFailure(() => writeAndCheckpoint(connection, 5n));
+    expect(failed.message).to.include('no space left');
+    expect(connection.keyProviderStatus()?.pendingKeyTimestamps, 'still waiting for a checkpoint').to.deep.equal([5n]);
+    expect(events.filter((event) => event.event === 'keyProviderKeyRotated' && event.attr?.keyTimestamp === '5')).to.deep.equal([]);
+    // Space again: the next checkpoint (the close's) persists the key and says so.
+    pageLog.completeCheckpoint = complete;
+    await connection.close();
+    expect(events.filter((event) => event.event === 'keyProviderKeyRotated').map((event) => event.attr?.keyTimestamp)).to.include('5');
+    expect((await keyPages(home)).at(-1)).to.include({ timestamp: 5n, key: keyFor(5n) });
+  });
+
   it('drains the queue a prefix at a time as the stable timestamp advances', async () => {
     const home = await homes.directory();
     const connection = await open(home);

@@ -88,6 +88,8 @@ export class SharedStorage {
    * push and to drop a key once a checkpoint persisted it or a newer one.
    */
   private pushedKeyTimestamps: bigint[] = [];
+  /** A key page written by a checkpoint that has not completed yet: reported, and the pushed keys it covers dequeued, once one does. */
+  private unconfirmedRotation: { pageLsn: number; previousPageLsn: number | undefined; keyTimestamp: bigint; pushed: boolean } | undefined;
 
   private constructor(
     readonly pageLog: PageLog,
@@ -260,7 +262,9 @@ export class SharedStorage {
       const previousPageLsn = this.keyPageLsn;
       this.keyPageLsn = result.lsn;
       keyProvider = { pageId: KEY_PROVIDER_PAGE_ID, lsn: result.lsn, version: 1 };
-      if (result.changed) this.keyRotated(result.lsn, previousPageLsn, result.keyTimestamp!, result.pushed === true);
+      // Reported (and the pushed keys it covers taken off the queue) only once the completion
+      // record is durable: until then the new key page is not part of any checkpoint.
+      if (result.changed) this.unconfirmedRotation = { pageLsn: result.lsn, previousPageLsn, keyTimestamp: result.keyTimestamp!, pushed: result.pushed === true };
     } else if (this.keyPageLsn !== undefined) {
       keyProvider = { pageId: KEY_PROVIDER_PAGE_ID, lsn: this.keyPageLsn, version: 1 };
     }
@@ -283,6 +287,13 @@ export class SharedStorage {
     });
     this.closeWindow();
     const lsn = await completion;
+    // A rotation whose checkpoint failed is confirmed by the first checkpoint that completes
+    // with its key page (the page stays the current one until the next rotation replaces it).
+    const rotation = this.unconfirmedRotation;
+    if (rotation !== undefined && keyProvider?.lsn === rotation.pageLsn) {
+      this.unconfirmedRotation = undefined;
+      this.keyRotated(rotation.pageLsn, rotation.previousPageLsn, rotation.keyTimestamp, rotation.pushed);
+    }
     this.checkpointBegun = false;
     this.completed++;
     this.turtleLsn = turtleLsn;
