@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { builtinCommands, CommandRegistry } from './commands/index.js';
 import { acquireDbpathLock, ExitCode, FatalError, notifyParentReady, ShutdownController, shutDownServerAt, startInBackground, type DbpathLock } from './lifecycle/index.js';
-import { describeError, fileSink, Logger, LogComponent, LogId, standardOutputSink } from './log/index.js';
+import { describeError, fileSink, Logger, LogComponent, LogId, setProcessLogger, standardOutputSink } from './log/index.js';
 import { loadStartupMode, runRepairDryRun } from './modes/index.js';
 import { parseCommandLine, serverVersion, type ServerOptions, type ServerParameters } from './options/index.js';
 import { initiateReplicaSet, recoverFromOplog } from './replication/index.js';
@@ -42,8 +42,10 @@ export async function runServer(argv: string[]): Promise<RunOutcome> {
     process.stderr.write(`Error parsing command line: cannot open --logpath ${options.logpath}: ${(error as Error).message}\n`);
     return { exitCode: ExitCode.BadOptions };
   }
+  setProcessLogger(logger);
   const outcome = await runWithLogger(options, parameters, logger);
   logger.info(LogComponent.Control, LogId.ShuttingDown, 'Shutting down', { exitCode: outcome.exitCode });
+  setProcessLogger(undefined);
   logger.close();
   return outcome;
 }

@@ -1,11 +1,12 @@
 import { expect } from 'chai';
+import { execa } from 'execa';
 import { createServer, type AddressInfo } from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
 import { mkdir } from 'node:fs/promises';
 import { dir } from 'tmp-promise';
-import { freePort, parseLogLines, runReadPath, runShim, shimsPerTest, ShimStateError } from '../libs/index.js';
+import { builtPaths, freePort, parseLogLines, runReadPath, runShim, shimsPerTest, ShimStateError } from '../libs/index.js';
 
 /** Gone, or ended and waiting to be reaped (an orphan in a container whose init never reaps). */
 function hasEnded(pid: number): boolean {
@@ -216,6 +217,46 @@ describe('mongod-shim: process lifecycle', function () {
             // ended
           }
         }
+        await home.cleanup();
+      }
+    });
+
+    it('a forked server keeps running when its parent dies before it is ready, and its fatal lines reach --logpath', async () => {
+      const home = await dir({ prefix: 'fork-', unsafeCleanup: true });
+      const dbpath = join(home.path, 'db');
+      await mkdir(dbpath);
+      const logpath = join(home.path, 'mongod.log');
+      const port = await freePort();
+      let pid: number | undefined;
+      try {
+        const parent = execa(process.execPath, [builtPaths.mongodShim, '--dbpath', dbpath, '--port', String(port), '--fork', '--logpath', logpath, '--setParameter', 'enableTestCommands=1'], { reject: false });
+        // The parent dies once its child has started but before the child has said it is
+        // ready (as a ^C in the parent's terminal would).
+        const started = Date.now() + 30_000;
+        while (!(existsSync(logpath) && readFileSync(logpath, 'utf8').includes('MongoDB starting')) && Date.now() < started) {
+          await new Promise((resolve) => setTimeout(resolve, 2));
+        }
+        parent.kill('SIGKILL');
+        await parent;
+        expect(readFileSync(logpath, 'utf8'), 'the parent died before the server was ready').to.not.include('Waiting for connections');
+        const client = await MongoClient.connect(`mongodb://127.0.0.1:${port}/?directConnection=true`, { serverSelectionTimeoutMS: 30_000 });
+        try {
+          const hello = await client.db('admin').command({ hello: 1 });
+          expect(hello.ok).to.equal(1);
+          pid = Number(readFileSync(join(dbpath, 'mongod.lock'), 'utf8').split('\n')[0]);
+          await new Promise((resolve) => setTimeout(resolve, 500));
+          expect(hasEnded(pid), 'the server outlives its parent').to.equal(false);
+          await client.db('admin').command({ injectFault: 'unhandledRejection' }).catch(() => undefined);
+        } finally {
+          await client.close();
+        }
+        const deadline = Date.now() + 10_000;
+        while (!hasEnded(pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+        const fatal = parseLogLines(readFileSync(logpath, 'utf8')).filter((line) => line.s === 'F');
+        expect(fatal.map((line) => line.msg)).to.include('Unhandled promise rejection');
+        expect(fatal[0]!.id).to.equal(23090);
+      } finally {
+        if (pid !== undefined && !hasEnded(pid)) process.kill(pid, 'SIGKILL');
         await home.cleanup();
       }
     });

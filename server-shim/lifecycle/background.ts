@@ -59,8 +59,11 @@ export async function startInBackground(scriptPath: string, argv: string[]): Pro
 
 /** In a child started by `startInBackground`: tells the parent the server accepts connections. */
 export function notifyParentReady(): void {
-  if (process.env[FORKED_CHILD_ENVIRONMENT] === undefined || process.send === undefined) return;
-  process.send({ ready: true }, () => process.disconnect());
+  // The parent may be gone already (killed, or ^C in its terminal): the server runs on.
+  if (process.env[FORKED_CHILD_ENVIRONMENT] === undefined || process.send === undefined || !process.connected) return;
+  process.send({ ready: true }, () => {
+    if (process.connected) process.disconnect();
+  });
 }
 
 /**

@@ -94,6 +94,23 @@ class LogCore {
  * `withContext` returns a view that writes the same lines under another `ctx` (a thread name in
  * mongod: `initandlisten`, `conn12`, `listener`, `Checkpointer`).
  */
+/** The logger of the running server; see `setProcessLogger`. */
+let processWideLogger: Logger | undefined;
+
+/**
+ * Names the logger that lines written by the process itself go to (an uncaught exception, an
+ * unhandled rejection), so they reach `--logpath` like every other line; undefined once it is
+ * closed, and before it exists: those lines then go to stdout.
+ */
+export function setProcessLogger(logger: Logger | undefined): void {
+  processWideLogger = logger;
+}
+
+/** The logger `setProcessLogger` named, if any. */
+export function processLogger(): Logger | undefined {
+  return processWideLogger;
+}
+
 export class Logger {
   private readonly core: LogCore;
   /** The `ctx` field of this view's lines. */
