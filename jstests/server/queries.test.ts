@@ -126,4 +126,11 @@ describe('mongod-shim: queries, cursors and aggregation through the official dri
     const error = await people.aggregate([{ $bogus: {} }]).toArray().catch((caught: unknown) => caught);
     expect((error as MongoServerError).code).to.equal(40324);
   });
+
+  it('rejects a stage with more than one field, first in the pipeline as anywhere else', async () => {
+    for (const pipeline of [[{ $match: {}, $limit: 1 }], [{ $limit: 5 }, { $match: {}, $limit: 1 }]]) {
+      const error = await people.aggregate(pipeline).toArray().catch((caught: unknown) => caught);
+      expect((error as MongoServerError).code, JSON.stringify(pipeline)).to.equal(40323);
+    }
+  });
 });

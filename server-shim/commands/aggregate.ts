@@ -44,7 +44,9 @@ function planAggregation(request: CommandRequest, context: CommandContext, stage
   const namespace = collectionNamespace(request);
   const ns = `${namespace.db}.${namespace.collection}`;
   const first = stages[0];
-  const leadingMatch = isDocument(first) && isDocument(first.$match) ? (first.$match as Document) : undefined;
+  // Only a stage that is exactly `{$match: ...}`: one with more fields is refused by the
+  // pipeline's own check, as in any other position.
+  const leadingMatch = isDocument(first) && Object.keys(first).length === 1 && isDocument(first.$match) ? (first.$match as Document) : undefined;
   const laterSpecifications = leadingMatch === undefined ? stages : stages.slice(1);
   const later = laterSpecifications.map((specification) => ({ specification, stage: new PlanStage(isDocument(specification) ? (Object.keys(specification)[0] ?? '') : '') }));
   const pipeline = compilePipeline(laterSpecifications, {

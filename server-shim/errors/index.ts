@@ -62,6 +62,8 @@ export const LocationCodes = {
   /** "BSON field 'find.foo' is an unknown field." */
   UnknownField: 40415,
   /** "Unrecognized pipeline stage name: '$foo'". */
+  /** A pipeline stage that is not an object of exactly one field. */
+  PipelineStageNotOneField: 40323,
   UnrecognizedPipelineStage: 40324,
   /** "OP_MSG requests require a $db argument". */
   OpMsgRequiresDatabase: 40571,

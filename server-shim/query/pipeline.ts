@@ -38,7 +38,7 @@ export function compilePipeline(stages: unknown[], context: PipelineContext = {}
   for (let index = 0; index < stages.length; index += 1) {
     const stage = stages[index];
     if (!isDocument(stage) || Object.keys(stage).length !== 1) {
-      throw stageError(LocationCodes.UnrecognizedPipelineStage, 'A pipeline stage specification object must contain exactly one field.');
+      throw stageError(LocationCodes.PipelineStageNotOneField, 'A pipeline stage specification object must contain exactly one field.');
     }
     const [name, argument] = Object.entries(stage)[0]!;
     if (name === '$sort') {
