@@ -75,6 +75,10 @@ describe('page log: a synchronous PostgreSQL connection (real server)', function
     expect(unreachable.code).to.equal(ErrorCode.StoreUnavailable);
     expect(unreachable.message + JSON.stringify(unreachable)).to.not.contain('secret-value');
     expect(maskedUrl('postgres://lab:secret-value@host:5432/db')).to.equal('postgres://lab:***@host:5432/db');
+    expect(maskedUrl('postgres://lab@host:5432/db?password=secret-value&sslmode=disable')).to.equal('postgres://lab@host:5432/db?password=***&sslmode=disable');
+    const inQuery = await rejected(() => SyncPostgresClient.connect(`postgres://lab@127.0.0.1:${server.port}/bridge?password=not-the-password`));
+    expect(inQuery.code).to.equal(ErrorCode.StoreUnavailable);
+    expect(inQuery.message + JSON.stringify(inQuery)).to.not.contain('not-the-password');
   });
 
   it('fails with STORE_UNAVAILABLE when the server stops under an open connection, and a new one works once it is back', async () => {

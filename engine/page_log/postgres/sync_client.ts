@@ -22,19 +22,28 @@ export interface QueryResult {
 /** How long a statement may take unless the caller says otherwise. */
 const DEFAULT_TIMEOUT_MS = 30_000;
 
-/** `postgres://user:secret@host/db` -> `postgres://user:***@host/db`. */
+/** Query parameters of a PostgreSQL URL that carry secrets. */
+const SECRET_PARAMETERS = ['password', 'sslpassword', 'sslkey'];
+
+/**
+ * The URL with its secrets masked: `postgres://user:secret@host/db?password=x` ->
+ * `postgres://user:***@host/db?password=***`.
+ */
 export function maskedUrl(url: string): string {
   try {
     const parsed = new URL(url);
     if (parsed.password !== '') parsed.password = '***';
-    return parsed.toString();
+    for (const name of SECRET_PARAMETERS) if (parsed.searchParams.has(name)) parsed.searchParams.set(name, '***');
+    return parsed.toString().replaceAll('%2A%2A%2A', '***');
   } catch {
     return '(an unparsable URL)';
   }
 }
 
+/** A SQLSTATE is five characters; anything else is the client's own code (ECONNREFUSED...). */
 function sqlState(code: string | undefined): string {
-  return code === undefined ? '' : ` (SQLSTATE ${code})`;
+  if (code === undefined) return '';
+  return /^[0-9A-Z]{5}$/.test(code) ? ` (SQLSTATE ${code})` : ` (${code})`;
 }
 
 interface WorkerAnswer {
