@@ -64,6 +64,7 @@ async function runWithLogger(options: ServerOptions, parameters: ServerParameter
 
   const shutdown = new ShutdownController(logger);
   let lock: DbpathLock | undefined;
+  let keepLockAtExit = false;
   let storage: Storage | undefined;
   try {
     checkDbpath(options.dbpath);
@@ -106,6 +107,9 @@ async function runWithLogger(options: ServerOptions, parameters: ServerParameter
     try {
       await closing.close();
     } catch (error) {
+      // The shutdown was not clean: the lock stays, naming this process, as mongod's does, so
+      // `--shutdown` and the next start can tell.
+      keepLockAtExit = true;
       // The final checkpoint failed (storage gone or full): what was written since the last
       // checkpoint is lost, and the exit code says so.
       throw new FatalError(`the final checkpoint failed: ${error instanceof Error ? error.message : String(error)}`, ExitCode.Fatal, {
@@ -133,7 +137,7 @@ async function runWithLogger(options: ServerOptions, parameters: ServerParameter
     return { exitCode: ExitCode.Uncaught };
   } finally {
     shutdown.dispose();
-    lock?.release();
+    if (!keepLockAtExit) lock?.release();
   }
 }
 

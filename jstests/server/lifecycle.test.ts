@@ -4,7 +4,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { dir } from 'tmp-promise';
 import { builtPaths, freePort, parseLogLines, runReadPath, runShim, shimsPerTest, ShimStateError } from '../libs/index.js';
 
@@ -255,6 +255,34 @@ describe('mongod-shim: process lifecycle', function () {
         const fatal = parseLogLines(readFileSync(logpath, 'utf8')).filter((line) => line.s === 'F');
         expect(fatal.map((line) => line.msg)).to.include('Unhandled promise rejection');
         expect(fatal[0]!.id).to.equal(23090);
+      } finally {
+        if (pid !== undefined && !hasEnded(pid)) process.kill(pid, 'SIGKILL');
+        await home.cleanup();
+      }
+    });
+
+    it('--shutdown exits 1 when the server could not shut down cleanly (its final checkpoint failed), and the lock it leaves names it', async () => {
+      const home = await dir({ prefix: 'fork-', unsafeCleanup: true });
+      const dbpath = join(home.path, 'db');
+      await mkdir(dbpath);
+      const logpath = join(home.path, 'mongod.log');
+      let pid: number | undefined;
+      try {
+        const port = await freePort();
+        const forked = await runShim(['--dbpath', dbpath, '--port', String(port), '--fork', '--logpath', logpath]);
+        expect(forked.exitCode, forked.stdout + forked.stderr).to.equal(0);
+        pid = Number(/forked process: (\d+)/.exec(forked.stdout)?.[1]);
+        const client = await MongoClient.connect(`mongodb://127.0.0.1:${port}/?directConnection=true`);
+        await client.db('app').collection('c').insertOne({ _id: 1 } as never);
+        await client.close();
+        // The page log disappears under the server: its final checkpoint cannot be written.
+        await rm(join(dbpath, 'pagelog'), { recursive: true, force: true });
+        const stopped = await runShim(['--dbpath', dbpath, '--shutdown']);
+        expect(stopped.exitCode, stopped.stdout).to.equal(1);
+        expect(stopped.stdout).to.include('ended without a clean shutdown');
+        expect(hasEnded(pid)).to.equal(true);
+        expect(readFileSync(join(dbpath, 'mongod.lock'), 'utf8').split('\n')[0]).to.equal(String(pid));
+        expect(parseLogLines(readFileSync(logpath, 'utf8')).at(-1)).to.deep.include({ msg: 'Shutting down', attr: { exitCode: 6 } });
       } finally {
         if (pid !== undefined && !hasEnded(pid)) process.kill(pid, 'SIGKILL');
         await home.cleanup();

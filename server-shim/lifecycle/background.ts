@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { liveLockHolder, lockHolderRuns } from './lock_file.js';
+import { liveLockHolder, lockFileName, lockHolderRuns, parseLockFile, type ProcessIdentity } from './lock_file.js';
 
 /**
  * Running the server in the background, as mongod's `--fork` and `--shutdown` do, so that a
@@ -14,7 +15,8 @@ import { liveLockHolder, lockHolderRuns } from './lock_file.js';
  *
  * `--shutdown`: reads `mongod.lock` in the dbpath, sends SIGTERM to the server it names (the
  * same clean shutdown as the `shutdown` command: a last checkpoint, then exit) and waits until
- * that process has ended.
+ * that process has ended: exit 0 when it removed its lock (a clean shutdown), 1 when it left
+ * the lock behind (its final checkpoint failed).
  */
 
 /** Set in the child's environment: where `notifyParentReady` reports to. */
@@ -79,6 +81,18 @@ function isZombie(pid: number): boolean {
   }
 }
 
+/** True when `mongod.lock` in `dbpath` still names `holder`. */
+function lockStillNames(dbpath: string, holder: ProcessIdentity): boolean {
+  let text: string;
+  try {
+    text = readFileSync(join(dbpath, lockFileName), 'utf8');
+  } catch {
+    return false;
+  }
+  const named = parseLockFile(text);
+  return named !== undefined && named.pid === holder.pid && named.startTime === holder.startTime;
+}
+
 /** Stops the server that holds `dbpath` and waits until it has ended. */
 export async function shutDownServerAt(dbpath: string): Promise<BackgroundOutcome> {
   const holder = liveLockHolder(dbpath);
@@ -93,7 +107,12 @@ export async function shutDownServerAt(dbpath: string): Promise<BackgroundOutcom
     return { exitCode: 1, stdout };
   }
   for (let waited = 0; waited < SHUTDOWN_WAIT_MS; waited += SHUTDOWN_POLL_MS) {
-    if (!lockHolderRuns(holder) || isZombie(holder.pid)) return { exitCode: 0, stdout };
+    if (!lockHolderRuns(holder) || isZombie(holder.pid)) {
+      // A clean shutdown removes the lock; one whose final checkpoint failed leaves it.
+      if (!lockStillNames(dbpath, holder)) return { exitCode: 0, stdout };
+      stdout += `the server (pid ${holder.pid}) ended without a clean shutdown: its final checkpoint failed, and what was written since the last checkpoint is lost (its log says why)\n`;
+      return { exitCode: 1, stdout };
+    }
     await sleep(SHUTDOWN_POLL_MS);
   }
   stdout += `the server (pid ${holder.pid}) is still running ${SHUTDOWN_WAIT_MS / 1000} s after SIGTERM\n`;
