@@ -495,7 +495,9 @@ export class Btree {
           reused.add(old);
           return old.address;
         }
-        const address = ownBytes(this.block.write(buildOverflowImage(item, this.nextWriteGen())));
+        const overflowImage = buildOverflowImage(item, this.nextWriteGen());
+        const address = ownBytes(this.block.write(overflowImage));
+        this.cache.recordWrite(overflowImage.length);
         written.push({ address, item });
         return address;
       },

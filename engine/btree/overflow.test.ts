@@ -138,6 +138,27 @@ describe('overflow items', function () {
     }
   });
 
+  it('counts overflow pages in the cache statistics: written at a checkpoint, read back after a reopen', async () => {
+    const home = await homes.directory();
+    let connection = await homes.open(home, { storage: 'local' });
+    connection.createTable('table:t', 'key_format=u,value_format=u');
+    const cursor = connection.openSession().openCursor('table:t');
+    for (let i = 0; i < 10; i++) cursor.insert(Buffer.from([i]), bytes(VALUE_MAX + 1, i));
+    const before = connection.cacheStats();
+    await connection.checkpoint();
+    const written = connection.cacheStats();
+    // Ten overflow pages and the leaf that names them (and the root above it).
+    expect(written.pagesWritten - before.pagesWritten).to.be.at.least(11);
+    expect(written.bytesWritten - before.bytesWritten).to.be.at.least(10 * (VALUE_MAX + 1));
+    await connection.close();
+    connection = await homes.open(home, { storage: 'local' });
+    const reopened = connection.cacheStats();
+    expect((connection.openSession().openCursor('table:t').get(Buffer.from([3])) as Buffer | undefined)?.length).to.equal(VALUE_MAX + 1);
+    const read = connection.cacheStats();
+    expect(read.pagesRead - reopened.pagesRead).to.be.at.least(11);
+    expect(read.bytesRead - reopened.bytesRead).to.be.at.least(10 * (VALUE_MAX + 1));
+  });
+
   it('uses the leaf_key_max and leaf_value_max a table is created with', async () => {
     const home = await homes.directory();
     const connection = await homes.open(home, { storage: 'local' });

@@ -278,6 +278,8 @@ interface DecodeContext {
 
 function readOverflow(ctx: DecodeContext, cookie: Buffer): Buffer {
   const page = ctx.block.read(cookie);
+  // An overflow page is a page read into the cache like any other (its item lives in the leaf).
+  ctx.onRead?.(page.image.length);
   const header = readPageHeader(page.image);
   if (header.type !== PageType.Overflow) {
     throw new CorruptionError(`overflow reference points at a page of type ${header.type}`, { ...ctx.where });
