@@ -62,6 +62,16 @@ describe('mongod-shim: administration commands', function () {
     expect(status.disagg.lastCheckpoint).to.have.property('metadataLsn');
   });
 
+  it('counts each command once in opcounters.command, count and aggregate included', async () => {
+    const app = admin.client.db('app');
+    const before = (await admin.command({ serverStatus: 1 })).opcounters.command;
+    await app.command({ count: 'c' });
+    await app.collection('c').aggregate([{ $match: {} }]).toArray();
+    const after = (await admin.command({ serverStatus: 1 })).opcounters.command;
+    // count, aggregate, and the second serverStatus itself.
+    expect(Number(after) - Number(before)).to.equal(3);
+  });
+
   it('reports buildInfo with the version array', async () => {
     const info = await admin.command({ buildInfo: 1 });
     expect(info.versionArray).to.be.an('array').with.length(4);

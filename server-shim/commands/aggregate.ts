@@ -107,7 +107,6 @@ export const aggregateCommand = defineCommand({
     const stages = checkAggregate(request, false);
     if (isBackupPipeline(stages)) return runBackupPipeline(request, context, stages);
     const planned = planAggregation(request, context, stages, false);
-    context.server.operationCounters.command += 1;
     return firstBatchReply(context, planned.ns, planned.documents, { batchSize: cursorBatchSize(request.body.cursor), sessionId: sessionId(request) });
   },
   explain: explainAggregation,

@@ -80,7 +80,6 @@ export const countCommand = defineCommand({
   help: 'counts matching documents',
   run: (request, context) => {
     const root = runCount(parseCount(request, context), context, false);
-    context.server.operationCounters.command += 1;
     return { n: new Int32(counted(root)) };
   },
   explain: (request, context, verbosity: Verbosity) => {
