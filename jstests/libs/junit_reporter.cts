@@ -24,6 +24,8 @@ interface CaseRecord {
   name: string;
   fullTitle: string;
   seconds: number;
+  /** A pending test (`it.skip`, `this.skip()`): reported as skipped, never dropped. */
+  skipped?: boolean;
   failure?: { message: string; type: string; stack: string };
 }
 
@@ -64,6 +66,7 @@ class JUnitReporter extends Mocha.reporters.Spec {
       this.fileSeconds.set(file, (this.fileSeconds.get(file) ?? 0) + (Date.now() - start) / 1000);
     });
     runner.on(Mocha.Runner.constants.EVENT_TEST_PASS, (test) => this.record(test));
+    runner.on(Mocha.Runner.constants.EVENT_TEST_PENDING, (test) => this.record(test, undefined, true));
     runner.on(Mocha.Runner.constants.EVENT_TEST_FAIL, (runnable, error: Error) => this.record(runnable, error));
     runner.once(Mocha.Runner.constants.EVENT_RUN_END, () => {
       const xml = this.render((Date.now() - started) / 1000);
@@ -72,7 +75,7 @@ class JUnitReporter extends Mocha.reporters.Spec {
     });
   }
 
-  private record(runnable: Mocha.Runnable, error?: Error): void {
+  private record(runnable: Mocha.Runnable, error?: Error, skipped = false): void {
     const parents = runnable.titlePath().slice(0, -1);
     const record: CaseRecord = {
       file: relativeFile(runnable.file ?? runnable.parent?.file),
@@ -81,6 +84,7 @@ class JUnitReporter extends Mocha.reporters.Spec {
       name: runnable.title,
       fullTitle: runnable.fullTitle(),
       seconds: (runnable.duration ?? 0) / 1000,
+      ...(skipped ? { skipped: true } : {}),
     };
     if (error !== undefined) {
       record.failure = { message: error.message ?? String(error), type: error.name ?? 'Error', stack: error.stack ?? String(error) };
@@ -101,10 +105,15 @@ class JUnitReporter extends Mocha.reporters.Spec {
     lines.push(`<testsuites name="mocha" tests="${this.cases.length}" failures="${failures}" errors="0" time="${totalSeconds.toFixed(3)}">`);
     for (const [file, records] of byFile) {
       const fileFailures = records.filter((record) => record.failure !== undefined).length;
+      const fileSkipped = records.filter((record) => record.skipped === true).length;
       const fileSeconds = this.fileSeconds.get(file) ?? records.reduce((sum, record) => sum + record.seconds, 0);
-      lines.push(`  <testsuite name="${escapeXml(file)}" file="${escapeXml(file)}" tests="${records.length}" failures="${fileFailures}" errors="0" skipped="0" time="${fileSeconds.toFixed(3)}">`);
+      lines.push(`  <testsuite name="${escapeXml(file)}" file="${escapeXml(file)}" tests="${records.length}" failures="${fileFailures}" errors="0" skipped="${fileSkipped}" time="${fileSeconds.toFixed(3)}">`);
       for (const record of records) {
         const attributes = `classname="${escapeXml(record.classname)}" name="${escapeXml(record.name)}" file="${escapeXml(record.file)}" time="${record.seconds.toFixed(3)}"`;
+        if (record.skipped === true) {
+          lines.push(`    <testcase ${attributes}>`, '      <skipped/>', '    </testcase>');
+          continue;
+        }
         if (record.failure === undefined) {
           lines.push(`    <testcase ${attributes}/>`);
           continue;

@@ -23,8 +23,9 @@ describe('jstests: the JUnit file CI reads', function () {
       expect(run.exitCode, run.all).to.equal(1);
       expect(run.all, 'the spec output is still printed').to.include('1 passing');
       const xml = readFileSync(output, 'utf8');
-      expect(xml).to.match(/<testsuites name="mocha" tests="2" failures="1"/);
-      expect(xml).to.match(/<testsuite name="dist\/jstests\/libs\/cases\/failing_scenario\.js" [^>]*tests="2" failures="1"/);
+      expect(xml).to.match(/<testsuites name="mocha" tests="3" failures="1"/);
+      expect(xml).to.match(/<testsuite name="dist\/jstests\/libs\/cases\/failing_scenario\.js" [^>]*tests="3" failures="1" errors="0" skipped="1"/);
+      expect(xml).to.match(/<testcase classname="a scenario that fails on purpose" name="skips itself" [^>]*>\s*<skipped\/>/);
       expect(xml).to.match(/<testcase classname="a scenario that fails on purpose" name="passes" [^>]*\/>/);
       expect(xml).to.include('<failure message="expected &lt;failure&gt; &amp; kept files" type="Error">');
       const dbpath = /<property name="kept.dbpath" value="([^"]+)"\/>/.exec(xml)?.[1];
