@@ -150,17 +150,21 @@ export async function runMagicRestore(context: StartupModeContext): Promise<numb
       return applied;
     }, (applied) => ({ entries: applied, ...counts }));
   }
+  const afterWrite: Array<() => void> = [];
   if (config.systemUuids) {
     const systemUuids = config.systemUuids;
     const { created, existing } = step('create the internal collections of systemUuids', () => plan.createInternalCollections(systemUuids), (result) => ({
       created: result.created.map((pair) => pair.ns), existing: result.existing,
     }));
-    for (const { ns, uuid } of created) {
-      logger.info(LogComponent.Restore, LogId.MagicRestoreCreatingInternalCollection, 'Creating internal collection with specified UUID', { ns, uuid: { $uuid: uuid.toString() } });
-    }
-    for (const ns of existing) {
-      logger.info(LogComponent.Restore, LogId.MagicRestoreInternalCollectionExists, 'Internal collection already exists, skipping collection creation', { ns });
-    }
+    // Said once the restore's writes are durable: until then nothing is created.
+    afterWrite.push(() => {
+      for (const { ns, uuid } of created) {
+        logger.info(LogComponent.Restore, LogId.MagicRestoreCreatingInternalCollection, 'Creating internal collection with specified UUID', { ns, uuid: { $uuid: uuid.toString() } });
+      }
+      for (const ns of existing) {
+        logger.info(LogComponent.Restore, LogId.MagicRestoreInternalCollectionExists, 'Internal collection already exists, skipping collection creation', { ns });
+      }
+    });
   }
   step('clean the cluster parameters', () => plan.cleanClusterParameters(), (removed) => ({ removed }));
   const higherTerm = config.restoreToHigherTermThan;
@@ -186,6 +190,7 @@ export async function runMagicRestore(context: StartupModeContext): Promise<numb
     throw new FatalError(`magic restore failed while writing: ${error instanceof Error ? error.message : String(error)}`, ExitCode.Fatal, {}, { cause: error });
   }
   steps['apply and checkpoint'] = Date.now() - begin;
+  for (const report of afterWrite) report();
   logger.info(LogComponent.Restore, LogId.MagicRestoreStep, 'Magic restore step: set stable and oldest to the restore point and checkpoint', {
     durationMillis: steps['apply and checkpoint'], mutations: plan.mutations.length, restorePoint, checkpointId: result.checkpoint.id,
   });
