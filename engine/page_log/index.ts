@@ -16,9 +16,12 @@ export type {
   PageLog,
   PageLogHandle,
   PageLogOptions,
+  PageLogRole,
   PageLogStat,
   PageRecord,
   PutArgs,
 } from './interface.js';
 export { openPageLog } from './lmdb_page_log.js';
+export { DEFAULT_LEASE_MS } from './nodes.js';
+export type { LeaseRecord, NodeRecords, NodeRole, TermRecord } from './nodes.js';
 export { LMDB_DATA_FILE } from './lmdb_files.js';

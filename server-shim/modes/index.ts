@@ -9,6 +9,7 @@ import { runRepair, runRepairDryRun } from './repair.js';
 
 export type { StartupMode, StartupModeContext } from './context.js';
 export { runMagicRestore, runRepair, runRepairDryRun };
+export { readRestoreInput, type RestoreInput } from './magic_restore.js';
 
 /** The mode the options ask for, if any. */
 export function startupModeFor(options: ServerOptions): { name: string; run: StartupMode } | undefined {
