@@ -41,6 +41,15 @@ export const ErrorCode = {
    * credentials, is gone, or did not answer in time. Nothing is assumed written.
    */
   StoreUnavailable: 'STORE_UNAVAILABLE',
+  // Several nodes on one page log (page_log/nodes.ts).
+  /** Another node's leader holds the page log's writer role with a live lease: a second leader is refused. */
+  LeaderActive: 'LEADER_ACTIVE',
+  /** A newer term took the writer role: the fenced leader's puts, checkpoints and prunes are refused. */
+  Fenced: 'FENCED',
+  /** A write to a shared table, or a shared checkpoint, on a node that is not the leader (a follower). */
+  NotLeader: 'NOT_LEADER',
+  /** A checkpoint id that names no completion record: never one, or pruned. */
+  CheckpointNotFound: 'CHECKPOINT_NOT_FOUND',
   // Journal (write-ahead log of local tables).
   /** A journal file is corrupt or truncated before its end: recovery refuses to guess. */
   LogCorrupt: 'LOG_CORRUPT',
@@ -112,6 +121,11 @@ const errorClassOfCode: Record<ErrorCodeValue, ErrorClassValue> = {
   [ErrorCode.PageLogMismatch]: ErrorClass.Corruption,
   [ErrorCode.CheckpointMetadataCorrupt]: ErrorClass.Corruption,
   [ErrorCode.StoreUnavailable]: ErrorClass.CouldNotRun,
+  // Roles and fencing are the state of the cluster, never damage.
+  [ErrorCode.LeaderActive]: ErrorClass.CouldNotRun,
+  [ErrorCode.Fenced]: ErrorClass.CouldNotRun,
+  [ErrorCode.NotLeader]: ErrorClass.CouldNotRun,
+  [ErrorCode.CheckpointNotFound]: ErrorClass.CouldNotRun,
   [ErrorCode.KeyProvider]: ErrorClass.CouldNotRun,
   [ErrorCode.KeyPageInvalid]: ErrorClass.Corruption,
   [ErrorCode.KeyPageChecksum]: ErrorClass.Corruption,

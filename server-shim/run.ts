@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { builtinCommands, CommandRegistry } from './commands/index.js';
 import { acquireDbpathLock, ExitCode, FatalError, notifyParentReady, ShutdownController, shutDownServerAt, startInBackground, type DbpathLock } from './lifecycle/index.js';
 import { describeError, fileSink, Logger, LogComponent, LogId, setProcessLogger, standardOutputSink } from './log/index.js';
-import { loadStartupMode, runRepairDryRun } from './modes/index.js';
+import { loadStartupMode, readRestoreInput, runRepairDryRun, type RestoreInput } from './modes/index.js';
 import { parseCommandLine, serverVersion, type ServerOptions, type ServerParameters } from './options/index.js';
 import { initiateReplicaSet, recoverFromOplog } from './replication/index.js';
 import { Server } from './server/index.js';
@@ -78,11 +78,19 @@ async function runWithLogger(options: ServerOptions, parameters: ServerParameter
     // A dry run changes nothing, the turtle file included.
     if (options.repair && options.dryRun) return { exitCode: await runRepairDryRun(options, logger) };
     if (options.repair) restoreTurtleOrFail(options.dbpath, logger);
+    // The restore stream is read and checked before the engine opens: invalid input changes no file.
+    let restoreInput: RestoreInput | undefined;
+    if (options.magicRestore) {
+      logger.info(LogComponent.Restore, LogId.MagicRestoreBeginning, 'Beginning magic restore', { dbpath: options.dbpath });
+      restoreInput = await readRestoreInput(process.stdin, options.replSet);
+    }
     storage = await openEngineOrFail(options, parameters, logger);
 
     const mode = await loadStartupMode(options);
     if (mode !== undefined) {
-      const exitCode = await mode.run({ connection: storage.connection, storage, options, parameters, logger, input: process.stdin });
+      const exitCode = await mode.run({
+        connection: storage.connection, storage, options, parameters, logger, input: process.stdin, ...(restoreInput === undefined ? {} : { restoreInput }),
+      });
       await storage.close();
       storage = undefined;
       return { exitCode };

@@ -892,11 +892,14 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
       this.thawed = new Promise((resolve) => (this.thaw = resolve));
       this.cache.writesFrozen = true;
     }
+    // A lease renewal would change the page log's file too.
+    const resumeLease = this.shared?.pageLog.pauseLeaseRenewal();
     let released = false;
     const hold: EngineHold = {
       release: () => {
         if (released) return;
         released = true;
+        resumeLease?.();
         if (--this.freezes > 0) return;
         this.cache.writesFrozen = false;
         this.thaw();

@@ -4,6 +4,7 @@ import * as pageLog from './index.js';
 describe('page log public entry', () => {
   it('exports exactly the documented values', () => {
     expect(Object.keys(pageLog).sort()).to.deep.equal([
+      'DEFAULT_LEASE_MS',
       'KEY_PROVIDER_TABLE_ID',
       'LMDB_DATA_FILE',
       'MAX_DELTAS_PER_CHAIN',

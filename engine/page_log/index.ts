@@ -18,6 +18,7 @@ export type {
   PageLog,
   PageLogHandle,
   PageLogOptions,
+  PageLogRole,
   PageLogStat,
   PageLogStorageSize,
   PageRecord,
@@ -33,4 +34,6 @@ export async function openPageLog(path: string, options?: PageLogOptions): Promi
   const { openPageLog: open } = await import('./lmdb_page_log.js');
   return open(path, options);
 }
+export { DEFAULT_LEASE_MS } from './nodes.js';
+export type { LeaseRecord, NodeRecords, NodeRole, TermRecord } from './nodes.js';
 export { LMDB_DATA_FILE } from './lmdb_files.js';

@@ -13,6 +13,7 @@
  * - `CORRUPTION`, `CHECKSUM_MISMATCH`: stored bytes fail a check; the location names the record.
  * - `PAGE_LOG`: an earlier background commit failed; the log must be reopened.
  */
+import type { NodeRecords, TermRecord } from './nodes.js';
 
 /** Put flags. Combine with `|`; unknown bits are rejected. */
 export const PutFlags = {
@@ -115,6 +116,8 @@ export interface CompleteCheckpointArgs {
 /** A durable completion record. Its LSN is the checkpoint's identity. */
 export interface CompletionRecord extends CompleteCheckpointArgs {
   lsn: number;
+  /** The term of the leader that completed it (0 before the log recorded terms). */
+  term: number;
 }
 
 /** One record of the log, as listed by `records`. */
@@ -139,11 +142,16 @@ export interface PageLogStat {
 }
 
 /**
- * A page log. One writer per log: the engine that opened it. Reads are synchronous; the
- * asynchronous methods are the ones that wait for the disk.
+ * A page log. Several nodes (processes, each with its own home) may open one log: one leader
+ * writes, followers read (see nodes.ts for the rules: terms, fencing, leases). Reads are
+ * synchronous; the asynchronous methods are the ones that wait for the disk.
  *
  * Checkpoint lifecycle: `beginCheckpoint`, puts, `completeCheckpoint`; then the next
  * checkpoint may begin. `abandonCheckpoint` drops an interrupted one.
+ *
+ * Writes (puts, discards, completions, abandon, prune) need the leader role. A follower's or
+ * an inspector's fail with `NOT_LEADER` (`READ_ONLY` for a log opened `readOnly`); a leader
+ * fenced by a newer term fails with `FENCED`, naming both terms.
  */
 /** What `PageLog.storageSize` reports. */
 export interface PageLogStorageSize {
@@ -163,6 +171,46 @@ export interface PageLog {
    * it tells this log from any other, so a home can refuse a log that is not its own.
    */
   readonly identity: string;
+  /** This process's part: `leader` (writes), `follower` (reads, holds a lease) or `inspector` (`readOnly`: reads, writes nothing at all). */
+  readonly role: PageLogRole;
+  /** The node id this process records in the node records. */
+  readonly nodeId: string;
+  /** The leader's term; 0 for a follower or an inspector. */
+  readonly term: number;
+  /** Set once a newer term has fenced this leader (a refused write, a lease renewal, or this getter, which reads the newest term). */
+  readonly fencedBy: TermRecord | undefined;
+  /** The node records as stored now: every term, every lease (live or expired). */
+  nodeRecords(): NodeRecords;
+  /**
+   * Follower: records (and from then on renews) a lease naming the completion records this
+   * node reads, so the leader's pruning keeps them. Resolves once the lease is durable.
+   *
+   * Errors: `INVALID_ARGUMENT` for a bad LSN; `READ_ONLY` for an inspector; `BUSY` on a
+   * leader (the leader keeps its own readers' checkpoints with `prune`'s `alsoKeep`).
+   */
+  holdCheckpoints(lsns: readonly number[]): Promise<void>;
+  /**
+   * Follower to leader (a step-up): records the next term, which fences the previous leader
+   * whether it is alive or not, and takes the writer role. LSNs continue above every record
+   * stored. The caller then abandons what follows the newest completion record.
+   *
+   * Errors: `BUSY` when already the leader; `READ_ONLY` for an inspector.
+   */
+  takeWriterRole(): Promise<TermRecord>;
+  /**
+   * Leader to follower (a step-down): makes every queued record durable, then ends the leader
+   * lease; the term stays recorded, so the next claim needs no wait. A fenced leader just
+   * drops what it queued (none of it was stored). The node holds no checkpoints afterwards
+   * until `holdCheckpoints`.
+   *
+   * Errors: `BUSY` when not the leader.
+   */
+  releaseWriterRole(): Promise<void>;
+  /**
+   * Stops renewing this node's lease until the returned function is called (a backup fence:
+   * nothing in the store may change). A lease may expire meanwhile.
+   */
+  pauseLeaseRenewal(): () => void;
   /**
    * A handle on the pages of `tableId` (any u32, reserved ids included).
    *
@@ -224,16 +272,22 @@ export interface PageLog {
   stat(): PageLogStat;
   /**
    * Removes page records that no read at the newest `keep` completion records, at the
-   * completion records listed in `alsoKeep` (checkpoints a reader still has open), or later,
+   * completion records listed in `alsoKeep` (checkpoints a reader of this process still has
+   * open) or named by a live lease of another node (a follower), or later,
    * can return, and the other completion records older than those. Resolves to how many
    * records were removed. Reads at other LSNs below the oldest kept completion are no longer
-   * guaranteed. LMDB reuses the freed space for later puts.
+   * guaranteed. LMDB reuses the freed space for later puts. A lease written while the prune
+   * runs is seen by the transaction that removes completion records: if it names one of them,
+   * nothing is removed (the next prune tries again).
    *
    * Errors: `READ_ONLY`; `INVALID_ARGUMENT` when `keep` is not a positive integer or an
    * `alsoKeep` entry is not an LSN.
    */
   prune?(keep: number, alsoKeep?: readonly number[]): Promise<number>;
-  /** Resolves when every record queued so far is durable. Errors: `PAGE_LOG` when a commit failed. */
+  /**
+   * Resolves when every record queued so far is durable and a lease renewal under way has
+   * landed. Errors: `PAGE_LOG` when a commit failed; `FENCED` for a fenced leader.
+   */
   flush(): Promise<void>;
   /**
    * The store's size: its data file, the memory map's reserved size and the bytes in use.
@@ -256,8 +310,23 @@ export interface PageLog {
   close(): Promise<void>;
 }
 
+/** A process's part in a page log; see `PageLog.role`. */
+export type PageLogRole = 'leader' | 'follower' | 'inspector';
+
 /** How to open a page log. */
 export interface PageLogOptions {
+  /**
+   * `leader` (the default unless `readOnly`) claims the writer role at open: refused with
+   * `LEADER_ACTIVE` while another node's leader lease is live. `follower` reads and holds a
+   * lease. `readOnly` opens an inspector that writes nothing, not even a lease.
+   */
+  role?: 'leader' | 'follower';
+  /** This node's identity in the node records (default `default`). A restarted node reclaims its own term. */
+  nodeId?: string;
+  /** Where this node serves clients (`host:port`), recorded in its lease; default ''. */
+  address?: string;
+  /** Lease length in ms (default 10,000); renewed three times per length. */
+  leaseMs?: number;
   /** Open without writing anything; the log must exist. Default false. */
   readOnly?: boolean;
   /** Create the directory and the store when they do not exist. Default true. */

@@ -316,9 +316,12 @@ function readFreeList(source: FreeListSource): PageRange[] {
   if (meta.freeRoot === NO_PAGE) return runs;
   const lastPage = meta.lastPage;
   const onRun = (first: bigint, count: bigint): void => {
-    const from = first < 2n ? 2n : first;
-    const to = first + count - 1n > lastPage ? lastPage : first + count - 1n;
-    if (from <= to) runs.push({ first: Number(from), last: Number(to) });
+    // LMDB frees only pages it allocated, from 2 to the last page: an entry outside them is
+    // garbage, and a writer would allocate (and write) the page it names.
+    if (first < 2n || first + count - 1n > lastPage) {
+      throw invalid(file, `LMDB free-page tree of ${describeMeta(meta)} lists pages ${first} to ${first + count - 1n}, outside pages 2 to its last page ${lastPage}`, Number(meta.freeRoot) * pageSize, `2..${lastPage}`, `${first}..${first + count - 1n}`);
+    }
+    runs.push({ first: Number(first), last: Number(first + count - 1n) });
   };
   const seen = new Set<bigint>();
   // Pages read, overflow pages included: a sound free DB has fewer than the meta's pages.

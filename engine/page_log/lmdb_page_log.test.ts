@@ -402,8 +402,8 @@ describe('page log on LMDB', () => {
       const second = await checkpoint(log, 'second');
 
       expect(first).to.be.greaterThan(put);
-      expect(log.getCompleteCheckpoint()).to.deep.equal({ ...CHECKPOINT, metadata: 'second', lsn: second });
-      expect(log.getCompleteCheckpoint(first)).to.deep.equal({ lsn: first, timestamp: 5n, oldestTimestamp: 2n, metadata: 'first' });
+      expect(log.getCompleteCheckpoint()).to.deep.equal({ ...CHECKPOINT, metadata: 'second', lsn: second, term: 1 });
+      expect(log.getCompleteCheckpoint(first)).to.deep.equal({ lsn: first, timestamp: 5n, oldestTimestamp: 2n, metadata: 'first', term: 1 });
       expect(log.getCompleteCheckpoint(put)).to.equal(undefined);
       expect(log.listCompleteCheckpoints().map((record) => record.metadata)).to.deep.equal(['first', 'second']);
     });
@@ -427,7 +427,9 @@ describe('page log on LMDB', () => {
       log.beginCheckpoint();
       const lsn = await log.completeCheckpoint(args);
       log = await reopen(log);
-      expect(log.getCompleteCheckpoint()).to.deep.equal({ ...args, lsn });
+      // The reopen claimed term 2; the record keeps the term of the leader that completed it.
+      expect(log.term).to.equal(2);
+      expect(log.getCompleteCheckpoint()).to.deep.equal({ ...args, lsn, term: 1 });
     });
 
     it('requires beginCheckpoint first and refuses a second begin before completion', async () => {
@@ -591,7 +593,7 @@ describe('page log on LMDB', () => {
 
       expect([...log.records()]).to.deep.equal([
         { kind: 'page', record: { lsn: 1, tableId: 200, pageId: 100, backlinkLsn: 0, baseLsn: 0, flags: 0, size: 4 } },
-        { kind: 'complete', record: { lsn: completion, ...CHECKPOINT, metadata: 'c1' } },
+        { kind: 'complete', record: { lsn: completion, ...CHECKPOINT, metadata: 'c1', term: 1 } },
         { kind: 'discard', lsn: discarded, tableId: 200, pageId: 100 },
       ]);
       expect([...log.records({ from: 2, to: 2 })].map((entry) => entry.kind)).to.deep.equal(['complete']);

@@ -23,11 +23,16 @@ import {
   type PageLog,
   type PageLogHandle,
   type PageLogOptions,
+  type PageLogRole,
   type PageLogStat,
   type PageLogStorageSize,
   type PageRecord,
   type PutArgs,
 } from './interface.js';
+import {
+  claimWriterRole, DEFAULT_LEASE_MS, DEFAULT_NODE_ID, fencedError, leaderActiveError, leasedCheckpoints, releaseLease, renewFollowerLease,
+  renewLeaderLease, RENEWALS_PER_LEASE, type NodeIdentity, type NodeRecords, type NodeRecordStore, type NodeRecordUpdate, type TermRecord,
+} from './nodes.js';
 import { checkLmdbDataFileSettled, checkLmdbLockFile, LMDB_DATA_FILE } from './lmdb_files.js';
 import { PendingWrites } from './pending_writes.js';
 import { unreachableRecords, type ChainRecord } from './reachability.js';
@@ -37,16 +42,25 @@ import {
   RecordKind,
   checkFormatRecord,
   decodeCompletionRecord,
+  decodeLeaseRecord,
   decodeLogEntry,
   decodeLsnKey,
   decodePageKey,
+  decodeTermRecord,
   encodeCompletionRecord,
   encodeFormatRecord,
+  encodeLeaseKey,
+  encodeLeaseRecord,
   encodeLogEntry,
   encodeLsnKey,
   encodePageKey,
   encodeTableEndKey,
   encodeTableStartKey,
+  encodeTermKey,
+  encodeTermRecord,
+  LEASE_KEY_PREFIX,
+  prefixEndKey,
+  TERM_KEY_PREFIX,
   type LogEntryFields,
   type RecordKindValue,
 } from './record_format.js';
@@ -143,7 +157,12 @@ function asBuffer(bytes: Uint8Array): Buffer {
 export async function openPageLog(path: string, options: PageLogOptions = {}): Promise<PageLog> {
   if (typeof path !== 'string' || path === '') throw invalidArgument('the page log path must be a non-empty string');
   const readOnly = options.readOnly ?? false;
-  const create = (options.create ?? true) && !readOnly;
+  const role: PageLogRole = readOnly ? 'inspector' : options.role ?? 'leader';
+  if (role !== 'leader' && role !== 'follower' && role !== 'inspector') throw invalidArgument(`role must be "leader" or "follower", not ${JSON.stringify(options.role)}`);
+  const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+  if (!Number.isSafeInteger(leaseMs) || leaseMs < RENEWALS_PER_LEASE * 10) throw invalidArgument(`leaseMs must be an integer of at least ${RENEWALS_PER_LEASE * 10}, got ${String(options.leaseMs)}`);
+  // Only a leader creates a log: a follower reads one a leader made.
+  const create = (options.create ?? true) && role === 'leader';
   const dataFile = join(path, LMDB_DATA_FILE);
   // An empty data file is one LMDB created but was stopped (a kill) before it wrote its meta
   // pages: it holds nothing. A caller that may create (nothing depends on this store yet) gets
@@ -155,7 +174,7 @@ export async function openPageLog(path: string, options: PageLogOptions = {}): P
     checkLmdbDataFileSettled(path, { overlappingSync: !readOnly && !(options.noSync ?? false) && process.platform !== 'win32' });
   } else {
     if (!create) {
-      const why = readOnly ? 'it was opened read-only' : 'create is false';
+      const why = readOnly ? 'it was opened read-only' : role === 'follower' ? 'a follower reads a log its leader made' : 'create is false';
       throw new PageLogError(`no page log at ${path} (${why})`, { file: path }, ErrorCode.MissingFile);
     }
     try {
@@ -185,7 +204,9 @@ export async function openPageLog(path: string, options: PageLogOptions = {}): P
   try {
     // Checked before the named databases are opened, which would create them in a foreign store.
     checkNoForeignData(path, root);
-    const log = new LmdbPageLog(path, root, readOnly);
+    const log = new LmdbPageLog(path, root, {
+      role, leaseMs, identity: { nodeId: options.nodeId ?? DEFAULT_NODE_ID, pid: process.pid, address: options.address ?? '' },
+    });
     await log.initialize();
     return log;
   } catch (error) {
@@ -238,20 +259,31 @@ class TableHandle implements PageLogHandle {
   }
 }
 
-/** `PageLog` on LMDB. Only `openPageLog` creates it. */
-class LmdbPageLog implements PageLog {
+/** How `openPageLog` sets up an `LmdbPageLog`. */
+interface LmdbPageLogSettings {
+  role: PageLogRole;
+  leaseMs: number;
+  identity: NodeIdentity;
+}
+
+/**
+ * `PageLog` on LMDB. Only `openPageLog` creates it. It is also the node records' store
+ * (`NodeRecordStore`): terms and leases are keys of the `meta` database, updated in LMDB write
+ * transactions, which LMDB serializes across every process that has the log open.
+ */
+class LmdbPageLog implements PageLog, NodeRecordStore {
   /** (table id, page id, LSN) -> image bytes (empty for a discard). Read by `get`. */
   private readonly pages: Store;
   /** LSN -> 48-byte log entry for every record. Read by `records`, abandon and prune. */
   private readonly log: Store;
   /** LSN -> completion record body. */
   private readonly checkpoints: Store;
-  /** Fixed keys: the format record. */
+  /** Fixed keys: the format record; `term:N` and `lease:NODE` node records (see nodes.ts). */
   private readonly meta: Store;
 
   /** From the format record; set by `initialize`. */
   private formatIdentity = '';
-  private readonly pending = new PendingWrites();
+  private pending = new PendingWrites();
   private nextLsn = 1;
   private lastLsn = 0;
   private lastBatch: CommitBatch | undefined;
@@ -260,12 +292,32 @@ class LmdbPageLog implements PageLog {
   /** Completions, abandons and prunes run one at a time, in call order. */
   private queueTail: Promise<unknown> = Promise.resolve();
   private closing: Promise<void> | undefined;
+  private currentRole: PageLogRole;
+  /** The leader's term (0 otherwise) and the key whose existence fences it: the next term's record. */
+  private currentTerm = 0;
+  private fenceKey: Buffer | undefined;
+  /** Set once a newer term fenced this leader; `fencedBy` is that term's record when it was read. */
+  private fenced: { by: TermRecord | undefined } | undefined;
+  /** Counts role changes: the commit handlers of an earlier role leave the current one alone. */
+  private roleEpoch = 0;
+  /** The completion records this follower's lease names. */
+  private heldCheckpoints: number[] = [];
+  private renewTimer: NodeJS.Timeout | undefined;
+  private renewalPauses = 0;
+  private renewing: Promise<void> | undefined;
+  /** A handler for lmdb-js's own end-of-batch write is queued for this event turn. */
+  private commitHookQueued = false;
+  private readonly leaseMs: number;
+  private readonly identity_: NodeIdentity;
 
   constructor(
     readonly path: string,
     private readonly root: RootDatabase<Buffer, Buffer>,
-    private readonly readOnly: boolean,
+    settings: LmdbPageLogSettings,
   ) {
+    this.currentRole = settings.role;
+    this.leaseMs = settings.leaseMs;
+    this.identity_ = settings.identity;
     const options = { keyEncoding: 'binary', encoding: 'binary' } as const;
     this.pages = root.openDB<Buffer, Buffer>({ name: 'pages', ...options });
     this.log = root.openDB<Buffer, Buffer>({ name: 'log', ...options });
@@ -281,23 +333,257 @@ class LmdbPageLog implements PageLog {
     return { fileBytes, mapSizeBytes: stats.mapSize, usedBytes: (stats.lastPageNumber + 1) * stats.pageSize };
   }
 
-  /** Checks (or, for a new log, writes) the format record and finds the next LSN. */
+  /**
+   * Checks (or, for a new log, writes) the format record, claims the writer role (leader) or
+   * records a lease (follower), and finds the next LSN.
+   */
   async initialize(): Promise<void> {
     let format = this.meta.getBinary(FORMAT_KEY);
     const empty = this.lastStoredLsn() === 0;
-    if (format === undefined && empty && !this.readOnly) {
+    if (format === undefined && empty && this.currentRole === 'leader') {
       // A new log, or one whose creation was interrupted before anything else was written.
       format = encodeFormatRecord(randomBytes(16));
       await this.meta.put(FORMAT_KEY, format);
       await this.root.flushed;
     }
     this.formatIdentity = checkFormatRecord(this.path, format);
+    if (this.currentRole === 'leader') {
+      const now = this.now();
+      const outcome = await this.updateNodeRecords((records) => claimWriterRole(records, this.identity_, { now, leaseMs: this.leaseMs, fence: false }));
+      if (!outcome.granted) throw leaderActiveError(outcome.holder, this.path, now);
+      await this.root.flushed;
+      this.becomeLeader(outcome.term);
+    } else if (this.currentRole === 'follower') {
+      await this.writeFollowerLease([]);
+    }
     this.lastLsn = this.lastStoredLsn();
-    this.nextLsn = this.lastLsn + 1;
+    this.nextLsn = Math.max(this.nextLsn, this.lastLsn + 1);
+    if (this.currentRole !== 'inspector') {
+      this.renewTimer = setInterval(() => this.renewLease(), Math.floor(this.leaseMs / RENEWALS_PER_LEASE));
+      this.renewTimer.unref();
+    }
   }
 
   get identity(): string {
     return this.formatIdentity;
+  }
+
+  get role(): PageLogRole {
+    return this.currentRole;
+  }
+
+  get nodeId(): string {
+    return this.identity_.nodeId;
+  }
+
+  get term(): number {
+    return this.currentTerm;
+  }
+
+  get fencedBy(): TermRecord | undefined {
+    // A leader looks at the newest term when asked (one read), not only at its next write or renewal.
+    if (this.currentRole === 'leader' && this.fenced === undefined && this.closing === undefined) {
+      const newest = this.newestTermRecord();
+      if (newest !== undefined && newest.term > this.currentTerm) this.markFenced(this.roleEpoch, newest);
+    }
+    return this.fenced?.by;
+  }
+
+  // ---- Node records (NodeRecordStore) and roles ----
+
+  now(): number {
+    return Date.now();
+  }
+
+  readNodeRecords(): NodeRecords {
+    const terms: TermRecord[] = [];
+    for (const { value } of this.meta.getRange({ start: TERM_KEY_PREFIX, end: prefixEndKey(TERM_KEY_PREFIX) })) terms.push(decodeTermRecord(asBuffer(value)));
+    return { terms, leases: this.leaseRecords() };
+  }
+
+  nodeRecords(): NodeRecords {
+    this.checkOpen();
+    return this.readNodeRecords();
+  }
+
+  updateNodeRecords<T>(update: (records: NodeRecordUpdate) => T): Promise<T> {
+    // The callback runs inside LMDB's write transaction, which holds LMDB's writer lock: its
+    // reads see every process's commits, and no other writer runs until it commits.
+    return this.transact(() => update(this.recordUpdate()));
+  }
+
+  /**
+   * Runs `work` in an LMDB write transaction. `work` must decide before it writes: a callback
+   * that throws after writing still commits what it wrote (lmdb-js batches callbacks in one
+   * transaction). A failed commit is remembered like a failed put, and reported as `PAGE_LOG`.
+   */
+  private async transact<T>(work: () => T): Promise<T> {
+    const committed = this.root.transaction(work);
+    this.queueCommitHook();
+    try {
+      return await committed;
+    } catch (error) {
+      if (error instanceof PageLogError) throw error;
+      if ((error as { commitError?: unknown } | undefined)?.commitError === undefined) throw error;
+      this.writeFailure ??= error;
+      absorbCommitError(error);
+      throw new PageLogError(`a commit to the page log at ${this.path} failed`, { file: this.path, cause: error }, ErrorCode.PageLog);
+    }
+  }
+
+  /**
+   * lmdb-js ends each event-turn batch (in a setImmediate queued by the first write of the
+   * turn) with a write of its own whose commit promise it hands to nobody: should that
+   * transaction fail, the promise rejects unhandled and ends the process. Once that immediate
+   * has run, the store's `committed` thenable reaches that promise, and a handler on it absorbs
+   * the rejection (the failure itself reaches the caller through the write's own promise).
+   */
+  private queueCommitHook(): void {
+    if (this.commitHookQueued) return;
+    this.commitHookQueued = true;
+    setImmediate(() => {
+      this.commitHookQueued = false;
+      this.root.committed.then(undefined, absorbCommitError);
+    });
+  }
+
+  private recordUpdate(): NodeRecordUpdate {
+    return {
+      newestTerm: () => this.newestTermRecord(),
+      lease: (nodeId) => {
+        const value = this.meta.getBinary(encodeLeaseKey(nodeId));
+        return value === undefined ? undefined : decodeLeaseRecord(asBuffer(value));
+      },
+      leases: () => this.leaseRecords(),
+      putTerm: (record) => void this.meta.put(encodeTermKey(record.term), encodeTermRecord(record)),
+      putLease: (record) => void this.meta.put(encodeLeaseKey(record.nodeId), encodeLeaseRecord(record)),
+      removeLease: (nodeId) => void this.meta.remove(encodeLeaseKey(nodeId)),
+      newestCompletionLsn: () => this.newestCompletionLsn(),
+      lastLsn: () => this.lastStoredLsn(),
+    };
+  }
+
+  private newestTermRecord(): TermRecord | undefined {
+    for (const { value } of this.meta.getRange({ start: prefixEndKey(TERM_KEY_PREFIX), end: TERM_KEY_PREFIX, reverse: true, limit: 1 })) {
+      return decodeTermRecord(asBuffer(value));
+    }
+    return undefined;
+  }
+
+  private leaseRecords(): ReturnType<typeof decodeLeaseRecord>[] {
+    const leases = [];
+    for (const { value } of this.meta.getRange({ start: LEASE_KEY_PREFIX, end: prefixEndKey(LEASE_KEY_PREFIX) })) leases.push(decodeLeaseRecord(asBuffer(value)));
+    return leases;
+  }
+
+  private becomeLeader(term: TermRecord): void {
+    this.currentRole = 'leader';
+    this.currentTerm = term.term;
+    this.fenceKey = encodeTermKey(term.term + 1);
+    this.fenced = undefined;
+    this.roleEpoch += 1;
+    this.heldCheckpoints = [];
+    this.nextLsn = Math.max(this.nextLsn, term.firstLsn);
+  }
+
+  /** Records that a newer term fenced this leader (a refused write, or seen at a lease renewal). */
+  private markFenced(epoch: number, by?: TermRecord): void {
+    if (epoch !== this.roleEpoch || this.currentRole !== 'leader') return;
+    if (this.fenced !== undefined && this.fenced.by !== undefined) return;
+    let newest = by;
+    try {
+      newest ??= this.newestTermRecord();
+    } catch {
+      newest = undefined;
+    }
+    this.fenced = { by: newest !== undefined && newest.term > this.currentTerm ? newest : undefined };
+  }
+
+  private async writeFollowerLease(checkpoints: readonly number[]): Promise<void> {
+    const now = this.now();
+    await this.updateNodeRecords((records) => renewFollowerLease(records, this.identity_, checkpoints, { now, leaseMs: this.leaseMs }));
+    await this.root.flushed;
+  }
+
+  /** The periodic renewal: a leader's lease (or learning it was fenced), a follower's held checkpoints. */
+  private renewLease(): void {
+    if (this.renewalPauses > 0 || this.renewing !== undefined || this.closing !== undefined || this.writeFailure !== undefined) return;
+    const epoch = this.roleEpoch;
+    const now = this.now();
+    const work = this.currentRole === 'leader'
+      ? this.fenced === undefined
+        ? this.updateNodeRecords((records) => renewLeaderLease(records, this.identity_, this.currentTerm, { now, leaseMs: this.leaseMs })).then((by) => {
+          if (by !== undefined) this.markFenced(epoch, by);
+        })
+        : Promise.resolve()
+      : this.updateNodeRecords((records) => renewFollowerLease(records, this.identity_, this.heldCheckpoints, { now, leaseMs: this.leaseMs }));
+    // A renewal that fails (a full disk) is tried again at the next tick; the lease may lapse.
+    this.renewing = work.then(() => undefined, () => undefined).finally(() => {
+      this.renewing = undefined;
+    });
+  }
+
+  async holdCheckpoints(lsns: readonly number[]): Promise<void> {
+    this.checkOpen();
+    if (this.currentRole === 'inspector') throw this.readOnlyError();
+    if (this.currentRole === 'leader') {
+      throw new PageLogError('a leader holds no lease on checkpoints: its prune keeps its own readers\' checkpoints (alsoKeep)', { file: this.path }, ErrorCode.Busy);
+    }
+    for (const lsn of lsns) checkLsn('lsn', lsn, {});
+    // Set first: a renewal from now on writes this list, never the one it replaces.
+    this.heldCheckpoints = [...lsns];
+    await this.writeFollowerLease(this.heldCheckpoints);
+  }
+
+  async takeWriterRole(): Promise<TermRecord> {
+    this.checkOpen();
+    if (this.currentRole === 'inspector') throw this.readOnlyError();
+    if (this.currentRole === 'leader') throw new PageLogError(`this node already leads the page log (term ${this.currentTerm})`, { file: this.path }, ErrorCode.Busy);
+    const now = this.now();
+    const outcome = await this.updateNodeRecords((records) => claimWriterRole(records, this.identity_, { now, leaseMs: this.leaseMs, fence: true }));
+    if (!outcome.granted) throw leaderActiveError(outcome.holder, this.path, now);
+    await this.root.flushed;
+    // From the new term's record on, the old leader's writes are refused: everything it stored
+    // is below `firstLsn`, where this node's LSNs start.
+    this.becomeLeader(outcome.term);
+    this.lastLsn = Math.max(this.lastLsn, outcome.term.firstLsn - 1);
+    return outcome.term;
+  }
+
+  async releaseWriterRole(): Promise<void> {
+    this.checkOpen();
+    if (this.currentRole !== 'leader') throw new PageLogError('this node does not lead the page log', { file: this.path }, ErrorCode.Busy);
+    await this.queueTail;
+    if (this.fenced === undefined) {
+      await this.waitForDurability();
+      const term = this.currentTerm;
+      await this.updateNodeRecords((records) => releaseLease(records, this.identity_.nodeId, 'leader', term));
+    }
+    // A fenced leader's queued records were refused by the store: none of them may be served.
+    this.pending = new PendingWrites();
+    this.lastBatch = undefined;
+    this.currentRole = 'follower';
+    this.currentTerm = 0;
+    this.fenceKey = undefined;
+    this.fenced = undefined;
+    this.checkpointState = 'idle';
+    this.roleEpoch += 1;
+    await this.writeFollowerLease([]);
+    this.heldCheckpoints = [];
+  }
+
+  pauseLeaseRenewal(): () => void {
+    this.renewalPauses += 1;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.renewalPauses -= 1;
+    };
+  }
+
+  private readOnlyError(): PageLogError {
+    return new PageLogError(`the page log at ${this.path} is open read-only`, { file: this.path }, ErrorCode.ReadOnly);
   }
 
   openHandle(tableId: number): PageLogHandle {
@@ -400,25 +686,34 @@ class LmdbPageLog implements PageLog {
     checkTimestamp('timestamp', args.timestamp);
     checkTimestamp('oldestTimestamp', args.oldestTimestamp);
     if (typeof args.metadata !== 'string') throw invalidArgument('completion metadata must be a string', { key: 'metadata' });
-    const body = encodeCompletionRecord(args);
+    const body = encodeCompletionRecord({ ...args, term: this.currentTerm });
     // Taken now, so that it is above every put made before this call and below every later one.
     const lsn = this.allocateLsn();
     this.checkpointState = 'completing';
+    const fenceKey = this.fenceKey!;
+    const epoch = this.roleEpoch;
     return this.serialize(async () => {
       try {
         await this.waitForDurability();
         const key = encodeLsnKey(lsn);
-        this.trackCommit(this.log.put(
-          key,
-          encodeLogEntry({ lsn, kind: RecordKind.Completion, tableId: 0, pageId: 0, backlinkLsn: 0, baseLsn: 0, flags: 0, size: body.length, imageChecksum: 0 }),
-        ), lsn);
-        await this.checkpoints.put(key, body);
+        const entry = encodeLogEntry({ lsn, kind: RecordKind.Completion, tableId: 0, pageId: 0, backlinkLsn: 0, baseLsn: 0, flags: 0, size: body.length, imageChecksum: 0 });
+        // Written only while no newer term exists: a fenced leader's checkpoint never completes.
+        const written = this.meta.ifNoExists(fenceKey, () => {
+          this.log.put(key, entry);
+          this.checkpoints.put(key, body);
+        });
+        this.trackCommit(written, lsn, epoch);
+        if (!(await written)) {
+          this.markFenced(epoch);
+          throw fencedError(this.currentTerm, this.fenced?.by, this.path);
+        }
         await this.waitForDurability();
         this.checkpointState = 'idle';
         return lsn;
       } catch (error) {
         // The checkpoint did not complete: it stays begun, for a retry or an abandon.
         this.checkpointState = 'begun';
+        if (error instanceof PageLogError && error.code === ErrorCode.Fenced) throw error;
         this.writeFailure ??= error;
         throw new PageLogError('the checkpoint completion record was not written', { file: this.path, lsn, cause: error }, ErrorCode.PageLog);
       }
@@ -469,7 +764,8 @@ class LmdbPageLog implements PageLog {
 
   getLastLsn(): number {
     this.checkOpen();
-    return this.lastLsn;
+    // Another node writes a log this process only reads.
+    return this.currentRole === 'leader' ? this.lastLsn : this.lastStoredLsn();
   }
 
   records(range: { from?: number; to?: number } = {}): Iterable<LogEntry> {
@@ -497,7 +793,7 @@ class LmdbPageLog implements PageLog {
       tables.add(page.tableId);
       if (page.kind !== RecordKind.Discard) pages += 1;
     }
-    return { tables: tables.size, pages, records, bytes, lastLsn: this.lastLsn, checkpoints };
+    return { tables: tables.size, pages, records, bytes, lastLsn: this.getLastLsn(), checkpoints };
   }
 
   async prune(keep: number, alsoKeep: readonly number[] = []): Promise<number> {
@@ -509,7 +805,9 @@ class LmdbPageLog implements PageLog {
       const completions: number[] = [];
       for (const key of this.checkpoints.getKeys({})) completions.push(decodeLsnKey(key));
       if (completions.length === 0) return 0;
-      const pinned = new Set(alsoKeep);
+      // Followers' checkpoints: every live lease's. One written from here on is checked again
+      // by the transaction that removes completion records (`removeRecords`).
+      const pinned = new Set([...alsoKeep, ...leasedCheckpoints(this.leaseRecords(), this.now())]);
       const newest = new Set(completions.slice(-keep));
       const kept = completions.filter((lsn) => newest.has(lsn) || pinned.has(lsn));
       const removable: StoredRecordKey[] = completions
@@ -542,8 +840,8 @@ class LmdbPageLog implements PageLog {
         chain.push({ lsn, resetsChain: !isDelta(entry), isDiscard: entry.kind === RecordKind.Discard });
       }
       collect();
-      await this.removeRecords(removable);
-      return removable.length;
+      const removed = await this.removeRecords(removable, { keepLeased: true });
+      return removed ? removable.length : 0;
     });
   }
 
@@ -560,16 +858,21 @@ class LmdbPageLog implements PageLog {
 
   async flush(): Promise<void> {
     this.checkOpen();
-    if (!this.readOnly) await this.waitForDurability();
+    // A lease renewal under way lands before the caller (a backup fence) relies on the file.
+    await this.renewing;
+    if (this.currentRole === 'leader') await this.waitForDurability();
   }
 
   close(): Promise<void> {
     this.closing ??= (async () => {
+      if (this.renewTimer !== undefined) clearInterval(this.renewTimer);
       await this.queueTail;
+      await this.renewing;
       try {
         // After a failed commit nothing queued will become durable, and waiting could wait on
         // a commit lmdb-js never settles.
-        if (!this.readOnly && this.writeFailure === undefined) await this.waitForDurability();
+        if (this.currentRole === 'leader' && this.writeFailure === undefined && this.fenced === undefined) await this.waitForDurability();
+        await this.releaseOwnLease();
       } finally {
         if (this.writeFailure === undefined) {
           await this.root.close();
@@ -583,6 +886,20 @@ class LmdbPageLog implements PageLog {
     return this.closing;
   }
 
+  /** A clean close ends this node's lease: its role or its held checkpoints go with it. */
+  private async releaseOwnLease(): Promise<void> {
+    if (this.currentRole === 'inspector' || this.writeFailure !== undefined || this.fenced !== undefined) return;
+    const { nodeId } = this.identity_;
+    const role = this.currentRole;
+    const term = this.currentTerm;
+    try {
+      await this.updateNodeRecords((records) => releaseLease(records, nodeId, role, term));
+      await this.root.flushed;
+    } catch {
+      // The lease then lapses at its expiry.
+    }
+  }
+
   private checkOpen(): void {
     if (this.closing !== undefined) {
       throw new PageLogError(`the page log at ${this.path} is closed`, { file: this.path }, ErrorCode.Closed);
@@ -591,9 +908,11 @@ class LmdbPageLog implements PageLog {
 
   private checkWritable(): void {
     this.checkOpen();
-    if (this.readOnly) {
-      throw new PageLogError(`the page log at ${this.path} is open read-only`, { file: this.path }, ErrorCode.ReadOnly);
+    if (this.currentRole === 'inspector') throw this.readOnlyError();
+    if (this.currentRole === 'follower') {
+      throw new PageLogError(`this node follows the page log at ${this.path}: only the leader writes it`, { file: this.path }, ErrorCode.NotLeader);
     }
+    if (this.fenced !== undefined) throw fencedError(this.currentTerm, this.fenced.by, this.path);
     if (this.writeFailure !== undefined) {
       throw new PageLogError(
         `an earlier commit to the page log at ${this.path} failed; reopen it`,
@@ -620,41 +939,35 @@ class LmdbPageLog implements PageLog {
   /** Queues the log entry and the image of a page or discard record, and serves it until committed. */
   private queueRecord(entry: LogEntryFields, image: Buffer): void {
     // The entry goes first: removals find records through the log, so an image must never be
-    // stored without its entry. Both land in the same transaction in practice.
-    const entryCommitted = this.log.put(encodeLsnKey(entry.lsn), encodeLogEntry(entry));
-    const committed = this.pages.put(encodePageKey(entry.tableId, entry.pageId, entry.lsn), image);
+    // stored without its entry. Both land together, and only while no newer term exists (the
+    // store checks it in the transaction that would write them): a fenced leader stores nothing.
+    const committed = this.meta.ifNoExists(this.fenceKey!, () => {
+      this.log.put(encodeLsnKey(entry.lsn), encodeLogEntry(entry));
+      this.pages.put(encodePageKey(entry.tableId, entry.pageId, entry.lsn), image);
+    });
     this.pending.add({ entry, image });
-    // lmdb-js hands both puts of a transaction the same promise; should the two land in
-    // different transactions, the entry's failure must be seen (and handled) too.
-    if (entryCommitted !== committed) this.trackCommit(entryCommitted, entry.lsn - 1);
-    this.trackCommit(committed, entry.lsn);
+    this.trackCommit(committed, entry.lsn, this.roleEpoch);
   }
 
   /**
-   * lmdb-js returns one promise for every write of a transaction and settles it when that
-   * transaction commits; transactions commit in order, so its settling releases every queued
-   * record up to the last LSN put into it.
+   * Each conditional write (a record, or a completion) gets its own promise, settled when the
+   * transaction holding it commits: true when written, false when a newer term refused it.
+   * Transactions commit in order, so a written record's settling releases every queued record
+   * up to its LSN. A refused one releases nothing: the fenced leader keeps serving its own
+   * records until it steps down.
    */
-  private trackCommit(promise: Promise<boolean>, lsn: number): void {
-    const batch = this.lastBatch;
-    if (batch !== undefined && batch.promise === promise) {
-      batch.lastLsn = lsn;
-      return;
-    }
+  private trackCommit(promise: Promise<boolean>, lsn: number, epoch: number): void {
     const next: CommitBatch = { promise, lastLsn: lsn };
     this.lastBatch = next;
-    // lmdb-js ends each event-turn batch (in a setImmediate queued by the first put of the
-    // turn) with a write of its own whose commit promise it hands to nobody: should that
-    // transaction fail, the promise rejects unhandled and ends the process. Once that
-    // immediate has run, the store's `committed` thenable reaches that promise, and a handler
-    // on it absorbs the rejection (the failure itself reaches `writeFailure` through `promise`).
-    setImmediate(() => {
-      this.root.committed.then(undefined, absorbCommitError);
-    });
+    this.queueCommitHook();
     promise.then(
-      () => this.pending.releaseThrough(next.lastLsn),
+      (written) => {
+        if (epoch !== this.roleEpoch) return;
+        if (written === false) this.markFenced(epoch);
+        else this.pending.releaseThrough(next.lastLsn);
+      },
       (error: unknown) => {
-        this.writeFailure ??= error;
+        if (epoch === this.roleEpoch) this.writeFailure ??= error;
         absorbCommitError(error);
       },
     );
@@ -672,6 +985,7 @@ class LmdbPageLog implements PageLog {
     if (this.writeFailure !== undefined) {
       throw new PageLogError(`a commit to the page log at ${this.path} failed`, { file: this.path, cause: this.writeFailure }, ErrorCode.PageLog);
     }
+    if (this.fenced !== undefined) throw fencedError(this.currentTerm, this.fenced.by, this.path);
   }
 
   /**
@@ -860,24 +1174,48 @@ class LmdbPageLog implements PageLog {
     return 0;
   }
 
-  /** Removes records (entry, image or completion body) in bounded transactions, then syncs. */
-  private async removeRecords(removed: readonly StoredRecordKey[]): Promise<void> {
-    if (removed.length === 0) return;
-    // Completion records go first: a crash part-way must never leave one vouching for pages
-    // already removed.
-    const records = [...removed.filter((r) => r.kind === RecordKind.Completion), ...removed.filter((r) => r.kind !== RecordKind.Completion)];
-    for (let start = 0; start < records.length; start += REMOVALS_PER_TRANSACTION) {
-      const slice = records.slice(start, start + REMOVALS_PER_TRANSACTION);
-      await this.root.transaction(() => {
+  /**
+   * Removes records (entry, image or completion body) in bounded transactions, then syncs.
+   * Each transaction first checks that no newer term has fenced this leader; with
+   * `keepLeased` (a prune), the first also checks that no live lease names a completion record
+   * it removes (a lease written after the prune read them). Resolves false when the lease
+   * check stopped it before anything was removed.
+   */
+  private async removeRecords(removed: readonly StoredRecordKey[], options: { keepLeased?: boolean } = {}): Promise<boolean> {
+    if (removed.length === 0) return true;
+    // Completion records go first, in a transaction of their own: a crash part-way must never
+    // leave one vouching for pages already removed.
+    const completions = removed.filter((r) => r.kind === RecordKind.Completion);
+    const pages = removed.filter((r) => r.kind !== RecordKind.Completion);
+    const slices: StoredRecordKey[][] = completions.length > 0 ? [completions] : [];
+    for (let start = 0; start < pages.length; start += REMOVALS_PER_TRANSACTION) slices.push(pages.slice(start, start + REMOVALS_PER_TRANSACTION));
+    const fenceKey = this.fenceKey!;
+    const epoch = this.roleEpoch;
+    for (const [index, slice] of slices.entries()) {
+      // Decided before anything is written: an LMDB transaction callback that throws after
+      // writing would still commit what it wrote.
+      const outcome = await this.transact((): 'fenced' | 'leased' | 'removed' => {
+        if (this.meta.getBinary(fenceKey) !== undefined) return 'fenced';
+        if (index === 0 && options.keepLeased === true && completions.length > 0) {
+          const leased = new Set(leasedCheckpoints(this.leaseRecords(), this.now()));
+          if (completions.some((record) => leased.has(record.lsn))) return 'leased';
+        }
         for (const record of slice) {
           const key = encodeLsnKey(record.lsn);
           this.log.remove(key);
           if (record.kind === RecordKind.Completion) this.checkpoints.remove(key);
           else this.pages.remove(encodePageKey(record.tableId, record.pageId, record.lsn));
         }
+        return 'removed';
       });
+      if (outcome === 'fenced') {
+        this.markFenced(epoch);
+        throw fencedError(this.currentTerm, this.fenced?.by, this.path);
+      }
+      if (outcome === 'leased') return false;
     }
     await this.waitForDurability();
+    return true;
   }
 }
 

@@ -5,16 +5,22 @@ import {
   RecordKind,
   checkFormatRecord,
   decodeCompletionRecord,
+  decodeLeaseRecord,
   decodeLogEntry,
   decodeLsnKey,
   decodePageKey,
+  decodeTermKey,
+  decodeTermRecord,
   encodeCompletionRecord,
   encodeFormatRecord,
+  encodeLeaseRecord,
   encodeLogEntry,
   encodeLsnKey,
   encodePageKey,
   encodeTableEndKey,
   encodeTableStartKey,
+  encodeTermKey,
+  encodeTermRecord,
   type LogEntryFields,
 } from './record_format.js';
 
@@ -90,11 +96,35 @@ describe('page log record format', () => {
   });
 
   it('round-trips a completion record and detects damage to it', () => {
-    const body = { timestamp: (1n << 64n) - 1n, oldestTimestamp: 3n, metadata: 'metadata_lsn=4,version=1' };
+    const body = { timestamp: (1n << 64n) - 1n, oldestTimestamp: 3n, metadata: 'metadata_lsn=4,version=1', term: 0xffff_ffff };
     const value = encodeCompletionRecord(body);
     expect(decodeCompletionRecord(9, value)).to.deep.equal(body);
+    expect(value.readUInt32LE(28), 'the term at offset 28').to.equal(0xffff_ffff);
     value[value.length - 1] ^= 1;
     expect(codeOf(() => decodeCompletionRecord(9, value))).to.equal(ErrorCode.CheckpointMetadataCorrupt);
+  });
+
+  it('reads term 0 from a completion record written before terms (offset 28 zero)', () => {
+    const value = encodeCompletionRecord({ timestamp: 5n, oldestTimestamp: 1n, metadata: 'm', term: 0 });
+    expect(decodeCompletionRecord(3, value).term).to.equal(0);
+  });
+
+  it('round-trips term and lease records, sorts term keys numerically, and detects damage', () => {
+    const term = { term: 2 ** 40, nodeId: 'node-é', startedAt: 1_700_000_000_000, fromCompletionLsn: 77, firstLsn: 90 };
+    const termValue = encodeTermRecord(term);
+    expect(decodeTermRecord(termValue)).to.deep.equal(term);
+    const keys = [1, 2, 255, 256, 2 ** 33].map(encodeTermKey);
+    expect([...keys].reverse().sort(Buffer.compare).map(decodeTermKey)).to.deep.equal([1, 2, 255, 256, 2 ** 33]);
+    const lease = { nodeId: 'n1', role: 'follower' as const, term: 3, renewedAt: 10, expiresAt: 20, pid: 4242, checkpoints: [5, 2 ** 45], address: '127.0.0.1:27017' };
+    const leaseValue = encodeLeaseRecord(lease);
+    expect(decodeLeaseRecord(leaseValue)).to.deep.equal(lease);
+    for (const value of [termValue, leaseValue]) {
+      const damaged = Buffer.from(value);
+      damaged[12] ^= 1;
+      const decode = value === termValue ? decodeTermRecord : decodeLeaseRecord;
+      expect(codeOf(() => decode(damaged))).to.equal(ErrorCode.ChecksumMismatch);
+      expect(codeOf(() => decode(value.subarray(0, 20)))).to.equal(ErrorCode.Corruption);
+    }
   });
 
   it('accepts its own format record, returns its identity, and refuses others', () => {

@@ -194,6 +194,8 @@ export interface CompletionBody {
   timestamp: bigint;
   oldestTimestamp: bigint;
   metadata: string;
+  /** The writer's term (0 in records written before terms existed). */
+  term: number;
 }
 
 /** The value of a `checkpoints` record: a 32-byte header, then the metadata as UTF-8. */
@@ -204,6 +206,7 @@ export function encodeCompletionRecord(body: CompletionBody): Buffer {
   value.writeBigUInt64LE(body.timestamp, 8);
   value.writeBigUInt64LE(body.oldestTimestamp, 16);
   value.writeUInt32LE(metadata.length, 24);
+  value.writeUInt32LE(body.term, 28);
   metadata.copy(value, COMPLETION_HEADER_SIZE);
   value.writeUInt32LE(checksum(value), 4);
   return value;
@@ -233,6 +236,7 @@ export function decodeCompletionRecord(lsn: number, value: Buffer): CompletionBo
     timestamp: value.readBigUInt64LE(8),
     oldestTimestamp: value.readBigUInt64LE(16),
     metadata: value.toString('utf8', COMPLETION_HEADER_SIZE),
+    term: value.readUInt32LE(28),
   };
 }
 
@@ -284,4 +288,168 @@ export function checkFormatRecord(path: string, value: Buffer | undefined): stri
 function formatIdentity(bytes: Buffer): string {
   const hex = bytes.toString('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+// ---- Node records (the `meta` database, beside `format`): terms and leases. See nodes.ts. ----
+
+/** Key prefix of a term record: `term:` then the term, u64 big-endian (so terms sort numerically). */
+export const TERM_KEY_PREFIX = Buffer.from('term:', 'ascii');
+/** Key prefix of a lease record: `lease:` then the node id, UTF-8. */
+export const LEASE_KEY_PREFIX = Buffer.from('lease:', 'ascii');
+/** Fixed part of a term record; the node id follows it. */
+export const TERM_RECORD_HEADER_SIZE = 40;
+/** Fixed part of a lease record; the checkpoint LSNs, node id and address follow it. */
+export const LEASE_RECORD_HEADER_SIZE = 40;
+/** Longest node id or address a record holds, in UTF-8 bytes. */
+export const MAX_NODE_TEXT_BYTES = 1024;
+/** Most checkpoints one lease names. */
+export const MAX_LEASED_CHECKPOINTS = 4096;
+
+/** Lease roles as stored. */
+export const LeaseRole = { leader: 1, follower: 2 } as const;
+
+/** A term: one writer's tenure of the log, from its claim until a newer term fences it. */
+export interface TermRecordFields {
+  term: number;
+  nodeId: string;
+  /** When the term began, ms since the epoch by the store's clock. */
+  startedAt: number;
+  /** The newest completion record when the term began (0: none): the checkpoint it continues from. */
+  fromCompletionLsn: number;
+  /** The log's largest LSN + 1 when the term began: every record of the term is at or above it. */
+  firstLsn: number;
+}
+
+/** What one node holds: the writer role (leader) or the checkpoints it reads (follower). */
+export interface LeaseRecordFields {
+  nodeId: string;
+  role: 'leader' | 'follower';
+  /** Leader: its term. Follower: the newest term it had seen when it last renewed. */
+  term: number;
+  renewedAt: number;
+  /** ms since the epoch; the lease pins nothing and holds no role from then on. */
+  expiresAt: number;
+  pid: number;
+  /** Completion LSNs the node reads (follower); empty for a leader. */
+  checkpoints: number[];
+  /** Where the node serves clients (`host:port`), or ''. */
+  address: string;
+}
+
+function nodeText(name: string, text: string): Buffer {
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.length > MAX_NODE_TEXT_BYTES) throw new RangeError(`${name} is ${bytes.length} bytes, more than ${MAX_NODE_TEXT_BYTES}`);
+  return bytes;
+}
+
+export function encodeTermKey(term: number): Buffer {
+  const key = Buffer.alloc(TERM_KEY_PREFIX.length + 8);
+  TERM_KEY_PREFIX.copy(key);
+  writeU64(key, term, TERM_KEY_PREFIX.length, true);
+  return key;
+}
+
+export function decodeTermKey(key: Buffer): number {
+  const term = key.length === TERM_KEY_PREFIX.length + 8 && key.subarray(0, TERM_KEY_PREFIX.length).equals(TERM_KEY_PREFIX)
+    ? readU64(key, TERM_KEY_PREFIX.length, true) : undefined;
+  if (term === undefined) throw corrupt(`invalid term key ${key.toString('hex')}`, {});
+  return term;
+}
+
+export function encodeLeaseKey(nodeId: string): Buffer {
+  return Buffer.concat([LEASE_KEY_PREFIX, nodeText('a node id', nodeId)]);
+}
+
+/** The key just past every key starting with `prefix` (for a range over one kind of record). */
+export function prefixEndKey(prefix: Buffer): Buffer {
+  const end = Buffer.from(prefix);
+  end[end.length - 1]! += 1;
+  return end;
+}
+
+export function encodeTermRecord(record: TermRecordFields): Buffer {
+  const nodeId = nodeText('a node id', record.nodeId);
+  const value = Buffer.alloc(TERM_RECORD_HEADER_SIZE + nodeId.length);
+  value.writeUInt8(RECORD_VERSION, 0);
+  value.writeUInt16LE(nodeId.length, 2);
+  writeU64(value, record.term, 8, false);
+  writeU64(value, record.startedAt, 16, false);
+  writeU64(value, record.fromCompletionLsn, 24, false);
+  writeU64(value, record.firstLsn, 32, false);
+  nodeId.copy(value, TERM_RECORD_HEADER_SIZE);
+  value.writeUInt32LE(checksum(value), 4);
+  return value;
+}
+
+function checkNodeRecord(kind: string, value: Buffer, headerSize: number): void {
+  if (value.length < headerSize) throw corrupt(`${kind} record is ${value.length} bytes, shorter than its header`, {});
+  const stored = value.readUInt32LE(4);
+  const computed = checksumWithZeroedField(value, 4);
+  if (stored !== computed) throw new PageLogError(`${kind} record checksum mismatch`, { expected: stored, actual: computed }, ErrorCode.ChecksumMismatch);
+  if (value.readUInt8(0) !== RECORD_VERSION) throw corrupt(`${kind} record version ${value.readUInt8(0)} is not supported`, {});
+}
+
+function readU64Field(kind: string, value: Buffer, offset: number): number {
+  const read = readU64(value, offset, false);
+  if (read === undefined) throw corrupt(`${kind} record holds an integer above 2^53 at offset ${offset}`, {});
+  return read;
+}
+
+export function decodeTermRecord(value: Buffer): TermRecordFields {
+  checkNodeRecord('term', value, TERM_RECORD_HEADER_SIZE);
+  const nodeIdLength = value.readUInt16LE(2);
+  if (TERM_RECORD_HEADER_SIZE + nodeIdLength !== value.length) throw corrupt(`term record node id length ${nodeIdLength} does not match its size ${value.length}`, {});
+  return {
+    term: readU64Field('term', value, 8),
+    startedAt: readU64Field('term', value, 16),
+    fromCompletionLsn: readU64Field('term', value, 24),
+    firstLsn: readU64Field('term', value, 32),
+    nodeId: value.toString('utf8', TERM_RECORD_HEADER_SIZE),
+  };
+}
+
+export function encodeLeaseRecord(record: LeaseRecordFields): Buffer {
+  const nodeId = nodeText('a node id', record.nodeId);
+  const address = nodeText('an address', record.address);
+  if (record.checkpoints.length > MAX_LEASED_CHECKPOINTS) throw new RangeError(`a lease names at most ${MAX_LEASED_CHECKPOINTS} checkpoints`);
+  const listBytes = 8 * record.checkpoints.length;
+  const value = Buffer.alloc(LEASE_RECORD_HEADER_SIZE + listBytes + nodeId.length + address.length);
+  value.writeUInt8(RECORD_VERSION, 0);
+  value.writeUInt8(LeaseRole[record.role], 1);
+  value.writeUInt16LE(nodeId.length, 2);
+  writeU64(value, record.term, 8, false);
+  writeU64(value, record.renewedAt, 16, false);
+  writeU64(value, record.expiresAt, 24, false);
+  value.writeUInt32LE(record.pid >>> 0, 32);
+  value.writeUInt16LE(record.checkpoints.length, 36);
+  value.writeUInt16LE(address.length, 38);
+  record.checkpoints.forEach((lsn, index) => writeU64(value, lsn, LEASE_RECORD_HEADER_SIZE + 8 * index, false));
+  nodeId.copy(value, LEASE_RECORD_HEADER_SIZE + listBytes);
+  address.copy(value, LEASE_RECORD_HEADER_SIZE + listBytes + nodeId.length);
+  value.writeUInt32LE(checksum(value), 4);
+  return value;
+}
+
+export function decodeLeaseRecord(value: Buffer): LeaseRecordFields {
+  checkNodeRecord('lease', value, LEASE_RECORD_HEADER_SIZE);
+  const roleByte = value.readUInt8(1);
+  const role = roleByte === LeaseRole.leader ? 'leader' : roleByte === LeaseRole.follower ? 'follower' : undefined;
+  if (role === undefined) throw corrupt(`lease record has unknown role ${roleByte}`, {});
+  const nodeIdLength = value.readUInt16LE(2);
+  const count = value.readUInt16LE(36);
+  const addressLength = value.readUInt16LE(38);
+  const listEnd = LEASE_RECORD_HEADER_SIZE + 8 * count;
+  if (listEnd + nodeIdLength + addressLength !== value.length) throw corrupt(`lease record lengths do not match its size ${value.length}`, {});
+  const checkpoints: number[] = [];
+  for (let index = 0; index < count; index += 1) checkpoints.push(readU64Field('lease', value, LEASE_RECORD_HEADER_SIZE + 8 * index));
+  return {
+    nodeId: value.toString('utf8', listEnd, listEnd + nodeIdLength),
+    role,
+    term: readU64Field('lease', value, 8),
+    renewedAt: readU64Field('lease', value, 16),
+    expiresAt: readU64Field('lease', value, 24),
+    pid: value.readUInt32LE(32),
+    checkpoints,
+    address: value.toString('utf8', listEnd + nodeIdLength),
+  };
 }

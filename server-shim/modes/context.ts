@@ -2,6 +2,7 @@ import type { Connection } from '../../engine/index.js';
 import type { Logger } from '../log/index.js';
 import type { ServerOptions, ServerParameters } from '../options/index.js';
 import type { Storage } from '../storage/index.js';
+import type { RestoreInput } from './magic_restore.js';
 
 /**
  * What a start-up mode (`--magicRestore`, `--repair`) receives: the open engine connection and
@@ -16,6 +17,8 @@ export interface StartupModeContext {
   readonly logger: Logger;
   /** Standard input (magic restore reads its BSON stream here). */
   readonly input: NodeJS.ReadableStream;
+  /** Magic restore: the stream, already read and checked before the engine opened. */
+  readonly restoreInput?: RestoreInput;
 }
 
 /**

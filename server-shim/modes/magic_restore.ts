@@ -53,6 +53,26 @@ function parseStream(bytes: Buffer, replSet: string | undefined): { config: Rest
   return { config, entries };
 }
 
+/** The restore stream, read and checked (`readRestoreInput`). */
+export interface RestoreInput {
+  config: RestoreConfiguration;
+  entries: Document[];
+  bytes: number;
+  durationMillis: number;
+}
+
+/**
+ * Reads the whole restore stream from standard input and checks it, before the engine opens:
+ * invalid input is a FatalError (exit 6) that leaves every file of the dbpath as it was (an
+ * engine open would already record the node's claim in a shared page log).
+ */
+export async function readRestoreInput(input: NodeJS.ReadableStream, replSet: string | undefined): Promise<RestoreInput> {
+  const begin = Date.now();
+  const bytes = await readAll(input);
+  const { config, entries } = parseStream(bytes, replSet);
+  return { config, entries, bytes: bytes.length, durationMillis: Date.now() - begin };
+}
+
 /**
  * Refuses data files whose checkpoint is not the backup's: for a replica set, mongod requires
  * the recovery timestamp of the files (the checkpoint the engine opened) to be `maxCheckpointTs`
@@ -117,13 +137,16 @@ export async function runMagicRestore(context: StartupModeContext): Promise<numb
     logger.info(LogComponent.Restore, LogId.MagicRestoreStep, `Magic restore step: ${name}`, { durationMillis: steps[name], ...attr(result) });
     return result;
   };
-  logger.info(LogComponent.Restore, LogId.MagicRestoreBeginning, 'Beginning magic restore', { dbpath: options.dbpath });
+  // The server logs the beginning when it reads the stream before opening the engine.
+  if (context.restoreInput === undefined) logger.info(LogComponent.Restore, LogId.MagicRestoreBeginning, 'Beginning magic restore', { dbpath: options.dbpath });
 
-  const bytes = await readAll(context.input);
-  const { config, entries } = step('read the restore stream', () => parseStream(bytes, options.replSet), (r) => ({
-    bytes: bytes.length, oplogEntries: r.entries.length,
-    maxCheckpointTs: r.config.maxCheckpointTs, pointInTimeTimestamp: r.config.pointInTimeTimestamp ?? null,
-  }));
+  const input = context.restoreInput ?? await readRestoreInput(context.input, options.replSet);
+  const { config, entries } = input;
+  steps['read the restore stream'] = input.durationMillis;
+  logger.info(LogComponent.Restore, LogId.MagicRestoreStep, 'Magic restore step: read the restore stream', {
+    durationMillis: input.durationMillis, bytes: input.bytes, oplogEntries: entries.length,
+    maxCheckpointTs: config.maxCheckpointTs, pointInTimeTimestamp: config.pointInTimeTimestamp ?? null,
+  });
   checkRecoveryTimestamp(storage, config.maxCheckpointTs);
 
   const plan = new RestorePlan(storage);
