@@ -1,9 +1,9 @@
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { builtinCommands, CommandRegistry } from './commands/index.js';
 import { acquireDbpathLock, ExitCode, FatalError, notifyParentReady, ShutdownController, shutDownServerAt, startInBackground, type DbpathLock } from './lifecycle/index.js';
-import { describeError, fileSink, Logger, LogComponent, LogId, setProcessLogger, standardOutputSink } from './log/index.js';
+import { describeError, fileSink, Logger, LogComponent, LogId, memorySink, setProcessLogger, standardOutputSink } from './log/index.js';
 import { loadStartupMode, readRestoreInput, runRepairDryRun, type RestoreInput } from './modes/index.js';
 import { parseCommandLine, serverVersion, type ServerOptions, type ServerParameters } from './options/index.js';
 import { initiateReplicaSet, recoverFromOplog } from './replication/index.js';
@@ -84,6 +84,11 @@ async function runWithLogger(options: ServerOptions, parameters: ServerParameter
       logger.info(LogComponent.Restore, LogId.MagicRestoreBeginning, 'Beginning magic restore', { dbpath: options.dbpath });
       restoreInput = await readRestoreInput(process.stdin, options.replSet);
     }
+    // A copy taken from a backup cursor (no turtle file yet, `WiredTiger.backup` instead) becomes
+    // a home only when an engine opens it for writing: its checks run on that engine.
+    if (restoreInput !== undefined && existsSync(join(options.dbpath, 'WiredTiger.turtle'))) {
+      await checkRestoreOnReadOnlyEngine(options, parameters, restoreInput);
+    }
     storage = await openEngineOrFail(options, parameters, logger);
 
     const mode = await loadStartupMode(options);
@@ -146,6 +151,23 @@ async function runWithLogger(options: ServerOptions, parameters: ServerParameter
   } finally {
     shutdown.dispose();
     if (!keepLockAtExit) lock?.release();
+  }
+}
+
+/**
+ * Magic restore's checks that need the data (the checkpoint the files hold, the collections
+ * that exist), run on an engine opened read-only: opening the engine for writing records the
+ * node in a shared page log, and a refused restore must leave every file as it was. Throws the
+ * restore's FatalError; its step lines are not logged twice.
+ */
+async function checkRestoreOnReadOnlyEngine(options: ServerOptions, parameters: ServerParameters, restoreInput: RestoreInput): Promise<void> {
+  const quiet = Logger.create({ sink: memorySink() }, 'initandlisten');
+  const storage = await openStorage({ ...options, readOnly: true }, quiet);
+  try {
+    const mode = (await loadStartupMode(options))!;
+    await mode.run({ connection: storage.connection, storage, options, parameters, logger: quiet, input: process.stdin, restoreInput, checkOnly: true });
+  } finally {
+    await storage.close();
   }
 }
 

@@ -19,6 +19,8 @@ export interface StartupModeContext {
   readonly input: NodeJS.ReadableStream;
   /** Magic restore: the stream, already read and checked before the engine opened. */
   readonly restoreInput?: RestoreInput;
+  /** Run every check and plan every step on a read-only engine, write nothing, and return 0. */
+  readonly checkOnly?: boolean;
 }
 
 /**

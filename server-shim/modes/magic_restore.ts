@@ -201,6 +201,7 @@ export async function runMagicRestore(context: StartupModeContext): Promise<numb
   if (config.automationCredentials) refuseAutomationCredentials(plan);
 
   const restoreTs = timestampToBigInt(restorePoint);
+  if (context.checkOnly === true) return ExitCode.Clean;
   const begin = Date.now();
   let result;
   try {

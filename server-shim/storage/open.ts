@@ -12,6 +12,8 @@ export interface OpenStorageOptions {
   pageLogRetain?: number | 'all';
   /** Background journal flush period (the `journalCommitIntervalMs` server parameter). */
   journalCommitIntervalMs?: number;
+  /** Open an existing dbpath without writing anything (checks that must leave every file as it was). */
+  readOnly?: boolean;
 }
 
 /** The engine configuration for the server's options, with engine events forwarded to `logger`. */
@@ -22,6 +24,10 @@ export function engineConfig(options: OpenStorageOptions, logger: Logger): Conne
   if (options.keyProviderConfig !== undefined) config.keyProviderConfig = options.keyProviderConfig;
   if (options.cacheSizeMB !== undefined) config.cacheSize = Math.round(options.cacheSizeMB * 1024 * 1024);
   if (options.pageLogRetain !== undefined) config.pageLogRetain = options.pageLogRetain;
+  if (options.readOnly === true) {
+    config.create = false;
+    config.readOnly = true;
+  }
   return config;
 }
 
