@@ -141,6 +141,16 @@ export interface PageLogStat {
   checkpoints: number;
 }
 
+/** What `PageLog.storageSize` reports. */
+export interface PageLogStorageSize {
+  /** Size of the data file: what the memory map can make resident (file-backed, outside the heap); undefined when it is gone from its path. */
+  fileBytes: number | undefined;
+  /** The memory map's reserved size (address space). */
+  mapSizeBytes: number;
+  /** Bytes of the data file in use. */
+  usedBytes: number;
+}
+
 /**
  * A page log. Several nodes (processes, each with its own home) may open one log: one leader
  * writes, followers read (see nodes.ts for the rules: terms, fencing, leases). Reads are
@@ -153,16 +163,6 @@ export interface PageLogStat {
  * an inspector's fail with `NOT_LEADER` (`READ_ONLY` for a log opened `readOnly`); a leader
  * fenced by a newer term fails with `FENCED`, naming both terms.
  */
-/** What `PageLog.storageSize` reports. */
-export interface PageLogStorageSize {
-  /** Size of the data file: what the memory map can make resident (file-backed, outside the heap); undefined when it is gone from its path. */
-  fileBytes: number | undefined;
-  /** The memory map's reserved size (address space). */
-  mapSizeBytes: number;
-  /** Bytes of the data file in use. */
-  usedBytes: number;
-}
-
 export interface PageLog {
   /** The directory the log lives in, as given to `openPageLog`. */
   readonly path: string;
