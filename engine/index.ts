@@ -11,8 +11,8 @@ import * as repairWorker from './repair/index.js';
 import type { RepairAllOptions, RepairFinding, RepairResult, RepairRun } from './repair/index.js';
 
 export type {
-  BackupFile, BackupPin, CheckpointInfo, Connection, EngineHold, ConnectionConfig, Cursor, EngineLogEvent, EngineLogger, Item, JournalStats, KeyProviderStatus, Range,
-  SearchNearResult, Session, StorageMode, TableInfo,
+  BackupFile, BackupPin, CheckpointInfo, CheckpointViewHold, Connection, DisaggRole, DisaggStatus, EngineHold, ConnectionConfig, Cursor, EngineLogEvent, EngineLogger, Item,
+  JournalStats, KeyProviderStatus, Range, SearchNearResult, Session, StorageMode, TableInfo,
 } from './api.js';
 export {
   ChecksumError, ConfigError, CorruptionError, EngineError, ErrorClass, ErrorCode, errorClassOf, FormatError, IoError, isCorruption,

@@ -6,6 +6,7 @@ import { createCommand } from './create.js';
 import { createIndexesCommand } from './create_indexes.js';
 import { currentOpCommand } from './current_op.js';
 import { deleteCommand } from './delete.js';
+import { disaggPickUpCheckpointCommand } from './disagg_pick_up_checkpoint.js';
 import { distinctCommand } from './distinct.js';
 import { dropCommand } from './drop.js';
 import { dropDatabaseCommand } from './drop_database.js';
@@ -32,6 +33,7 @@ import { pingCommand } from './ping.js';
 import type { CommandDefinition } from './registry.js';
 import { replSetGetConfigCommand } from './repl_set_get_config.js';
 import { replSetGetStatusCommand } from './repl_set_get_status.js';
+import { replSetStepDownCommand, replSetStepUpCommand } from './repl_set_step.js';
 import { rotateKeyCommand } from './rotate_key.js';
 import { repairMetadataCommand } from './repair_metadata.js';
 import { injectFaultCommand } from './inject_fault.js';
@@ -57,6 +59,7 @@ export const builtinCommands: readonly CommandDefinition[] = [
   createIndexesCommand,
   currentOpCommand,
   deleteCommand,
+  disaggPickUpCheckpointCommand,
   distinctCommand,
   dropCommand,
   dropDatabaseCommand,
@@ -82,6 +85,8 @@ export const builtinCommands: readonly CommandDefinition[] = [
   pingCommand,
   replSetGetConfigCommand,
   replSetGetStatusCommand,
+  replSetStepDownCommand,
+  replSetStepUpCommand,
   rotateKeyCommand,
   repairMetadataCommand,
   injectFaultCommand,

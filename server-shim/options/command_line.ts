@@ -24,6 +24,12 @@ export interface ServerOptions {
   cacheSizeMB?: number;
   /** Completed checkpoints the page log keeps readable (the engine's `pageLogRetain`). */
   pageLogRetain?: number | 'all';
+  /** The page log directory several nodes share (default `DBPATH/pagelog`). */
+  pageLog?: string;
+  /** `leader` (default) writes the shared collections and checkpoints; `follower` serves the leader's checkpoints. */
+  disaggRole: 'leader' | 'follower';
+  /** Follower: the checkpoint id to pick up at start-up (default the newest). */
+  disaggCheckpoint?: string;
   /** The command line as given, for `getCmdLineOpts`. */
   argv: string[];
 }
@@ -61,6 +67,9 @@ export function parseCommandLine(argv: string[]): ParseResult {
     .option('--logpath <path>', 'log file to send write to instead of stdout')
     .option('--cacheSizeMB <megabytes>', 'engine cache size in megabytes')
     .option('--pageLogRetain <count>', 'completed checkpoints the page log keeps readable, or "all" (default 2)')
+    .option('--pageLog <path>', 'the page log directory, which several nodes may share (default DBPATH/pagelog)')
+    .addOption(new Option('--disaggRole <role>', 'leader: writes shared collections and checkpoints; follower: serves the leader\'s checkpoints').choices(['leader', 'follower']).default('leader'))
+    .option('--disaggCheckpoint <id>', 'with --disaggRole follower: the checkpoint id to pick up at start-up (default the newest)')
     .allowExcessArguments(false)
     .exitOverride()
     .configureOutput({
@@ -99,6 +108,9 @@ export function parseCommandLine(argv: string[]): ParseResult {
     logpath?: string;
     cacheSizeMB?: string;
     pageLogRetain?: string;
+    pageLog?: string;
+    disaggRole: 'leader' | 'follower';
+    disaggCheckpoint?: string;
   }>();
 
   const invalid = (message: string): ParseResult => ({
@@ -127,6 +139,17 @@ export function parseCommandLine(argv: string[]): ParseResult {
   if (raw.replSet !== undefined && !/^[^/\s,]+$/.test(raw.replSet)) return invalid(`bad value for --replSet: "${raw.replSet}"`);
   if (raw.magicRestore && raw.repair) return invalid('--magicRestore and --repair cannot be used together');
   if (raw.dryRun && !raw.repair) return invalid('--dryRun is only valid with --repair');
+  if (raw.pageLog !== undefined && raw.pageLog.trim() === '') return invalid('--pageLog must not be empty');
+  if ((raw.pageLog !== undefined || raw.disaggRole === 'follower') && raw.storage !== 'disagg') {
+    return invalid('--pageLog and --disaggRole follower need --storage disagg');
+  }
+  if (raw.disaggRole === 'follower' && (raw.magicRestore || raw.repair)) {
+    return invalid('--disaggRole follower cannot be used with --magicRestore or --repair: they write the shared collections, which only the leader does');
+  }
+  if (raw.disaggCheckpoint !== undefined) {
+    if (raw.disaggRole !== 'follower') return invalid('--disaggCheckpoint is only valid with --disaggRole follower');
+    if (!/^[1-9]\d{0,15}$/.test(raw.disaggCheckpoint)) return invalid(`bad value for --disaggCheckpoint: "${raw.disaggCheckpoint}" (a checkpoint id, as fsync and serverStatus report it)`);
+  }
 
   const parameters = new ServerParameters();
   const setParameter: Record<string, string> = {};
@@ -162,6 +185,9 @@ export function parseCommandLine(argv: string[]): ParseResult {
       logpath: raw.logpath,
       cacheSizeMB,
       ...(pageLogRetain === undefined ? {} : { pageLogRetain }),
+      ...(raw.pageLog === undefined ? {} : { pageLog: raw.pageLog }),
+      disaggRole: raw.disaggRole,
+      ...(raw.disaggCheckpoint === undefined ? {} : { disaggCheckpoint: raw.disaggCheckpoint }),
       argv,
     },
   };

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { openConnection, type Connection, type ConnectionConfig, type EngineLogEvent } from '../../engine/index.js';
 import { LogId, type Logger } from '../log/index.js';
 import { Storage } from './storage.js';
@@ -12,6 +13,14 @@ export interface OpenStorageOptions {
   pageLogRetain?: number | 'all';
   /** Background journal flush period (the `journalCommitIntervalMs` server parameter). */
   journalCommitIntervalMs?: number;
+  /** The shared page log directory (`--pageLog`). */
+  pageLog?: string;
+  /** `--disaggRole`. */
+  disaggRole?: 'leader' | 'follower';
+  /** `--disaggCheckpoint`. */
+  disaggCheckpoint?: string;
+  /** The `disaggLeaseMs` server parameter. */
+  leaseMs?: number;
 }
 
 /** The engine configuration for the server's options, with engine events forwarded to `logger`. */
@@ -22,6 +31,10 @@ export function engineConfig(options: OpenStorageOptions, logger: Logger): Conne
   if (options.keyProviderConfig !== undefined) config.keyProviderConfig = options.keyProviderConfig;
   if (options.cacheSizeMB !== undefined) config.cacheSize = Math.round(options.cacheSizeMB * 1024 * 1024);
   if (options.pageLogRetain !== undefined) config.pageLogRetain = options.pageLogRetain;
+  if (options.pageLog !== undefined) config.pageLogPath = resolve(options.pageLog);
+  if (options.disaggRole === 'follower') config.role = 'follower';
+  if (options.disaggCheckpoint !== undefined) config.followerCheckpoint = options.disaggCheckpoint;
+  if (options.leaseMs !== undefined) config.leaseMs = options.leaseMs;
   return config;
 }
 
