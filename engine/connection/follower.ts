@@ -152,7 +152,7 @@ export class FollowerStorage {
         return undefined;
       }
       if (this.current?.turtle.completionLsn === record.lsn) return this.current.info;
-      let view: CheckpointView;
+      let view: CheckpointView | undefined;
       this.pickingUp = record.lsn;
       try {
         await this.writeLease();
@@ -166,24 +166,27 @@ export class FollowerStorage {
         this.buildTables(view);
       } catch (error) {
         // The served checkpoint stays; the lease goes back to what is read.
+        view?.release();
         this.pickingUp = undefined;
         await this.writeLease().catch(() => undefined);
         throw error;
       } finally {
         this.pickingUp = undefined;
       }
+      // Built by the try above (each way out of it without a view throws or continues).
+      const served = view!;
       const previous = this.current;
-      this.current = view;
-      this.views.add(view);
+      this.current = served;
+      this.views.add(served);
       if (previous !== undefined) {
         previous.current = false;
         this.releaseIfUnused(previous);
       }
       this.context.log({
         level: 'info', component: 'STORAGE', msg: 'Picked up a checkpoint',
-        attr: { id: view.info.id, timestamp: String(view.info.timestamp), metadataLsn: view.info.metadataLsn, keyProviderPageLsn: view.info.keyProviderPageLsn ?? null },
+        attr: { id: served.info.id, timestamp: String(served.info.timestamp), metadataLsn: served.info.metadataLsn, keyProviderPageLsn: served.info.keyProviderPageLsn ?? null },
       });
-      return view.info;
+      return served.info;
     }
   }
 
