@@ -1174,8 +1174,9 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     const pageLog = this.pageLog;
     if (pageLog === undefined) return undefined;
     const checkpoint = this.follower !== undefined ? this.follower.current?.info : this.shared?.lastCheckpoint;
-    const completions = pageLog.listCompleteCheckpoints();
-    const newest = completions.at(-1);
+    // Only the records after the one served: the log may keep thousands (pageLogRetain "all").
+    const newer = pageLog.listCompleteCheckpoints(checkpoint?.lsn ?? 0);
+    const newest = newer.at(-1) ?? (checkpoint?.lsn === undefined ? undefined : pageLog.getCompleteCheckpoint(checkpoint.lsn));
     const fencedBy = pageLog.fencedBy;
     return {
       role: this.follower !== undefined ? 'follower' : 'leader',
@@ -1184,10 +1185,7 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
       checkpoint,
       waitingForCheckpoint: this.follower !== undefined && this.follower.current === undefined,
       newest: newest === undefined ? undefined : { id: String(newest.lsn), lsn: newest.lsn, timestamp: newest.timestamp, term: newest.term },
-      lag: {
-        checkpoints: completions.filter((record) => record.lsn > (checkpoint?.lsn ?? 0)).length,
-        lsn: Math.max(0, (newest?.lsn ?? 0) - (checkpoint?.lsn ?? 0)),
-      },
+      lag: { checkpoints: newer.length, lsn: Math.max(0, (newest?.lsn ?? 0) - (checkpoint?.lsn ?? 0)) },
       heldCheckpoints: this.follower?.heldOlder().map((info) => info.id) ?? [],
       fencedBy: fencedBy === undefined ? undefined : { term: fencedBy.term, nodeId: fencedBy.nodeId },
       adopted: this.shared?.adopted ?? false,

@@ -158,7 +158,7 @@ export class SharedStorage {
         // completed in the log but never paired with the local metadata (a crash before the
         // local turtle file's rename): either way this home will never use it, and its page
         // versions would stand between the pages this home reads and the checkpoints it keeps.
-        const unpaired = pageLog.listCompleteCheckpoints().filter((c) => c.lsn > (turtle?.completionLsn ?? 0)).length;
+        const unpaired = pageLog.listCompleteCheckpoints(turtle?.completionLsn ?? 0).length;
         const dropped = await pageLog.abandonCheckpoint(turtle?.completionLsn ?? 0);
         if (dropped > 0) {
           context.log({ level: 'warn', component: 'STORAGE', msg: 'Abandoned an interrupted checkpoint', attr: { records: dropped, completedButUnpaired: unpaired } });
