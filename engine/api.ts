@@ -46,6 +46,49 @@ export interface ConnectionConfig {
   journalFileMax?: number;
   /** Background journal flush period in ms (default 100; 0: only explicit syncs). */
   journalCommitIntervalMs?: number;
+  /**
+   * Disaggregated mode: `leader` (default) writes the shared tables and checkpoints them into
+   * the page log; `follower` reads the checkpoints a leader completes in a page log it shares
+   * (`pageLogPath`), and writes local tables only.
+   */
+  role?: DisaggRole;
+  /** Follower: the checkpoint (its id, the completion record's LSN) to pick up at open; default the newest. */
+  followerCheckpoint?: string;
+  /** Page-log lease length in ms (default 10,000): how long a killed node's role or held checkpoints outlive it. */
+  leaseMs?: number;
+}
+
+/** A node's part in a page log several nodes share. */
+export type DisaggRole = 'leader' | 'follower';
+
+/** Where a node stands in a shared page log (`Connection.disaggStatus`). */
+export interface DisaggStatus {
+  role: DisaggRole;
+  /** This node's id in the page log's node records (the home's identity). */
+  nodeId: string;
+  /** The leader's term; 0 on a follower. */
+  term: number;
+  /** Leader: its last checkpoint. Follower: the checkpoint it serves reads as of (undefined while it waits for a first one). */
+  checkpoint: CheckpointInfo | undefined;
+  /** Follower: the log holds no completed checkpoint yet, so no shared data is served. */
+  waitingForCheckpoint: boolean;
+  /** The log's newest completion record. */
+  newest: { id: string; lsn: number; timestamp: bigint; term: number } | undefined;
+  /** How far `checkpoint` is behind `newest`: completion records and LSNs. */
+  lag: { checkpoints: number; lsn: number };
+  /** Follower: the checkpoints open cursors still read besides `checkpoint` (its lease names them all). */
+  heldCheckpoints: string[];
+  /** Leader: set once a newer term fenced it (its checkpoints are refused). */
+  fencedBy: { term: number; nodeId: string } | undefined;
+  /** The checkpoint opened at start-up was another node's newer one, not the one this home paired with. */
+  adopted: boolean;
+  /** Every node's lease in the page log, live or expired: who leads, and what each follower holds. */
+  leases: Array<{ nodeId: string; role: DisaggRole; term: number; checkpoints: string[]; expiresAt: number; live: boolean; pid: number }>;
+}
+
+/** A checkpoint view a follower's reads stay on until released (`Connection.holdCheckpointView`). */
+export interface CheckpointViewHold extends EngineHold {
+  readonly checkpoint: CheckpointInfo;
 }
 
 export interface EngineLogEvent {
@@ -244,6 +287,43 @@ export interface Connection {
   cacheStats(): CacheStats;
   /** The page log's data file and memory map (undefined in local mode). */
   pageLogStats(): PageLogStats | undefined;
+  /** The node's part in a shared page log; undefined in local mode. */
+  disaggStatus(): DisaggStatus | undefined;
+  /**
+   * Follower: picks up the checkpoint `id` (default: the newest completed one): validates its
+   * turtle page and key-provider page, loads the key into a fresh provider when it changed,
+   * records it in this node's lease, and serves reads of shared tables as of it from then on.
+   * Cursors opened before keep reading the checkpoint they started with. Resolves with the
+   * checkpoint served (undefined while the log has none).
+   *
+   * Errors: `INVALID_ARGUMENT` on a leader, in local mode, or for an id that is not an LSN;
+   * `CHECKPOINT_NOT_FOUND` for an id no completion record has (never one, or pruned); what a
+   * damaged turtle or key-provider page raises. A failed pick-up leaves the served checkpoint.
+   */
+  pickUpCheckpoint(id?: string): Promise<CheckpointInfo | undefined>;
+  /**
+   * Follower: keeps reads on the checkpoint served now, through later pick-ups, until released:
+   * cursors opened with it (`Session.openCursor(uri, {view})`) read that checkpoint, and the
+   * lease keeps the leader's pruning off it. Undefined on a leader or while no checkpoint is served.
+   */
+  holdCheckpointView(): CheckpointViewHold | undefined;
+  /**
+   * Follower to leader: takes the page log's writer role with a new term (the old leader, alive
+   * or not, is fenced), abandons any incomplete checkpoint and continues from the newest
+   * completed one. Resolves with it (undefined for an empty log).
+   *
+   * Errors: `INVALID_ARGUMENT` on a leader or in local mode.
+   */
+  stepUp(): Promise<CheckpointInfo | undefined>;
+  /**
+   * Leader to follower: a final checkpoint (unless `fenced`: a newer term refused them), then
+   * the writer role ends and the node serves the newest checkpoint as a follower. What was not
+   * checkpointed of the shared tables is dropped.
+   *
+   * Errors: `INVALID_ARGUMENT` on a follower or in local mode; a failed final checkpoint
+   * (the node stays leader).
+   */
+  stepDown(options?: { fenced?: boolean }): Promise<void>;
   /** Takes a final checkpoint (unless read-only) and releases everything. */
   close(): Promise<void>;
 }
@@ -282,7 +362,11 @@ export interface Session {
   commitTransaction(options?: { commitTimestamp?: bigint }): void;
   rollbackTransaction(): void;
   readonly inTransaction: boolean;
-  openCursor(uri: string): Cursor;
+  /**
+   * A cursor on `uri`. With `view` (a follower's held checkpoint view) a shared table is read
+   * as of that checkpoint whatever is picked up meanwhile.
+   */
+  openCursor(uri: string, options?: { view?: CheckpointViewHold }): Cursor;
   close(): void;
 }
 

@@ -12,8 +12,8 @@ import type { Finding } from './verify/index.js';
 import type { VerifyOptions, VerifyReport, VerifySummary } from './verify/index.js';
 
 export type {
-  BackupFile, BackupPin, CacheStats, CheckpointInfo, Connection, EngineHold, ConnectionConfig, Cursor, EngineEventName, EngineLogEvent, EngineLogger, Item, JournalStats, KeyProviderStatus, PageLogStats, Range,
-  SearchNearResult, Session, StorageMode, TableInfo,
+  BackupFile, BackupPin, CacheStats, CheckpointInfo, CheckpointViewHold, Connection, DisaggRole, DisaggStatus, EngineHold, ConnectionConfig, Cursor, EngineEventName, EngineLogEvent, EngineLogger, Item,
+  JournalStats, KeyProviderStatus, PageLogStats, Range, SearchNearResult, Session, StorageMode, TableInfo,
 } from './api.js';
 export {
   ChecksumError, ConfigError, CorruptionError, EngineError, ErrorClass, ErrorCode, errorClassOf, FormatError, IoError, isCorruption,

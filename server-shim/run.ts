@@ -104,8 +104,9 @@ async function runWithLogger(options: ServerOptions, parameters: ServerParameter
     const server = new Server(options, parameters, logger, storage, new CommandRegistry(builtinCommands), (reason) => shutdown.request(reason));
     recordStartupWarnings(server, parameters, logger);
     await server.listen();
-    if (options.replSet !== undefined) {
-      // After listening: with --port 0 the member's host name needs the port picked.
+    if (options.replSet !== undefined && storage.role === 'leader') {
+      // After listening: with --port 0 the member's host name needs the port picked. A follower
+      // keeps no configuration of its own (its catalog is the leader's).
       await initiateReplicaSet(storage, options.replSet, server.hostAndPort, logger.withContext('ReplCoord'));
     }
     server.announceReady();
@@ -226,11 +227,21 @@ async function openEngineOrFail(options: ServerOptions, parameters: ServerParame
     keyProvider: options.keyProvider ?? null,
   });
   try {
-    const storage = await openStorage({ ...options, journalCommitIntervalMs: parameters.getInteger('journalCommitIntervalMs') }, logger);
+    const storage = await openStorage({
+      ...options, journalCommitIntervalMs: parameters.getInteger('journalCommitIntervalMs'), leaseMs: parameters.getInteger('disaggLeaseMs'),
+    }, logger);
     try {
-      // Magic restore starts from the checkpoint itself: it truncates the oplog after
-      // maxCheckpointTs, which discards journaled writes past it, so none may be applied first.
-      if (!options.magicRestore) await recoverFromOplog(storage, logger);
+      const disagg = storage.connection.disaggStatus();
+      if (disagg?.role === 'follower' || disagg?.adopted === true) {
+        // A follower applies nothing: it reads the leader's checkpoints. A leader that opened
+        // another node's newer checkpoint holds nothing in its oplog that belongs on top of it:
+        // what it wrote after its own last checkpoint was lost when the other node took over.
+        if (disagg.adopted) logger.warning(LogComponent.Replication, LogId.ReplicationRecoverySkipped, 'Replication recovery skipped: the checkpoint opened was written by another leader', { checkpoint: disagg.checkpoint?.id ?? null });
+      } else if (!options.magicRestore) {
+        // Magic restore starts from the checkpoint itself: it truncates the oplog after
+        // maxCheckpointTs, which discards journaled writes past it, so none may be applied first.
+        await recoverFromOplog(storage, logger);
+      }
     } catch (error) {
       // Exit without the final checkpoint: the next start recovers again from the same state.
       throw new FatalError(`Replication recovery failed: ${error instanceof Error ? error.message : String(error)}`, ExitCode.Fatal, { error: describeError(error) }, { cause: error });

@@ -1,6 +1,7 @@
 import type { BenchSection } from '../types.js';
 import { engineSection } from './engine.js';
 import { journalSection } from './journal.js';
+import { nodesSection } from './nodes.js';
 import { pageLogSection } from './page_log.js';
 import { readPathSection } from './read_path.js';
 import { repairSection } from './repair.js';
@@ -10,4 +11,4 @@ import { serverSection } from './server.js';
 import { wiredTigerSection } from './wiredtiger.js';
 
 /** Every benchmark section, in the order `npm run bench` runs them. Add new sections here. */
-export const sections: BenchSection[] = [engineSection, pageLogSection, journalSection, serverSection, readPathSection, wiredTigerSection, repairSection, scenariosSection, robustnessSection];
+export const sections: BenchSection[] = [engineSection, pageLogSection, journalSection, serverSection, nodesSection, readPathSection, wiredTigerSection, repairSection, scenariosSection, robustnessSection];

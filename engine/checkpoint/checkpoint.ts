@@ -15,8 +15,13 @@ export interface CheckpointTarget {
   readonly log: EngineLogger;
   readonly localMetadata: MetadataStore;
   readonly localMetadataBlock: FileBlockManager;
-  /** The disaggregated half, in disaggregated mode. */
+  /** The disaggregated half, in disaggregated mode on a leader. */
   readonly shared: SharedStorage | undefined;
+  /**
+   * On a follower (which writes no shared checkpoint): the page log and the checkpoint it had
+   * picked up (0: none yet), which the local checkpoint records as its pairing.
+   */
+  readonly followerPairing?: { lsn: number; pageLog: string } | undefined;
   /** The journal, when it is on. */
   readonly wal: WriteAheadLog | undefined;
   /** The open tables (iterated several times). */
@@ -89,6 +94,7 @@ export async function runCheckpoint(target: CheckpointTarget): Promise<Checkpoin
     writeLocalTables();
   }
   if (sharedInfo) target.localMetadata.set(PAIRED_CHECKPOINT_KEY, pairedCheckpointEntry({ lsn: sharedInfo.lsn, pageLog: target.shared!.pageLog.identity }));
+  else if (target.followerPairing) target.localMetadata.set(PAIRED_CHECKPOINT_KEY, pairedCheckpointEntry({ ...target.followerPairing, role: 'follower' }));
   // Then the local metadata, then the turtle file: its rename is the commit.
   writeTimestampEntries(target.localMetadata, now, stable, oldest, order);
   const metadataRoot = target.localMetadata.tree.reconcile();

@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type {
-  BackupFile, BackupPin, CacheStats, CheckpointInfo, Connection, EngineHold, ConnectionConfig, EngineLogger, KeyProviderStatus, PageLogStats, Session, StorageMode, TableInfo,
+  BackupFile, BackupPin, CacheStats, CheckpointInfo, CheckpointViewHold, Connection, DisaggStatus, EngineHold, ConnectionConfig, EngineLogger, KeyProviderStatus, PageLogStats, Session,
+  StorageMode, TableInfo,
 } from '../api.js';
 import { FileBlockManager, type BlockManager } from '../block/index.js';
 import { Btree, copyTree, treeAddresses, treeLimits, yieldEvery, type CopySlicing, type TimestampState } from '../btree/index.js';
@@ -28,7 +29,9 @@ import { checkStorageIdentity, classifyStorageFailure, recordStorageIdentity, ru
 import { SessionImpl } from './session.js';
 import { TableHandle } from './table.js';
 import type { TreeSource } from '../txn/index.js';
-import { SharedStorage } from './shared_storage.js';
+import { CheckpointView, FollowerStorage } from './follower.js';
+import { pageLogPathOf, readKeyProviderPage, readLastCheckpoint, SharedStorage } from './shared_storage.js';
+import { loadKeyProvider, type KeyProvider } from '../key_provider/index.js';
 
 const DEFAULT_CACHE_SIZE = 100 * 1024 * 1024;
 const VERSION_FILE = 'WiredTiger';
@@ -52,7 +55,10 @@ export const CREATION_ORDER_PREFIX = 'system:created:';
  * connections may share a home.
  */
 const writableHomes = new Set<string>();
-const CONNECTION_CONFIG_KEYS = new Set(['create', 'readOnly', 'cacheSize', 'storage', 'pageLogPath', 'pageLogRetain', 'keyProvider', 'keyProviderConfig', 'logger', 'journal', 'journalFileMax', 'journalCommitIntervalMs']);
+const CONNECTION_CONFIG_KEYS = new Set([
+  'create', 'readOnly', 'cacheSize', 'storage', 'pageLogPath', 'pageLogRetain', 'keyProvider', 'keyProviderConfig', 'logger', 'journal', 'journalFileMax',
+  'journalCommitIntervalMs', 'role', 'followerCheckpoint', 'leaseMs',
+]);
 /** Local metadata entry holding the home's identity, which every journal file repeats. */
 export const JOURNAL_METADATA_KEY = 'system:journal';
 
@@ -76,7 +82,13 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
   readonly log: EngineLogger;
   private localMetadata!: MetadataStore;
   private localMetadataBlock!: FileBlockManager;
+  /** The disaggregated half of a leader (or of a read-only connection). */
   private shared: SharedStorage | undefined;
+  /** The disaggregated half of a follower. */
+  private follower: FollowerStorage | undefined;
+  /** Followers a step-up replaced: their views stay until the cursors on them close. */
+  private readonly retiredFollowers = new Set<FollowerStorage>();
+  /** Local tables, and a leader's shared tables (a follower's are in its checkpoint view). */
   private readonly tables = new Map<string, TableHandle>();
   private readonly sessions = new Set<SessionImpl>();
   /** Files whose tables were dropped: deleted once a checkpoint without them is durable. */
@@ -140,6 +152,18 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     }
     const storage = config.storage ?? 'disagg';
     if (storage !== 'local' && storage !== 'disagg') throw new ConfigError(`storage must be "local" or "disagg", not "${storage}"`, { key: 'storage' });
+    if (config.role !== undefined && config.role !== 'leader' && config.role !== 'follower') {
+      throw new ConfigError(`role must be "leader" or "follower", not ${JSON.stringify(config.role)}`, { key: 'role' });
+    }
+    if (config.role === 'follower' && (storage !== 'disagg' || config.readOnly)) {
+      throw new ConfigError('a follower needs disaggregated storage and a writable home (its own local tables)', { key: 'role' });
+    }
+    if (config.followerCheckpoint !== undefined && config.role !== 'follower') {
+      throw new ConfigError('followerCheckpoint is for a follower', { key: 'followerCheckpoint' });
+    }
+    if (config.leaseMs !== undefined && !(Number.isSafeInteger(config.leaseMs) && config.leaseMs >= 30)) {
+      throw new ConfigError('leaseMs must be an integer of at least 30', { key: 'leaseMs' });
+    }
     const connection = new ConnectionImpl(resolve(home), storage, !!config.readOnly, config);
     if (!connection.readOnly) {
       if (writableHomes.has(connection.home)) {
@@ -163,6 +187,7 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     this.localMetadata?.tree.release();
     this.localMetadataBlock?.close();
     await this.shared?.close().catch(() => undefined);
+    await this.follower?.close().catch(() => undefined);
     await this.wal?.close().catch(() => undefined);
   }
 
@@ -213,16 +238,19 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     this.checkJournalFiles();
     if (this.storage === 'disagg') {
       const pairing = this.localMetadata.get(PAIRED_CHECKPOINT_KEY);
-      this.shared = await SharedStorage.open(this, config, pairing === undefined ? undefined : parsePairedCheckpoint(pairing));
-      this.restoreTimestamps(this.shared.metadata);
+      const paired = pairing === undefined ? undefined : parsePairedCheckpoint(pairing);
+      if (config.role === 'follower') {
+        this.follower = await FollowerStorage.open(this, config, paired, this.nodeId, (view) => this.buildViewTables(view));
+      } else {
+        this.shared = await SharedStorage.open(this, config, paired, this.nodeId);
+        this.restoreTimestamps(this.shared.metadata);
+      }
     }
     this.loadTables();
     this.localFilesAtCheckpoint = this.localFileNames();
     this.recoverJournal(config, turtle.metadataConfig);
-    this.storageIdentity = recordStorageIdentity([
-      home,
-      ...(this.storage === 'disagg' ? [config.pageLogPath ?? join(home, 'pagelog'), join(config.pageLogPath ?? join(home, 'pagelog'), 'data.mdb')] : []),
-    ]);
+    const pageLogPath = pageLogPathOf(home, config);
+    this.storageIdentity = recordStorageIdentity([home, ...(this.storage === 'disagg' ? [pageLogPath, join(pageLogPath, 'data.mdb')] : [])]);
     this.last = this.shared?.lastCheckpoint ?? (this.checkpointOrder > 0
       ? { id: String(this.checkpointOrder), timestamp: this.timestamps.stable, oldestTimestamp: this.timestamps.oldest, time: Date.now() }
       : undefined);
@@ -310,6 +338,30 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
         this.tables.set(uri, handle);
       }
     }
+  }
+
+  /** The shared tables of a follower's checkpoint view, from its metadata. */
+  private buildViewTables(view: CheckpointView): void {
+    for (const [uri] of view.metadata.list('table:')) {
+      const handle = this.handleFromMetadata(view.metadata, uri, true);
+      handle.view = view;
+      view.tables.set(uri, handle);
+    }
+  }
+
+  /**
+   * This node's id in a shared page log's node records: the home's identity (kept in the local
+   * metadata, copied with a backup, so a copy restarting on its log reclaims the same role).
+   */
+  private get nodeId(): string {
+    return getConfigValue(this.localMetadata.get(JOURNAL_METADATA_KEY) ?? '', 'home_id') ?? `home:${this.home}`;
+  }
+
+  /** Every table handle: local ones, then a leader's shared ones or the follower's (of `view`, or of the view served now). */
+  private *handles(view?: CheckpointView): Generator<TableHandle> {
+    yield* this.tables.values();
+    const shared = view ?? this.follower?.current;
+    if (shared !== undefined) yield* shared.tables.values();
   }
 
   private handleFromMetadata(store: MetadataStore, uri: string, shared: boolean): TableHandle {
@@ -461,8 +513,16 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     return this.shared?.pageLog.storageSize?.();
   }
 
-  private metadataFor(table: { shared: boolean }): MetadataStore {
-    return table.shared ? this.shared!.metadata : this.localMetadata;
+  private metadataFor(table: { shared: boolean; view?: CheckpointView | undefined }): MetadataStore {
+    if (table.view !== undefined) return table.view.metadata;
+    if (!table.shared) return this.localMetadata;
+    if (this.shared === undefined) throw this.notLeader(undefined);
+    return this.shared.metadata;
+  }
+
+  /** A shared write (or a shared table a step-down took away) on a node that does not lead the page log. */
+  private notLeader(uri: string | undefined): StateError {
+    return new StateError(ErrorCode.NotLeader, 'this node follows the page log: shared tables are written by the leader only', uri === undefined ? {} : { uri });
   }
 
   /** Opens a table's tree on first use. */
@@ -472,7 +532,9 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     const fileConfig = this.metadataFor(table).get(table.fileUri);
     if (fileConfig === undefined) throw new SchemaError(ErrorCode.NotFound, `${table.uri} has been dropped`, { uri: table.uri });
     const checkpoint = latestCheckpoint(fileConfig);
-    const block = table.shared
+    const block = table.view !== undefined
+      ? table.view.blockManager(table.id)
+      : table.shared
       ? this.shared!.blockManager(table.id)
       : new FileBlockManager(join(this.home, table.fileName), {
         allocationSize: table.settings.allocationSize, readOnly: this.readOnly, checkpointAddr: checkpoint?.addr,
@@ -492,6 +554,7 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
   assertWritable(table?: TableHandle): void {
     this.assertOpen();
     if (this.readOnly) throw new StateError(ErrorCode.ReadOnly, 'the connection is read-only', { uri: table?.uri });
+    if (table !== undefined && (table.view !== undefined || (table.shared && this.shared === undefined))) throw this.notLeader(table.uri);
     if (this.exclusiveToken && this.exclusiveOwner.getStore() !== this.exclusiveToken) {
       if (table && this.exclusiveTables && !this.exclusiveTables.has(table.uri)) return;
       throw new StateError(ErrorCode.Busy, 'a point-in-time write holds the write lock; wait for whenWritable()', { uri: table?.uri });
@@ -599,7 +662,8 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
 
   private allIds(): Map<number, string[]> {
     const ids = new Map<number, string[]>();
-    const stores = [this.localMetadata, ...(this.shared ? [this.shared.metadata] : [])];
+    const sharedMetadata = this.shared?.metadata ?? this.follower?.current?.metadata;
+    const stores = [this.localMetadata, ...(sharedMetadata ? [sharedMetadata] : [])];
     for (const store of stores) {
       for (const [uri, config] of store.list('file:')) {
         const id = fileId(config);
@@ -611,7 +675,7 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
 
   /** The next free file id: above every id in use, skipping reserved ids. */
   nextFileId(): number {
-    let id = Math.max(1, ...this.allIds().keys(), this.shared?.largestFileId ?? 0) + 1;
+    let id = Math.max(1, ...this.allIds().keys(), this.shared?.largestFileId ?? this.follower?.current?.largestFileId ?? 0) + 1;
     while (RESERVED_TABLE_IDS.has(id)) id++;
     return id;
   }
@@ -626,6 +690,7 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     if (this.tables.has(uri)) throw new SchemaError(ErrorCode.AlreadyExists, `${uri} already exists`, { uri });
     const settings = parseCreateConfig(config);
     const shared = this.storage === 'disagg' && options.shared !== false;
+    if (shared && this.shared === undefined) throw this.notLeader(uri);
     if (options.shared && this.storage !== 'disagg') {
       throw new ConfigError('shared tables need disaggregated storage', { uri, key: 'shared' });
     }
@@ -661,6 +726,7 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
   dropTable(uri: string): void {
     this.assertWritable();
     const table = this.tableHandle(uri);
+    this.assertWritable(table);
     const metadata = this.metadataFor(table);
     const name = table.uri.slice('table:'.length);
     if (table.shared) {
@@ -694,6 +760,7 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
   async setFileId(uri: string, id: number, slicing: CopySlicing = {}): Promise<void> {
     this.assertWritable();
     const table = this.tableHandle(uri);
+    this.assertWritable(table);
     if (id === table.id) return;
     const metadata = this.metadataFor(table);
     let fileConfig = setConfigRaw(metadata.get(table.fileUri)!, 'id', String(id));
@@ -731,6 +798,7 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
   setEntryValues(uri: string, entryKey: string, set: ReadonlyMap<string, string>, unset: readonly string[]): void {
     this.assertWritable();
     const table = this.tableHandle(uri);
+    this.assertWritable(table);
     const name = table.uri.slice('table:'.length);
     if (entryKey !== table.uri && entryKey !== table.fileUri && entryKey !== `colgroup:${name}`) {
       throw new SchemaError(ErrorCode.InvalidArgument, `${entryKey} is not an entry of ${table.uri}`, { uri: entryKey });
@@ -763,21 +831,28 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     const table = this.tableHandle(uri);
     if (!table.shared) throw new SchemaError(ErrorCode.InvalidArgument, `${uri} is not a shared table`, { uri });
     const checkpoint = latestCheckpoint(this.metadataFor(table).get(table.fileUri) ?? '');
-    const block = this.shared!.blockManager(table.id);
+    const block = table.view?.blockManager(table.id) ?? this.shared!.blockManager(table.id);
     const root = checkpoint ? block.rootFromCheckpoint(checkpoint.addr) : undefined;
     return root ? [...treeAddresses(block, root)].map((address) => block.pageIdOf(address)) : [];
   }
 
   hasTable(uri: string): boolean {
-    return this.tables.has(uri) || [...this.tables.values()].some((t) => t.fileUri === uri);
+    for (const table of this.handles()) if (table.uri === uri || table.fileUri === uri) return true;
+    return false;
   }
 
-  /** The handle for `table:NAME` or its `file:` URI. */
-  tableHandle(uri: string): TableHandle {
+  /**
+   * The handle for `table:NAME` or its `file:` URI. On a follower a shared table's handle is
+   * the one of the view served now, or of `view` (a held checkpoint view).
+   */
+  tableHandle(uri: string, view?: CheckpointViewHold): TableHandle {
     this.assertOpen();
-    const table = this.tables.get(uri) ?? [...this.tables.values()].find((t) => t.fileUri === uri);
-    if (!table) throw new SchemaError(ErrorCode.NotFound, `${uri} does not exist`, { uri });
-    return table;
+    const checkpointView = view === undefined ? undefined : (view as ViewHold).view;
+    if (view !== undefined && !(view instanceof ViewHold)) throw new StateError(ErrorCode.InvalidArgument, 'not a checkpoint view hold of this connection');
+    const direct = this.tables.get(uri) ?? (checkpointView ?? this.follower?.current)?.tables.get(uri);
+    if (direct !== undefined) return direct;
+    for (const table of this.handles(checkpointView)) if (table.fileUri === uri) return table;
+    throw new SchemaError(ErrorCode.NotFound, `${uri} does not exist`, { uri });
   }
 
   getTable(uri: string): TableInfo {
@@ -789,7 +864,7 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
   }
 
   listTables(): TableInfo[] {
-    return [...this.tables.keys()].sort().map((uri) => this.getTable(uri));
+    return [...new Set([...this.handles()].map((table) => table.uri))].sort().map((uri) => this.getTable(uri));
   }
 
   /** When a table was created relative to the others (its first file id). */
@@ -802,7 +877,8 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
   /** Every metadata entry (local, then shared), for tools and repair. */
   metadataEntries(): Array<{ key: string; value: string; shared: boolean }> {
     const out = this.localMetadata.list().map(([key, value]) => ({ key, value, shared: false }));
-    if (this.shared) out.push(...this.shared.metadata.list().map(([key, value]) => ({ key, value, shared: true })));
+    const sharedMetadata = this.shared?.metadata ?? this.follower?.current?.metadata;
+    if (sharedMetadata) out.push(...sharedMetadata.list().map(([key, value]) => ({ key, value, shared: true })));
     return out;
   }
 
@@ -893,7 +969,7 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
       this.cache.writesFrozen = true;
     }
     // A lease renewal would change the page log's file too.
-    const resumeLease = this.shared?.pageLog.pauseLeaseRenewal();
+    const resumeLease = (this.shared?.pageLog ?? this.follower?.pageLog)?.pauseLeaseRenewal();
     let released = false;
     const hold: EngineHold = {
       release: () => {
@@ -908,7 +984,7 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     try {
       await this.checkpointInProgress?.catch(() => undefined);
       await this.exclusiveInProgress;
-      await this.shared?.pageLog.flush();
+      await this.pageLog?.flush();
     } catch (error) {
       hold.release();
       throw error;
@@ -927,6 +1003,7 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
   pinCheckpointForBackup(): Promise<BackupPin> {
     this.assertOpen();
     if (this.readOnly) throw new StateError(ErrorCode.ReadOnly, 'the connection is read-only');
+    if (this.follower !== undefined) throw new StateError(ErrorCode.NotLeader, 'a backup copies a leader\'s home and page log: this node follows the page log');
     if (this.backupPins > 0) throw new StateError(ErrorCode.Busy, 'a backup already holds a checkpoint pinned: release it first');
     // The pin is taken on the checkpoint chain, between checkpoints; the page log is copied
     // after it, while checkpoints go on.
@@ -1061,9 +1138,11 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
   }
 
   private async checkpointNow(): Promise<CheckpointInfo> {
+    const follower = this.follower;
     const info = await runCheckpoint({
       home: this.home, timestamps: this.timestamps, log: this.log, localMetadata: this.localMetadata,
       localMetadataBlock: this.localMetadataBlock, shared: this.shared, wal: this.wal,
+      followerPairing: follower === undefined ? undefined : { lsn: follower.current?.info.lsn ?? 0, pageLog: follower.pageLog.identity },
       tables: () => this.tables.values(),
       nextOrder: () => ++this.checkpointOrder,
       largestFileId: () => Math.max(0, ...this.allIds().keys()),
@@ -1083,7 +1162,7 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
   }
 
   keyProviderStatus(): KeyProviderStatus | undefined {
-    return this.shared?.keyProviderStatus();
+    return this.shared?.keyProviderStatus() ?? this.follower?.keyProviderStatus();
   }
 
   requestKeyRotation(): void {
@@ -1095,13 +1174,149 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
   setKey(key: Buffer, timestamp: bigint): void {
     this.assertOpen();
     if (this.readOnly) throw new StateError(ErrorCode.ReadOnly, 'the connection is read-only');
-    if (!this.shared) throw new StateError(ErrorCode.InvalidArgument, 'pushing a key needs disaggregated storage');
+    if (!this.shared) {
+      // A follower writes no checkpoint, so it could persist no pushed key: the leader takes them.
+      throw this.storage === 'disagg' ? this.notLeader(undefined) : new StateError(ErrorCode.InvalidArgument, 'pushing a key needs disaggregated storage');
+    }
     this.shared.setKey(key, timestamp, this.timestamps.stable);
   }
 
   /** The page log, in disaggregated mode. */
   get pageLog(): SharedStorage['pageLog'] | undefined {
-    return this.shared?.pageLog;
+    return this.shared?.pageLog ?? this.follower?.pageLog;
+  }
+
+  // ---- Roles: a leader and followers sharing one page log ----
+
+  disaggStatus(): DisaggStatus | undefined {
+    const pageLog = this.pageLog;
+    if (pageLog === undefined) return undefined;
+    const checkpoint = this.follower !== undefined ? this.follower.current?.info : this.shared?.lastCheckpoint;
+    // Only the records after the one served: the log may keep thousands (pageLogRetain "all").
+    const newer = pageLog.listCompleteCheckpoints(checkpoint?.lsn ?? 0);
+    const newest = newer.at(-1) ?? (checkpoint?.lsn === undefined ? undefined : pageLog.getCompleteCheckpoint(checkpoint.lsn));
+    const fencedBy = pageLog.fencedBy;
+    return {
+      role: this.follower !== undefined ? 'follower' : 'leader',
+      nodeId: pageLog.nodeId,
+      term: pageLog.term,
+      checkpoint,
+      waitingForCheckpoint: this.follower !== undefined && this.follower.current === undefined,
+      newest: newest === undefined ? undefined : { id: String(newest.lsn), lsn: newest.lsn, timestamp: newest.timestamp, term: newest.term },
+      lag: { checkpoints: newer.length, lsn: Math.max(0, (newest?.lsn ?? 0) - (checkpoint?.lsn ?? 0)) },
+      heldCheckpoints: this.follower?.heldOlder().map((info) => info.id) ?? [],
+      fencedBy: fencedBy === undefined ? undefined : { term: fencedBy.term, nodeId: fencedBy.nodeId },
+      adopted: this.shared?.adopted ?? false,
+      leases: pageLog.nodeRecords().leases.map((lease) => ({
+        nodeId: lease.nodeId, role: lease.role, term: lease.term, checkpoints: lease.checkpoints.map(String), expiresAt: lease.expiresAt,
+        live: lease.expiresAt > Date.now(), pid: lease.pid,
+      })),
+    };
+  }
+
+  pickUpCheckpoint(id?: string): Promise<CheckpointInfo | undefined> {
+    this.assertOpen();
+    if (this.follower === undefined) throw new StateError(ErrorCode.InvalidArgument, 'only a follower picks up checkpoints: this node leads the page log (or has none)');
+    return this.follower.pickUp(id);
+  }
+
+  holdCheckpointView(): CheckpointViewHold | undefined {
+    this.assertOpen();
+    const view = this.follower?.hold();
+    return view === undefined ? undefined : new ViewHold(view);
+  }
+
+  stepUp(): Promise<CheckpointInfo | undefined> {
+    this.assertOpen();
+    if (this.follower === undefined) throw new StateError(ErrorCode.InvalidArgument, 'only a follower steps up: this node leads the page log (or has none)');
+    const run = this.checkpointChain.then(() => this.stepUpNow());
+    this.checkpointChain = run.catch(() => undefined);
+    return run;
+  }
+
+  /** See `stepUp`; runs on the checkpoint chain (no checkpoint or exclusive work meanwhile). */
+  private async stepUpNow(): Promise<CheckpointInfo | undefined> {
+    const follower = this.follower;
+    if (follower === undefined) throw new StateError(ErrorCode.InvalidArgument, 'this node already leads the page log');
+    const handedOver = await follower.retire();
+    const { pageLog } = handedOver;
+    let provider: KeyProvider | undefined = handedOver.provider;
+    let shared: SharedStorage;
+    let abandoned: number;
+    try {
+      const term = await pageLog.takeWriterRole();
+      abandoned = await pageLog.abandonCheckpoint();
+      const turtle = readLastCheckpoint(pageLog);
+      provider = await this.providerFor(turtle, provider, handedOver.keyPageLsn);
+      shared = SharedStorage.adopt(pageLog, this, this.config, provider, turtle);
+      this.log({ level: 'info', component: 'STORAGE', msg: 'Stepped up: this node leads the page log', attr: { term: term.term, checkpoint: turtle?.completionLsn ?? null, abandonedRecords: abandoned } });
+    } catch (error) {
+      if (pageLog.role === 'leader') await pageLog.releaseWriterRole().catch(() => undefined);
+      if (provider !== handedOver.provider) await provider?.terminate().catch(() => undefined);
+      follower.resume(handedOver.provider);
+      throw error;
+    }
+    this.shared = shared;
+    this.restoreTimestamps(shared.metadata);
+    for (const [uri] of shared.metadata.list('table:')) this.tables.set(uri, this.handleFromMetadata(shared.metadata, uri, true));
+    follower.stopServing();
+    this.follower = undefined;
+    this.retiredFollowers.add(follower);
+    this.last = shared.lastCheckpoint;
+    return this.last;
+  }
+
+  /**
+   * The provider that holds the key of `turtle`'s key-provider page: `held` when it loaded that
+   * page, else a fresh one given it. A database without a page gets `loadKey(undefined)`.
+   */
+  private async providerFor(turtle: ReturnType<typeof readLastCheckpoint>, held: KeyProvider | undefined, heldPageLsn: number | undefined): Promise<KeyProvider | undefined> {
+    const lsn = turtle?.page.keyProvider?.lsn;
+    if (held !== undefined && lsn === heldPageLsn) return held;
+    if (this.config.keyProvider === undefined) {
+      if (lsn !== undefined) throw new ConfigError('this database keeps a key-provider page: open it with a keyProvider', { key: 'keyProvider', lsn });
+      return undefined;
+    }
+    const provider = await loadKeyProvider(this.config.keyProvider, this.config.keyProviderConfig);
+    try {
+      await provider.loadKey(readKeyProviderPage(this.pageLog!, turtle));
+    } catch (error) {
+      await provider.terminate().catch(() => undefined);
+      throw error;
+    }
+    await held?.terminate().catch(() => undefined);
+    return provider;
+  }
+
+  stepDown(options: { fenced?: boolean } = {}): Promise<void> {
+    this.assertOpen();
+    if (this.shared === undefined || this.readOnly) throw new StateError(ErrorCode.InvalidArgument, 'only a leader steps down: this node follows the page log (or has none)');
+    const run = this.checkpointChain.then(() => this.stepDownNow(options.fenced ?? false));
+    this.checkpointChain = run.catch(() => undefined);
+    return run;
+  }
+
+  /** See `stepDown`; runs on the checkpoint chain. */
+  private async stepDownNow(fenced: boolean): Promise<void> {
+    const shared = this.shared;
+    if (shared === undefined) throw new StateError(ErrorCode.InvalidArgument, 'this node follows the page log already');
+    const wasFenced = fenced || shared.pageLog.fencedBy !== undefined;
+    // The final checkpoint, unless a newer term refuses it anyway.
+    if (!wasFenced) this.last = await this.writeCheckpoint();
+    for (const [uri, table] of this.tables) {
+      if (!table.shared) continue;
+      table.close();
+      this.tables.delete(uri);
+    }
+    const { pageLog, provider, keyPageLsn } = shared.detach();
+    this.shared = undefined;
+    const term = pageLog.term;
+    await pageLog.releaseWriterRole();
+    this.follower = await FollowerStorage.fromLeader(pageLog, this, this.config, (view) => this.buildViewTables(view), provider, keyPageLsn);
+    this.log({
+      level: wasFenced ? 'warn' : 'info', component: 'STORAGE', msg: wasFenced ? 'Stepped down: a newer term fenced this node' : 'Stepped down: this node follows the page log',
+      attr: { term, checkpoint: this.follower.current?.info.id ?? null },
+    });
   }
 
   async close(): Promise<void> {
@@ -1124,6 +1339,8 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
       this.localMetadata.tree.release();
       this.localMetadataBlock.close();
       await this.shared?.close();
+      await this.follower?.close();
+      for (const retired of this.retiredFollowers) await retired.close();
       await this.wal?.close();
     } finally {
       if (!this.readOnly) writableHomes.delete(this.home);
@@ -1140,4 +1357,21 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
 
 function maxBig(a: bigint, b: bigint): bigint {
   return a > b ? a : b;
+}
+
+/** A held checkpoint view (`Connection.holdCheckpointView`). */
+class ViewHold implements CheckpointViewHold {
+  private released = false;
+
+  constructor(readonly view: CheckpointView) {}
+
+  get checkpoint(): CheckpointInfo {
+    return this.view.info;
+  }
+
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.view.unhold();
+  }
 }

@@ -1,4 +1,4 @@
-import type { Cursor, Session } from '../api.js';
+import type { CheckpointViewHold, Cursor, Session } from '../api.js';
 import { ErrorCode, StateError } from '../errors.js';
 import type { ConnectionImpl } from './connection.js';
 import { CursorImpl } from './cursor.js';
@@ -46,9 +46,15 @@ export class SessionImpl implements Session {
     this.view.end();
   }
 
-  openCursor(uri: string): Cursor {
+  openCursor(uri: string, options: { view?: CheckpointViewHold } = {}): Cursor {
     this.check();
-    const cursor = new CursorImpl(this.connection.tableHandle(uri), this.view, (closed) => this.cursors.delete(closed));
+    const table = this.connection.tableHandle(uri, options.view);
+    // A follower's view stays while a cursor reads it, whatever is picked up meanwhile.
+    table.view?.hold();
+    const cursor = new CursorImpl(table, this.view, (closed) => {
+      this.cursors.delete(closed);
+      table.view?.unhold();
+    });
     this.cursors.add(cursor);
     return cursor;
   }

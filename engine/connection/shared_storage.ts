@@ -7,7 +7,7 @@ import {
   checkTurtlePageChecksum, checksum, formatCheckpointList, formatCompletionMetadata, formatTurtlePage,
   latestCheckpoint, parseCompletionMetadata, parseTurtlePage, plainCheckpoint, type TurtlePage,
 } from '../format/index.js';
-import { loadKeyProvider, persistProviderKey, readPersistedKey, type KeyProvider } from '../key_provider/index.js';
+import { loadKeyProvider, persistProviderKey, readPersistedKey, type KeyProvider, type PersistedKey } from '../key_provider/index.js';
 import { MetadataStore, type PairedCheckpoint } from '../meta/index.js';
 import {
   KEY_PROVIDER_TABLE_ID, openPageLog, SHARED_METADATA_TABLE_ID, TURTLE_PAGE_TABLE_ID, type PageLog,
@@ -21,16 +21,20 @@ const SHARED_METADATA_PAGE_MAX = 32 * 1024;
 /** Completed checkpoints the page log keeps readable unless told otherwise. */
 export const DEFAULT_PAGE_LOG_RETAIN = 2;
 
-/** Page log path -> completion LSN -> read-only connections of this process reading it. */
+/**
+ * Page log path -> completion LSN -> readers of this process reading it: read-only
+ * connections, backups, a follower's checkpoint views (which a step-up turns into the leader's
+ * own readers).
+ */
 const pins = new Map<string, Map<number, number>>();
 
-/** A checkpoint a read-only connection reads: a writer of the same process keeps it. */
-interface Pin {
+/** A checkpoint a reader of this process reads: a writer of the same process keeps it. */
+export interface Pin {
   path: string;
   lsn: number;
 }
 
-function pinCheckpoint(path: string, lsn: number): Pin {
+export function pinCheckpoint(path: string, lsn: number): Pin {
   const key = resolve(path);
   const byLsn = pins.get(key) ?? new Map<number, number>();
   byLsn.set(lsn, (byLsn.get(lsn) ?? 0) + 1);
@@ -38,7 +42,7 @@ function pinCheckpoint(path: string, lsn: number): Pin {
   return { path: key, lsn };
 }
 
-function unpinCheckpoint(pin: Pin): void {
+export function unpinCheckpoint(pin: Pin): void {
   const byLsn = pins.get(pin.path);
   const count = byLsn?.get(pin.lsn) ?? 0;
   if (count > 1) byLsn!.set(pin.lsn, count - 1);
@@ -48,6 +52,11 @@ function unpinCheckpoint(pin: Pin): void {
 
 function pinnedCheckpoints(path: string): number[] {
   return [...(pins.get(resolve(path))?.keys() ?? [])];
+}
+
+/** The page log directory of a connection. */
+export function pageLogPathOf(home: string, config: ConnectionConfig): string {
+  return config.pageLogPath ?? join(home, 'pagelog');
 }
 
 /** What a completed disaggregated checkpoint reports. */
@@ -90,6 +99,12 @@ export class SharedStorage {
   private pushedKeyTimestamps: bigint[] = [];
   /** A key page written by a checkpoint that has not completed yet: reported, and the pushed keys it covers dequeued, once one does. */
   private unconfirmedRotation: { pageLsn: number; previousPageLsn: number | undefined; keyTimestamp: bigint; pushed: boolean } | undefined;
+  /**
+   * True when the checkpoint opened is not the one this home pairs with, but the newest one,
+   * which another node completed (a step-up elsewhere, or this home was a follower): the
+   * local oplog then holds nothing to replay onto it.
+   */
+  adopted = false;
 
   private constructor(
     readonly pageLog: PageLog,
@@ -104,14 +119,7 @@ export class SharedStorage {
     this.completed = checkpoint?.order ?? 0;
     this.databaseSize = turtle?.databaseSize ?? 0;
     this.metadataBlock = this.blockManager(SHARED_METADATA_TABLE_ID);
-    const tree = new Btree({
-      block: this.metadataBlock, cache: context.cache, timestamps: context.timestamps,
-      where: { tableId: SHARED_METADATA_TABLE_ID, file: 'WiredTigerShared.wt_stable' },
-      rootAddress: checkpoint ? this.metadataBlock.rootFromCheckpoint(checkpoint.addr) : undefined,
-      writeGen: checkpoint?.writeGen ?? 0n,
-      ...treeLimits({ allocationSize: 4096, leafPageMax: SHARED_METADATA_PAGE_MAX, internalPageMax: 4096, splitPct: 90, leafKeyMax: 0, leafValueMax: 0 }),
-    });
-    this.metadata = new MetadataStore(tree);
+    this.metadata = sharedMetadataStore(this.metadataBlock, context, turtle);
     this.turtleLsn = turtle?.lsn;
     this.keyPageLsn = turtle?.page.keyProvider?.lsn;
     this.largestFileId = turtle?.page.largestFileId ?? 0;
@@ -130,40 +138,35 @@ export class SharedStorage {
    * (writable) drops every record after that checkpoint, hands the key to the provider, and
    * loads the shared metadata.
    */
-  static async open(context: ConnectionContext, config: ConnectionConfig, paired?: PairedCheckpoint): Promise<SharedStorage> {
-    const path = config.pageLogPath ?? join(context.home, 'pagelog');
+  static async open(context: ConnectionContext, config: ConnectionConfig, paired: PairedCheckpoint | undefined, nodeId: string): Promise<SharedStorage> {
+    const path = pageLogPathOf(context.home, config);
     // A reader pins the checkpoint it reads before a writer in this process could prune it.
-    let pin = context.readOnly && paired !== undefined ? pinCheckpoint(path, paired.lsn) : undefined;
+    let pin = context.readOnly && paired !== undefined && paired.role !== 'follower' ? pinCheckpoint(path, paired.lsn) : undefined;
     let pageLog: PageLog | undefined;
     let provider: KeyProvider | undefined;
     try {
       // A home whose local metadata names a completed checkpoint must have its page log: never
       // create an empty one in its place (a wrong pageLogPath, a deleted directory).
-      pageLog = await openPageLog(path, { readOnly: context.readOnly, create: !context.readOnly && paired === undefined });
-      if (paired?.pageLog !== undefined && paired.pageLog !== pageLog.identity) {
-        // Another database's log may well hold a completion record at the same LSN: opening
-        // it would serve that database's shared tables as this one's.
-        throw new PageLogError(`the page log at ${path} belongs to another database: this home pairs with page log ${paired.pageLog}, not ${pageLog.identity}`, {
-          file: path, lsn: paired.lsn, expected: paired.pageLog, actual: pageLog.identity,
-        }, ErrorCode.PageLogMismatch);
-      }
+      pageLog = await openPageLog(path, {
+        readOnly: context.readOnly, create: !context.readOnly && paired === undefined, nodeId, ...(config.leaseMs === undefined ? {} : { leaseMs: config.leaseMs }),
+      });
+      checkPairedIdentity(pageLog, paired);
+      const at = checkpointToOpen(pageLog, paired);
       // Everything is read and checked before anything is dropped: a damaged log loses nothing.
-      const turtle = readLastCheckpoint(pageLog, paired?.lsn);
-      let persisted;
-      if (turtle?.page.keyProvider) {
-        const lsn = turtle.page.keyProvider.lsn;
-        const record = pageLog.openHandle(KEY_PROVIDER_TABLE_ID).get(KEY_PROVIDER_PAGE_ID, lsn)[0];
-        if (!record || record.lsn !== lsn) {
-          throw new PageLogError('the turtle page names a key-provider page that is missing', { tableId: KEY_PROVIDER_TABLE_ID, pageId: KEY_PROVIDER_PAGE_ID, lsn }, ErrorCode.KeyPageInvalid);
-        }
-        persisted = readPersistedKey(record.image, { lsn, tableId: KEY_PROVIDER_TABLE_ID, pageId: KEY_PROVIDER_PAGE_ID });
+      const turtle = readLastCheckpoint(pageLog, at.lsn);
+      const persisted = readKeyProviderPage(pageLog, turtle);
+      if (at.adopted && turtle !== undefined) {
+        context.log({
+          level: 'warn', component: 'STORAGE', msg: 'Opened the newest checkpoint of the page log, written by another node',
+          attr: { checkpoint: turtle.completionLsn, pairedWith: paired?.lsn ?? null, pairedRole: paired?.role ?? 'leader' },
+        });
       }
       if (!context.readOnly) {
         // What follows the checkpoint this home opens is an interrupted checkpoint, or one
         // completed in the log but never paired with the local metadata (a crash before the
         // local turtle file's rename): either way this home will never use it, and its page
         // versions would stand between the pages this home reads and the checkpoints it keeps.
-        const unpaired = pageLog.listCompleteCheckpoints().filter((c) => c.lsn > (turtle?.completionLsn ?? 0)).length;
+        const unpaired = pageLog.listCompleteCheckpoints(turtle?.completionLsn ?? 0).length;
         const dropped = await pageLog.abandonCheckpoint(turtle?.completionLsn ?? 0);
         if (dropped > 0) {
           context.log({ level: 'warn', component: 'STORAGE', msg: 'Abandoned an interrupted checkpoint', attr: { records: dropped, completedButUnpaired: unpaired } });
@@ -185,6 +188,7 @@ export class SharedStorage {
       if (context.readOnly && pin === undefined && turtle !== undefined) pin = pinCheckpoint(path, turtle.completionLsn);
       const shared = new SharedStorage(pageLog, context, provider, config.keyProvider, turtle, config.pageLogRetain ?? DEFAULT_PAGE_LOG_RETAIN);
       shared.pin = pin;
+      shared.adopted = at.adopted && turtle !== undefined;
       return shared;
     } catch (error) {
       if (pin !== undefined) unpinCheckpoint(pin);
@@ -408,6 +412,26 @@ export class SharedStorage {
     this.provider.requestRotation();
   }
 
+  /**
+   * The leader half of a node that took the writer role of an open log (a step-up): the log's
+   * newest checkpoint (read and checked by the caller, which already abandoned what followed
+   * it), with the provider that holds its key.
+   */
+  static adopt(pageLog: PageLog, context: ConnectionContext, config: ConnectionConfig, provider: KeyProvider | undefined, turtle: LastCheckpoint | undefined): SharedStorage {
+    const shared = new SharedStorage(pageLog, context, provider, config.keyProvider, turtle, config.pageLogRetain ?? DEFAULT_PAGE_LOG_RETAIN);
+    shared.adopted = turtle !== undefined;
+    return shared;
+  }
+
+  /**
+   * Ends the leader half without closing the log or the provider (a step-down): the shared
+   * metadata tree is released; what the caller still holds of the shared tables is dropped.
+   */
+  detach(): { pageLog: PageLog; provider: KeyProvider | undefined; keyPageLsn: number | undefined } {
+    this.metadata.tree.release();
+    return { pageLog: this.pageLog, provider: this.provider, keyPageLsn: this.keyPageLsn };
+  }
+
   async close(): Promise<void> {
     if (this.pin !== undefined) unpinCheckpoint(this.pin);
     this.pin = undefined;
@@ -415,6 +439,57 @@ export class SharedStorage {
     await this.provider?.terminate();
     await this.pageLog.close();
   }
+}
+
+/** The shared metadata store over `block`, as of `turtle`'s checkpoint (empty for none). */
+export function sharedMetadataStore(block: PageLogBlockManager, context: ConnectionContext, turtle: LastCheckpoint | undefined): MetadataStore {
+  const checkpoint = turtle ? latestCheckpoint(`checkpoint=${turtle.page.checkpoint}`) : undefined;
+  return new MetadataStore(new Btree({
+    block, cache: context.cache, timestamps: context.timestamps,
+    where: { tableId: SHARED_METADATA_TABLE_ID, file: 'WiredTigerShared.wt_stable' },
+    rootAddress: checkpoint ? block.rootFromCheckpoint(checkpoint.addr) : undefined,
+    writeGen: checkpoint?.writeGen ?? 0n,
+    ...treeLimits({ allocationSize: 4096, leafPageMax: SHARED_METADATA_PAGE_MAX, internalPageMax: 4096, splitPct: 90, leafKeyMax: 0, leafValueMax: 0 }),
+  }));
+}
+
+/**
+ * Refuses a page log of another database: another log may well hold a completion record at the
+ * same LSN, and opening it would serve that database's shared tables as this one's.
+ */
+export function checkPairedIdentity(pageLog: PageLog, paired: PairedCheckpoint | undefined): void {
+  if (paired?.pageLog === undefined || paired.pageLog === pageLog.identity) return;
+  throw new PageLogError(`the page log at ${pageLog.path} belongs to another database: this home pairs with page log ${paired.pageLog}, not ${pageLog.identity}`, {
+    file: pageLog.path, lsn: paired.lsn, expected: paired.pageLog, actual: pageLog.identity,
+  }, ErrorCode.PageLogMismatch);
+}
+
+/**
+ * The checkpoint a leader (or an inspector) opens: the one its home pairs with, unless the
+ * log's newest was completed by another node after it (a follower stepped up meanwhile) or
+ * the home was a follower's: then the newest, which is "adopted". A home without a pairing
+ * opens the newest too. Completions written before the log recorded terms count as this
+ * node's own.
+ */
+export function checkpointToOpen(pageLog: PageLog, paired: PairedCheckpoint | undefined): { lsn: number | undefined; adopted: boolean } {
+  const newest = pageLog.getCompleteCheckpoint();
+  const writer = newest === undefined || newest.term === 0 ? undefined : pageLog.nodeRecords().terms.find((term) => term.term === newest.term)?.nodeId;
+  const byAnother = writer !== undefined && writer !== pageLog.nodeId;
+  if (paired === undefined) return { lsn: undefined, adopted: byAnother };
+  if (paired.role === 'follower') return { lsn: newest?.lsn, adopted: newest !== undefined };
+  if (newest === undefined || newest.lsn <= paired.lsn || !byAnother) return { lsn: paired.lsn, adopted: false };
+  return { lsn: newest.lsn, adopted: true };
+}
+
+/** The key-provider page `turtle` names, validated, as `loadKey` takes it; undefined when it names none. */
+export function readKeyProviderPage(pageLog: PageLog, turtle: LastCheckpoint | undefined): PersistedKey | undefined {
+  if (!turtle?.page.keyProvider) return undefined;
+  const lsn = turtle.page.keyProvider.lsn;
+  const record = pageLog.openHandle(KEY_PROVIDER_TABLE_ID).get(KEY_PROVIDER_PAGE_ID, lsn)[0];
+  if (!record || record.lsn !== lsn) {
+    throw new PageLogError('the turtle page names a key-provider page that is missing', { tableId: KEY_PROVIDER_TABLE_ID, pageId: KEY_PROVIDER_PAGE_ID, lsn }, ErrorCode.KeyPageInvalid);
+  }
+  return readPersistedKey(record.image, { lsn, tableId: KEY_PROVIDER_TABLE_ID, pageId: KEY_PROVIDER_PAGE_ID });
 }
 
 /** The checkpoint a connection opens: its turtle page and where it was found. */

@@ -3,6 +3,7 @@ import { Btree, treeLimits, type TimestampState } from '../btree/index.js';
 import type { Cache } from '../cache/index.js';
 import { ItemFormat } from '../format/index.js';
 import type { TableSettings } from '../meta/index.js';
+import type { CheckpointView } from './follower.js';
 
 /** An open table: its entries, formats, block manager and tree. */
 export class TableHandle {
@@ -10,6 +11,8 @@ export class TableHandle {
   valueFormat: ItemFormat;
   tree: Btree | undefined;
   block: BlockManager | undefined;
+  /** A follower's shared table: the checkpoint view it is read as of (never written). */
+  view: CheckpointView | undefined;
 
   constructor(
     readonly uri: string,

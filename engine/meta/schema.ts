@@ -203,27 +203,35 @@ export function isSharedFile(config: string): boolean {
  * The local metadata entry naming the disaggregated checkpoint the local checkpoint goes with:
  * `lsn=` its completion record, `page_log=` the identity of the log holding it. The local
  * turtle file's rename commits both: a crash between the completion record and the rename
- * reopens the previous pair.
+ * reopens the previous pair. A follower's home records `role=follower` and the checkpoint it
+ * had picked up (`lsn=0` before its first): it writes no shared checkpoint of its own, and
+ * opens the newest one (its identity check still holds).
  */
 export const PAIRED_CHECKPOINT_KEY = 'system:disagg_checkpoint';
 
 /** What the local metadata says of the disaggregated checkpoint it goes with. */
 export interface PairedCheckpoint {
-  /** The completion record's LSN. */
+  /** The completion record's LSN (0: a follower that had picked up none). */
   lsn: number;
   /** The identity of the page log holding it, when the entry names one. */
   pageLog: string | undefined;
+  /** `follower` when a follower wrote the entry; a leader's entry has no role. */
+  role?: 'follower';
 }
 
-export function pairedCheckpointEntry(paired: { lsn: number; pageLog: string }): string {
-  return `lsn=${paired.lsn},page_log=${paired.pageLog}`;
+export function pairedCheckpointEntry(paired: { lsn: number; pageLog: string; role?: 'follower' }): string {
+  return `lsn=${paired.lsn},page_log=${paired.pageLog}${paired.role === 'follower' ? ',role=follower' : ''}`;
 }
 
-/** Parses the entry; throws `ConfigError` when its `lsn` is missing or not a positive integer. */
+/**
+ * Parses the entry; throws `ConfigError` when its `lsn` is missing or not a positive integer
+ * (0 is allowed for a follower's entry).
+ */
 export function parsePairedCheckpoint(value: string): PairedCheckpoint {
   const lsn = Number(getConfigValue(value, 'lsn'));
-  if (!Number.isSafeInteger(lsn) || lsn < 1) {
+  const follower = getConfigValue(value, 'role') === 'follower';
+  if (!Number.isSafeInteger(lsn) || lsn < (follower ? 0 : 1)) {
     throw new ConfigError(`${PAIRED_CHECKPOINT_KEY} does not name a completion record LSN: "${value}"`, { key: PAIRED_CHECKPOINT_KEY });
   }
-  return { lsn, pageLog: getConfigValue(value, 'page_log') };
+  return { lsn, pageLog: getConfigValue(value, 'page_log'), ...(follower ? { role: 'follower' as const } : {}) };
 }

@@ -243,8 +243,13 @@ export interface PageLog {
    * record fails its checksum.
    */
   getCompleteCheckpoint(lsn?: number): CompletionRecord | undefined;
-  /** Every durable completion record, oldest first. */
-  listCompleteCheckpoints(): CompletionRecord[];
+  /**
+   * Every durable completion record, oldest first; with `after`, only those whose LSN is above
+   * it (a range read: cheap however many are kept).
+   *
+   * Errors: `INVALID_ARGUMENT` for a bad LSN.
+   */
+  listCompleteCheckpoints(after?: number): CompletionRecord[];
   /**
    * Drops every record whose LSN is above `after` (default: the newest completion record) and
    * was handed out before this call (an interrupted checkpoint, or completed ones the caller

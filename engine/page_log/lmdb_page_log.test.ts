@@ -406,6 +406,8 @@ describe('page log on LMDB', () => {
       expect(log.getCompleteCheckpoint(first)).to.deep.equal({ lsn: first, timestamp: 5n, oldestTimestamp: 2n, metadata: 'first', term: 1 });
       expect(log.getCompleteCheckpoint(put)).to.equal(undefined);
       expect(log.listCompleteCheckpoints().map((record) => record.metadata)).to.deep.equal(['first', 'second']);
+      expect(log.listCompleteCheckpoints(first).map((record) => record.metadata)).to.deep.equal(['second']);
+      expect(log.listCompleteCheckpoints(second)).to.deep.equal([]);
     });
 
     it('takes the completion LSN at the call, so puts made while it waits come after it', async () => {

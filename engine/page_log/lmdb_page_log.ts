@@ -733,10 +733,12 @@ class LmdbPageLog implements PageLog, NodeRecordStore {
     return value === undefined ? undefined : this.toCompletionRecord(lsn, value);
   }
 
-  listCompleteCheckpoints(): CompletionRecord[] {
+  listCompleteCheckpoints(after?: number): CompletionRecord[] {
     this.checkOpen();
+    if (after !== undefined) checkLsn('after', after, {});
     const result: CompletionRecord[] = [];
-    for (const { key, value } of this.checkpoints.getRange({})) result.push(this.toCompletionRecord(decodeLsnKey(key), value));
+    const range = after === undefined ? {} : { start: encodeLsnKey(after + 1) };
+    for (const { key, value } of this.checkpoints.getRange(range)) result.push(this.toCompletionRecord(decodeLsnKey(key), value));
     return result;
   }
 

@@ -199,7 +199,15 @@ export class HomeReader {
   /** Reads the shared metadata; with `keyPages` (when verifying), checks every checkpoint on the way. */
   private readSharedMetadata(keyPages: typeof import('./key_pages.js') | undefined): void {
     const pageLog = this.pageLog!;
-    const paired = this.pairedCheckpoint();
+    const pairing = this.pairedCheckpoint();
+    // A follower's home pairs with the log (identity) but opens its newest checkpoint, as the engine does.
+    const paired = pairing?.role === 'follower' ? undefined : pairing;
+    if (pairing?.role === 'follower' && pairing.pageLog !== undefined && pairing.pageLog !== pageLog.identity) {
+      this.sink.error(FindingCode.PageLogMismatch, `the page log belongs to another database: this follower's home pairs with page log ${pairing.pageLog}, the log is ${pageLog.identity}`, {
+        file: PAGE_LOG_DIRECTORY, lsn: pairing.lsn,
+      });
+      return;
+    }
     if (paired?.pageLog !== undefined && paired.pageLog !== pageLog.identity) {
       // Its shared tables are another database's: reading them as this home's would mislead.
       this.sink.error(FindingCode.PageLogMismatch, `the page log belongs to another database: this home pairs with page log ${paired.pageLog}, the log is ${pageLog.identity}`, {

@@ -20,4 +20,14 @@ describe('crash loop: SIGKILL at random moments', function () {
     expect(result.report.figures.acknowledgedDocuments, 'the workload acknowledged documents through checkpoints').to.be.greaterThan(0);
     expect(result.report.figures.writesJournaled, 'the workload acknowledged journaled writes').to.be.greaterThan(0);
   });
+
+  it('with two followers on the leader\'s page log: each reads exactly the leader\'s data after every restart, and a killed one restarts and verifies', async () => {
+    const seed = chooseSeed();
+    const followerRounds = Math.max(2, Math.ceil(rounds / 2));
+    console.log(`  crash loop with followers: ${followerRounds} rounds, seed ${seed} (replay with JSTEST_SEED=${seed})`);
+    const result = await runCrashLoop({ rounds: followerRounds, seed, followers: 2 });
+    expect(result.failures, describeCrashFailures(result)).to.deep.equal([]);
+    expect(result.report.figures.documentsLost).to.equal(0);
+    expect(result.report.figures.followerChecks, 'both followers were checked, at the end at least').to.be.at.least(2);
+  });
 });

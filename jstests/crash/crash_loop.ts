@@ -1,7 +1,8 @@
-import { MongoClient, type Db, type WriteConcernSettings } from 'mongodb';
+import { MongoClient, type Db, type Document, type WriteConcernSettings } from 'mongodb';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { closeClientBounded } from '../libs/driver_clients.js';
-import { ShimProcess, runReadPath, type ShimOptions } from '../libs/index.js';
+import { ShimProcess, runReadPath, waitForPickUp, type ShimOptions } from '../libs/index.js';
 import type { SuiteReport } from '../libs/report.js';
 import { seededRandomFrom, type SeededRandom } from '../libs/seeded_random.js';
 import { deletedState, documentFor, DocumentModel, type CrashDocument, type ModelViolation, type ObservedDocument } from './document_model.js';
@@ -12,8 +13,12 @@ import { probeStartupModes, runStartupModeKilled, type StartupModeAvailability }
  * checkpoints (`fsync`), rotate the key-provider key, run repair commands and start-up modes
  * where the server has them, SIGKILL the server at a random moment, check the crashed home with
  * `wt-readpath verify`, restart, and check that every write acknowledged by a successful
- * checkpoint is there. One implementation for the mocha scenario (a few rounds) and
- * `npm run crash -- --rounds N` (`crash_loop_main.ts`).
+ * checkpoint is there. With followers (`followers: N`), N follower processes share the
+ * leader's page log for the whole run: after every restart of the leader each one must pick up
+ * its newest checkpoint and read exactly what the leader reads; one of them is SIGKILLed in some
+ * rounds (while it pins a checkpoint) and restarted, and its home must verify too. One
+ * implementation for the mocha scenario (a few rounds) and `npm run crash -- --rounds N`
+ * (`crash_loop_main.ts`).
  */
 
 /** Where in a round the server is killed. */
@@ -28,12 +33,14 @@ export interface CrashLoopOptions {
   progress?: (line: string) => void;
   /** Keep the run directory even when every round passed. */
   keepHome?: boolean;
+  /** Follower processes on the leader's page log (disaggregated storage only; default 0). */
+  followers?: number;
 }
 
 /** One thing that went wrong, with where to look. */
 export interface CrashFailure {
   round: number;
-  kind: 'start' | 'data' | 'verify' | 'operation' | 'exited' | 'status' | 'stop';
+  kind: 'start' | 'data' | 'verify' | 'operation' | 'exited' | 'status' | 'stop' | 'follower';
   message: string;
 }
 
@@ -71,6 +78,9 @@ interface Tally {
   verifyRuns: number;
   startsAfterCrash: number;
   startMillisecondsTotal: number;
+  followerChecks: number;
+  followerKills: number;
+  followerDocumentsCompared: number;
 }
 
 /** What the loop has been acknowledged beyond documents: these never go backwards after a crash. */
@@ -103,6 +113,8 @@ class CrashLoop {
   private availability: StartupModeAvailability = { repairMode: false, magicRestore: false };
   private repairCommandAvailable = false;
   private repairTablesCreated = 0;
+  /** Followers of the leader's page log, made once the leader's dbpath exists. */
+  private followers: ShimProcess[] = [];
   private readonly tally: Tally = {
     roundsRun: 0,
     kills: { workload: 0, checkpoint: 0, startup: 0, shutdown: 0, repairCommand: 0, repairMode: 0, magicRestore: 0 },
@@ -121,11 +133,15 @@ class CrashLoop {
     verifyRuns: 0,
     startsAfterCrash: 0,
     startMillisecondsTotal: 0,
+    followerChecks: 0,
+    followerKills: 0,
+    followerDocumentsCompared: 0,
   };
 
   constructor(private readonly options: CrashLoopOptions) {
     this.random = seededRandomFrom(options.seed);
     this.storage = options.storage ?? 'disagg';
+    if ((options.followers ?? 0) > 0 && this.storage !== 'disagg') throw new Error('followers need disaggregated storage');
     const shimOptions: ShimOptions = {
       storage: this.storage,
       replSet: 'rs0',
@@ -160,6 +176,7 @@ class CrashLoop {
       this.fail(this.tally.roundsRun + 1, 'operation', `the loop itself failed: ${(error as Error)?.stack ?? errorText(error)}`);
     } finally {
       const keep = this.failures.length > 0 || this.options.keepHome === true;
+      for (const follower of this.followers) await follower.cleanup({ keep });
       keptDirectory = await this.shim.cleanup({ keep });
     }
     const passed = this.failures.length === 0;
@@ -202,12 +219,14 @@ class CrashLoop {
   private async finish(round: number): Promise<void> {
     if (!(await this.startAndCheck(round))) return;
     try {
+      for (const follower of this.followers) if (follower.state === 'running') await follower.stop();
       await this.shim.stop();
     } catch (error) {
       this.fail(round, 'stop', errorText(error));
       return;
     }
     await this.verifyStoppedHome(round, 'after the final clean stop');
+    for (const follower of this.followers) await this.verifyFollowerHome(round, follower, 'after the final clean stop');
   }
 
   /** Starts the server on the home (a restart after a crash from round 2 on) and checks the data. */
@@ -228,12 +247,78 @@ class CrashLoop {
       await this.checkDocuments(round, client.db(databaseName));
       await this.checkStatus(round, client.db('admin'));
       if (round === 1) await this.probeRepairCommand(client.db('admin'));
+      if (this.failures.length === 0 && (this.options.followers ?? 0) > 0) await this.checkFollowers(round, client);
     } catch (error) {
       this.fail(round, 'operation', `reading the data back failed: ${errorText(error)}`);
     } finally {
       await closeClientBounded(client);
     }
     return this.failures.length === 0;
+  }
+
+  /**
+   * Every follower (started, or restarted after a kill) picks up the checkpoint the leader takes
+   * now, and reads exactly what the leader reads.
+   */
+  private async checkFollowers(round: number, leader: MongoClient): Promise<void> {
+    const mark = this.model.checkpointSent();
+    const checkpointId = String((await leader.db('admin').command({ fsync: 1 })).checkpointId);
+    this.model.checkpointAcknowledged(mark);
+    this.floors.checkpointId = Math.max(this.floors.checkpointId, Number(checkpointId));
+    const expected = await everyDocument(leader.db(databaseName));
+    if (this.followers.length === 0) {
+      const pageLog = join(this.shim.dbpath, 'pagelog');
+      this.followers = Array.from({ length: this.options.followers ?? 0 }, () => new ShimProcess({
+        disaggRole: 'follower', pageLog, replSet: 'rs0', keyProvider: 'example', startTimeoutMs: 60_000,
+        setParameters: { disaggPickUpIntervalMs: 100, disaggLeaseMs: 2_000 },
+      }));
+    }
+    for (const [index, follower] of this.followers.entries()) {
+      if (follower.state !== 'running') {
+        try {
+          await follower.start();
+        } catch (error) {
+          this.fail(round, 'follower', `follower ${index} did not start: ${errorText(error)}`);
+          return;
+        }
+      }
+      const client = new MongoClient(follower.uri, { serverSelectionTimeoutMS: 5_000, retryReads: false, maxPoolSize: 2 });
+      try {
+        await client.connect();
+        await waitForPickUp(client, checkpointId, 30_000);
+        const served = await everyDocument(client.db(databaseName));
+        this.tally.followerChecks += 1;
+        this.tally.followerDocumentsCompared += served.length;
+        if (JSON.stringify(served) !== JSON.stringify(expected)) {
+          this.fail(round, 'follower', `follower ${index} at checkpoint ${checkpointId} serves ${served.length} documents, the leader ${expected.length}, or their contents differ`);
+        }
+      } catch (error) {
+        this.fail(round, 'follower', `follower ${index} failed its check at checkpoint ${checkpointId}: ${errorText(error)}`);
+      } finally {
+        await closeClientBounded(client);
+      }
+    }
+  }
+
+  /** In some rounds, SIGKILL a follower part-way through the workload (it holds a checkpoint then). */
+  private async maybeKillFollower(halt: Halt): Promise<ShimProcess | undefined> {
+    const running = this.followers.filter((follower) => follower.state === 'running');
+    if (running.length === 0 || !this.random.chance(1 / 3)) return undefined;
+    const victim = running[this.random.below(running.length)]!;
+    await sleep(this.random.between(50, 1500));
+    if (halt.stopped || victim.state !== 'running') return undefined;
+    await victim.kill();
+    this.tally.followerKills += 1;
+    return victim;
+  }
+
+  /** `wt-readpath verify` on a stopped (or killed) follower's home, with the shared log. */
+  private async verifyFollowerHome(round: number, follower: ShimProcess, when: string): Promise<void> {
+    this.tally.verifyRuns += 1;
+    const verify = await runReadPath(['verify', follower.dbpath, '--page-log', join(this.shim.dbpath, 'pagelog')], { timeoutMs: 300_000 });
+    if (verify.exitCode !== 0) {
+      this.fail(round, 'verify', `wt-readpath verify of a follower's home exited ${verify.exitCode} ${when}:\n${(verify.stdout + verify.stderr).slice(0, 4000)}`);
+    }
   }
 
   private async connect(): Promise<MongoClient> {
@@ -322,6 +407,7 @@ class CrashLoop {
     const budget = this.random.between(20, 300);
     const writer = this.writer(round, client.db(databaseName), halt, budget);
     const checkpointer = this.checkpointer(round, client.db('admin'), halt, moment === 'repairCommand');
+    const followerKill = this.maybeKillFollower(halt);
     let detail: string;
     try {
       detail = await this.kill(round, moment, client.db('admin'), halt);
@@ -330,6 +416,11 @@ class CrashLoop {
       halt.controller.abort();
       await Promise.allSettled([writer, checkpointer]);
       await closeClientBounded(client);
+    }
+    const killed = await followerKill;
+    if (killed !== undefined) {
+      await this.verifyFollowerHome(round, killed, 'after it was killed');
+      detail += '; a follower was killed too';
     }
     return detail;
   }
@@ -600,16 +691,29 @@ class CrashLoop {
         repairModeAvailable: this.availability.repairMode,
         magicRestoreAvailable: this.availability.magicRestore,
         verifyRuns: tally.verifyRuns,
+        followers: this.options.followers ?? 0,
+        followerChecks: tally.followerChecks,
+        followerKills: tally.followerKills,
+        followerDocumentsCompared: tally.followerDocumentsCompared,
         averageRestartMs: tally.startsAfterCrash === 0 ? null : Math.round(tally.startMillisecondsTotal / tally.startsAfterCrash),
         averageRoundMs: tally.roundsRun === 0 ? null : Math.round(durationMs / tally.roundsRun),
       },
       details: {
         failures: this.failures,
-        reproduce: `npm run crash -- --rounds ${this.options.rounds} --seed ${this.options.seed}${this.storage === 'local' ? ' --storage local' : ''}`,
+        reproduce: `npm run crash -- --rounds ${this.options.rounds} --seed ${this.options.seed}${this.storage === 'local' ? ' --storage local' : ''}${(this.options.followers ?? 0) > 0 ? ` --followers ${this.options.followers}` : ''}`,
         keptDirectory: keptDirectory ?? null,
       },
     };
   }
+}
+
+/** Every document of the loop's collections, by collection then `_id`. */
+async function everyDocument(db: Db): Promise<Document[]> {
+  const documents: Document[] = [];
+  for (let collection = 0; collection < collectionCount; collection++) {
+    documents.push(...await db.collection(`c${collection}`).find({}).sort({ _id: 1 }).toArray());
+  }
+  return documents;
 }
 
 /** Runs the crash loop; never throws for a failed round (see `passed` and `failures`). */

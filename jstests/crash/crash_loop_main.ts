@@ -25,10 +25,13 @@ const program = new Command('crash')
   .option('--seed <n>', 'seed of the random choices (printed by every run, to replay it)', seedValue)
   .option('--storage <mode>', 'disagg (with key rotations) or local', 'disagg')
   .option('--keep', 'keep the dbpath and logs even when every round passed', false)
+  .option('--followers <n>', 'follower processes on the leader\'s page log (disagg only; default 0)', (value: string) => Number(value), 0)
   .showHelpAfterError();
 
 program.parse(process.argv);
-const options = program.opts<{ rounds: number; seed?: number; storage: string; keep: boolean }>();
+const options = program.opts<{ rounds: number; seed?: number; storage: string; keep: boolean; followers: number }>();
+if (!Number.isInteger(options.followers) || options.followers < 0) program.error(`--followers must be a non-negative integer, not ${options.followers}`);
+if (options.followers > 0 && options.storage !== 'disagg') program.error('--followers needs --storage disagg');
 if (options.storage !== 'disagg' && options.storage !== 'local') program.error(`--storage must be disagg or local, not ${options.storage}`);
 
 // A promise that never settles with nothing else pending would end the process silently,
@@ -42,12 +45,13 @@ process.on('beforeExit', () => {
 });
 
 const seed = chooseSeed(options.seed);
-console.log(`crash loop: ${options.rounds} rounds, seed ${seed}, storage ${options.storage}`);
+console.log(`crash loop: ${options.rounds} rounds, seed ${seed}, storage ${options.storage}${options.followers > 0 ? `, ${options.followers} follower(s)` : ''}`);
 const result = await runCrashLoop({
   rounds: options.rounds,
   seed,
   storage: options.storage as 'disagg' | 'local',
   keepHome: options.keep,
+  followers: options.followers,
   progress: (line) => console.log(line),
 });
 await publishSuiteReport(result.report);

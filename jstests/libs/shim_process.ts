@@ -22,6 +22,12 @@ export interface ShimOptions {
   setParameters?: Record<string, string | number | boolean>;
   keyProvider?: string;
   keyProviderConfig?: string;
+  /** `--pageLog PATH`: a page log several servers share (default: the server's, `DBPATH/pagelog`). */
+  pageLog?: string;
+  /** `--disaggRole` (default: the server's, leader). */
+  disaggRole?: 'leader' | 'follower';
+  /** `--disaggCheckpoint ID` (a follower's first checkpoint). */
+  disaggCheckpoint?: string;
   /** More command-line arguments, appended as given. */
   args?: string[];
   /** How long start() waits for the ready line (default 30 s). */
@@ -162,6 +168,9 @@ export class ShimProcess {
     if (options.replSet) args.push('--replSet', options.replSet);
     if (options.keyProvider) args.push('--keyProvider', options.keyProvider);
     if (options.keyProviderConfig) args.push('--keyProviderConfig', options.keyProviderConfig);
+    if (options.pageLog) args.push('--pageLog', options.pageLog);
+    if (options.disaggRole) args.push('--disaggRole', options.disaggRole);
+    if (options.disaggCheckpoint) args.push('--disaggCheckpoint', options.disaggCheckpoint);
     for (const [name, value] of Object.entries(options.setParameters ?? {})) {
       args.push('--setParameter', `${name}=${typeof value === 'boolean' ? (value ? 1 : 0) : value}`);
     }

@@ -56,7 +56,13 @@ describe('mongod-shim: administration commands', function () {
     expect(status.version).to.be.a('string');
     expect(status.uptime).to.be.a('number');
     expect(status.connections.current).to.be.at.least(1);
-    expect(status.disagg).to.have.keys('mode', 'lastCheckpoint', 'keyProvider', 'stableTimestamp', 'pageLog', 'storageFailure', 'lastCheckpointFailure');
+    expect(status.disagg).to.have.keys(
+      'mode', 'lastCheckpoint', 'keyProvider', 'stableTimestamp', 'pageLog', 'storageFailure', 'lastCheckpointFailure',
+      // The node's part in the page log (several nodes may share it).
+      'role', 'nodeId', 'term', 'checkpoint', 'waitingForCheckpoint', 'keyVersion', 'lag', 'heldCheckpoints', 'fencedBy', 'adoptedCheckpoint', 'leases',
+    );
+    expect(status.disagg).to.include({ role: 'leader', waitingForCheckpoint: false, fencedBy: null });
+    expect(status.disagg.leases.map((lease: { role: string; live: boolean }) => [lease.role, lease.live])).to.deep.equal([['leader', true]]);
     expect(status.disagg.storageFailure).to.equal(null);
     expect(status.disagg.lastCheckpointFailure).to.equal(null);
     expect(status.disagg.lastCheckpoint).to.have.property('metadataLsn');

@@ -27,6 +27,10 @@ export interface ServerState {
   readonly startedAt: Date;
   /** `topologyVersion.processId`: new for each server process. */
   readonly processId: ObjectId;
+  /** `topologyVersion.counter`: counts this process's role changes (a step-up or step-down). */
+  readonly topologyCounter: number;
+  /** Resolves at the next role change (an awaitable hello answers then). */
+  topologyChange(): Promise<void>;
   /** The port actually listened on (after `--port 0`). */
   readonly port: number;
   /** `host:port` as this member names itself (`me`, `hosts`, `primary`). */

@@ -1,7 +1,7 @@
 import { Binary, Long, Timestamp } from 'bson';
 import { codeName, CommandError, ErrorCodes, LocationCodes } from '../errors/index.js';
 import { describeError, LogComponent, LogId } from '../log/index.js';
-import { bigIntToTimestamp, timestampToBigInt, type OperationState } from '../storage/index.js';
+import { bigIntToTimestamp, notWritablePrimary, timestampToBigInt, type OperationState } from '../storage/index.js';
 import { isNumeric, toNumber, type Document } from '../values/index.js';
 import type { CommandContext, CommandRequest } from './context.js';
 import type { CommandRegistry } from './registry.js';
@@ -38,6 +38,9 @@ export async function dispatchCommand(registry: CommandRegistry, body: Document,
     if (context.server.options.replSet === undefined) checkWriteConcernForStandalone(writeConcern);
     const maxTimeMS = parseMaxTimeMS(body.maxTimeMS);
     if (context.server.options.replSet !== undefined) gossipClusterTime(body.$clusterTime, context);
+    // As mongod: a write on a node that cannot accept writes fails as a whole, before it runs
+    // (a follower of the shared page log writes its `local` database only).
+    if (definition.writes && db !== 'local' && context.storage.role === 'follower') throw notWritablePrimary();
     const request: CommandRequest = { name, argument: body[name], body, db };
     context.logger.debug(LogComponent.Command, LogId.RunningCommand, 'About to run the command', { db, command: name });
     context.server.operationCounters.command += 1;
@@ -143,7 +146,11 @@ async function waitForWriteConcern(concern: WriteConcern, context: CommandContex
 function errorReply(error: unknown, context: CommandContext, name: string | undefined): Document {
   if (error instanceof CommandError) {
     context.logger.debug(LogComponent.Command, LogId.CommandFailed, 'Command failed', { command: name, error: describeError(error) });
-    return error.toReply();
+    const reply = error.toReply();
+    // A state-change error carries the topology version, as mongod's: a driver then knows the
+    // reply is no news (its monitor has seen that version) and does not wait for a new hello.
+    if (error.code === ErrorCodes.NotWritablePrimary) reply.topologyVersion = { processId: context.server.processId, counter: Long.fromNumber(context.server.topologyCounter) };
+    return reply;
   }
   // Not a command error: a bug or an unexpected engine failure. Say what it was, loudly.
   context.logger.error(LogComponent.Command, LogId.CommandFailedUnexpectedly, 'Command failed with an unexpected error', {

@@ -32,14 +32,19 @@ export async function handshakeReply(request: CommandRequest, context: CommandCo
   if (isAwaitableHello(body)) {
     const topologyVersion = body.topologyVersion as Document;
     const sameProcess = String(topologyVersion.processId) === server.processId.toHexString();
+    const current = String(topologyVersion.counter) === String(server.topologyCounter);
     const wait = isNumeric(body.maxAwaitTimeMS) ? toNumber(body.maxAwaitTimeMS) : 0;
-    if (sameProcess && wait > 0) await context.client.wait(wait);
+    // As mongod: wait until the topology changes (a step-up or step-down here) or the time is up.
+    if (sameProcess && current && wait > 0) await Promise.race([context.client.wait(wait), server.topologyChange()]);
   }
   const reply: Document = {};
+  // A follower of a shared page log serves reads only, as a secondary does.
+  const leader = server.storage.role === 'leader';
   if (body.helloOk === true) reply.helloOk = true;
-  if (legacy) reply.ismaster = true;
-  else reply.isWritablePrimary = true;
-  reply.topologyVersion = { processId: server.processId, counter: Long.fromNumber(0) };
+  if (legacy) reply.ismaster = leader;
+  else reply.isWritablePrimary = leader;
+  if (!leader) reply.secondary = true;
+  reply.topologyVersion = { processId: server.processId, counter: Long.fromNumber(server.topologyCounter) };
   if (server.options.replSet !== undefined) {
     const fields = helloReplicaSetFields(server, server.options.replSet);
     if (legacy) delete fields.isWritablePrimary;

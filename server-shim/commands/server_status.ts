@@ -1,4 +1,5 @@
 import { Long } from 'bson';
+import type { CheckpointInfo } from '../../engine/index.js';
 import { hostname } from 'node:os';
 import { serverVersion } from '../options/index.js';
 import { bigIntToTimestamp, type StorageFailure } from '../storage/index.js';
@@ -14,8 +15,27 @@ import { defineCommand } from './registry.js';
 export function storageSection(server: ServerState): Document {
   const checkpoint = server.storage.lastCheckpoint();
   const keyProvider = server.storage.connection.keyProviderStatus();
+  const roles = server.storage.connection.disaggStatus();
   return {
     mode: server.storage.connection.storage,
+    ...(roles === undefined ? {} : {
+      // The node's part in the page log it shares: a leader's checkpoint is its last; a
+      // follower's, the one it serves reads as of (null while it waits for a first).
+      role: roles.role,
+      nodeId: roles.nodeId,
+      term: Long.fromNumber(roles.term),
+      checkpoint: roles.checkpoint === undefined ? null : checkpointDocument(roles.checkpoint),
+      waitingForCheckpoint: roles.waitingForCheckpoint,
+      keyVersion: keyProvider?.keyVersion ?? null,
+      lag: { checkpoints: roles.lag.checkpoints, lsn: Long.fromNumber(roles.lag.lsn), newestId: roles.newest?.id ?? null },
+      heldCheckpoints: roles.heldCheckpoints,
+      fencedBy: roles.fencedBy === undefined ? null : { term: Long.fromNumber(roles.fencedBy.term), nodeId: roles.fencedBy.nodeId },
+      adoptedCheckpoint: roles.adopted,
+      // Every node's lease: the leader's, and each follower's held checkpoints (pruning keeps them while live).
+      leases: roles.leases.map((lease) => ({
+        nodeId: lease.nodeId, role: lease.role, term: Long.fromNumber(lease.term), checkpoints: lease.checkpoints, expiresAt: new Date(lease.expiresAt), live: lease.live, pid: lease.pid,
+      })),
+    }),
     lastCheckpoint:
       checkpoint === undefined
         ? null
@@ -74,6 +94,17 @@ function pageLogSection(server: ServerState): Document | null {
   return { mappedBytes: size.fileBytes === undefined ? null : Long.fromNumber(size.fileBytes), mapSizeBytes: Long.fromNumber(size.mapSizeBytes), usedBytes: Long.fromNumber(size.usedBytes) };
 }
 
+/** A checkpoint as `serverStatus` and the role commands show it. */
+export function checkpointDocument(checkpoint: CheckpointInfo): Document {
+  return {
+    id: checkpoint.id,
+    timestamp: bigIntToTimestamp(checkpoint.timestamp),
+    metadataLsn: checkpoint.metadataLsn ?? null,
+    keyProviderPageLsn: checkpoint.keyProviderPageLsn ?? null,
+    time: new Date(checkpoint.time),
+  };
+}
+
 function failureDocument(failure: StorageFailure | undefined): Document | null {
   return failure === undefined ? null : { code: failure.code, message: failure.message, location: failure.location, since: failure.since };
 }
@@ -113,7 +144,11 @@ export const serverStatusCommand = defineCommand({
       wiredTiger: { cache: cacheSection(server) },
       // Journal syncs and the waits they served: `waiters` above `syncs` is group commit.
       journal: { enabled: server.storage.connection.journalStats() !== undefined, ...server.storage.connection.journalStats() },
-      ...(server.options.replSet === undefined ? {} : { repl: { setName: server.options.replSet, isWritablePrimary: true, primary: server.hostAndPort, me: server.hostAndPort } }),
+      ...(server.options.replSet === undefined ? {} : {
+        repl: server.storage.role === 'leader'
+          ? { setName: server.options.replSet, isWritablePrimary: true, secondary: false, primary: server.hostAndPort, me: server.hostAndPort }
+          : { setName: server.options.replSet, isWritablePrimary: false, secondary: true, me: server.hostAndPort },
+      }),
     };
   },
 });

@@ -52,6 +52,7 @@ export const ErrorCodes = {
   BSONObjectTooLarge: 10334,
   DuplicateKey: 11000,
   InterruptedAtShutdown: 11600,
+  NotWritablePrimary: 10107,
   OutOfDiskSpace: 14031,
 } as const;
 

@@ -28,6 +28,12 @@ export interface ServerOptions {
   cacheSizeMB?: number;
   /** Completed checkpoints the page log keeps readable (the engine's `pageLogRetain`). */
   pageLogRetain?: number | 'all';
+  /** The page log directory several nodes share (default `DBPATH/pagelog`). */
+  pageLog?: string;
+  /** `leader` (default) writes the shared collections and checkpoints; `follower` serves the leader's checkpoints. */
+  disaggRole: 'leader' | 'follower';
+  /** Follower: the checkpoint id to pick up at start-up (default the newest). */
+  disaggCheckpoint?: string;
   /** The command line as given, for `getCmdLineOpts`. */
   argv: string[];
 }
@@ -67,6 +73,9 @@ export function parseCommandLine(argv: string[]): ParseResult {
     .option('--shutdown', 'stop the server running with this dbpath and wait until it has ended')
     .option('--cacheSizeMB <megabytes>', 'engine cache size in megabytes')
     .option('--pageLogRetain <count>', 'completed checkpoints the page log keeps readable, or "all" (default 2)')
+    .option('--pageLog <path>', 'the page log directory, which several nodes may share (default DBPATH/pagelog)')
+    .addOption(new Option('--disaggRole <role>', 'leader: writes shared collections and checkpoints; follower: serves the leader\'s checkpoints').choices(['leader', 'follower']).default('leader'))
+    .option('--disaggCheckpoint <id>', 'with --disaggRole follower: the checkpoint id to pick up at start-up (default the newest)')
     .allowExcessArguments(false)
     .exitOverride()
     .configureOutput({
@@ -107,6 +116,9 @@ export function parseCommandLine(argv: string[]): ParseResult {
     shutdown?: boolean;
     cacheSizeMB?: string;
     pageLogRetain?: string;
+    pageLog?: string;
+    disaggRole: 'leader' | 'follower';
+    disaggCheckpoint?: string;
   }>();
 
   const invalid = (message: string): ParseResult => ({
@@ -138,6 +150,17 @@ export function parseCommandLine(argv: string[]): ParseResult {
   if (raw.fork && raw.logpath === undefined) return invalid('--fork has to be used with --logpath');
   if (raw.fork && (raw.magicRestore || raw.repair)) return invalid('--fork cannot be used with --magicRestore or --repair');
   if (raw.shutdown && (raw.fork || raw.magicRestore || raw.repair)) return invalid('--shutdown cannot be used with --fork, --magicRestore or --repair');
+  if (raw.pageLog !== undefined && raw.pageLog.trim() === '') return invalid('--pageLog must not be empty');
+  if ((raw.pageLog !== undefined || raw.disaggRole === 'follower') && raw.storage !== 'disagg') {
+    return invalid('--pageLog and --disaggRole follower need --storage disagg');
+  }
+  if (raw.disaggRole === 'follower' && (raw.magicRestore || raw.repair)) {
+    return invalid('--disaggRole follower cannot be used with --magicRestore or --repair: they write the shared collections, which only the leader does');
+  }
+  if (raw.disaggCheckpoint !== undefined) {
+    if (raw.disaggRole !== 'follower') return invalid('--disaggCheckpoint is only valid with --disaggRole follower');
+    if (!/^[1-9]\d{0,15}$/.test(raw.disaggCheckpoint)) return invalid(`bad value for --disaggCheckpoint: "${raw.disaggCheckpoint}" (a checkpoint id, as fsync and serverStatus report it)`);
+  }
 
   const parameters = new ServerParameters();
   const setParameter: Record<string, string> = {};
@@ -175,6 +198,9 @@ export function parseCommandLine(argv: string[]): ParseResult {
       shutdown: raw.shutdown === true,
       cacheSizeMB,
       ...(pageLogRetain === undefined ? {} : { pageLogRetain }),
+      ...(raw.pageLog === undefined ? {} : { pageLog: raw.pageLog }),
+      disaggRole: raw.disaggRole,
+      ...(raw.disaggCheckpoint === undefined ? {} : { disaggCheckpoint: raw.disaggCheckpoint }),
       argv,
     },
   };

@@ -82,13 +82,15 @@ export function helloReplicaSetFields(server: ServerState, setName: string): Doc
   const storage = server.storage;
   const last = storage.lastAppliedTimestamp;
   const config = readReplicaSetConfig(storage);
+  const leader = storage.role === 'leader';
   return {
     hosts: [server.hostAndPort],
     setName,
     setVersion: config?.version ?? 1,
-    isWritablePrimary: true,
-    secondary: false,
-    primary: server.hostAndPort,
+    isWritablePrimary: leader,
+    secondary: !leader,
+    // A follower does not know where the leader serves clients.
+    ...(leader ? { primary: server.hostAndPort } : {}),
     me: server.hostAndPort,
     electionId: electionId(storage.term),
     lastWrite: {
@@ -111,7 +113,7 @@ export function replicaSetStatus(server: ServerState, setName: string): Document
   return {
     set: setName,
     date: now,
-    myState: 1,
+    myState: storage.role === 'leader' ? 1 : 2,
     term: Long.fromNumber(storage.term),
     syncSourceHost: '',
     syncSourceId: -1,
@@ -135,8 +137,8 @@ export function replicaSetStatus(server: ServerState, setName: string): Document
         _id: 0,
         name: server.hostAndPort,
         health: 1,
-        state: 1,
-        stateStr: 'PRIMARY',
+        state: storage.role === 'leader' ? 1 : 2,
+        stateStr: storage.role === 'leader' ? 'PRIMARY' : 'SECONDARY',
         uptime: uptimeSeconds,
         optime: applied,
         optimeDate: wallTime(last),

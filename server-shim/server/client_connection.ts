@@ -143,8 +143,9 @@ export class ClientConnection implements ClientState {
     let responseTo = request.header.requestId;
     // An awaitable hello with exhaustAllowed streams replies (moreToCome) until the client goes.
     const streaming = request.exhaustAllowed && isAwaitableHello(request.body) && !request.moreToCome;
+    let body = request.body;
     do {
-      const reply = await dispatchCommand(this.owner.registry, request.body, this.context());
+      const reply = await dispatchCommand(this.owner.registry, body, this.context());
       if (this.skipReply) {
         this.skipReply = false;
         this.close();
@@ -156,6 +157,8 @@ export class ClientConnection implements ClientState {
       await this.send(this.encodeReply(reply, requestId, responseTo, moreToCome, request.checksumPresent));
       if (!moreToCome) return;
       responseTo = requestId;
+      // As mongod: the next streamed reply waits on the topology version this one reported.
+      if (reply.topologyVersion !== undefined) body = { ...body, topologyVersion: reply.topologyVersion };
     } while (!this.closed);
   }
 

@@ -28,6 +28,11 @@ export class Server implements ServerState, ConnectionOwner {
   private listeningPort = 0;
   private checkpointTimer: NodeJS.Timeout | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
+  private pageLogTimer: NodeJS.Timeout | undefined;
+  private topologyChanges = 0;
+  private topologyChanged: { promise: Promise<void>; resolve: () => void } = Server.nextChange();
+  /** The last failure of the periodic pick-up, logged once until it changes. */
+  private lastPageLogError: string | undefined;
 
   constructor(
     readonly options: ServerOptions,
@@ -39,8 +44,29 @@ export class Server implements ServerState, ConnectionOwner {
     private readonly onShutdownRequest: (reason: string) => void,
   ) {
     parameters.onChange('checkpointIntervalSecs', () => this.scheduleCheckpoint());
+    storage.onRoleChange(() => {
+      this.topologyChanges += 1;
+      const changed = this.topologyChanged;
+      this.topologyChanged = Server.nextChange();
+      changed.resolve();
+    });
+    parameters.onChange('disaggPickUpIntervalMs', () => this.schedulePageLogWatch());
     parameters.onChange('logLevel', (level) => (logger.verbosity = Number(level)));
     logger.verbosity = parameters.getInteger('logLevel');
+  }
+
+  private static nextChange(): { promise: Promise<void>; resolve: () => void } {
+    let resolve!: () => void;
+    const promise = new Promise<void>((done) => (resolve = done));
+    return { promise, resolve };
+  }
+
+  get topologyCounter(): number {
+    return this.topologyChanges;
+  }
+
+  topologyChange(): Promise<void> {
+    return this.topologyChanged.promise;
   }
 
   get state(): ServerState {
@@ -139,6 +165,7 @@ export class Server implements ServerState, ConnectionOwner {
 
   private startBackgroundTasks(): void {
     this.scheduleCheckpoint();
+    this.schedulePageLogWatch();
     const sweepSeconds = this.parameters.getInteger('clientCursorMonitorFrequencySecs');
     this.sweepTimer = setInterval(() => {
       const expired = this.cursors.sweep(this.parameters.getInteger('cursorTimeoutMillis'));
@@ -177,10 +204,42 @@ export class Server implements ServerState, ConnectionOwner {
     this.checkpointTimer.unref();
   }
 
+  /**
+   * (Re)schedules the look at the shared page log every `disaggPickUpIntervalMs` (0 turns it
+   * off): a follower picks up the newest checkpoint; a leader a newer term fenced steps down.
+   */
+  private schedulePageLogWatch(): void {
+    if (this.pageLogTimer !== undefined) clearTimeout(this.pageLogTimer);
+    this.pageLogTimer = undefined;
+    const milliseconds = this.parameters.getInteger('disaggPickUpIntervalMs');
+    if (milliseconds <= 0 || this.listeners.length === 0 || this.storage.connection.storage !== 'disagg') return;
+    this.pageLogTimer = setTimeout(() => {
+      void this.watchPageLog().finally(() => {
+        if (this.pageLogTimer !== undefined) this.schedulePageLogWatch();
+      });
+    }, milliseconds);
+    this.pageLogTimer.unref();
+  }
+
+  private async watchPageLog(): Promise<void> {
+    const logger = this.logger.withContext('PageLogWatcher');
+    try {
+      if (this.storage.role === 'follower') await this.storage.pickUpCheckpoint();
+      else if (this.storage.connection.disaggStatus()?.fencedBy !== undefined) await this.storage.stepDown({ fenced: true });
+      this.lastPageLogError = undefined;
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      if (message !== this.lastPageLogError) logger.warning(LogComponent.Storage, LogId.CheckpointPickUpFailed, 'Could not pick up the newest checkpoint', { error: describeError(error) });
+      this.lastPageLogError = message;
+    }
+  }
+
   /** Stops listening, closes every client connection and cursor, and stops the timers. */
   async close(): Promise<void> {
     if (this.checkpointTimer !== undefined) clearTimeout(this.checkpointTimer);
     this.checkpointTimer = undefined;
+    if (this.pageLogTimer !== undefined) clearTimeout(this.pageLogTimer);
+    this.pageLogTimer = undefined;
     if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer);
     this.sweepTimer = undefined;
     const closing = this.listeners.splice(0).map((listener) => new Promise<void>((resolve) => listener.close(() => resolve())));

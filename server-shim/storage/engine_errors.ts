@@ -18,6 +18,11 @@ const codeFor: Partial<Record<string, number>> = {
   [ErrorCode.ConfigUnknownKey]: ErrorCodes.BadValue,
   [ErrorCode.NoSpace]: ErrorCodes.OutOfDiskSpace,
   [ErrorCode.StorageReplaced]: ErrorCodes.OperationFailed,
+  // A follower, or a leader a newer term fenced: mongod's answer to a write on a secondary.
+  [ErrorCode.NotLeader]: ErrorCodes.NotWritablePrimary,
+  [ErrorCode.Fenced]: ErrorCodes.NotWritablePrimary,
+  [ErrorCode.LeaderActive]: ErrorCodes.NotWritablePrimary,
+  [ErrorCode.CheckpointNotFound]: ErrorCodes.NoSuchKey,
 };
 
 /**

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { openConnection, type Connection, type ConnectionConfig, type EngineLogEvent } from '../../engine/index.js';
 import { engineEventLogIds, LogId, type Logger } from '../log/index.js';
 import { Storage } from './storage.js';
@@ -14,6 +15,14 @@ export interface OpenStorageOptions {
   journalCommitIntervalMs?: number;
   /** Open an existing dbpath without writing anything (checks that must leave every file as it was). */
   readOnly?: boolean;
+  /** The shared page log directory (`--pageLog`). */
+  pageLog?: string;
+  /** `--disaggRole`. */
+  disaggRole?: 'leader' | 'follower';
+  /** `--disaggCheckpoint`. */
+  disaggCheckpoint?: string;
+  /** The `disaggLeaseMs` server parameter. */
+  leaseMs?: number;
 }
 
 /** The engine configuration for the server's options, with engine events forwarded to `logger`. */
@@ -28,6 +37,10 @@ export function engineConfig(options: OpenStorageOptions, logger: Logger): Conne
     config.create = false;
     config.readOnly = true;
   }
+  if (options.pageLog !== undefined) config.pageLogPath = resolve(options.pageLog);
+  if (options.disaggRole === 'follower') config.role = 'follower';
+  if (options.disaggCheckpoint !== undefined) config.followerCheckpoint = options.disaggCheckpoint;
+  if (options.leaseMs !== undefined) config.leaseMs = options.leaseMs;
   return config;
 }
 

@@ -1,7 +1,7 @@
 import { Long, Timestamp, UUID } from 'bson';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { join } from 'node:path';
-import type { BackupPin, CheckpointInfo, Connection, Cursor, Range, Session } from '../../engine/index.js';
+import type { BackupPin, CheckpointInfo, CheckpointViewHold, Connection, Cursor, Range, Session } from '../../engine/index.js';
 import { EngineError, ErrorCode, whenWritable } from '../../engine/index.js';
 import { collectReport, formatFinding, verifyTable } from '../../engine/index.js';
 import { CommandError, ErrorCodes, LocationCodes } from '../errors/index.js';
@@ -63,6 +63,11 @@ export interface OperationState {
   /** `Date.now()` value after which a wait fails with MaxTimeMSExpired (50); none: no limit. */
   deadline?: number;
   waitingForLock: boolean;
+}
+
+/** mongod's refusal of a write on a node that is not the primary (here: a follower of the page log). */
+export function notWritablePrimary(): CommandError {
+  return new CommandError(ErrorCodes.NotWritablePrimary, 'not primary: this node follows the shared page log; writes go to its leader');
 }
 
 /** The error of an operation whose `maxTimeMS` ran out, as mongod words it. */
@@ -156,6 +161,11 @@ export class Storage {
    * replication recovery or anything else checkpoints; undefined when the home had none.
    */
   readonly recoveryTimestamp: bigint | undefined;
+  /** `leader`, or `follower` of a page log another node leads (its shared collections are that node's checkpoints). */
+  private currentRole: 'leader' | 'follower';
+  /** Role changes and pick-ups run one at a time. */
+  private roleChain: Promise<unknown> = Promise.resolve();
+  private readonly roleListeners: Array<() => void> = [];
 
   /**
    * Attaches to an open engine connection: creates the catalog and the oplog when missing,
@@ -168,20 +178,42 @@ export class Storage {
     this.readSession = connection.openSession();
     this.recoveryTimestamp = connection.lastCheckpoint()?.timestamp;
     const checkpointTimestamp = this.recoveryTimestamp ?? 0n;
+    this.currentRole = connection.disaggStatus()?.role ?? 'leader';
     this.clock.advanceTo(connection.stableTimestamp > checkpointTimestamp ? connection.stableTimestamp : checkpointTimestamp);
+    if (this.currentRole === 'follower') {
+      // The catalog is the leader's (a shared table, as of the checkpoint served): nothing to create.
+      this.loadCatalog();
+      this.readOplogTop();
+      return;
+    }
+    this.prepareLeader();
+  }
+
+  /** A leader's start (or step-up): the catalog and the oplog exist, the clock and term follow them. */
+  private prepareLeader(): void {
+    const connection = this.connection;
     if (!connection.hasTable(catalogUri)) connection.createTable(catalogUri, tableConfig);
     this.loadCatalog();
     this.adoptLocalTables();
     const oplog = this.catalog.get(oplogNamespace);
     if (oplog === undefined) {
-      // Nothing else runs yet at start-up: no gate to pass.
+      // Nothing else runs yet at start-up (or at a step-up, which holds writes): no gate to pass.
       this.insideWrite = true;
       try {
         this.createCollectionNow(parseNamespace(oplogNamespace), { capped: true, size: 1024 * 1024 * 1024 }, false);
       } finally {
         this.insideWrite = false;
       }
-    } else {
+    }
+    this.readOplogTop();
+    // A term taken in the page log (a step-up) is the replication term from then on.
+    this.term = Math.max(this.term, connection.disaggStatus()?.term ?? 0);
+  }
+
+  /** Moves the clock and the term to the oplog's last entry. */
+  private readOplogTop(): void {
+    const oplog = this.catalog.get(oplogNamespace);
+    if (oplog !== undefined) {
       const cursor = this.readSession.openCursor(oplog.uri);
       try {
         for (const [, value] of cursor.entries({ reverse: true })) {
@@ -197,12 +229,16 @@ export class Storage {
   }
 
   private loadCatalog(): void {
+    // A follower waiting for the leader's first checkpoint has no catalog yet.
+    if (!this.connection.hasTable(catalogUri)) return;
     const cursor = this.readSession.openCursor(catalogUri);
     try {
       for (const [, value] of cursor.entries()) {
         const record = decodeDocument(value as Buffer);
         const entry = catalogEntryFromRecord(record);
         if (!this.connection.hasTable(entry.uri)) {
+          // The leader's local collections (its oplog) are not a follower's: it has none of them.
+          if (entry.local && this.currentRole === 'follower') continue;
           if (entry.local) {
             // Local tables do not travel with the shared data (a node restored from the page
             // log starts without them): recreate the table empty.
@@ -279,6 +315,8 @@ export class Storage {
    * that holds other tables only (a repair's page move); without them it waits for any.
    */
   async write<T>(work: () => T, namespaces?: readonly string[]): Promise<T> {
+    // A follower writes its local collections only; anything else is refused before it waits.
+    if (this.currentRole === 'follower' && namespaces?.some((ns) => !ns.startsWith('local.'))) throw notWritablePrimary();
     await this.waitUntilWritable(namespaces);
     if (this.failure !== undefined) {
       throw new CommandError(this.failure.code === ErrorCode.NoSpace ? ErrorCodes.OutOfDiskSpace : ErrorCodes.OperationFailed,
@@ -357,7 +395,8 @@ export class Storage {
       const entry = this.catalog.get(ns);
       if (entry === undefined) return undefined;
       uris.push(entry.uri);
-      if (!entry.local) uris.push(this.catalog.get(oplogNamespace)!.uri);
+      const oplog = this.catalog.get(oplogNamespace);
+      if (!entry.local && oplog !== undefined) uris.push(oplog.uri);
     }
     return uris;
   }
@@ -386,6 +425,8 @@ export class Storage {
    */
   private commit(operation: OplogOperation | undefined, body: (session: Session) => void): bigint {
     this.assertInsideWrite();
+    // A replicated write on a follower (the engine refuses any write to a shared table too).
+    if (operation !== undefined && this.currentRole === 'follower') throw notWritablePrimary();
     // Someone else (a restore, a repair) may have moved the stable timestamp: stay above it.
     this.clock.advanceTo(this.connection.stableTimestamp);
     const timestamp = this.clock.tick();
@@ -583,14 +624,14 @@ export class Storage {
 
   // ---- Reads ---------------------------------------------------------------------------------
 
-  /** The document whose key field equals `keyValue`, with its key. */
-  findByKey(entry: CollectionEntry, keyValue: unknown): { key: Buffer; document: Document } | undefined {
+  /** The document whose key field equals `keyValue`, with its key (as of a follower's held `view`, if given). */
+  findByKey(entry: CollectionEntry, keyValue: unknown, view?: CheckpointViewHold): { key: Buffer; document: Document } | undefined {
     const key = encodeKey(keyValue);
     return this.read(() =>
       withCursor(this.readSession, entry.uri, (cursor) => {
         const value = cursor.get(key);
         return value === undefined ? undefined : { key, document: decodeDocument(value as Buffer) };
-      }),
+      }, view),
     );
   }
 
@@ -611,10 +652,23 @@ export class Storage {
    * position. Fails with QueryPlanKilled if the collection is dropped meanwhile.
    */
   *scan(entry: CollectionEntry, plan: AccessPlan = { kind: 'scan' }, reverse = false): Generator<{ key: Buffer; document: Document }> {
+    // A follower's scan stays on the checkpoint it started on, through every batch and every
+    // pick-up meanwhile (the lease keeps the leader from pruning it), like a cursor of
+    // WiredTiger on a checkpoint.
+    const view = this.currentRole === 'follower' && !entry.local ? this.connection.holdCheckpointView() : undefined;
+    try {
+      yield* this.scanChunks(entry, plan, reverse, view);
+    } finally {
+      view?.release();
+    }
+  }
+
+  private *scanChunks(entry: CollectionEntry, plan: AccessPlan, reverse: boolean, view: CheckpointViewHold | undefined): Generator<{ key: Buffer; document: Document }> {
+    const live = (): CollectionEntry => (view === undefined ? this.liveEntry(entry) : entry);
     if (plan.kind === 'points') {
       const values = reverse ? [...plan.values].reverse() : plan.values;
       for (const value of values) {
-        const found = this.findByKey(this.liveEntry(entry), value);
+        const found = this.findByKey(live(), value, view);
         if (found) yield found;
       }
       return;
@@ -628,14 +682,14 @@ export class Storage {
     }
     for (;;) {
       const chunk = this.read(() =>
-        withCursor(this.readSession, this.liveEntry(entry).uri, (cursor) => {
+        withCursor(this.readSession, live().uri, (cursor) => {
           const records: { key: Buffer; document: Document }[] = [];
           for (const [key, value] of cursor.entries(range)) {
             records.push({ key: key as Buffer, document: decodeDocument(value as Buffer) });
             if (records.length >= scanChunkSize) break;
           }
           return records;
-        }),
+        }, view),
       );
       yield* chunk;
       if (chunk.length < scanChunkSize) return;
@@ -740,6 +794,99 @@ export class Storage {
     return { records, errors, warnings, corruptRecords };
   }
 
+  // ---- Roles: a leader and followers sharing one page log ----------------------------------------
+
+  /** `follower` when this node serves another node's checkpoints of a shared page log; else `leader`. */
+  get role(): 'leader' | 'follower' {
+    return this.currentRole;
+  }
+
+  /** Calls `listener` after every step-up and step-down. */
+  onRoleChange(listener: () => void): void {
+    this.roleListeners.push(listener);
+  }
+
+  private setRole(role: 'leader' | 'follower'): void {
+    this.currentRole = role;
+    for (const listener of this.roleListeners) listener();
+  }
+
+  /**
+   * Follower: picks up the checkpoint `id` (default the newest) and reloads the catalog from
+   * it when it changed. Scans already open stay on the checkpoint they started on.
+   */
+  pickUpCheckpoint(id?: string): Promise<CheckpointInfo | undefined> {
+    return this.onRoleChain(async () => {
+      if (this.currentRole !== 'follower') throw new CommandError(ErrorCodes.IllegalOperation, 'only a follower picks up checkpoints: this node is the leader');
+      const before = this.connection.disaggStatus()?.checkpoint?.id;
+      let info: CheckpointInfo | undefined;
+      try {
+        info = await this.connection.pickUpCheckpoint(id);
+      } catch (error) {
+        throw engineErrorToCommandError(error);
+      }
+      if (info !== undefined && info.id !== before) this.reloadCatalog();
+      return info;
+    });
+  }
+
+  /**
+   * Follower to leader (`replSetStepUp`): the engine takes the page log's writer role with a new
+   * term, which fences the old leader; then the catalog and oplog are made the leader's and the
+   * clock and term move past the checkpoint continued from.
+   */
+  stepUp(): Promise<CheckpointInfo | undefined> {
+    return this.onRoleChain(async () => {
+      if (this.currentRole === 'leader') throw new CommandError(ErrorCodes.IllegalOperation, 'this node is the leader already');
+      const blocker = this.block();
+      try {
+        const checkpoint = await this.connection.stepUp();
+        this.setRole('leader');
+        this.catalog.clear();
+        if (checkpoint !== undefined) this.clock.advanceTo(checkpoint.timestamp);
+        this.prepareLeader();
+        this.logger.info(LogComponent.Replication, LogId.SteppedUp, 'Transition to PRIMARY complete; database writes are now permitted', {
+          term: this.term, checkpoint: checkpoint?.id ?? null,
+        });
+        return checkpoint;
+      } catch (error) {
+        throw engineErrorToCommandError(error);
+      } finally {
+        blocker.release();
+      }
+    });
+  }
+
+  /**
+   * Leader to follower (`replSetStepDown`, or after a newer term fenced this node): a final
+   * checkpoint unless fenced, then the node serves the newest checkpoint as a follower. Writes
+   * are held meanwhile and refused afterwards (NotWritablePrimary).
+   */
+  stepDown(options: { fenced?: boolean } = {}): Promise<void> {
+    return this.onRoleChain(async () => {
+      if (this.currentRole === 'follower') throw new CommandError(ErrorCodes.NotWritablePrimary, 'not primary so can\'t step down');
+      const blocker = this.block();
+      try {
+        await this.checkpointChain;
+        const term = this.connection.disaggStatus()?.term;
+        await this.connection.stepDown(options);
+        this.setRole('follower');
+        this.reloadCatalog();
+        this.logger.info(LogComponent.Replication, LogId.SteppedDown, options.fenced ? 'Stepped down: a newer term fenced this node' : 'Stepped down: this node follows the page log', { term });
+      } catch (error) {
+        throw engineErrorToCommandError(error);
+      } finally {
+        blocker.release();
+      }
+    });
+  }
+
+  private onRoleChain<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.roleChain.then(work);
+    this.roleChain = run.catch(() => undefined);
+    return run;
+  }
+
   // ---- Checkpoints and lifecycle -------------------------------------------------------------
 
   /**
@@ -834,6 +981,18 @@ export class Storage {
    */
   private recordCheckpointFailure(error: unknown): void {
     const code = error instanceof EngineError ? error.code : 'UNKNOWN';
+    if (code === ErrorCode.Fenced) {
+      // Not a failure of the storage: another node leads now. This one steps down.
+      this.logger.warning(LogComponent.Storage, LogId.Fenced, 'Checkpoint refused: a newer term fenced this node; stepping down', {
+        error: error instanceof Error ? error.message : String(error),
+      });
+      if (this.currentRole === 'leader' && !this.closing) {
+        void this.stepDown({ fenced: true }).catch((stepDownError: unknown) => {
+          this.logger.error(LogComponent.Storage, LogId.Fenced, 'Step-down after fencing failed', { error: stepDownError instanceof Error ? stepDownError.message : String(stepDownError) });
+        });
+      }
+      return;
+    }
     const failure: StorageFailure = {
       code,
       message: error instanceof Error ? error.message : String(error),
@@ -1088,6 +1247,7 @@ export class Storage {
    */
   async close(): Promise<void> {
     this.closing = true;
+    await this.roleChain;
     const backup = this.activeBackup;
     if (backup !== undefined && backup !== 'opening') this.closeBackup(backup.backupId);
     for (const blocker of [...this.blockers]) blocker.release();
@@ -1111,9 +1271,9 @@ export interface StorageFailure {
   since: Date;
 }
 
-/** Runs `work` with a cursor on `uri`, closing it afterwards. */
-function withCursor<T>(session: Session, uri: string, work: (cursor: Cursor) => T): T {
-  const cursor = session.openCursor(uri);
+/** Runs `work` with a cursor on `uri` (as of a follower's held `view`, if given), closing it afterwards. */
+function withCursor<T>(session: Session, uri: string, work: (cursor: Cursor) => T, view?: CheckpointViewHold): T {
+  const cursor = session.openCursor(uri, view === undefined ? {} : { view });
   try {
     return work(cursor);
   } finally {

@@ -1,0 +1,60 @@
+import type { Document, MongoClient } from 'mongodb';
+import { join } from 'node:path';
+import type { ShimFixture } from './mocha_hooks.js';
+import type { ShimOptions, ShimProcess } from './shim_process.js';
+
+/** `serverStatus.disagg` of a node. */
+export async function disaggStatus(client: MongoClient): Promise<Document> {
+  return (await client.db('admin').command({ serverStatus: 1 })).disagg as Document;
+}
+
+/** The page log a leader started without `--pageLog` keeps: `DBPATH/pagelog`. */
+export function pageLogOf(leader: ShimProcess): string {
+  return leader.options.pageLog ?? join(leader.dbpath, 'pagelog');
+}
+
+/**
+ * Starts a follower of `leader`'s page log on a dbpath of its own (`--disaggRole follower
+ * --pageLog ...`), with the leader's key provider unless `options` says otherwise.
+ */
+export function launchFollower(shims: ShimFixture, leader: ShimProcess, options: ShimOptions = {}): Promise<ShimProcess> {
+  return shims.launch({
+    disaggRole: 'follower',
+    pageLog: pageLogOf(leader),
+    ...(leader.options.replSet === undefined ? {} : { replSet: leader.options.replSet }),
+    ...(leader.options.keyProvider === undefined ? {} : { keyProvider: leader.options.keyProvider }),
+    ...(leader.options.keyProviderConfig === undefined ? {} : { keyProviderConfig: leader.options.keyProviderConfig }),
+    ...options,
+  });
+}
+
+/** Takes a checkpoint on the leader (`fsync`) and returns its id. */
+export async function checkpointOn(leader: MongoClient): Promise<string> {
+  return String((await leader.db('admin').command({ fsync: 1 })).checkpointId);
+}
+
+/**
+ * Waits until a follower serves checkpoint `id` or a later one (by its periodic pick-up), and
+ * returns its `serverStatus.disagg`. Fails after `timeoutMs`.
+ */
+export async function waitForPickUp(follower: MongoClient, id: string, timeoutMs = 15_000): Promise<Document> {
+  const deadline = Date.now() + timeoutMs;
+  let status: Document = {};
+  while (Date.now() < deadline) {
+    status = await disaggStatus(follower);
+    const served = (status.checkpoint as Document | null)?.id as string | undefined;
+    if (served !== undefined && BigInt(served) >= BigInt(id)) return status;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`the follower did not pick up checkpoint ${id} within ${timeoutMs} ms; it serves ${JSON.stringify(status.checkpoint)}`);
+}
+
+/** Waits until `condition` holds (polled every 50 ms), failing with `what` after `timeoutMs`. */
+export async function waitUntil(what: string, condition: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
+}
