@@ -60,15 +60,15 @@ export const LogId = {
   ReplicationRecoveryStarting: 23987,
   /** mongod's "Applied oplog entries during replication recovery". */
   ReplicationRecoveryFinished: 21536,
-  ReplicationRecoverySkipped: 7140260,
+  ReplicationRecoverySkipped: 7140280,
   /** mongod's "Transition to PRIMARY complete" and related lines of a role change. */
   SteppedUp: 21331,
   SteppedDown: 21402,
   // Disaggregated roles (STORAGE).
-  CheckpointPickedUp: 7140261,
-  CheckpointPickUpFailed: 7140262,
-  Fenced: 7140263,
-  WaitingForFirstCheckpoint: 7140264,
+  CheckpointPickedUp: 7140281,
+  CheckpointPickUpFailed: 7140282,
+  Fenced: 7140283,
+  WaitingForFirstCheckpoint: 7140284,
   // Engine events forwarded as they are.
   EngineEvent: 7140220,
   // Key provider (KEY_PROVIDER): engine events with a stable name, never with key bytes.
