@@ -9,7 +9,7 @@ import { repositoryRoot } from '../libs/report.js';
 /**
  * The README's commands, run as a newcomer would paste them: every shell block under "Running
  * it by hand" runs whole, in order, from the repository root (with a temp dir for `/tmp/lab`
- * and a free port for 27017); every `npm run` line elsewhere names a script that exists, with
+ * and free ports for 27017 and 27018); every `npm run` line elsewhere names a script that exists, with
  * flags its program accepts. `npm ci` and `npm test` themselves are what CI runs.
  */
 
@@ -76,8 +76,8 @@ describe('README: every command it shows works as written', function () {
     it(`runs block ${index + 1} of "Running it by hand" whole: ${block.lines[1] ?? block.lines[0]}`, async () => {
       const lab = await dir({ prefix: 'readme-lab-', unsafeCleanup: true });
       try {
-        const port = String(await freePort());
-        const script = block.lines.join('\n').replaceAll('/tmp/lab', lab.path).replaceAll('27017', port);
+        const [port, secondPort] = [String(await freePort()), String(await freePort())];
+        const script = block.lines.join('\n').replaceAll('/tmp/lab', lab.path).replaceAll('27017', port).replaceAll('27018', secondPort);
         const result = await execa('bash', ['-euo', 'pipefail', '-c', script], {
           cwd: root, reject: false, timeout: 150_000, all: true, env: { MONGOSH_NO_UPDATE_CHECK: '1' },
         });
@@ -87,11 +87,16 @@ describe('README: every command it shows works as written', function () {
         const text = block.lines.join('\n');
         if (text.includes('--fork')) expect(result.all).to.include('child process started successfully');
         if (text.includes('--shutdown')) expect(result.all).to.match(/killing process with pid: \d+/);
-        if (text.includes('insertOne')) expect(result.all).to.include("x: 'hello'");
+        if (text.includes('x: "hello"')) expect(result.all).to.include("x: 'hello'");
         if (/wt-readpath\/main\.js .* verify/.test(text)) expect(result.all).to.match(/wt-readpath verify: 0 error\(s\)/);
         if (/wt-readpath\/main\.js .* dump/.test(text)) expect(result.all).to.match(/^Data$/m);
         if (text.includes('--dryRun')) expect(result.all).to.include('Repair dry run completed: nothing was changed');
         if (/wt-readpath\/main\.js .* keys/.test(text)) expect(result.all).to.match(/keyVersion \d+/);
+        if (text.includes('--disaggRole follower')) {
+          // The follower served the leader's document and says it is not writable.
+          expect(result.all.replace(/\s+/g, ' ')).to.include('[ { _id: 1 } ]');
+          expect(result.all).to.match(/^false$/m);
+        }
       } finally {
         await lab.cleanup();
       }
