@@ -18,6 +18,26 @@ function hasEnded(pid: number): boolean {
   }
 }
 
+/** A server started with `--fork` on a new dbpath; `cleanup` kills it if it still runs and removes its files. */
+async function forkedServer(): Promise<{ dbpath: string; logpath: string; port: number; pid: number; stdout: string; cleanup: () => Promise<void> }> {
+  const home = await dir({ prefix: 'fork-', unsafeCleanup: true });
+  const dbpath = join(home.path, 'db');
+  await mkdir(dbpath);
+  const logpath = join(home.path, 'mongod.log');
+  const port = await freePort();
+  const forked = await runShim(['--dbpath', dbpath, '--port', String(port), '--fork', '--logpath', logpath]);
+  const pid = Number(/forked process: (\d+)/.exec(forked.stdout)?.[1]);
+  const cleanup = async (): Promise<void> => {
+    if (Number.isSafeInteger(pid) && !hasEnded(pid)) process.kill(pid, 'SIGKILL');
+    await home.cleanup();
+  };
+  if (forked.exitCode !== 0) {
+    await cleanup();
+    expect.fail(`--fork exited ${forked.exitCode}: ${forked.stdout}${forked.stderr}`);
+  }
+  return { dbpath, logpath, port, pid, stdout: forked.stdout, cleanup };
+}
+
 describe('mongod-shim: process lifecycle', function () {
   const shims = shimsPerTest();
 
@@ -186,38 +206,23 @@ describe('mongod-shim: process lifecycle', function () {
 
   describe('--fork and --shutdown', () => {
     it('--fork returns once the server accepts connections; --shutdown stops it cleanly and the data stays', async () => {
-      const home = await dir({ prefix: 'fork-', unsafeCleanup: true });
-      const dbpath = join(home.path, 'db');
-      await mkdir(dbpath);
-      const logpath = join(home.path, 'mongod.log');
-      let pid: number | undefined;
+      const server = await forkedServer();
       try {
-        const port = await freePort();
-        const forked = await runShim(['--dbpath', dbpath, '--port', String(port), '--fork', '--logpath', logpath]);
-        expect(forked.exitCode, forked.stdout + forked.stderr).to.equal(0);
-        pid = Number(/forked process: (\d+)/.exec(forked.stdout)?.[1]);
-        expect(forked.stdout).to.include('child process started successfully, parent exiting');
+        expect(server.stdout).to.include('child process started successfully, parent exiting');
         // Ready means ready: the first connection after the parent exits succeeds.
-        const client = await MongoClient.connect(`mongodb://127.0.0.1:${port}/?directConnection=true`, { serverSelectionTimeoutMS: 2000 });
+        const client = await MongoClient.connect(`mongodb://127.0.0.1:${server.port}/?directConnection=true`, { serverSelectionTimeoutMS: 2000 });
         await client.db('forked').collection('c').insertOne({ _id: 1 } as never);
         await client.close();
-        const stopped = await runShim(['--dbpath', dbpath, '--shutdown']);
+        const stopped = await runShim(['--dbpath', server.dbpath, '--shutdown']);
         expect(stopped.exitCode, stopped.stdout + stopped.stderr).to.equal(0);
-        expect(stopped.stdout).to.include(`killing process with pid: ${pid}`);
-        expect(hasEnded(pid), 'the server has ended when --shutdown returns').to.equal(true);
-        const log = parseLogLines(readFileSync(logpath, 'utf8'));
+        expect(stopped.stdout).to.include(`killing process with pid: ${server.pid}`);
+        expect(hasEnded(server.pid), 'the server has ended when --shutdown returns').to.equal(true);
+        const log = parseLogLines(readFileSync(server.logpath, 'utf8'));
         expect(log.at(-1)).to.deep.include({ msg: 'Shutting down', attr: { exitCode: 0 } });
-        const dump = await runReadPath(['-h', dbpath, 'dump', 'table:forked.c']);
+        const dump = await runReadPath(['-h', server.dbpath, 'dump', 'table:forked.c']);
         expect(dump.exitCode, dump.stderr).to.equal(0);
       } finally {
-        if (pid !== undefined) {
-          try {
-            process.kill(pid, 'SIGKILL');
-          } catch {
-            // ended
-          }
-        }
-        await home.cleanup();
+        await server.cleanup();
       }
     });
 
@@ -262,30 +267,21 @@ describe('mongod-shim: process lifecycle', function () {
     });
 
     it('--shutdown exits 1 when the server could not shut down cleanly (its final checkpoint failed), and the lock it leaves names it', async () => {
-      const home = await dir({ prefix: 'fork-', unsafeCleanup: true });
-      const dbpath = join(home.path, 'db');
-      await mkdir(dbpath);
-      const logpath = join(home.path, 'mongod.log');
-      let pid: number | undefined;
+      const server = await forkedServer();
       try {
-        const port = await freePort();
-        const forked = await runShim(['--dbpath', dbpath, '--port', String(port), '--fork', '--logpath', logpath]);
-        expect(forked.exitCode, forked.stdout + forked.stderr).to.equal(0);
-        pid = Number(/forked process: (\d+)/.exec(forked.stdout)?.[1]);
-        const client = await MongoClient.connect(`mongodb://127.0.0.1:${port}/?directConnection=true`);
+        const client = await MongoClient.connect(`mongodb://127.0.0.1:${server.port}/?directConnection=true`);
         await client.db('app').collection('c').insertOne({ _id: 1 } as never);
         await client.close();
         // The page log disappears under the server: its final checkpoint cannot be written.
-        await rm(join(dbpath, 'pagelog'), { recursive: true, force: true });
-        const stopped = await runShim(['--dbpath', dbpath, '--shutdown']);
+        await rm(join(server.dbpath, 'pagelog'), { recursive: true, force: true });
+        const stopped = await runShim(['--dbpath', server.dbpath, '--shutdown']);
         expect(stopped.exitCode, stopped.stdout).to.equal(1);
         expect(stopped.stdout).to.include('ended without a clean shutdown');
-        expect(hasEnded(pid)).to.equal(true);
-        expect(readFileSync(join(dbpath, 'mongod.lock'), 'utf8').split('\n')[0]).to.equal(String(pid));
-        expect(parseLogLines(readFileSync(logpath, 'utf8')).at(-1)).to.deep.include({ msg: 'Shutting down', attr: { exitCode: 6 } });
+        expect(hasEnded(server.pid)).to.equal(true);
+        expect(readFileSync(join(server.dbpath, 'mongod.lock'), 'utf8').split('\n')[0]).to.equal(String(server.pid));
+        expect(parseLogLines(readFileSync(server.logpath, 'utf8')).at(-1)).to.deep.include({ msg: 'Shutting down', attr: { exitCode: 6 } });
       } finally {
-        if (pid !== undefined && !hasEnded(pid)) process.kill(pid, 'SIGKILL');
-        await home.cleanup();
+        await server.cleanup();
       }
     });
 
