@@ -1,21 +1,12 @@
 import { expect } from 'chai';
 import { rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { Document, MongoClient, MongoServerError } from 'mongodb';
+import type { Document, MongoClient } from 'mongodb';
 import {
-  allDocuments, checkpointOn, copyDbpath, disaggStatus, launchFollower, oplogAfter, restoreStream, runReadPath, runShim, shimsPerTest, waitForPickUp,
+  allDocuments, serverError, checkpointOn, copyDbpath, disaggStatus, launchFollower, oplogAfter, restoreStream, runReadPath, runShim, shimsPerTest, waitForPickUp,
 } from '../libs/index.js';
 
 type Doc = { _id: number | string; total?: number; name?: string };
-
-async function serverError(promise: Promise<unknown>): Promise<MongoServerError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as MongoServerError;
-  }
-  throw new Error('expected the command to fail');
-}
 
 async function tableUri(client: MongoClient, db: string, collection: string): Promise<string> {
   const [info] = await client.db(db).listCollections({ name: collection }).toArray();

@@ -1,20 +1,11 @@
 import { expect } from 'chai';
-import type { Document, MongoClient, MongoServerError } from 'mongodb';
+import type { Document, MongoClient } from 'mongodb';
 import {
-  allDocuments, checkpointOn, disaggStatus, launchFollower, pageLogOf, runReadPath, shimsPerTest, waitForPickUp, waitUntil, type ShimProcess,
+  allDocuments, serverError, checkpointOn, disaggStatus, launchFollower, pageLogOf, runReadPath, shimsPerTest, waitForPickUp, waitUntil, type ShimProcess,
 } from '../libs/index.js';
 
 /** Documents with any `_id` (the driver's default schema wants an ObjectId). */
 type Doc = { _id: number | string; qty?: number; body?: string };
-
-async function serverError(promise: Promise<unknown>): Promise<MongoServerError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as MongoServerError;
-  }
-  throw new Error('expected the command to fail');
-}
 
 /** The fatal line a server that failed to start logged. */
 function fatalLine(shim: ShimProcess): Document {

@@ -1,19 +1,10 @@
 import { expect } from 'chai';
-import type { Document, MongoServerError } from 'mongodb';
+import type { Document } from 'mongodb';
 import {
-  allDocuments, checkpointOn, disaggStatus, launchFollower, pageLogOf, runReadPath, shimsPerTest, waitForPickUp, waitUntil, type ShimProcess,
+  allDocuments, serverError, checkpointOn, disaggStatus, launchFollower, pageLogOf, runReadPath, shimsPerTest, waitForPickUp, waitUntil, type ShimProcess,
 } from '../libs/index.js';
 
 type Doc = { _id: number | string; v?: number };
-
-async function serverError(promise: Promise<unknown>): Promise<MongoServerError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as MongoServerError;
-  }
-  throw new Error('expected the command to fail');
-}
 
 async function isWritablePrimary(shim: ShimProcess): Promise<boolean> {
   const client = await shim.client();

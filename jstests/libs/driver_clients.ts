@@ -1,4 +1,4 @@
-import type { MongoClient } from 'mongodb';
+import type { MongoClient, MongoServerError } from 'mongodb';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** The part of the driver's client that a stuck close leaves behind (not public API). */
@@ -29,4 +29,14 @@ export async function closeClientBounded(client: MongoClient, timeoutMs = 2_000)
     }
   }
   return finished;
+}
+
+/** The server error `promise` rejects with; throws when it resolves (the command was expected to fail). */
+export async function serverError(promise: Promise<unknown>): Promise<MongoServerError> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as MongoServerError;
+  }
+  throw new Error('expected the command to fail');
 }

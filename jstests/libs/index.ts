@@ -16,3 +16,4 @@ export { allDocuments, copyDbpath, oplogAfter, restoreStream } from './restore.j
 export { closeBackupCursor, copyBackupFiles, copyDbpathSlowly, dataFileHashes, filesUnder, openBackupCursor } from './backup.js';
 export type { BackupCursor, BackupFile } from './backup.js';
 export { checkpointOn, disaggStatus, launchFollower, pageLogOf, waitForPickUp, waitUntil } from './nodes.js';
+export { serverError } from './driver_clients.js';
