@@ -722,6 +722,7 @@ class LmdbPageLog implements PageLog, NodeRecordStore {
 
   getCompleteCheckpoint(lsn?: number): CompletionRecord | undefined {
     this.checkOpen();
+    this.seeOtherWriters();
     if (lsn === undefined) {
       for (const { key, value } of this.checkpoints.getRange({ reverse: true, limit: 1 })) {
         return this.toCompletionRecord(decodeLsnKey(key), value);
@@ -735,6 +736,7 @@ class LmdbPageLog implements PageLog, NodeRecordStore {
 
   listCompleteCheckpoints(after?: number): CompletionRecord[] {
     this.checkOpen();
+    this.seeOtherWriters();
     if (after !== undefined) checkLsn('after', after, {});
     const result: CompletionRecord[] = [];
     const range = after === undefined ? {} : { start: encodeLsnKey(after + 1) };
@@ -767,7 +769,9 @@ class LmdbPageLog implements PageLog, NodeRecordStore {
   getLastLsn(): number {
     this.checkOpen();
     // Another node writes a log this process only reads.
-    return this.currentRole === 'leader' ? this.lastLsn : this.lastStoredLsn();
+    if (this.currentRole === 'leader') return this.lastLsn;
+    this.seeOtherWriters();
+    return this.lastStoredLsn();
   }
 
   records(range: { from?: number; to?: number } = {}): Iterable<LogEntry> {
@@ -1164,6 +1168,15 @@ class LmdbPageLog implements PageLog, NodeRecordStore {
 
   private toCompletionRecord(lsn: number, value: Uint8Array): CompletionRecord {
     return { lsn, ...decodeCompletionRecord(lsn, asBuffer(value)) };
+  }
+
+  /**
+   * A node that does not write reads what another node committed: LMDB reuses one read
+   * snapshot until it is reset, and a commit in another process (or another environment of
+   * this one) does not reset it.
+   */
+  private seeOtherWriters(): void {
+    if (this.currentRole !== 'leader') this.root.resetReadTxn();
   }
 
   private lastStoredLsn(): number {
