@@ -1,30 +1,13 @@
 import { join } from 'node:path';
+import { engineFailure, engineFailureNow } from '../testing/failures.js';
 import { expect } from 'chai';
 import type { Connection, ConnectionConfig } from '../api.js';
-import { EngineError, ErrorCode } from '../errors.js';
+import { ErrorCode } from '../errors.js';
 import { testHomes } from '../testing/homes.js';
 
 const keyOf = (i: number): string => `key${String(i).padStart(5, '0')}`;
 
-async function rejection(promise: Promise<unknown>): Promise<EngineError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).to.be.instanceOf(EngineError);
-    return error as EngineError;
-  }
-  throw new Error('expected the promise to reject');
-}
 
-function thrown(action: () => unknown): EngineError {
-  try {
-    action();
-  } catch (error) {
-    expect(error).to.be.instanceOf(EngineError);
-    return error as EngineError;
-  }
-  throw new Error('expected an error');
-}
 
 function values(connection: Connection, uri = 'table:t'): string[] {
   const session = connection.openSession();
@@ -67,9 +50,9 @@ describe('connection: a follower of a leader\'s page log', function () {
     expect(status.checkpoint).to.include({ id: first.id, lsn: first.lsn, metadataLsn: first.metadataLsn });
     expect(values(reader)).to.have.length(300);
     const cursor = reader.openSession().openCursor('table:t');
-    expect(thrown(() => cursor.put('x', 'y')).code).to.equal(ErrorCode.NotLeader);
-    expect(thrown(() => reader.createTable('table:u', 'key_format=S,value_format=S')).code).to.equal(ErrorCode.NotLeader);
-    expect(thrown(() => reader.dropTable('table:t')).code).to.equal(ErrorCode.NotLeader);
+    expect(engineFailureNow(() => cursor.put('x', 'y')).code).to.equal(ErrorCode.NotLeader);
+    expect(engineFailureNow(() => reader.createTable('table:u', 'key_format=S,value_format=S')).code).to.equal(ErrorCode.NotLeader);
+    expect(engineFailureNow(() => reader.dropTable('table:t')).code).to.equal(ErrorCode.NotLeader);
     // Local tables stay its own.
     reader.createTable('table:mine', 'key_format=S,value_format=S', { shared: false });
     reader.openSession().openCursor('table:mine').put('a', 'b');
@@ -118,14 +101,14 @@ describe('connection: a follower of a leader\'s page log', function () {
     await leader.checkpoint();
     const second = await leader.checkpoint();
     const reader = await follower(pageLogPath);
-    const pruned = await rejection(reader.pickUpCheckpoint(first.id));
+    const pruned = await engineFailure(() => reader.pickUpCheckpoint(first.id));
     expect(pruned.code).to.equal(ErrorCode.CheckpointNotFound);
     expect(pruned.message).to.contain('pruned');
-    const future = await rejection(reader.pickUpCheckpoint(String(second.lsn! + 1000)));
+    const future = await engineFailure(() => reader.pickUpCheckpoint(String(second.lsn! + 1000)));
     expect(future.code).to.equal(ErrorCode.CheckpointNotFound);
-    expect(thrown(() => reader.pickUpCheckpoint('abc')).code).to.equal(ErrorCode.InvalidArgument);
+    expect(engineFailureNow(() => reader.pickUpCheckpoint('abc')).code).to.equal(ErrorCode.InvalidArgument);
     expect(reader.disaggStatus()!.checkpoint?.id).to.equal(second.id);
-    const opened = await rejection(homes.open(await homes.directory(), { role: 'follower', pageLogPath, followerCheckpoint: first.id }));
+    const opened = await engineFailure(async () => homes.open(await homes.directory(), { role: 'follower', pageLogPath, followerCheckpoint: first.id }));
     expect(opened.code).to.equal(ErrorCode.CheckpointNotFound);
   });
 
@@ -137,7 +120,7 @@ describe('connection: a follower of a leader\'s page log', function () {
     const home = await homes.directory();
     const reader = await homes.open(home, { role: 'follower', pageLogPath });
     await reader.close();
-    const error = await rejection(homes.open(home, { role: 'follower', pageLogPath: other.pageLogPath }));
+    const error = await engineFailure(() => homes.open(home, { role: 'follower', pageLogPath: other.pageLogPath }));
     expect(error.code).to.equal(ErrorCode.PageLogMismatch);
   });
 
@@ -152,7 +135,7 @@ describe('connection: a follower of a leader\'s page log', function () {
     await reader.pickUpCheckpoint();
     expect(reader.keyProviderStatus()!.keyVersion).to.equal(leader.keyProviderStatus()!.keyVersion).and.to.equal(before.keyVersion + 1);
     expect(reader.keyProviderStatus()!.pageLsn).to.equal(leader.keyProviderStatus()!.pageLsn);
-    const unkeyed = await rejection(homes.open(await homes.directory(), { role: 'follower', pageLogPath }));
+    const unkeyed = await engineFailure(async () => homes.open(await homes.directory(), { role: 'follower', pageLogPath }));
     expect(unkeyed.code).to.equal(ErrorCode.ConfigInvalid);
   });
 
@@ -166,7 +149,7 @@ describe('connection: a follower of a leader\'s page log', function () {
     expect(reader.disaggStatus()).to.include({ role: 'leader', term: 2 });
     expect(values(reader)).to.have.length(50);
 
-    const refused = await rejection(leader.checkpoint());
+    const refused = await engineFailure(() => leader.checkpoint());
     expect(refused.code).to.equal(ErrorCode.Fenced);
     expect(refused.message).to.contain('term 1 was fenced by term 2');
     expect(leader.disaggStatus()!.fencedBy).to.include({ term: 2 });

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
+import { engineFailure, engineFailureNow } from '../testing/failures.js';
 import { expect } from 'chai';
 import { dir, type DirectoryResult } from 'tmp-promise';
-import { ErrorCode, PageLogError } from '../errors.js';
+import { ErrorCode } from '../errors.js';
 import { openPageLog, type PageLog, type PageLogOptions } from './index.js';
 import {
   claimWriterRole, leasedCheckpoints, liveLeader, releaseLease, renewFollowerLease, renewLeaderLease,
@@ -10,25 +11,7 @@ import {
 
 const BASE = { backlinkLsn: 0, baseLsn: 0, flags: 0 };
 
-async function rejectionOf(promise: Promise<unknown>): Promise<PageLogError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).to.be.instanceOf(PageLogError);
-    return error as PageLogError;
-  }
-  throw new Error('expected a PageLogError, the promise resolved');
-}
 
-function thrownBy(action: () => unknown): PageLogError {
-  try {
-    action();
-  } catch (error) {
-    expect(error).to.be.instanceOf(PageLogError);
-    return error as PageLogError;
-  }
-  throw new Error('expected a PageLogError, nothing was thrown');
-}
 
 async function checkpoint(log: PageLog, text: string, timestamp = 10n): Promise<number> {
   log.openHandle(200).put(100, BASE, Buffer.from(text));
@@ -145,7 +128,7 @@ describe('page log nodes on LMDB', () => {
   it('refuses a second leader with LEADER_ACTIVE while the first lives, and lets the same node reclaim its log', async () => {
     const first = await open({ nodeId: 'a', address: 'host:1' });
     expect(first).to.include({ role: 'leader', term: 1, nodeId: 'a' });
-    const error = await rejectionOf(openPageLog(path, { nodeId: 'b' }));
+    const error = await engineFailure(() => openPageLog(path, { nodeId: 'b' }));
     expect(error.code).to.equal(ErrorCode.LeaderActive);
     expect(error.message).to.contain('node a (host:1').and.contain('term 1');
     await first.close();
@@ -169,15 +152,15 @@ describe('page log nodes on LMDB', () => {
     expect(follower).to.include({ role: 'follower', term: 0 });
     expect(follower.getCompleteCheckpoint()?.lsn).to.equal(lsn);
     expect(follower.openHandle(200).get(100)[0]!.image.toString()).to.equal('one');
-    expect(thrownBy(() => follower.openHandle(200).put(101, BASE, Buffer.from('x'))).code).to.equal(ErrorCode.NotLeader);
-    expect(thrownBy(() => follower.beginCheckpoint()).code).to.equal(ErrorCode.NotLeader);
-    expect((await rejectionOf(follower.prune!(1))).code).to.equal(ErrorCode.NotLeader);
+    expect(engineFailureNow(() => follower.openHandle(200).put(101, BASE, Buffer.from('x'))).code).to.equal(ErrorCode.NotLeader);
+    expect(engineFailureNow(() => follower.beginCheckpoint()).code).to.equal(ErrorCode.NotLeader);
+    expect((await engineFailure(() => follower.prune!(1))).code).to.equal(ErrorCode.NotLeader);
     const after = await checkpoint(leader, 'two');
     expect(follower.getLastLsn(), 'a follower sees the leader\'s later records').to.equal(after);
   });
 
   it('refuses to open a missing log as a follower', async () => {
-    const error = await rejectionOf(openPageLog(path, { role: 'follower' }));
+    const error = await engineFailure(() => openPageLog(path, { role: 'follower' }));
     expect(error.code).to.equal(ErrorCode.MissingFile);
   });
 
@@ -207,11 +190,11 @@ describe('page log nodes on LMDB', () => {
 
     old.openHandle(200).put(100, BASE, Buffer.from('fenced'));
     old.beginCheckpoint();
-    const refused = await rejectionOf(old.completeCheckpoint({ timestamp: 20n, oldestTimestamp: 1n, metadata: 'fenced' }));
+    const refused = await engineFailure(() => old.completeCheckpoint({ timestamp: 20n, oldestTimestamp: 1n, metadata: 'fenced' }));
     expect(refused.code).to.equal(ErrorCode.Fenced);
     expect(refused.message).to.contain("term 1 was fenced by term 2 (node b");
     expect(old.fencedBy?.term).to.equal(2);
-    expect(thrownBy(() => old.openHandle(200).put(101, BASE, Buffer.from('later'))).code).to.equal(ErrorCode.Fenced);
+    expect(engineFailureNow(() => old.openHandle(200).put(101, BASE, Buffer.from('later'))).code).to.equal(ErrorCode.Fenced);
 
     const images = [...follower.records()].filter((entry) => entry.kind === 'page').length;
     expect(images, 'only the page of the checkpoint before the step-up is stored').to.equal(1);
@@ -248,6 +231,6 @@ describe('page log nodes on LMDB', () => {
     const inspector = await open({ readOnly: true });
     expect(inspector.role).to.equal('inspector');
     expect(inspector.nodeRecords().leases.map((lease) => lease.nodeId)).to.deep.equal(['a']);
-    expect((await rejectionOf(inspector.holdCheckpoints([1]))).code).to.equal(ErrorCode.ReadOnly);
+    expect((await engineFailure(() => inspector.holdCheckpoints([1]))).code).to.equal(ErrorCode.ReadOnly);
   });
 });

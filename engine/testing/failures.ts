@@ -11,3 +11,14 @@ export async function engineFailure(work: () => Promise<unknown>): Promise<Engin
   }
   return expect.fail('expected an EngineError');
 }
+
+/** The `EngineError` that `action` throws synchronously; fails the test when it returns or throws anything else. */
+export function engineFailureNow(action: () => unknown): EngineError {
+  try {
+    action();
+  } catch (error) {
+    expect(error, String((error as Error)?.stack)).to.be.instanceOf(EngineError);
+    return error as EngineError;
+  }
+  return expect.fail('expected an EngineError');
+}
