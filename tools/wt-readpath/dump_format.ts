@@ -1,5 +1,5 @@
 import { escapeForDump, parseConfig, PRINTED_AS_IS } from '../../engine/format/index.js';
-import type { HomeReader, LeafRecords, MetadataEntry, StoredRecord } from '../../engine/verify/index.js';
+import type { HomeReader, LeafRecords, MetadataEntry } from '../../engine/verify/index.js';
 
 /**
  * `wt dump`'s text format: the header `wt dump` prints, the creation configuration it
@@ -183,11 +183,6 @@ export class DumpEncoder {
 
 function viewOf(bytes: Uint8Array): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
-/** One record's two lines. */
-export function dumpRecord(record: StoredRecord, hex: boolean): string {
-  return `${dumpItem(record.key, hex)}\n${dumpItem(record.value, hex)}\n`;
 }
 
 /** The URI `wt dump` names: a bare name means `table:NAME`. */

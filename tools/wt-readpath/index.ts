@@ -8,7 +8,7 @@ import { creationConfig, DumpEncoder, dumpHeader, dumpUri } from './dump_format.
 
 export { buildProgram, main } from './program.js';
 export { ExitCode, type ExitCodeValue } from './output.js';
-export { collapseConfig, CREATE_DEFAULTS, creationConfig, dumpHeader, dumpItem, dumpRecord } from './dump_format.js';
+export { collapseConfig, CREATE_DEFAULTS, creationConfig, dumpHeader, dumpItem } from './dump_format.js';
 export { liveServerPid, SERVER_LOCK_FILE } from './lock.js';
 
 /** What one read of a home processed. */
