@@ -2,24 +2,13 @@ import { Command, InvalidArgumentError } from 'commander';
 import { publishSuiteReport } from '../libs/report.js';
 import { chooseSeed } from '../libs/seeded_random.js';
 import { describeCopy, runDamageCampaign } from './damage_campaign.js';
+import { positiveInteger, seedValue } from '../libs/option_values.js';
 
 /**
  * `npm run damage -- [--copies 300] [--seed N] [--only 12,40] [--concurrency 2]`: the damage
  * campaign over a few hundred damaged copies. Prints a line per copy and the report; exits 1
  * when any copy failed. `--seed S --only N` replays copy N of a run with seed S.
  */
-function positiveInteger(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError('expected a positive integer');
-  return parsed;
-}
-
-function seedValue(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 0) throw new InvalidArgumentError('expected a non-negative integer');
-  return parsed;
-}
-
 function indexList(value: string): number[] {
   const indexes = value.split(',').map(Number);
   if (indexes.some((index) => !Number.isInteger(index) || index < 0)) throw new InvalidArgumentError('expected copy numbers separated by commas');

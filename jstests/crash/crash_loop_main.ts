@@ -1,24 +1,13 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { publishSuiteReport } from '../libs/report.js';
 import { chooseSeed } from '../libs/seeded_random.js';
 import { describeCrashFailures, runCrashLoop } from './crash_loop.js';
+import { positiveInteger, seedValue } from '../libs/option_values.js';
 
 /**
  * `npm run crash -- --rounds 500 [--seed N] [--storage local]`: the long crash loop. Prints a
  * line per round and the report; exits 1 when any round failed (the home and logs are kept).
  */
-function positiveInteger(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError('expected a positive integer');
-  return parsed;
-}
-
-function seedValue(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 0) throw new InvalidArgumentError('expected a non-negative integer');
-  return parsed;
-}
-
 const program = new Command('crash')
   .description('crash loop: write, checkpoint, rotate keys, SIGKILL mongod-shim at random moments, restart and check that no acknowledged write is lost')
   .option('--rounds <n>', 'rounds to run', positiveInteger, 500)

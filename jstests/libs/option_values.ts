@@ -1,0 +1,17 @@
+import { InvalidArgumentError } from 'commander';
+
+/** Option parsers shared by the long campaigns' command lines (`npm run crash`, `npm run damage`). */
+
+/** A count: an integer of at least 1. */
+export function positiveInteger(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError('expected a positive integer');
+  return parsed;
+}
+
+/** A seed to replay a run with: an integer of at least 0. */
+export function seedValue(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0) throw new InvalidArgumentError('expected a non-negative integer');
+  return parsed;
+}
