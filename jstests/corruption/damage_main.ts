@@ -2,7 +2,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { publishSuiteReport } from '../libs/report.js';
 import { chooseSeed } from '../libs/seeded_random.js';
 import { describeCopy, runDamageCampaign } from './damage_campaign.js';
-import { positiveInteger, seedValue } from '../libs/option_values.js';
+import { positiveInteger, nonNegativeInteger } from '../libs/option_values.js';
 
 /**
  * `npm run damage -- [--copies 300] [--seed N] [--only 12,40] [--concurrency 2]`: the damage
@@ -18,7 +18,7 @@ function indexList(value: string): number[] {
 const program = new Command('damage')
   .description('damage campaign: random bit flips, zeroed ranges, truncations, garbage and turtle edits on copies of healthy homes; every wt-readpath subcommand and a server start on each')
   .option('--copies <n>', 'damaged copies to check', positiveInteger, 300)
-  .option('--seed <n>', 'seed of the campaign (copy N uses seed + N)', seedValue)
+  .option('--seed <n>', 'seed of the campaign (copy N uses seed + N)', nonNegativeInteger)
   .option('--only <list>', 'only these copy numbers (to replay them)', indexList)
   .option('--concurrency <n>', 'copies checked at once', positiveInteger, 2)
   .showHelpAfterError();

@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { publishSuiteReport } from '../libs/report.js';
 import { chooseSeed } from '../libs/seeded_random.js';
 import { describeCrashFailures, runCrashLoop } from './crash_loop.js';
-import { positiveInteger, seedValue } from '../libs/option_values.js';
+import { positiveInteger, nonNegativeInteger } from '../libs/option_values.js';
 
 /**
  * `npm run crash -- --rounds 500 [--seed N] [--storage local]`: the long crash loop. Prints a
@@ -11,10 +11,10 @@ import { positiveInteger, seedValue } from '../libs/option_values.js';
 const program = new Command('crash')
   .description('crash loop: write, checkpoint, rotate keys, SIGKILL mongod-shim at random moments, restart and check that no acknowledged write is lost')
   .option('--rounds <n>', 'rounds to run', positiveInteger, 500)
-  .option('--seed <n>', 'seed of the random choices (printed by every run, to replay it)', seedValue)
+  .option('--seed <n>', 'seed of the random choices (printed by every run, to replay it)', nonNegativeInteger)
   .option('--storage <mode>', 'disagg (with key rotations) or local', 'disagg')
   .option('--keep', 'keep the dbpath and logs even when every round passed', false)
-  .option('--followers <n>', 'follower processes on the leader\'s page log (disagg only; default 0)', (value: string) => Number(value), 0)
+  .option('--followers <n>', 'follower processes on the leader\'s page log (disagg only)', nonNegativeInteger, 0)
   .showHelpAfterError();
 
 program.parse(process.argv);

@@ -9,8 +9,8 @@ export function positiveInteger(value: string): number {
   return parsed;
 }
 
-/** A seed to replay a run with: an integer of at least 0. */
-export function seedValue(value: string): number {
+/** A seed or a count that may be 0: an integer of at least 0. */
+export function nonNegativeInteger(value: string): number {
   const parsed = Number(value);
   if (!Number.isInteger(parsed) || parsed < 0) throw new InvalidArgumentError('expected a non-negative integer');
   return parsed;
