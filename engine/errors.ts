@@ -41,6 +41,13 @@ export const ErrorCode = {
    * credentials, is gone, or did not answer in time. Nothing is assumed written.
    */
   StoreUnavailable: 'STORE_UNAVAILABLE',
+  /**
+   * A page-log location that names no store this engine can open: an unknown URL scheme, a
+   * malformed URL, a store module that does not implement the store interface.
+   */
+  StoreInvalid: 'STORE_INVALID',
+  /** A networked store whose schema has a version this engine does not know (a newer engine's). */
+  StoreSchemaUnknown: 'STORE_SCHEMA_UNKNOWN',
   // Several nodes on one page log (page_log/nodes.ts).
   /** Another node's leader holds the page log's writer role with a live lease: a second leader is refused. */
   LeaderActive: 'LEADER_ACTIVE',
@@ -121,6 +128,9 @@ const errorClassOfCode: Record<ErrorCodeValue, ErrorClassValue> = {
   [ErrorCode.PageLogMismatch]: ErrorClass.Corruption,
   [ErrorCode.CheckpointMetadataCorrupt]: ErrorClass.Corruption,
   [ErrorCode.StoreUnavailable]: ErrorClass.CouldNotRun,
+  [ErrorCode.StoreInvalid]: ErrorClass.CouldNotRun,
+  // Like a newer format: sound, but not readable by this engine.
+  [ErrorCode.StoreSchemaUnknown]: ErrorClass.CouldNotRun,
   // Roles and fencing are the state of the cluster, never damage.
   [ErrorCode.LeaderActive]: ErrorClass.CouldNotRun,
   [ErrorCode.Fenced]: ErrorClass.CouldNotRun,

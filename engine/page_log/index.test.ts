@@ -6,13 +6,16 @@ describe('page log public entry', () => {
     expect(Object.keys(pageLog).sort()).to.deep.equal([
       'DEFAULT_LEASE_MS',
       'KEY_PROVIDER_TABLE_ID',
-      'LMDB_DATA_FILE',
       'MAX_DELTAS_PER_CHAIN',
       'MIN_USER_PAGE_ID',
       'PutFlags',
       'SHARED_METADATA_TABLE_ID',
       'TURTLE_PAGE_TABLE_ID',
+      'displayLocation',
+      'isLocalStore',
       'openPageLog',
+      'parseStoreLocation',
+      'probePageLog',
     ]);
   });
 

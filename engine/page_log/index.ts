@@ -10,6 +10,7 @@ export {
   TURTLE_PAGE_TABLE_ID,
 } from './interface.js';
 import type { PageLog, PageLogOptions } from './interface.js';
+import type { StorePresence } from './store.js';
 
 export type {
   CompleteCheckpointArgs,
@@ -26,14 +27,23 @@ export type {
 } from './interface.js';
 
 /**
- * Opens (or creates) the page log at `path`: see `lmdb_page_log.ts`, which this loads on the
- * first call, so that importing the module does not load LMDB and its encoders (reading a
- * local home never needs them).
+ * Opens (or creates) the page log at `location`: a directory or `lmdb:PATH` (the embedded
+ * store), `postgres://...` (a PostgreSQL database), or a store module's file (see
+ * `location.ts`). Loads the store on the first call, so that importing this module loads none
+ * (reading a local home never needs one).
  */
-export async function openPageLog(path: string, options?: PageLogOptions): Promise<PageLog> {
-  const { openPageLog: open } = await import('./lmdb_page_log.js');
-  return open(path, options);
+export async function openPageLog(location: string, options?: PageLogOptions): Promise<PageLog> {
+  const { openPageLog: open } = await import('./open.js');
+  return open(location, options);
 }
+
+/** Whether `location` holds a page log (present, empty, absent, unreadable), without opening it. */
+export async function probePageLog(location: string): Promise<StorePresence> {
+  const { probePageLog: probe } = await import('./open.js');
+  return probe(location);
+}
+export { displayLocation, isLocalStore, parseStoreLocation } from './location.js';
+export type { StoreLocation } from './location.js';
+export type { PageLogStore, StorePresence } from './store.js';
 export { DEFAULT_LEASE_MS } from './nodes.js';
 export type { LeaseRecord, NodeRecords, NodeRole, TermRecord } from './nodes.js';
-export { LMDB_DATA_FILE } from './lmdb_files.js';

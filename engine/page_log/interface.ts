@@ -298,7 +298,7 @@ export interface PageLog {
    * The store's size: its data file, the memory map's reserved size and the bytes in use.
    * Cheap (no scan), for serverStatus. Optional: stores without a memory map have none.
    */
-  storageSize?(): PageLogStorageSize;
+  storageSize?(): PageLogStorageSize | undefined;
   /**
    * Writes a consistent copy of the log as it is once every record queued so far is durable
    * into the new directory `directory` (a log that opens like this one, with the same

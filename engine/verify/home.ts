@@ -1,4 +1,4 @@
-import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { EngineError, ErrorCode, IoError } from '../errors.js';
 import {
@@ -8,7 +8,7 @@ import {
 import {
   METADATA_FILE, PAIRED_CHECKPOINT_KEY, parsePairedCheckpoint, readTurtleFile, requireMetadataCheckpoint, turtleBackupState, type PairedCheckpoint,
 } from '../meta/index.js';
-import { LMDB_DATA_FILE, openPageLog, SHARED_METADATA_TABLE_ID, type PageLog } from '../page_log/index.js';
+import { displayLocation, openPageLog, probePageLog, SHARED_METADATA_TABLE_ID, type PageLog } from '../page_log/index.js';
 import {
   checkCompletion, completionAt, readCompletions, latestCheckpointMetadata,
   type CheckpointMetadata,
@@ -92,14 +92,19 @@ export class HomeReader {
     const pageLogPath = options.pageLogPath ?? join(home, PAGE_LOG_DIRECTORY);
     reader.readTurtleFile(pageLogPath);
     reader.readLocalMetadata(options.verify ?? false);
-    const where = { file: options.pageLogPath ?? PAGE_LOG_DIRECTORY };
-    const presence = pageLogPresence(pageLogPath);
+    const where = { file: options.pageLogPath === undefined ? PAGE_LOG_DIRECTORY : displayLocation(options.pageLogPath) };
+    let presence: Awaited<ReturnType<typeof probePageLog>>;
+    try {
+      presence = await probePageLog(pageLogPath);
+    } catch (error) {
+      presence = { state: 'unreadable', file: pageLogPath, reason: errorMessage(error), code: 'IO' };
+    }
     // Read once (a malformed entry is reported once); a page log that opens reads it itself.
-    const paired = presence.present && !presence.empty ? undefined : reader.pairedCheckpoint();
-    if (presence.empty && paired === undefined) {
+    const paired = presence.state === 'present' ? undefined : reader.pairedCheckpoint();
+    if (presence.state === 'empty' && paired === undefined) {
       // As the engine does: a store LMDB never initialised, which no checkpoint depends on, is a new one.
-      sink.warning(FindingCode.PageLogEmpty, `${PAGE_LOG_DIRECTORY}/${LMDB_DATA_FILE} is empty: a page log never initialised, which no checkpoint of this home names`, where);
-    } else if (presence.present) {
+      sink.warning(FindingCode.PageLogEmpty, `${presence.file} is empty: a page log never initialised, which no checkpoint of this home names`, where);
+    } else if (presence.state === 'present' || presence.state === 'empty') {
       try {
         reader.pageLog = await openPageLog(pageLogPath, { readOnly: true });
       } catch (error) {
@@ -109,13 +114,13 @@ export class HomeReader {
         const keyPages = options.verify === true ? await import('./key_pages.js') : undefined;
         reader.readSharedMetadata(keyPages);
       }
-    } else if (presence.unreadable !== undefined) {
-      sink.error(FindingCode.PageLogUnreadable, `the page log at ${pageLogPath} does not read: ${presence.unreadable}`, where);
+    } else if (presence.state === 'unreadable') {
+      sink.error(FindingCode.PageLogUnreadable, `the page log at ${displayLocation(pageLogPath)} does not read: ${presence.reason}`, where);
     } else if (options.pageLogPath !== undefined) {
-      sink.error(FindingCode.PageLogUnreadable, `no page log at ${options.pageLogPath}`, where);
+      sink.error(FindingCode.PageLogUnreadable, `no page log at ${displayLocation(options.pageLogPath)}`, where);
     } else if (paired !== undefined) {
       // The engine refuses a home that pairs with a checkpoint when its page log is gone: so does verify.
-      sink.error(FindingCode.PageLogMissing, `the home pairs with the checkpoint completed at LSN ${paired.lsn} of a page log, but ${PAGE_LOG_DIRECTORY}/${LMDB_DATA_FILE} is missing`, {
+      sink.error(FindingCode.PageLogMissing, `the home pairs with the checkpoint completed at LSN ${paired.lsn} of a page log, but ${presence.file} is missing`, {
         ...where, lsn: paired.lsn,
       });
     }
@@ -353,22 +358,6 @@ export class HomeReader {
   }
 }
 
-/**
- * Whether a page log's data file is there: present (and whether empty), absent (`ENOENT`, also
- * for a missing directory), or there but unreadable (a directory without permission, a file in
- * place of the directory), with the reason.
- */
-function pageLogPresence(path: string): { present: boolean; empty?: boolean; unreadable?: string } {
-  try {
-    accessSync(join(path, LMDB_DATA_FILE), constants.R_OK);
-    const stat = statSync(join(path, LMDB_DATA_FILE));
-    return { present: true, empty: stat.isFile() && stat.size === 0 };
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return { present: false };
-    return { present: false, unreadable: errorMessage(error) };
-  }
-}
 
 /** Throws `IoError` (`MISSING_FILE`) when `home` is not a database home at all. */
 export function requireHome(home: string): void {

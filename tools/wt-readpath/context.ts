@@ -1,7 +1,6 @@
-import { accessSync, constants, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ErrorCode, PageLogError } from '../../engine/errors.js';
-import { LMDB_DATA_FILE, openPageLog, type PageLog } from '../../engine/page_log/index.js';
+import { displayLocation, openPageLog, probePageLog, type PageLog } from '../../engine/page_log/index.js';
 import { FindingSink, HomeReader, PAGE_LOG_DIRECTORY, requireHome, type Finding } from '../../engine/verify/index.js';
 import { refuseLiveHome } from './lock.js';
 import { ExitCode, UsageError, type ExitCodeValue, type Output } from './output.js';
@@ -41,7 +40,7 @@ export class HomeSession {
   static async open(home: string, output: Output, options: HomeOptions): Promise<HomeSession> {
     checkHome(home);
     const session = new HomeSession(home, output);
-    session.reader = await HomeReader.open(home, session.sink, { pageLogPath: options.pageLog === undefined ? undefined : resolve(options.pageLog) });
+    session.reader = await HomeReader.open(home, session.sink, { pageLogPath: options.pageLog });
     session.report();
     return session;
   }
@@ -73,29 +72,26 @@ export class HomeSession {
  * `IO` otherwise.
  */
 export async function openPageLogOf(home: string, options: HomeOptions): Promise<PageLog | undefined> {
-  const path = options.pageLog === undefined ? join(home, PAGE_LOG_DIRECTORY) : resolve(options.pageLog);
-  const dataFile = join(path, LMDB_DATA_FILE);
-  try {
-    accessSync(dataFile, constants.R_OK);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT') {
-      throw new PageLogError(`the page log at ${path} does not read: ${(error as Error).message}`, { file: path, cause: error }, code === 'ENOTDIR' ? ErrorCode.Corruption : ErrorCode.Io);
-    }
-    if (options.pageLog !== undefined) throw new UsageError(`no page log at ${path}`);
+  const location = options.pageLog ?? join(home, PAGE_LOG_DIRECTORY);
+  const presence = await probePageLog(location);
+  if (presence.state === 'unreadable') {
+    throw new PageLogError(`the page log at ${displayLocation(location)} does not read: ${presence.reason}`, { file: presence.file }, presence.code === 'CORRUPTION' ? ErrorCode.Corruption : ErrorCode.Io);
+  }
+  if (presence.state === 'absent') {
+    if (options.pageLog !== undefined) throw new UsageError(`no page log at ${displayLocation(location)}`);
     const paired = HomeReader.pairedCheckpointOf(home, new FindingSink());
     if (paired !== undefined) {
-      throw new PageLogError(`${home} pairs with the checkpoint completed at LSN ${paired.lsn} of a page log, but ${dataFile} is missing`, {
-        file: dataFile, lsn: paired.lsn,
+      throw new PageLogError(`${home} pairs with the checkpoint completed at LSN ${paired.lsn} of a page log, but ${presence.file} is missing`, {
+        file: presence.file, lsn: paired.lsn,
       }, ErrorCode.CheckpointMetadataCorrupt);
     }
     return undefined;
   }
-  if (statSync(dataFile).size === 0 && options.pageLog === undefined && HomeReader.pairedCheckpointOf(home, new FindingSink()) === undefined) {
+  if (presence.state === 'empty' && options.pageLog === undefined && HomeReader.pairedCheckpointOf(home, new FindingSink()) === undefined) {
     // As the engine does: a store LMDB never initialised, which no checkpoint depends on, holds nothing.
     return undefined;
   }
-  return openPageLog(path, { readOnly: true });
+  return openPageLog(location, { readOnly: true });
 }
 
 /** Prints a sink's findings as diagnostics; returns 2 when any is an error, else 0. */

@@ -1,5 +1,9 @@
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { ErrorCode, PageLogError } from '../../errors.js';
+import { postgresError, sqlState } from './errors.js';
+import { maskedUrl } from './masked_url.js';
+
+export { maskedUrl };
 
 /**
  * A PostgreSQL connection the engine can query synchronously: the engine's page reads are
@@ -21,30 +25,6 @@ export interface QueryResult {
 
 /** How long a statement may take unless the caller says otherwise. */
 const DEFAULT_TIMEOUT_MS = 30_000;
-
-/** Query parameters of a PostgreSQL URL that carry secrets. */
-const SECRET_PARAMETERS = ['password', 'sslpassword', 'sslkey'];
-
-/**
- * The URL with its secrets masked: `postgres://user:secret@host/db?password=x` ->
- * `postgres://user:***@host/db?password=***`.
- */
-export function maskedUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== '') parsed.password = '***';
-    for (const name of SECRET_PARAMETERS) if (parsed.searchParams.has(name)) parsed.searchParams.set(name, '***');
-    return parsed.toString().replaceAll('%2A%2A%2A', '***');
-  } catch {
-    return '(an unparsable URL)';
-  }
-}
-
-/** A SQLSTATE is five characters; anything else is the client's own code (ECONNREFUSED...). */
-function sqlState(code: string | undefined): string {
-  if (code === undefined) return '';
-  return /^[0-9A-Z]{5}$/.test(code) ? ` (SQLSTATE ${code})` : ` (${code})`;
-}
 
 interface WorkerAnswer {
   id: number;
@@ -108,8 +88,9 @@ export class SyncPostgresClient {
       }
       const remaining = deadline - Date.now();
       if (remaining <= 0 || Atomics.wait(this.flag, 0, 0, remaining) === 'timed-out') {
-        // The connection may still answer later; nothing it says can be trusted to match.
-        void this.close();
+        // The connection may still answer later: the thread drops it (the next statement gets
+        // a new one), and an answer with this id is never taken for another statement's.
+        this.requests.postMessage({ id, reset: true });
         throw new PageLogError(`the PostgreSQL store did not answer within ${this.timeoutMs} ms`, { uri: maskedUrl(this.url) }, ErrorCode.StoreUnavailable);
       }
       Atomics.store(this.flag, 0, 0);
@@ -126,9 +107,7 @@ export class SyncPostgresClient {
   }
 
   private failure(error: { message: string; code?: string }): PageLogError {
-    // Class 08 (connection exception) and 57P (operator intervention: a shutdown) mean the
-    // server went away; anything else is the statement's own error.
-    const unavailable = error.code === undefined || error.code.startsWith('08') || error.code.startsWith('57P');
-    return new PageLogError(`PostgreSQL store: ${error.message}${sqlState(error.code)}`, { uri: maskedUrl(this.url) }, unavailable ? ErrorCode.StoreUnavailable : ErrorCode.PageLog);
+    return postgresError(error, this.url);
   }
+
 }

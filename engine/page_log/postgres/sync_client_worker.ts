@@ -2,24 +2,48 @@ import pg from 'pg';
 import { workerData, parentPort, type MessagePort } from 'node:worker_threads';
 
 /**
- * The thread of `SyncPostgresClient`: one `pg` connection; each request's answer is posted on
- * the answer port, then the shared flag is raised so the waiting engine thread wakes.
+ * The thread of `SyncPostgresClient`: one `pg` connection at a time; each request's answer is
+ * posted on the answer port, then the shared flag is raised so the waiting engine thread wakes.
+ * A connection that broke (the server went away, a statement timed out) is replaced by a new
+ * one at the next request, so a store that comes back is used again.
  */
 const { url, flag, requests, answers, connectTimeoutMs } = workerData as {
   url: string; flag: Int32Array; requests: MessagePort; answers: MessagePort; connectTimeoutMs: number;
 };
 
-// Bytes as Buffers and 64-bit integers as text (callers convert), never as lossy numbers.
-const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: connectTimeoutMs });
-/** Set once the connection broke (the server went away): every later request fails with it. */
-const state: { broken?: { message: string; code?: string } } = {};
-client.on('error', (error: Error & { code?: string }) => {
-  state.broken = { message: error.message, code: error.code ?? '08006' };
-});
+interface Failure { message: string; code?: string }
 
-/** Read afresh: the connection may break while a statement runs. */
-function brokenCode(): string | undefined {
-  return state.broken?.code;
+/** The connection and, once it broke, why. */
+let current: { client: pg.Client; broken?: Failure } | undefined;
+
+async function connect(): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: connectTimeoutMs });
+  const state: { client: pg.Client; broken?: Failure } = { client };
+  client.on('error', (error: Error & { code?: string }) => {
+    state.broken = { message: error.message, code: error.code ?? '08006' };
+  });
+  try {
+    await client.connect();
+  } catch (error) {
+    void client.end().catch(() => undefined);
+    throw error;
+  }
+  current = state;
+  return client;
+}
+
+/** The connection to use: the current one, or a new one when it broke. */
+async function connection(): Promise<pg.Client> {
+  if (current !== undefined && current.broken === undefined) return current.client;
+  drop();
+  return connect();
+}
+
+function drop(): void {
+  if (current === undefined) return;
+  const { client } = current;
+  current = undefined;
+  void client.end().catch(() => undefined);
 }
 
 function answer(message: unknown): void {
@@ -29,7 +53,7 @@ function answer(message: unknown): void {
 }
 
 try {
-  await client.connect();
+  await connect();
   parentPort!.postMessage({ ok: true });
 } catch (error) {
   const failure = error as Error & { code?: string };
@@ -37,16 +61,26 @@ try {
   process.exit(0);
 }
 
-requests.on('message', async (request: { id: number; sql: string; params: unknown[] }) => {
-  if (state.broken !== undefined) {
-    answer({ id: request.id, error: state.broken });
+requests.on('message', async (request: { id: number; sql?: string; params?: unknown[]; reset?: boolean }) => {
+  if (request.reset === true) {
+    // The engine gave up waiting: the statement's late answer must never be taken for another's.
+    drop();
+    return;
+  }
+  let client: pg.Client;
+  try {
+    client = await connection();
+  } catch (error) {
+    const failure = error as Error & { code?: string };
+    answer({ id: request.id, error: { message: failure.message, code: failure.code ?? '08001' } });
     return;
   }
   try {
-    const result = await client.query({ text: request.sql, values: request.params, rowMode: 'array' });
+    const result = await client.query({ text: request.sql!, values: request.params ?? [], rowMode: 'array' });
     answer({ id: request.id, rows: result.rows, rowCount: result.rowCount ?? 0 });
   } catch (error) {
     const failure = error as Error & { code?: string };
-    answer({ id: request.id, error: { message: failure.message, code: failure.code ?? brokenCode() } });
+    const broken = current?.client === client ? current.broken : undefined;
+    answer({ id: request.id, error: { message: failure.message, code: failure.code ?? broken?.code } });
   }
 });

@@ -13,6 +13,9 @@ import {
   type PageRecord,
 } from './index.js';
 import { encodePageKey } from './record_format.js';
+import { displayLocation } from './location.js';
+import { startPostgresServer, type PostgresServer } from '../testing/postgres_server.js';
+import { SyncPostgresClient } from './postgres/sync_client.js';
 
 const BASE = { backlinkLsn: 0, baseLsn: 0, flags: 0 };
 const CHECKPOINT = { timestamp: 10n, oldestTimestamp: 1n, metadata: 'metadata_lsn=1' };
@@ -61,10 +64,69 @@ async function checkpoint(log: PageLog, metadata = CHECKPOINT.metadata): Promise
   return log.completeCheckpoint({ ...CHECKPOINT, metadata });
 }
 
-describe('page log on LMDB', () => {
-  let directory: DirectoryResult;
+/**
+ * A store the contract runs against: a new, empty location for each test, and a way to damage
+ * a stored image behind the page log's back.
+ */
+interface StoreUnderTest {
+  name: string;
+  setUp(): Promise<void>;
+  tearDown(): Promise<void>;
+  freshLocation(): Promise<string>;
+  damageImage(location: string, tableId: number, pageId: number, lsn: number, bytes: Buffer): Promise<void>;
+}
+
+function lmdbStore(): StoreUnderTest {
+  let directory: DirectoryResult | undefined;
+  let count = 0;
+  return {
+    name: 'LMDB',
+    setUp: async () => {
+      directory = await dir({ unsafeCleanup: true });
+    },
+    tearDown: async () => directory?.cleanup(),
+    freshLocation: async () => join(directory!.path, `pagelog-${++count}`),
+    damageImage: async (location, tableId, pageId, lsn, bytes) => {
+      const store = open({ path: location, maxDbs: 4 });
+      const pagesStore = store.openDB({ name: 'pages', keyEncoding: 'binary', encoding: 'binary' });
+      await pagesStore.put(encodePageKey(tableId, pageId, lsn), bytes);
+      await store.close();
+    },
+  };
+}
+
+function postgresStore(): StoreUnderTest {
+  let server: PostgresServer | undefined;
+  let count = 0;
+  return {
+    name: 'PostgreSQL',
+    setUp: async () => {
+      server = await startPostgresServer();
+    },
+    tearDown: async () => server?.destroy(),
+    freshLocation: async () => {
+      const name = `contract_${++count}`;
+      await server!.createDatabase(name);
+      return server!.url(name);
+    },
+    damageImage: async (location, tableId, pageId, lsn, bytes) => {
+      const client = await SyncPostgresClient.connect(location);
+      try {
+        client.query('UPDATE page_log_records SET image = $1 WHERE table_id = $2 AND page_id = $3 AND lsn = $4', [bytes, tableId, pageId, lsn]);
+      } finally {
+        await client.close();
+      }
+    },
+  };
+}
+
+for (const store of [lmdbStore(), postgresStore()]) describe(`page log contract on ${store.name}`, function () {
+  this.timeout(60_000);
   let path: string;
   const opened: PageLog[] = [];
+
+  before(async () => store.setUp());
+  after(async () => store.tearDown());
 
   /** Opens the log under test; syncing is left on unless a test turns it off. */
   async function openLog(options: PageLogOptions = {}): Promise<PageLog> {
@@ -79,13 +141,11 @@ describe('page log on LMDB', () => {
   }
 
   beforeEach(async () => {
-    directory = await dir({ unsafeCleanup: true });
-    path = join(directory.path, 'pagelog');
+    path = await store.freshLocation();
   });
 
   afterEach(async () => {
     await Promise.all(opened.splice(0).map((log) => log.close()));
-    await directory.cleanup();
   });
 
   describe('put and get', () => {
@@ -238,7 +298,7 @@ describe('page log on LMDB', () => {
       expect(log.getLastLsn()).to.equal(5);
     });
 
-    it('continues after reopen from the largest stored LSN', async () => {
+    it('continues after reopen above the largest stored LSN', async () => {
       let log = await openLog();
       log.openHandle(5).put(100, BASE, image('a'));
       const completion = await checkpoint(log);
@@ -246,7 +306,8 @@ describe('page log on LMDB', () => {
       log = await reopen(log);
 
       expect(log.getLastLsn()).to.equal(completion + 1);
-      expect(log.openHandle(5).put(102, BASE, image('c'))).to.equal(completion + 2);
+      // The embedded store counts on; a networked one takes the next block of its sequence.
+      expect(log.openHandle(5).put(102, BASE, image('c'))).to.be.greaterThan(completion + 1);
     });
 
     it('starts an empty log at 0 and its first record at 1', async () => {
@@ -479,8 +540,8 @@ describe('page log on LMDB', () => {
       expect(reopened.get(100).map((record) => record.lsn)).to.deep.equal([base]);
       expect(reopened.get(101)).to.deep.equal([]);
       expect(log.openHandle(201).listPages()).to.deep.equal([]);
-      // The next LSN was fixed at open from the largest stored LSN; abandoning does not lower it.
-      expect(log.openHandle(200).put(102, BASE, image('next'))).to.equal(completion + 4);
+      // The next LSN was fixed at open above the largest stored LSN; abandoning does not lower it.
+      expect(log.openHandle(200).put(102, BASE, image('next'))).to.be.at.least(completion + 4);
     });
 
     it('drops queued puts in the same process and ends the begun checkpoint', async () => {
@@ -535,8 +596,7 @@ describe('page log on LMDB', () => {
       for (const options of [{ create: false }, { readOnly: true }]) {
         const error = await rejectionOf(openPageLog(path, options));
         expectCode(error, ErrorCode.MissingFile);
-        expect(error.message).to.contain(path);
-        expect(error.location.file).to.equal(path);
+        expect(error.message).to.contain(displayLocation(path));
       }
     });
 
@@ -554,15 +614,6 @@ describe('page log on LMDB', () => {
       expectCode(thrownBy(() => pages.discard(100)), ErrorCode.ReadOnly);
       expectCode(thrownBy(() => log.beginCheckpoint()), ErrorCode.ReadOnly);
       expectCode(await rejectionOf(log.abandonCheckpoint()), ErrorCode.ReadOnly);
-    });
-
-    it('refuses a directory that holds some other LMDB environment', async () => {
-      const foreign = open({ path });
-      await foreign.put('key', 'value');
-      await foreign.close();
-      const error = await rejectionOf(openPageLog(path));
-      expectCode(error, ErrorCode.Corruption);
-      expect(error.message).to.contain(path);
     });
 
     it('refuses every call after close, and close can be called again', async () => {
@@ -662,10 +713,7 @@ describe('page log on LMDB', () => {
       let log = await openLog();
       const lsn = log.openHandle(200).put(100, BASE, image('intact'));
       await log.close();
-      const store = open({ path, maxDbs: 4 });
-      const pagesStore = store.openDB({ name: 'pages', keyEncoding: 'binary', encoding: 'binary' });
-      await pagesStore.put(encodePageKey(200, 100, lsn), image('broken'));
-      await store.close();
+      await store.damageImage(path, 200, 100, lsn, image('broken'));
       log = await openLog();
 
       const error = thrownBy(() => log.openHandle(200).get(100));
@@ -673,4 +721,39 @@ describe('page log on LMDB', () => {
       expect(error.location).to.include({ tableId: 200, pageId: 100, lsn });
     });
   });
+});
+
+describe('page log on LMDB only', () => {
+  let directory: DirectoryResult;
+  let path: string;
+
+  beforeEach(async () => {
+    directory = await dir({ unsafeCleanup: true });
+    path = join(directory.path, 'pagelog');
+  });
+
+  afterEach(async () => directory.cleanup());
+
+  it('continues after reopen from the largest stored LSN, with no gap', async () => {
+    let log = await openPageLog(path);
+    log.openHandle(5).put(100, BASE, image('a'));
+    log.beginCheckpoint();
+    const completion = await log.completeCheckpoint(CHECKPOINT);
+    await log.close();
+    log = await openPageLog(path);
+    try {
+      expect(log.openHandle(5).put(102, BASE, image('c'))).to.equal(completion + 1);
+    } finally {
+      await log.close();
+    }
+  });
+
+    it('refuses a directory that holds some other LMDB environment', async () => {
+      const foreign = open({ path });
+      await foreign.put('key', 'value');
+      await foreign.close();
+      const error = await rejectionOf(openPageLog(path));
+      expectCode(error, ErrorCode.Corruption);
+      expect(error.message).to.contain(path);
+    });
 });

@@ -1,17 +1,14 @@
 /**
- * The durable embedded page log: page images and completion records in one LMDB environment.
+ * The page log's core: every rule of the PALI over any store (`store.ts`).
  *
- * Writes are queued with lmdb-js asynchronous puts, which a background thread commits in
- * batches (one transaction per event-loop turn), so `put` returns its LSN at once. Until a
- * batch commits, its records are served from `PendingWrites`. `completeCheckpoint` waits until
- * every queued record is committed and synced, and only then writes the completion record and
- * waits for it to sync: the completion record can never be on disk without its pages.
- * See README.md for the stored layout.
+ * `put` checks its arguments and the chain, takes an LSN, and queues the record; the records
+ * of one event-loop turn go to the store as one atomic batch, and until the store has it they
+ * are served from `PendingWrites`. `completeCheckpoint` waits until every batch is durable,
+ * and only then asks the store for the completion record (whose transaction checks the fence
+ * and that the newest page it vouches for is stored): a completion record is never stored
+ * without its pages. Terms, leases and fencing follow `nodes.ts`. See README.md.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import type { Database, RootDatabase } from 'lmdb';
 import { ErrorCode, PageLogError, type ErrorLocation } from '../errors.js';
 import { checksum } from '../format/index.js';
 import {
@@ -31,41 +28,21 @@ import {
 } from './interface.js';
 import {
   claimWriterRole, DEFAULT_LEASE_MS, DEFAULT_NODE_ID, fencedError, leaderActiveError, leasedCheckpoints, releaseLease, renewFollowerLease,
-  renewLeaderLease, RENEWALS_PER_LEASE, type NodeIdentity, type NodeRecords, type NodeRecordStore, type NodeRecordUpdate, type TermRecord,
+  renewLeaderLease, RENEWALS_PER_LEASE, type NodeIdentity, type NodeRecords, type TermRecord,
 } from './nodes.js';
-import { checkLmdbDataFileSettled, checkLmdbLockFile, LMDB_DATA_FILE } from './lmdb_files.js';
 import { PendingWrites } from './pending_writes.js';
 import { unreachableRecords, type ChainRecord } from './reachability.js';
 import {
-  FORMAT_KEY,
   MAX_U32,
   RecordKind,
   checkFormatRecord,
   decodeCompletionRecord,
-  decodeLeaseRecord,
-  decodeLogEntry,
-  decodeLsnKey,
-  decodePageKey,
-  decodeTermRecord,
   encodeCompletionRecord,
   encodeFormatRecord,
-  encodeLeaseKey,
-  encodeLeaseRecord,
-  encodeLogEntry,
-  encodeLsnKey,
-  encodePageKey,
-  encodeTableEndKey,
-  encodeTableStartKey,
-  encodeTermKey,
-  encodeTermRecord,
-  LEASE_KEY_PREFIX,
-  prefixEndKey,
-  TERM_KEY_PREFIX,
   type LogEntryFields,
   type RecordKindValue,
 } from './record_format.js';
-
-type Store = Database<Buffer, Buffer>;
+import type { PageLogStore, StoreRecord, StoredRecordKey, FencedOutcome } from './store.js';
 
 /** Longest run of a prune's scan without yielding to other work. */
 const PRUNE_SLICE_MILLIS = 10;
@@ -73,21 +50,23 @@ const PRUNE_SLICE_MILLIS = 10;
 const LATEST = Number.MAX_SAFE_INTEGER;
 const MAX_U64 = (1n << 64n) - 1n;
 const KNOWN_PUT_FLAGS = PutFlags.Delta;
-/** Records removed per transaction by `abandonCheckpoint` and `prune`, to bound transaction size. */
-const REMOVALS_PER_TRANSACTION = 10_000;
-/** The named databases of a page log; LMDB lists them as keys of its main database. */
-const NAMED_DATABASES = ['pages', 'log', 'checkpoints', 'meta'] as const;
+/** Records removed per store transaction by `abandonCheckpoint` and `prune`, to bound its size. */
+export const REMOVALS_PER_TRANSACTION = 10_000;
 
 type CheckpointState = 'idle' | 'begun' | 'completing';
 
-/** The lmdb-js commit promise shared by the puts of one transaction, and the last LSN put in it. */
+/** A write handed to the store, and the newest LSN it holds. */
 interface CommitBatch {
-  readonly promise: Promise<boolean>;
-  lastLsn: number;
+  readonly promise: Promise<FencedOutcome>;
+  readonly lastLsn: number;
 }
 
-/** What is needed to remove a stored record. */
-type StoredRecordKey = Pick<LogEntryFields, 'lsn' | 'kind' | 'tableId' | 'pageId'>;
+/** A record of a page's chain: its log entry, and where its image comes from. */
+interface ChainLink {
+  readonly entry: LogEntryFields;
+  /** The queued image (never handed out), or a read of the stored one. */
+  readonly image: () => Buffer | undefined;
+}
 
 /** The newest record of a page at some LSN. */
 interface PageSummary {
@@ -136,109 +115,54 @@ function isDelta(entry: LogEntryFields): boolean {
   return entry.kind === RecordKind.Page && (entry.flags & PutFlags.Delta) !== 0;
 }
 
-/** lmdb-js may hand back a plain Uint8Array; callers are promised Buffers. */
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+/** The options of `openPageLog` after checking, as the core and the store need them. */
+export interface CoreSettings {
+  role: PageLogRole;
+  leaseMs: number;
+  create: boolean;
+  readOnly: boolean;
+  noSync: boolean;
+  identity: NodeIdentity;
 }
 
-/**
- * Opens (and by default creates) the page log stored in directory `path`.
- *
- * Before LMDB maps an existing store, its files are checked (`checkLmdbDataFileSettled`), so that a
- * truncated or garbage file is an error rather than a fault in the mapping.
- *
- * Errors: `MISSING_FILE` naming the path when there is no log there and `create` is false or
- * `readOnly` is set; `FORMAT_TRUNCATED` naming `data.mdb` with the expected and actual sizes
- * when it lacks a page LMDB may read, one its meta counts and its free DB does not list (an
- * empty one is a store LMDB never initialised: created anew when `create` allows);
- * `CORRUPTION` when a meta page or the free DB is damaged or a file is not a regular file; `IO` when LMDB cannot open it; `CORRUPTION` when the directory holds an
- * LMDB environment that is not a page log; `PAGE_LOG` when the log needs a newer format.
- */
-export async function openPageLog(path: string, options: PageLogOptions = {}): Promise<PageLog> {
-  if (typeof path !== 'string' || path === '') throw invalidArgument('the page log path must be a non-empty string');
+/** Checks the options of `openPageLog` before any store is touched. */
+export function coreSettings(options: PageLogOptions): CoreSettings {
   const readOnly = options.readOnly ?? false;
   const role: PageLogRole = readOnly ? 'inspector' : options.role ?? 'leader';
   if (role !== 'leader' && role !== 'follower' && role !== 'inspector') throw invalidArgument(`role must be "leader" or "follower", not ${JSON.stringify(options.role)}`);
   const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
   if (!Number.isSafeInteger(leaseMs) || leaseMs < RENEWALS_PER_LEASE * 10) throw invalidArgument(`leaseMs must be an integer of at least ${RENEWALS_PER_LEASE * 10}, got ${String(options.leaseMs)}`);
-  // Only a leader creates a log: a follower reads one a leader made.
-  const create = (options.create ?? true) && role === 'leader';
-  const dataFile = join(path, LMDB_DATA_FILE);
-  // An empty data file is one LMDB created but was stopped (a kill) before it wrote its meta
-  // pages: it holds nothing. A caller that may create (nothing depends on this store yet) gets
-  // the store LMDB then initialises; any other caller, an error.
-  const existed = existsSync(dataFile) && !(create && isEmptyFile(dataFile));
-  checkLmdbLockFile(path);
-  if (existed) {
-    // lmdb-js turns on overlapping sync for a writer that syncs, on every system but Windows.
-    checkLmdbDataFileSettled(path, { overlappingSync: !readOnly && !(options.noSync ?? false) && process.platform !== 'win32' });
-  } else {
-    if (!create) {
-      const why = readOnly ? 'it was opened read-only' : role === 'follower' ? 'a follower reads a log its leader made' : 'create is false';
-      throw new PageLogError(`no page log at ${path} (${why})`, { file: path }, ErrorCode.MissingFile);
-    }
-    try {
-      mkdirSync(path, { recursive: true });
-    } catch (error) {
-      throw new PageLogError(`cannot create the page log directory ${path}`, { file: path, cause: error }, ErrorCode.Io);
-    }
-  }
-  // Imported here, not at the top: a home in local mode never opens a page log, and loading
-  // lmdb (its native addon and encoders) is a large part of a process's start-up.
-  const { open } = await import('lmdb');
-  let root: RootDatabase<Buffer, Buffer>;
+  return {
+    role,
+    leaseMs,
+    // Only a leader creates a log: a follower reads one a leader made.
+    create: (options.create ?? true) && role === 'leader',
+    readOnly,
+    noSync: options.noSync ?? false,
+    identity: { nodeId: options.nodeId ?? DEFAULT_NODE_ID, pid: process.pid, address: options.address ?? '' },
+  };
+}
+
+/**
+ * Opens the page log kept in `store`: checks (or, for a new log, writes) its format record,
+ * claims the writer role (a leader) or records a lease (a follower). Closes the store when
+ * that fails.
+ */
+export async function openPageLogOnStore(store: PageLogStore, settings: CoreSettings): Promise<PageLog> {
+  const log = new PageLogCore(store, settings);
   try {
-    root = open<Buffer, Buffer>({
-      path,
-      maxDbs: NAMED_DATABASES.length,
-      keyEncoding: 'binary',
-      encoding: 'binary',
-      readOnly,
-      noSync: options.noSync ?? false,
-      cache: false,
-      compression: false,
-    });
-  } catch (error) {
-    throw new PageLogError(`cannot open the page log at ${path}`, { file: path, cause: error }, ErrorCode.Io);
-  }
-  try {
-    // Checked before the named databases are opened, which would create them in a foreign store.
-    checkNoForeignData(path, root);
-    const log = new LmdbPageLog(path, root, {
-      role, leaseMs, identity: { nodeId: options.nodeId ?? DEFAULT_NODE_ID, pid: process.pid, address: options.address ?? '' },
-    });
-    await log.initialize();
+    await log.initialize(settings.create);
     return log;
   } catch (error) {
-    await root.close();
+    await store.close(false).catch(() => undefined);
     throw error;
   }
 }
 
-function isEmptyFile(path: string): boolean {
-  try {
-    const stat = statSync(path);
-    return stat.isFile() && stat.size === 0;
-  } catch {
-    return false;
-  }
-}
-
-/** Refuses an LMDB environment whose main database holds anything but the page log's databases. */
-function checkNoForeignData(path: string, root: RootDatabase<Buffer, Buffer>): void {
-  for (const key of root.getKeys({})) {
-    // lmdb-js stores a database name with a trailing NUL.
-    const name = Buffer.from(key).toString('latin1').replace(/\0$/, '');
-    if (!(NAMED_DATABASES as readonly string[]).includes(name)) {
-      throw new PageLogError(`${path} holds an LMDB environment that is not a page log`, { file: path }, ErrorCode.Corruption);
-    }
-  }
-}
-
-/** The pages of one table of an `LmdbPageLog`. */
+/** The pages of one table of a `PageLogCore`. */
 class TableHandle implements PageLogHandle {
   constructor(
-    private readonly log: LmdbPageLog,
+    private readonly log: PageLogCore,
     readonly tableId: number,
   ) {}
 
@@ -259,43 +183,30 @@ class TableHandle implements PageLogHandle {
   }
 }
 
-/** How `openPageLog` sets up an `LmdbPageLog`. */
-interface LmdbPageLogSettings {
-  role: PageLogRole;
-  leaseMs: number;
-  identity: NodeIdentity;
-}
-
-/**
- * `PageLog` on LMDB. Only `openPageLog` creates it. It is also the node records' store
- * (`NodeRecordStore`): terms and leases are keys of the `meta` database, updated in LMDB write
- * transactions, which LMDB serializes across every process that has the log open.
- */
-class LmdbPageLog implements PageLog, NodeRecordStore {
-  /** (table id, page id, LSN) -> image bytes (empty for a discard). Read by `get`. */
-  private readonly pages: Store;
-  /** LSN -> 48-byte log entry for every record. Read by `records`, abandon and prune. */
-  private readonly log: Store;
-  /** LSN -> completion record body. */
-  private readonly checkpoints: Store;
-  /** Fixed keys: the format record; `term:N` and `lease:NODE` node records (see nodes.ts). */
-  private readonly meta: Store;
-
+/** `PageLog` over a `PageLogStore`. Only `openPageLogOnStore` creates it. */
+class PageLogCore implements PageLog {
   /** From the format record; set by `initialize`. */
   private formatIdentity = '';
   private pending = new PendingWrites();
+  /** Records put in this event-loop turn, handed to the store together at its end. */
+  private openBatch: StoreRecord[] = [];
   private nextLsn = 1;
+  /** The last LSN of the block the store gave this leader; beyond it, the next block is taken. */
+  private reservedThrough = 0;
   private lastLsn = 0;
+  /** The newest page or discard record put since the last completion: the next completion vouches for it. */
+  private newestRecordLsn = 0;
   private lastBatch: CommitBatch | undefined;
+  /** Set when a batch could not reach the store: queued records from `since` on are sent again. */
+  private unsent: { since: number; error: unknown } | undefined;
   private writeFailure: unknown;
   private checkpointState: CheckpointState = 'idle';
   /** Completions, abandons and prunes run one at a time, in call order. */
   private queueTail: Promise<unknown> = Promise.resolve();
   private closing: Promise<void> | undefined;
   private currentRole: PageLogRole;
-  /** The leader's term (0 otherwise) and the key whose existence fences it: the next term's record. */
+  /** The leader's term (0 otherwise): the store refuses its writes once a newer term is recorded. */
   private currentTerm = 0;
-  private fenceKey: Buffer | undefined;
   /** Set once a newer term fenced this leader; `fencedBy` is that term's record when it was read. */
   private fenced: { by: TermRecord | undefined } | undefined;
   /** Counts role changes: the commit handlers of an earlier role leave the current one alone. */
@@ -305,58 +216,46 @@ class LmdbPageLog implements PageLog, NodeRecordStore {
   private renewTimer: NodeJS.Timeout | undefined;
   private renewalPauses = 0;
   private renewing: Promise<void> | undefined;
-  /** A handler for lmdb-js's own end-of-batch write is queued for this event turn. */
-  private commitHookQueued = false;
   private readonly leaseMs: number;
   private readonly identity_: NodeIdentity;
 
   constructor(
-    readonly path: string,
-    private readonly root: RootDatabase<Buffer, Buffer>,
-    settings: LmdbPageLogSettings,
+    private readonly store: PageLogStore,
+    settings: CoreSettings,
   ) {
     this.currentRole = settings.role;
     this.leaseMs = settings.leaseMs;
     this.identity_ = settings.identity;
-    const options = { keyEncoding: 'binary', encoding: 'binary' } as const;
-    this.pages = root.openDB<Buffer, Buffer>({ name: 'pages', ...options });
-    this.log = root.openDB<Buffer, Buffer>({ name: 'log', ...options });
-    this.checkpoints = root.openDB<Buffer, Buffer>({ name: 'checkpoints', ...options });
-    this.meta = root.openDB<Buffer, Buffer>({ name: 'meta', ...options });
   }
 
-  storageSize(): PageLogStorageSize {
-    const stats = this.root.getStats() as { mapSize: number; lastPageNumber: number; pageSize: number };
-    // A status figure: a data file deleted or replaced under the server is reported elsewhere
-    // (storage health), not by failing the question.
-    const fileBytes = statSync(join(this.path, LMDB_DATA_FILE), { throwIfNoEntry: false })?.size;
-    return { fileBytes, mapSizeBytes: stats.mapSize, usedBytes: (stats.lastPageNumber + 1) * stats.pageSize };
+  get path(): string {
+    return this.store.location;
   }
 
-  /**
-   * Checks (or, for a new log, writes) the format record, claims the writer role (leader) or
-   * records a lease (follower), and finds the next LSN.
-   */
-  async initialize(): Promise<void> {
-    let format = this.meta.getBinary(FORMAT_KEY);
-    const empty = this.lastStoredLsn() === 0;
-    if (format === undefined && empty && this.currentRole === 'leader') {
+  get storeKind(): string {
+    return this.store.kind;
+  }
+
+  storageSize(): PageLogStorageSize | undefined {
+    return this.store.storageSize?.();
+  }
+
+  async initialize(create: boolean): Promise<void> {
+    let format = this.store.readFormat();
+    if (format === undefined && create && this.store.lastLsn() === 0) {
       // A new log, or one whose creation was interrupted before anything else was written.
-      format = encodeFormatRecord(randomBytes(16));
-      await this.meta.put(FORMAT_KEY, format);
-      await this.root.flushed;
+      format = await this.store.createFormat(encodeFormatRecord(randomBytes(16)));
     }
     this.formatIdentity = checkFormatRecord(this.path, format);
     if (this.currentRole === 'leader') {
-      const now = this.now();
-      const outcome = await this.updateNodeRecords((records) => claimWriterRole(records, this.identity_, { now, leaseMs: this.leaseMs, fence: false }));
+      const now = this.store.now();
+      const outcome = await this.store.updateNodeRecords((records) => claimWriterRole(records, this.identity_, { now, leaseMs: this.leaseMs, fence: false }));
       if (!outcome.granted) throw leaderActiveError(outcome.holder, this.path, now);
-      await this.root.flushed;
       this.becomeLeader(outcome.term);
     } else if (this.currentRole === 'follower') {
       await this.writeFollowerLease([]);
     }
-    this.lastLsn = this.lastStoredLsn();
+    this.lastLsn = Math.max(this.lastLsn, this.store.lastLsn());
     this.nextLsn = Math.max(this.nextLsn, this.lastLsn + 1);
     if (this.currentRole !== 'inspector') {
       this.renewTimer = setInterval(() => this.renewLease(), Math.floor(this.leaseMs / RENEWALS_PER_LEASE));
@@ -389,101 +288,26 @@ class LmdbPageLog implements PageLog, NodeRecordStore {
     return this.fenced?.by;
   }
 
-  // ---- Node records (NodeRecordStore) and roles ----
-
-  now(): number {
-    return Date.now();
-  }
-
-  readNodeRecords(): NodeRecords {
-    const terms: TermRecord[] = [];
-    for (const { value } of this.meta.getRange({ start: TERM_KEY_PREFIX, end: prefixEndKey(TERM_KEY_PREFIX) })) terms.push(decodeTermRecord(asBuffer(value)));
-    return { terms, leases: this.leaseRecords() };
-  }
+  // ---- Roles ----
 
   nodeRecords(): NodeRecords {
     this.checkOpen();
-    return this.readNodeRecords();
-  }
-
-  updateNodeRecords<T>(update: (records: NodeRecordUpdate) => T): Promise<T> {
-    // The callback runs inside LMDB's write transaction, which holds LMDB's writer lock: its
-    // reads see every process's commits, and no other writer runs until it commits.
-    return this.transact(() => update(this.recordUpdate()));
-  }
-
-  /**
-   * Runs `work` in an LMDB write transaction. `work` must decide before it writes: a callback
-   * that throws after writing still commits what it wrote (lmdb-js batches callbacks in one
-   * transaction). A failed commit is remembered like a failed put, and reported as `PAGE_LOG`.
-   */
-  private async transact<T>(work: () => T): Promise<T> {
-    const committed = this.root.transaction(work);
-    this.queueCommitHook();
-    try {
-      return await committed;
-    } catch (error) {
-      if (error instanceof PageLogError) throw error;
-      if ((error as { commitError?: unknown } | undefined)?.commitError === undefined) throw error;
-      this.writeFailure ??= error;
-      absorbCommitError(error);
-      throw new PageLogError(`a commit to the page log at ${this.path} failed`, { file: this.path, cause: error }, ErrorCode.PageLog);
-    }
-  }
-
-  /**
-   * lmdb-js ends each event-turn batch (in a setImmediate queued by the first write of the
-   * turn) with a write of its own whose commit promise it hands to nobody: should that
-   * transaction fail, the promise rejects unhandled and ends the process. Once that immediate
-   * has run, the store's `committed` thenable reaches that promise, and a handler on it absorbs
-   * the rejection (the failure itself reaches the caller through the write's own promise).
-   */
-  private queueCommitHook(): void {
-    if (this.commitHookQueued) return;
-    this.commitHookQueued = true;
-    setImmediate(() => {
-      this.commitHookQueued = false;
-      this.root.committed.then(undefined, absorbCommitError);
-    });
-  }
-
-  private recordUpdate(): NodeRecordUpdate {
-    return {
-      newestTerm: () => this.newestTermRecord(),
-      lease: (nodeId) => {
-        const value = this.meta.getBinary(encodeLeaseKey(nodeId));
-        return value === undefined ? undefined : decodeLeaseRecord(asBuffer(value));
-      },
-      leases: () => this.leaseRecords(),
-      putTerm: (record) => void this.meta.put(encodeTermKey(record.term), encodeTermRecord(record)),
-      putLease: (record) => void this.meta.put(encodeLeaseKey(record.nodeId), encodeLeaseRecord(record)),
-      removeLease: (nodeId) => void this.meta.remove(encodeLeaseKey(nodeId)),
-      newestCompletionLsn: () => this.newestCompletionLsn(),
-      lastLsn: () => this.lastStoredLsn(),
-    };
+    return this.store.readNodeRecords();
   }
 
   private newestTermRecord(): TermRecord | undefined {
-    for (const { value } of this.meta.getRange({ start: prefixEndKey(TERM_KEY_PREFIX), end: TERM_KEY_PREFIX, reverse: true, limit: 1 })) {
-      return decodeTermRecord(asBuffer(value));
-    }
-    return undefined;
-  }
-
-  private leaseRecords(): ReturnType<typeof decodeLeaseRecord>[] {
-    const leases = [];
-    for (const { value } of this.meta.getRange({ start: LEASE_KEY_PREFIX, end: prefixEndKey(LEASE_KEY_PREFIX) })) leases.push(decodeLeaseRecord(asBuffer(value)));
-    return leases;
+    const { terms } = this.store.readNodeRecords();
+    return terms[terms.length - 1];
   }
 
   private becomeLeader(term: TermRecord): void {
     this.currentRole = 'leader';
     this.currentTerm = term.term;
-    this.fenceKey = encodeTermKey(term.term + 1);
     this.fenced = undefined;
     this.roleEpoch += 1;
     this.heldCheckpoints = [];
     this.nextLsn = Math.max(this.nextLsn, term.firstLsn);
+    this.reservedThrough = 0;
   }
 
   /** Records that a newer term fenced this leader (a refused write, or seen at a lease renewal). */
@@ -500,24 +324,28 @@ class LmdbPageLog implements PageLog, NodeRecordStore {
   }
 
   private async writeFollowerLease(checkpoints: readonly number[]): Promise<void> {
-    const now = this.now();
-    await this.updateNodeRecords((records) => renewFollowerLease(records, this.identity_, checkpoints, { now, leaseMs: this.leaseMs }));
-    await this.root.flushed;
+    const now = this.store.now();
+    await this.store.updateNodeRecords((records) => renewFollowerLease(records, this.identity_, checkpoints, { now, leaseMs: this.leaseMs }));
   }
 
   /** The periodic renewal: a leader's lease (or learning it was fenced), a follower's held checkpoints. */
   private renewLease(): void {
     if (this.renewalPauses > 0 || this.renewing !== undefined || this.closing !== undefined || this.writeFailure !== undefined) return;
     const epoch = this.roleEpoch;
-    const now = this.now();
-    const work = this.currentRole === 'leader'
-      ? this.fenced === undefined
-        ? this.updateNodeRecords((records) => renewLeaderLease(records, this.identity_, this.currentTerm, { now, leaseMs: this.leaseMs })).then((by) => {
-          if (by !== undefined) this.markFenced(epoch, by);
-        })
-        : Promise.resolve()
-      : this.updateNodeRecords((records) => renewFollowerLease(records, this.identity_, this.heldCheckpoints, { now, leaseMs: this.leaseMs }));
-    // A renewal that fails (a full disk) is tried again at the next tick; the lease may lapse.
+    let work: Promise<void>;
+    try {
+      const now = this.store.now();
+      work = this.currentRole === 'leader'
+        ? this.fenced === undefined
+          ? this.store.updateNodeRecords((records) => renewLeaderLease(records, this.identity_, this.currentTerm, { now, leaseMs: this.leaseMs })).then((by) => {
+            if (by !== undefined) this.markFenced(epoch, by);
+          })
+          : Promise.resolve()
+        : this.store.updateNodeRecords((records) => renewFollowerLease(records, this.identity_, this.heldCheckpoints, { now, leaseMs: this.leaseMs }));
+    } catch (error) {
+      work = Promise.reject(error);
+    }
+    // A renewal that fails (a full disk, a store out of reach) is tried again at the next tick; the lease may lapse.
     this.renewing = work.then(() => undefined, () => undefined).finally(() => {
       this.renewing = undefined;
     });
@@ -539,10 +367,9 @@ class LmdbPageLog implements PageLog, NodeRecordStore {
     this.checkOpen();
     if (this.currentRole === 'inspector') throw this.readOnlyError();
     if (this.currentRole === 'leader') throw new PageLogError(`this node already leads the page log (term ${this.currentTerm})`, { file: this.path }, ErrorCode.Busy);
-    const now = this.now();
-    const outcome = await this.updateNodeRecords((records) => claimWriterRole(records, this.identity_, { now, leaseMs: this.leaseMs, fence: true }));
+    const now = this.store.now();
+    const outcome = await this.store.updateNodeRecords((records) => claimWriterRole(records, this.identity_, { now, leaseMs: this.leaseMs, fence: true }));
     if (!outcome.granted) throw leaderActiveError(outcome.holder, this.path, now);
-    await this.root.flushed;
     // From the new term's record on, the old leader's writes are refused: everything it stored
     // is below `firstLsn`, where this node's LSNs start.
     this.becomeLeader(outcome.term);
@@ -557,16 +384,18 @@ class LmdbPageLog implements PageLog, NodeRecordStore {
     if (this.fenced === undefined) {
       await this.waitForDurability();
       const term = this.currentTerm;
-      await this.updateNodeRecords((records) => releaseLease(records, this.identity_.nodeId, 'leader', term));
+      await this.store.updateNodeRecords((records) => releaseLease(records, this.identity_.nodeId, 'leader', term));
     }
     // A fenced leader's queued records were refused by the store: none of them may be served.
     this.pending = new PendingWrites();
+    this.openBatch = [];
     this.lastBatch = undefined;
+    this.unsent = undefined;
     this.currentRole = 'follower';
     this.currentTerm = 0;
-    this.fenceKey = undefined;
     this.fenced = undefined;
     this.checkpointState = 'idle';
+    this.newestRecordLsn = 0;
     this.roleEpoch += 1;
     await this.writeFollowerLease([]);
     this.heldCheckpoints = [];
@@ -585,6 +414,8 @@ class LmdbPageLog implements PageLog, NodeRecordStore {
   private readOnlyError(): PageLogError {
     return new PageLogError(`the page log at ${this.path} is open read-only`, { file: this.path }, ErrorCode.ReadOnly);
   }
+
+  // ---- Pages ----
 
   openHandle(tableId: number): PageLogHandle {
     this.checkOpen();
@@ -610,7 +441,7 @@ class LmdbPageLog implements PageLog, NodeRecordStore {
     if (image.length > MAX_U32) throw invalidArgument(`a page image of ${image.length} bytes exceeds 4 GiB`, location);
     if ((flags & PutFlags.Delta) !== 0) this.checkDeltaPlacement(tableId, pageId, baseLsn, backlinkLsn);
 
-    // lmdb-js writes from the buffer it is given when the batch commits: keep a private copy.
+    // The store writes from the buffer it is given when the batch goes out: keep a private copy.
     const copy = Buffer.allocUnsafeSlow(image.length);
     copy.set(image);
     const lsn = this.allocateLsn();
@@ -646,8 +477,8 @@ class LmdbPageLog implements PageLog, NodeRecordStore {
         kind: RecordKind.Discard,
         tableId,
         pageId,
-        backlinkLsn: chain[0]!.lsn,
-        baseLsn: chain[chain.length - 1]!.lsn,
+        backlinkLsn: chain[0]!.entry.lsn,
+        baseLsn: chain[chain.length - 1]!.entry.lsn,
         flags: 0,
         size: 0,
         imageChecksum: 0,
@@ -667,6 +498,8 @@ class LmdbPageLog implements PageLog, NodeRecordStore {
     }
     return pageIds.sort((left, right) => left - right);
   }
+
+  // ---- Checkpoints ----
 
   beginCheckpoint(): void {
     this.checkWritable();
@@ -689,33 +522,32 @@ class LmdbPageLog implements PageLog, NodeRecordStore {
     const body = encodeCompletionRecord({ ...args, term: this.currentTerm });
     // Taken now, so that it is above every put made before this call and below every later one.
     const lsn = this.allocateLsn();
+    const vouchesThrough = this.newestRecordLsn;
     this.checkpointState = 'completing';
-    const fenceKey = this.fenceKey!;
+    const term = this.currentTerm;
     const epoch = this.roleEpoch;
     return this.serialize(async () => {
       try {
         await this.waitForDurability();
-        const key = encodeLsnKey(lsn);
-        const entry = encodeLogEntry({ lsn, kind: RecordKind.Completion, tableId: 0, pageId: 0, backlinkLsn: 0, baseLsn: 0, flags: 0, size: body.length, imageChecksum: 0 });
-        // Written only while no newer term exists: a fenced leader's checkpoint never completes.
-        const written = this.meta.ifNoExists(fenceKey, () => {
-          this.log.put(key, entry);
-          this.checkpoints.put(key, body);
-        });
-        this.trackCommit(written, lsn, epoch);
-        if (!(await written)) {
+        const entry = { lsn, kind: RecordKind.Completion, tableId: 0, pageId: 0, backlinkLsn: 0, baseLsn: 0, flags: 0, size: body.length, imageChecksum: 0 };
+        // Stored only while no newer term exists: a fenced leader's checkpoint never completes.
+        const written = this.store.complete(entry, body, term, vouchesThrough);
+        this.trackCommit(written, lsn, lsn, epoch, false);
+        if ((await written) === 'fenced') {
           this.markFenced(epoch);
           throw fencedError(this.currentTerm, this.fenced?.by, this.path);
         }
         await this.waitForDurability();
         this.checkpointState = 'idle';
+        // Records up to here are vouched for; one put after the call is vouched for by the next.
+        if (this.newestRecordLsn < lsn) this.newestRecordLsn = 0;
         return lsn;
       } catch (error) {
         // The checkpoint did not complete: it stays begun, for a retry or an abandon.
         this.checkpointState = 'begun';
         if (error instanceof PageLogError && error.code === ErrorCode.Fenced) throw error;
-        this.writeFailure ??= error;
-        throw new PageLogError('the checkpoint completion record was not written', { file: this.path, lsn, cause: error }, ErrorCode.PageLog);
+        if (!isUnavailable(error)) this.writeFailure ??= error;
+        throw new PageLogError(`the checkpoint completion record was not written: ${errorText(error)}`, { file: this.path, lsn, cause: error }, isUnavailable(error) ? ErrorCode.StoreUnavailable : ErrorCode.PageLog);
       }
     });
   }
@@ -724,14 +556,12 @@ class LmdbPageLog implements PageLog, NodeRecordStore {
     this.checkOpen();
     this.seeOtherWriters();
     if (lsn === undefined) {
-      for (const { key, value } of this.checkpoints.getRange({ reverse: true, limit: 1 })) {
-        return this.toCompletionRecord(decodeLsnKey(key), value);
-      }
-      return undefined;
+      const newest = this.store.newestCompletion();
+      return newest === undefined ? undefined : this.toCompletionRecord(newest.lsn, newest.body);
     }
     checkLsn('lsn', lsn, {});
-    const value = this.checkpoints.getBinary(encodeLsnKey(lsn));
-    return value === undefined ? undefined : this.toCompletionRecord(lsn, value);
+    const body = this.store.completion(lsn);
+    return body === undefined ? undefined : this.toCompletionRecord(lsn, body);
   }
 
   listCompleteCheckpoints(after?: number): CompletionRecord[] {
@@ -739,8 +569,7 @@ class LmdbPageLog implements PageLog, NodeRecordStore {
     this.seeOtherWriters();
     if (after !== undefined) checkLsn('after', after, {});
     const result: CompletionRecord[] = [];
-    const range = after === undefined ? {} : { start: encodeLsnKey(after + 1) };
-    for (const { key, value } of this.checkpoints.getRange(range)) result.push(this.toCompletionRecord(decodeLsnKey(key), value));
+    for (const { lsn, body } of this.store.completions(after)) result.push(this.toCompletionRecord(lsn, body));
     return result;
   }
 
@@ -749,19 +578,15 @@ class LmdbPageLog implements PageLog, NodeRecordStore {
     if (after !== undefined) checkLsn('after', after, {});
     const bound = this.nextLsn - 1;
     return this.serialize(async () => {
-      // Queued puts must be committed before the removal below can see them.
+      // Queued puts must be stored before the removal below can see them.
       await this.waitForDurability();
-      const keep = after ?? this.newestCompletionLsn();
-      const abandoned: StoredRecordKey[] = [];
-      if (bound > keep) {
-        for (const { key, value } of this.log.getRange({ start: encodeLsnKey(keep + 1), end: encodeLsnKey(bound + 1) })) {
-          abandoned.push(decodeLogEntry(decodeLsnKey(key), asBuffer(value)));
-        }
-      }
-      await this.removeRecords(abandoned);
+      const keep = after ?? this.store.newestCompletion()?.lsn ?? 0;
+      const abandoned: StoredRecordKey[] = bound > keep ? [...this.store.logEntries(keep + 1, bound)] : [];
+      await this.removeRecords(abandoned, false);
       this.checkpointState = 'idle';
+      this.newestRecordLsn = 0;
       // LSNs handed out after the call belong to records that stay; otherwise the log now ends lower.
-      if (this.nextLsn - 1 === bound) this.lastLsn = this.lastStoredLsn();
+      if (this.nextLsn - 1 === bound) this.lastLsn = this.store.lastLsn();
       return abandoned.length;
     });
   }
@@ -771,7 +596,7 @@ class LmdbPageLog implements PageLog, NodeRecordStore {
     // Another node writes a log this process only reads.
     if (this.currentRole === 'leader') return this.lastLsn;
     this.seeOtherWriters();
-    return this.lastStoredLsn();
+    return this.store.lastLsn();
   }
 
   records(range: { from?: number; to?: number } = {}): Iterable<LogEntry> {
@@ -809,11 +634,11 @@ class LmdbPageLog implements PageLog, NodeRecordStore {
     return this.serialize(async () => {
       await this.waitForDurability();
       const completions: number[] = [];
-      for (const key of this.checkpoints.getKeys({})) completions.push(decodeLsnKey(key));
+      for (const { lsn } of this.store.completions()) completions.push(lsn);
       if (completions.length === 0) return 0;
       // Followers' checkpoints: every live lease's. One written from here on is checked again
-      // by the transaction that removes completion records (`removeRecords`).
-      const pinned = new Set([...alsoKeep, ...leasedCheckpoints(this.leaseRecords(), this.now())]);
+      // by the transaction that removes completion records (the store's `keepLeased`).
+      const pinned = new Set([...alsoKeep, ...leasedCheckpoints(this.store.readNodeRecords().leases, this.store.now())]);
       const newest = new Set(completions.slice(-keep));
       const kept = completions.filter((lsn) => newest.has(lsn) || pinned.has(lsn));
       const removable: StoredRecordKey[] = completions
@@ -826,45 +651,41 @@ class LmdbPageLog implements PageLog, NodeRecordStore {
         if (chainPage === undefined) return;
         for (const lsn of unreachableRecords(chain, kept)) removable.push({ lsn, kind: RecordKind.Page, ...chainPage });
       };
-      // The keys first, then the records in slices that yield, so a large log does not stop
+      // The entries first, then the chains in slices that yield, so a large log does not stop
       // every other client. Records put meanwhile are newer than every kept checkpoint and
       // not in the list: they stay.
-      const keys = [...this.pages.getKeys({})];
+      const entries = [...this.store.pageEntries()];
       let sliceStart = performance.now();
-      for (const key of keys) {
+      for (const entry of entries) {
         if (performance.now() - sliceStart >= PRUNE_SLICE_MILLIS) {
           await new Promise((resolve) => setImmediate(resolve));
           sliceStart = performance.now();
         }
-        const { tableId, pageId, lsn } = decodePageKey(key);
+        const { tableId, pageId, lsn } = entry;
         if (chainPage === undefined || chainPage.tableId !== tableId || chainPage.pageId !== pageId) {
           collect();
           chain = [];
           chainPage = { tableId, pageId };
         }
-        const entry = this.readLogEntry(lsn, tableId, pageId);
         chain.push({ lsn, resetsChain: !isDelta(entry), isDiscard: entry.kind === RecordKind.Discard });
       }
       collect();
-      const removed = await this.removeRecords(removable, { keepLeased: true });
+      const removed = await this.removeRecords(removable, true);
       return removed ? removable.length : 0;
     });
   }
 
   async snapshot(directory: string): Promise<void> {
-    await this.flush();
-    try {
-      mkdirSync(directory, { recursive: true });
-      // LMDB's own copy runs in one read transaction: a consistent state, puts go on meanwhile.
-      await this.root.backup(directory, false);
-    } catch (error) {
-      throw new PageLogError(`cannot copy the page log to ${directory}`, { file: directory, cause: error }, ErrorCode.PageLog);
+    if (this.store.snapshot === undefined) {
+      throw new PageLogError(`a ${this.store.kind} page log is not copied with the home: back it up with its own tools`, { file: this.path }, ErrorCode.InvalidArgument);
     }
+    await this.flush();
+    await this.store.snapshot(directory);
   }
 
   async flush(): Promise<void> {
     this.checkOpen();
-    // A lease renewal under way lands before the caller (a backup fence) relies on the file.
+    // A lease renewal under way lands before the caller (a backup fence) relies on the store.
     await this.renewing;
     if (this.currentRole === 'leader') await this.waitForDurability();
   }
@@ -875,18 +696,12 @@ class LmdbPageLog implements PageLog, NodeRecordStore {
       await this.queueTail;
       await this.renewing;
       try {
-        // After a failed commit nothing queued will become durable, and waiting could wait on
-        // a commit lmdb-js never settles.
+        // After a failed write nothing queued will become durable, and waiting could wait on
+        // a write the store never settles.
         if (this.currentRole === 'leader' && this.writeFailure === undefined && this.fenced === undefined) await this.waitForDurability();
         await this.releaseOwnLease();
       } finally {
-        if (this.writeFailure === undefined) {
-          await this.root.close();
-        } else {
-          // lmdb-js closes a store only once its last commit is flushed, and after a failed
-          // commit that never happens: close without waiting, or the close never returns.
-          this.root.close().catch(() => undefined);
-        }
+        await this.store.close(this.writeFailure !== undefined);
       }
     })();
     return this.closing;
@@ -899,8 +714,7 @@ class LmdbPageLog implements PageLog, NodeRecordStore {
     const role = this.currentRole;
     const term = this.currentTerm;
     try {
-      await this.updateNodeRecords((records) => releaseLease(records, nodeId, role, term));
-      await this.root.flushed;
+      await this.store.updateNodeRecords((records) => releaseLease(records, nodeId, role, term));
     } catch {
       // The lease then lapses at its expiry.
     }
@@ -921,7 +735,7 @@ class LmdbPageLog implements PageLog, NodeRecordStore {
     if (this.fenced !== undefined) throw fencedError(this.currentTerm, this.fenced.by, this.path);
     if (this.writeFailure !== undefined) {
       throw new PageLogError(
-        `an earlier commit to the page log at ${this.path} failed; reopen it`,
+        `an earlier write to the page log at ${this.path} failed; reopen it`,
         { file: this.path, cause: this.writeFailure },
         ErrorCode.PageLog,
       );
@@ -929,6 +743,11 @@ class LmdbPageLog implements PageLog, NodeRecordStore {
   }
 
   private allocateLsn(): number {
+    if (this.nextLsn > this.reservedThrough) {
+      const block = this.store.reserveLsns(this.nextLsn - 1);
+      this.nextLsn = block.first;
+      this.reservedThrough = block.last;
+    }
     const lsn = this.nextLsn;
     if (lsn > LATEST) throw new PageLogError('the page log ran out of LSNs', { file: this.path, lsn }, ErrorCode.PageLog);
     this.nextLsn = lsn + 1;
@@ -942,90 +761,144 @@ class LmdbPageLog implements PageLog, NodeRecordStore {
     return result;
   }
 
-  /** Queues the log entry and the image of a page or discard record, and serves it until committed. */
+  /** Queues a page or discard record for this turn's batch, and serves it until the store has it. */
   private queueRecord(entry: LogEntryFields, image: Buffer): void {
-    // The entry goes first: removals find records through the log, so an image must never be
-    // stored without its entry. Both land together, and only while no newer term exists (the
-    // store checks it in the transaction that would write them): a fenced leader stores nothing.
-    const committed = this.meta.ifNoExists(this.fenceKey!, () => {
-      this.log.put(encodeLsnKey(entry.lsn), encodeLogEntry(entry));
-      this.pages.put(encodePageKey(entry.tableId, entry.pageId, entry.lsn), image);
-    });
     this.pending.add({ entry, image });
-    this.trackCommit(committed, entry.lsn, this.roleEpoch);
+    this.newestRecordLsn = entry.lsn;
+    if (this.openBatch.length === 0) setImmediate(() => this.sendBatch());
+    this.openBatch.push({ entry, image });
   }
 
   /**
-   * Each conditional write (a record, or a completion) gets its own promise, settled when the
-   * transaction holding it commits: true when written, false when a newer term refused it.
-   * Transactions commit in order, so a written record's settling releases every queued record
-   * up to its LSN. A refused one releases nothing: the fenced leader keeps serving its own
-   * records until it steps down.
+   * Hands this turn's records to the store as one batch. It lands whole, and only while no
+   * newer term exists (the store checks it in the transaction that would write it): a fenced
+   * leader stores nothing. While an earlier batch is unsent (its store was out of reach),
+   * records wait in the queue for `resendUnsent`, so batches still land in LSN order.
    */
-  private trackCommit(promise: Promise<boolean>, lsn: number, epoch: number): void {
-    const next: CommitBatch = { promise, lastLsn: lsn };
-    this.lastBatch = next;
-    this.queueCommitHook();
+  private sendBatch(): void {
+    const batch = this.openBatch;
+    if (batch.length === 0) return;
+    this.openBatch = [];
+    if (this.unsent !== undefined) return;
+    this.sendRecords(batch);
+  }
+
+  private sendRecords(batch: readonly StoreRecord[]): Promise<FencedOutcome> {
+    let written: Promise<FencedOutcome>;
+    try {
+      written = this.store.append(batch, this.currentTerm);
+    } catch (error) {
+      written = Promise.reject(error);
+    }
+    this.trackCommit(written, batch[0]!.entry.lsn, batch[batch.length - 1]!.entry.lsn, this.roleEpoch);
+    return written;
+  }
+
+  /**
+   * Each write (a batch, or a completion) settles once the store has it: `written`, or
+   * `fenced` when a newer term refused it. Writes land in call order, so a written batch
+   * releases every queued record up to its newest LSN, unless an earlier batch is unsent. A
+   * refused one releases nothing: the fenced leader keeps serving its own records until it
+   * steps down. A batch the store could not take because it was out of reach (its records may
+   * or may not be stored) stays queued from its first LSN on, to be sent again; any other
+   * failure is remembered, and the log must be reopened.
+   */
+  private trackCommit(promise: Promise<FencedOutcome>, firstLsn: number, lastLsn: number, epoch: number, isBatch = true): void {
+    this.lastBatch = { promise, lastLsn };
     promise.then(
-      (written) => {
+      (outcome) => {
         if (epoch !== this.roleEpoch) return;
-        if (written === false) this.markFenced(epoch);
-        else this.pending.releaseThrough(next.lastLsn);
+        if (outcome === 'fenced') this.markFenced(epoch);
+        else if (isBatch && (this.unsent === undefined || lastLsn < this.unsent.since)) this.pending.releaseThrough(lastLsn);
       },
       (error: unknown) => {
-        if (epoch === this.roleEpoch) this.writeFailure ??= error;
-        absorbCommitError(error);
+        if (epoch !== this.roleEpoch) return;
+        if (!isUnavailable(error)) this.writeFailure ??= error;
+        else if (isBatch && (this.unsent === undefined || firstLsn < this.unsent.since)) this.unsent = { since: firstLsn, error };
       },
     );
   }
 
-  /** Resolves when every write queued so far is committed and synced; rejects after a failed commit. */
+  /** Sends again every queued record from the first unsent batch on (the store ignores one it already holds). */
+  private async resendUnsent(): Promise<void> {
+    const unsent = this.unsent;
+    if (unsent === undefined) return;
+    const records = this.pending.between(unsent.since, LATEST);
+    this.openBatch = [];
+    this.unsent = undefined;
+    if (records.length === 0) return;
+    await this.sendRecords(records);
+  }
+
+  /** Resolves when every record queued so far is stored and synced; rejects after a failed write. */
   private async waitForDurability(): Promise<void> {
+    this.sendBatch();
+    await this.settleLastWrite();
+    if (this.unsent !== undefined) {
+      await this.resendUnsent().catch(() => undefined);
+      await this.settleLastWrite();
+      if (this.unsent !== undefined) {
+        throw new PageLogError(`the page log's store at ${this.path} is out of reach: ${errorText(this.unsent.error)}`, { file: this.path, cause: this.unsent.error }, ErrorCode.StoreUnavailable);
+      }
+    }
     try {
-      if (this.lastBatch !== undefined) await this.lastBatch.promise;
-      await this.root.flushed;
+      await this.store.sync();
     } catch (error) {
-      this.writeFailure ??= error;
-      absorbCommitError(error);
+      if (!isUnavailable(error)) this.writeFailure ??= error;
+      else throw error;
     }
     if (this.writeFailure !== undefined) {
-      throw new PageLogError(`a commit to the page log at ${this.path} failed`, { file: this.path, cause: this.writeFailure }, ErrorCode.PageLog);
+      throw new PageLogError(`a write to the page log at ${this.path} failed: ${errorText(this.writeFailure)}`, { file: this.path, cause: this.writeFailure }, ErrorCode.PageLog);
     }
     if (this.fenced !== undefined) throw fencedError(this.currentTerm, this.fenced.by, this.path);
+  }
+
+  /** Waits for the last write handed to the store; its failure is recorded by `trackCommit`. */
+  private async settleLastWrite(): Promise<void> {
+    try {
+      if (this.lastBatch !== undefined) await this.lastBatch.promise;
+    } catch {
+      // Recorded by trackCommit's handler, which ran first.
+    }
+    if (this.writeFailure !== undefined) {
+      throw new PageLogError(`a write to the page log at ${this.path} failed: ${errorText(this.writeFailure)}`, { file: this.path, cause: this.writeFailure }, ErrorCode.PageLog);
+    }
   }
 
   /**
    * The records `get(pageId, atLsn)` returns, newest first: deltas, then their base. [] when
    * the page has no record at or below `atLsn` or its newest one is a discard.
    */
-  private readChain(tableId: number, pageId: number, atLsn: number): LogEntryFields[] {
-    const chain: LogEntryFields[] = [];
+  private readChain(tableId: number, pageId: number, atLsn: number): ChainLink[] {
+    const chain: ChainLink[] = [];
     /** Adds one record, newest first; true once the chain is complete. */
-    const take = (entry: LogEntryFields): boolean => {
+    const take = (link: ChainLink): boolean => {
+      const { entry } = link;
+      if (entry.tableId !== tableId || entry.pageId !== pageId) {
+        throw corruption(`the log entry belongs to table id ${entry.tableId} page ${entry.pageId}`, { tableId, pageId, lsn: entry.lsn });
+      }
       if (entry.kind === RecordKind.Discard) {
-        if (chain.length > 0) throw corruption('a delta follows a discard', { tableId, pageId, lsn: chain[chain.length - 1]!.lsn });
+        if (chain.length > 0) throw corruption('a delta follows a discard', { tableId, pageId, lsn: chain[chain.length - 1]!.entry.lsn });
         return true;
       }
       if (entry.kind !== RecordKind.Page) throw corruption('a completion record is filed as a page record', { tableId, pageId, lsn: entry.lsn });
-      chain.push(entry);
+      chain.push(link);
       return !isDelta(entry);
     };
 
     const queued = this.pending.forPage(tableId, pageId);
     for (let index = queued.length - 1; index >= 0; index -= 1) {
-      const entry = queued[index]!.entry;
-      if (entry.lsn <= atLsn && take(entry)) return chain;
+      const record = queued[index]!;
+      if (record.entry.lsn <= atLsn && take({ entry: record.entry, image: () => record.image })) return chain;
     }
-    // Committed records of the page are all older than its queued ones (commits follow LSN order).
+    // Stored records of the page are all older than its queued ones (batches land in LSN order).
     const scanFrom = queued.length > 0 ? Math.min(atLsn, queued[0]!.entry.lsn - 1) : atLsn;
     if (scanFrom >= 1) {
-      const range = { start: encodePageKey(tableId, pageId, scanFrom), end: encodePageKey(tableId, pageId, 0), reverse: true };
-      for (const key of this.pages.getKeys(range)) {
-        const { lsn } = decodePageKey(key);
-        if (take(this.readLogEntry(lsn, tableId, pageId))) return chain;
+      for (const stored of this.store.pageRecords(tableId, pageId, scanFrom)) {
+        if (take({ entry: stored.entry, image: () => stored.image() })) return chain;
       }
     }
-    if (chain.length > 0) throw corruption('the page has deltas but no base image', { tableId, pageId, lsn: chain[chain.length - 1]!.lsn });
+    if (chain.length > 0) throw corruption('the page has deltas but no base image', { tableId, pageId, lsn: chain[chain.length - 1]!.entry.lsn });
     return chain;
   }
 
@@ -1034,8 +907,8 @@ class LmdbPageLog implements PageLog, NodeRecordStore {
     if (chain.length === 0) {
       throw new PageLogError('a delta needs a base image, and the page has none (never written, or discarded)', { tableId, pageId }, ErrorCode.NotFound);
     }
-    const base = chain[chain.length - 1]!;
-    const newest = chain[0]!;
+    const base = chain[chain.length - 1]!.entry;
+    const newest = chain[0]!.entry;
     const deltas = chain.length - 1;
     if (deltas >= MAX_DELTAS_PER_CHAIN) {
       throw invalidArgument(`the page already has ${deltas} deltas on its base, the most allowed; put a new base image instead`, {
@@ -1066,18 +939,13 @@ class LmdbPageLog implements PageLog, NodeRecordStore {
     }
   }
 
-  /** The image of a page record, from the queue or the store, with its size and checksum checked. */
-  private readRecord(entry: LogEntryFields): PageRecord {
+  /** A copy of a page record's image, with its size and checksum checked against its log entry. */
+  private readRecord(link: ChainLink): PageRecord {
+    const { entry } = link;
     const { lsn, tableId, pageId } = entry;
-    const queued = this.pending.find(tableId, pageId, lsn);
-    let image: Buffer;
-    if (queued !== undefined) {
-      image = Buffer.from(queued.image);
-    } else {
-      const stored = this.pages.getBinary(encodePageKey(tableId, pageId, lsn));
-      if (stored === undefined) throw corruption('the page image is missing', { tableId, pageId, lsn });
-      image = asBuffer(stored);
-    }
+    const bytes = link.image();
+    if (bytes === undefined) throw corruption('the page image is missing', { tableId, pageId, lsn });
+    const image = Buffer.from(bytes);
     if (image.length !== entry.size) {
       throw corruption(`the page image is ${image.length} bytes, its log entry says ${entry.size}`, { tableId, pageId, lsn });
     }
@@ -1088,44 +956,29 @@ class LmdbPageLog implements PageLog, NodeRecordStore {
     return { lsn, tableId, pageId, backlinkLsn: entry.backlinkLsn, baseLsn: entry.baseLsn, flags: entry.flags, image };
   }
 
-  /** The stored log entry of `lsn`; with a table and page, also checks that it belongs to them. */
-  private readLogEntry(lsn: number, tableId: number, pageId: number): LogEntryFields {
-    const value = this.log.getBinary(encodeLsnKey(lsn));
-    if (value === undefined) throw corruption('a page record has no log entry', { tableId, pageId, lsn });
-    const entry = decodeLogEntry(lsn, asBuffer(value));
-    if (entry.tableId !== tableId || entry.pageId !== pageId) {
-      throw corruption(`the log entry belongs to table id ${entry.tableId} page ${entry.pageId}`, { tableId, pageId, lsn });
-    }
-    return entry;
-  }
-
   /**
    * For every page of `tableId` (every table when undefined) with a record at or below `atLsn`,
    * its newest such record. Unordered.
    */
   private *newestRecordPerPage(tableId: number | undefined, atLsn: number): Generator<PageSummary> {
-    // Queued records are newer than the committed records of the same page, so they win.
+    // Queued records are newer than the stored records of the same page, so they win.
     const queued = new Map<string, PageSummary>();
     for (const { entry } of this.pending.between(1, atLsn)) {
       if (entry.kind === RecordKind.Completion || (tableId !== undefined && entry.tableId !== tableId)) continue;
       queued.set(`${entry.tableId}:${entry.pageId}`, { tableId: entry.tableId, pageId: entry.pageId, lsn: entry.lsn, kind: entry.kind });
     }
-    const summarize = (page: { tableId: number; pageId: number; lsn: number }): PageSummary => {
+    const summarize = (page: PageSummary): PageSummary => {
       const key = `${page.tableId}:${page.pageId}`;
       const newer = queued.get(key);
-      if (newer !== undefined) {
-        queued.delete(key);
-        return newer;
-      }
-      return { ...page, kind: this.readLogEntry(page.lsn, page.tableId, page.pageId).kind };
+      if (newer === undefined) return page;
+      queued.delete(key);
+      return newer;
     };
-    const range = tableId === undefined ? {} : { start: encodeTableStartKey(tableId), end: encodeTableEndKey(tableId) };
-    let current: { tableId: number; pageId: number; lsn: number } | undefined;
-    for (const key of this.pages.getKeys(range)) {
-      const record = decodePageKey(key);
-      if (record.lsn > atLsn) continue;
-      if (current !== undefined && (current.tableId !== record.tableId || current.pageId !== record.pageId)) yield summarize(current);
-      current = record;
+    let current: PageSummary | undefined;
+    for (const entry of this.store.pageEntries(tableId)) {
+      if (entry.lsn > atLsn) continue;
+      if (current !== undefined && (current.tableId !== entry.tableId || current.pageId !== entry.pageId)) yield summarize(current);
+      current = { tableId: entry.tableId, pageId: entry.pageId, lsn: entry.lsn, kind: entry.kind };
     }
     if (current !== undefined) yield summarize(current);
     yield* queued.values();
@@ -1135,9 +988,8 @@ class LmdbPageLog implements PageLog, NodeRecordStore {
     const queued = this.pending.between(from, to);
     let next = 0;
     let lastYielded = 0;
-    for (const { key, value } of this.log.getRange({ start: encodeLsnKey(from), end: encodeLsnKey(to + 1) })) {
-      const entry = decodeLogEntry(decodeLsnKey(key), asBuffer(value));
-      // A record can be both committed and still queued for a moment; list it once.
+    for (const entry of this.store.logEntries(from, to)) {
+      // A record can be both stored and still queued for a moment; list it once.
       while (next < queued.length && queued[next]!.entry.lsn <= entry.lsn) {
         const queuedEntry = queued[next++]!.entry;
         if (queuedEntry.lsn < entry.lsn) yield this.toLogEntry(queuedEntry);
@@ -1166,37 +1018,22 @@ class LmdbPageLog implements PageLog, NodeRecordStore {
     }
   }
 
-  private toCompletionRecord(lsn: number, value: Uint8Array): CompletionRecord {
-    return { lsn, ...decodeCompletionRecord(lsn, asBuffer(value)) };
+  private toCompletionRecord(lsn: number, body: Buffer): CompletionRecord {
+    return { lsn, ...decodeCompletionRecord(lsn, body) };
   }
 
-  /**
-   * A node that does not write reads what another node committed: LMDB reuses one read
-   * snapshot until it is reset, and a commit in another process (or another environment of
-   * this one) does not reset it.
-   */
+  /** A node that does not write reads what another node stored since its last read. */
   private seeOtherWriters(): void {
-    if (this.currentRole !== 'leader') this.root.resetReadTxn();
-  }
-
-  private lastStoredLsn(): number {
-    for (const key of this.log.getKeys({ reverse: true, limit: 1 })) return decodeLsnKey(key);
-    return 0;
-  }
-
-  private newestCompletionLsn(): number {
-    for (const key of this.checkpoints.getKeys({ reverse: true, limit: 1 })) return decodeLsnKey(key);
-    return 0;
+    if (this.currentRole !== 'leader') this.store.refresh();
   }
 
   /**
-   * Removes records (entry, image or completion body) in bounded transactions, then syncs.
-   * Each transaction first checks that no newer term has fenced this leader; with
-   * `keepLeased` (a prune), the first also checks that no live lease names a completion record
-   * it removes (a lease written after the prune read them). Resolves false when the lease
-   * check stopped it before anything was removed.
+   * Removes records in bounded store transactions, then syncs. Each transaction is fenced;
+   * with `keepLeased` (a prune), the first also checks that no live lease names a completion
+   * record it removes (a lease written after the prune read them). Resolves false when the
+   * lease check stopped it before anything was removed.
    */
-  private async removeRecords(removed: readonly StoredRecordKey[], options: { keepLeased?: boolean } = {}): Promise<boolean> {
+  private async removeRecords(removed: readonly StoredRecordKey[], keepLeased: boolean): Promise<boolean> {
     if (removed.length === 0) return true;
     // Completion records go first, in a transaction of their own: a crash part-way must never
     // leave one vouching for pages already removed.
@@ -1204,25 +1041,15 @@ class LmdbPageLog implements PageLog, NodeRecordStore {
     const pages = removed.filter((r) => r.kind !== RecordKind.Completion);
     const slices: StoredRecordKey[][] = completions.length > 0 ? [completions] : [];
     for (let start = 0; start < pages.length; start += REMOVALS_PER_TRANSACTION) slices.push(pages.slice(start, start + REMOVALS_PER_TRANSACTION));
-    const fenceKey = this.fenceKey!;
     const epoch = this.roleEpoch;
     for (const [index, slice] of slices.entries()) {
-      // Decided before anything is written: an LMDB transaction callback that throws after
-      // writing would still commit what it wrote.
-      const outcome = await this.transact((): 'fenced' | 'leased' | 'removed' => {
-        if (this.meta.getBinary(fenceKey) !== undefined) return 'fenced';
-        if (index === 0 && options.keepLeased === true && completions.length > 0) {
-          const leased = new Set(leasedCheckpoints(this.leaseRecords(), this.now()));
-          if (completions.some((record) => leased.has(record.lsn))) return 'leased';
-        }
-        for (const record of slice) {
-          const key = encodeLsnKey(record.lsn);
-          this.log.remove(key);
-          if (record.kind === RecordKind.Completion) this.checkpoints.remove(key);
-          else this.pages.remove(encodePageKey(record.tableId, record.pageId, record.lsn));
-        }
-        return 'removed';
-      });
+      let outcome: 'removed' | 'fenced' | 'leased';
+      try {
+        outcome = await this.store.remove(slice, this.currentTerm, { keepLeased: keepLeased && index === 0 && completions.length > 0 });
+      } catch (error) {
+        if (!isUnavailable(error)) this.writeFailure ??= error;
+        throw error;
+      }
       if (outcome === 'fenced') {
         this.markFenced(epoch);
         throw fencedError(this.currentTerm, this.fenced?.by, this.path);
@@ -1234,13 +1061,11 @@ class LmdbPageLog implements PageLog, NodeRecordStore {
   }
 }
 
-/**
- * A failed lmdb-js commit rejects every write promise of its transaction with an error whose
- * `commitError` is another promise, rejected later with LMDB's own error (EIO on a full disk).
- * Nothing else awaits that promise: without a handler it is an unhandled rejection, which ends
- * the process. The write failure itself is reported through `writeFailure`.
- */
-function absorbCommitError(error: unknown): void {
-  const commitError = (error as { commitError?: unknown } | undefined)?.commitError;
-  if (commitError instanceof Promise) commitError.catch(() => undefined);
+/** A store out of reach fails this write, not every later one: the next checkpoint tries again. */
+function isUnavailable(error: unknown): boolean {
+  return error instanceof PageLogError && error.code === ErrorCode.StoreUnavailable;
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -5,9 +5,9 @@ import { expect } from 'chai';
 import { execa } from 'execa';
 import { open } from 'lmdb';
 import { dir, type DirectoryResult } from 'tmp-promise';
-import { EngineError, ErrorCode } from '../errors.js';
-import { seededRandom } from '../testing/random.js';
-import { openPageLog } from './index.js';
+import { EngineError, ErrorCode } from '../../errors.js';
+import { seededRandom } from '../../testing/random.js';
+import { openPageLog } from '../index.js';
 import { checkLmdbDataFile, inspectLmdbFreePages } from './lmdb_files.js';
 
 const here = fileURLToPath(import.meta.url);

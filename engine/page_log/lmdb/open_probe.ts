@@ -4,8 +4,8 @@
  * records}` or `{ok: false, code, message, location}`. A store LMDB faults on kills this
  * process by a signal instead, which the test reports.
  */
-import { EngineError } from '../errors.js';
-import { openPageLog } from './index.js';
+import { EngineError } from '../../errors.js';
+import { openPageLog } from '../index.js';
 
 const [path, mode] = process.argv.slice(2);
 try {

@@ -11,7 +11,7 @@
  */
 import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ErrorCode, PageLogError } from '../errors.js';
+import { ErrorCode, PageLogError } from '../../errors.js';
 
 /** The data file of an LMDB environment directory. */
 export const LMDB_DATA_FILE = 'data.mdb';
