@@ -31,6 +31,7 @@ import { TableHandle } from './table.js';
 import type { TreeSource } from '../txn/index.js';
 import { CheckpointView, FollowerStorage } from './follower.js';
 import { pageLogPathOf, readKeyProviderPage, readLastCheckpoint, SharedStorage } from './shared_storage.js';
+import { embeddedStoreDataFile } from '../page_log/index.js';
 import { loadKeyProvider, type KeyProvider } from '../key_provider/index.js';
 
 const DEFAULT_CACHE_SIZE = 100 * 1024 * 1024;
@@ -250,7 +251,8 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
     this.localFilesAtCheckpoint = this.localFileNames();
     this.recoverJournal(config, turtle.metadataConfig);
     const pageLogPath = pageLogPathOf(home, config);
-    this.storageIdentity = recordStorageIdentity([home, ...(this.storage === 'disagg' ? [pageLogPath, join(pageLogPath, 'data.mdb')] : [])]);
+    const storeFile = this.storage === 'disagg' ? embeddedStoreDataFile(pageLogPath) : undefined;
+    this.storageIdentity = recordStorageIdentity([home, ...(storeFile === undefined ? [] : [pageLogPath, storeFile])]);
     this.last = this.shared?.lastCheckpoint ?? (this.checkpointOrder > 0
       ? { id: String(this.checkpointOrder), timestamp: this.timestamps.stable, oldestTimestamp: this.timestamps.oldest, time: Date.now() }
       : undefined);

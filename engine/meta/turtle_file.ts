@@ -6,6 +6,7 @@ import {
   type CheckedTurtle,
 } from '../format/index.js';
 import { HISTORY_STORE_FILE, METADATA_FILE } from './schema.js';
+import { embeddedStoreDataFile } from '../page_log/index.js';
 
 /** Flushes a directory so a rename inside it is durable. */
 export function syncDirectory(dir: string): void {
@@ -210,8 +211,9 @@ export function homeDataEvidence(home: string, pageLogPath = join(home, 'pagelog
   }
   const tableFiles = names.filter((name) => name.endsWith('.wt') && name !== METADATA_FILE && name !== HISTORY_STORE_FILE).sort();
   if (tableFiles.length > 0) evidence.push(`table files (${tableFiles.slice(0, 5).join(', ')}${tableFiles.length > 5 ? ', ...' : ''})`);
-  const pageLogBytes = sizeOf(join(pageLogPath, 'data.mdb'));
-  if (pageLogBytes > 0) evidence.push(`a page log (${join(pageLogPath, 'data.mdb')}, ${pageLogBytes} bytes)`);
+  const dataFile = embeddedStoreDataFile(pageLogPath);
+  const pageLogBytes = dataFile === undefined ? 0 : sizeOf(dataFile);
+  if (pageLogBytes > 0) evidence.push(`a page log (${dataFile}, ${pageLogBytes} bytes)`);
   if (existsSync(join(home, TURTLE_BACKUP_FILE))) evidence.push(TURTLE_BACKUP_FILE);
   return evidence;
 }

@@ -12,6 +12,7 @@ describe('page log public entry', () => {
       'SHARED_METADATA_TABLE_ID',
       'TURTLE_PAGE_TABLE_ID',
       'displayLocation',
+      'embeddedStoreDataFile',
       'isLocalStore',
       'openPageLog',
       'parseStoreLocation',

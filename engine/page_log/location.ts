@@ -10,8 +10,9 @@
  * Other URL schemes are refused with `STORE_INVALID`. A URL's password never appears in a
  * message: `displayLocation` masks it.
  */
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { ErrorCode, PageLogError } from '../errors.js';
+import { LMDB_DATA_FILE } from './lmdb/lmdb_files.js';
 import { maskedUrl } from './postgres/masked_url.js';
 
 export type StoreLocation =
@@ -60,4 +61,13 @@ export function displayLocation(location: string): string {
 /** True when the location names a directory on this host (the LMDB store), which a home's backup copies. */
 export function isLocalStore(location: string): boolean {
   return parseStoreLocation(location).kind === 'lmdb';
+}
+
+/**
+ * The data file of an embedded store at `location` (the one file whose size says whether it
+ * holds anything), or undefined for a store elsewhere.
+ */
+export function embeddedStoreDataFile(location: string): string | undefined {
+  const parsed = parseStoreLocation(location);
+  return parsed.kind === 'lmdb' ? join(parsed.path, LMDB_DATA_FILE) : undefined;
 }

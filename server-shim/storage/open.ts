@@ -37,7 +37,8 @@ export function engineConfig(options: OpenStorageOptions, logger: Logger): Conne
     config.create = false;
     config.readOnly = true;
   }
-  if (options.pageLog !== undefined) config.pageLogPath = resolve(options.pageLog);
+  // A directory is resolved here; a URL or `lmdb:PATH` goes to the engine as written.
+  if (options.pageLog !== undefined) config.pageLogPath = /^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(options.pageLog) ? options.pageLog : resolve(options.pageLog);
   if (options.disaggRole === 'follower') config.role = 'follower';
   if (options.disaggCheckpoint !== undefined) config.followerCheckpoint = options.disaggCheckpoint;
   if (options.leaseMs !== undefined) config.leaseMs = options.leaseMs;
