@@ -12,10 +12,8 @@ import {
   type PageLogOptions,
   type PageRecord,
 } from './index.js';
-import { encodePageKey } from './record_format.js';
 import { displayLocation } from './location.js';
-import { startPostgresServer, type PostgresServer } from '../testing/postgres_server.js';
-import { SyncPostgresClient } from './postgres/sync_client.js';
+import { storesUnderTest } from './stores_under_test.js';
 
 const BASE = { backlinkLsn: 0, baseLsn: 0, flags: 0 };
 const CHECKPOINT = { timestamp: 10n, oldestTimestamp: 1n, metadata: 'metadata_lsn=1' };
@@ -64,63 +62,7 @@ async function checkpoint(log: PageLog, metadata = CHECKPOINT.metadata): Promise
   return log.completeCheckpoint({ ...CHECKPOINT, metadata });
 }
 
-/**
- * A store the contract runs against: a new, empty location for each test, and a way to damage
- * a stored image behind the page log's back.
- */
-interface StoreUnderTest {
-  name: string;
-  setUp(): Promise<void>;
-  tearDown(): Promise<void>;
-  freshLocation(): Promise<string>;
-  damageImage(location: string, tableId: number, pageId: number, lsn: number, bytes: Buffer): Promise<void>;
-}
-
-function lmdbStore(): StoreUnderTest {
-  let directory: DirectoryResult | undefined;
-  let count = 0;
-  return {
-    name: 'LMDB',
-    setUp: async () => {
-      directory = await dir({ unsafeCleanup: true });
-    },
-    tearDown: async () => directory?.cleanup(),
-    freshLocation: async () => join(directory!.path, `pagelog-${++count}`),
-    damageImage: async (location, tableId, pageId, lsn, bytes) => {
-      const store = open({ path: location, maxDbs: 4 });
-      const pagesStore = store.openDB({ name: 'pages', keyEncoding: 'binary', encoding: 'binary' });
-      await pagesStore.put(encodePageKey(tableId, pageId, lsn), bytes);
-      await store.close();
-    },
-  };
-}
-
-function postgresStore(): StoreUnderTest {
-  let server: PostgresServer | undefined;
-  let count = 0;
-  return {
-    name: 'PostgreSQL',
-    setUp: async () => {
-      server = await startPostgresServer();
-    },
-    tearDown: async () => server?.destroy(),
-    freshLocation: async () => {
-      const name = `contract_${++count}`;
-      await server!.createDatabase(name);
-      return server!.url(name);
-    },
-    damageImage: async (location, tableId, pageId, lsn, bytes) => {
-      const client = await SyncPostgresClient.connect(location);
-      try {
-        client.query('UPDATE page_log_records SET image = $1 WHERE table_id = $2 AND page_id = $3 AND lsn = $4', [bytes, tableId, pageId, lsn]);
-      } finally {
-        await client.close();
-      }
-    },
-  };
-}
-
-for (const store of [lmdbStore(), postgresStore()]) describe(`page log contract on ${store.name}`, function () {
+for (const store of storesUnderTest()) describe(`page log contract on ${store.name}`, function () {
   this.timeout(60_000);
   let path: string;
   const opened: PageLog[] = [];

@@ -2,9 +2,9 @@ import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { execa } from 'execa';
-import { dir, type DirectoryResult } from 'tmp-promise';
 import { CRASH_TABLE_ID, readImage, seededRandom, type CheckpointManifest } from './crash_workload.js';
 import { openPageLog } from './index.js';
+import { storesUnderTest } from './stores_under_test.js';
 
 const here = fileURLToPath(import.meta.url);
 /** The writer next to this file: TypeScript under tsx, or the compiled JavaScript under dist/. */
@@ -46,20 +46,14 @@ async function runAndKill(path: string, seed: number, killDelayMs: number): Prom
   return { acknowledged };
 }
 
-describe('page log crash safety', function () {
+for (const store of storesUnderTest()) describe(`page log crash safety on ${store.name}`, function () {
   this.timeout(180_000);
-  let directory: DirectoryResult;
 
-  beforeEach(async () => {
-    directory = await dir({ unsafeCleanup: true });
-  });
-
-  afterEach(async () => {
-    await directory.cleanup();
-  });
+  before(async () => store.setUp());
+  after(async () => store.tearDown());
 
   it('keeps the newest completion record and every page it vouches for when the writer is killed at random moments', async () => {
-    const path = join(directory.path, 'pagelog');
+    const path = await store.freshLocation();
     const seed = Date.now() >>> 0;
     const random = seededRandom(seed);
     const context = `seed ${seed}`;

@@ -1,9 +1,8 @@
-import { join } from 'node:path';
 import { engineFailure, engineFailureNow } from '../testing/failures.js';
 import { expect } from 'chai';
-import { dir, type DirectoryResult } from 'tmp-promise';
 import { ErrorCode } from '../errors.js';
 import { openPageLog, type PageLog, type PageLogOptions } from './index.js';
+import { storesUnderTest } from './stores_under_test.js';
 import {
   claimWriterRole, leasedCheckpoints, liveLeader, releaseLease, renewFollowerLease, renewLeaderLease,
   type LeaseRecord, type NodeRecordUpdate, type TermRecord,
@@ -104,8 +103,8 @@ describe('page log nodes: the rules', () => {
   });
 });
 
-describe('page log nodes on LMDB', () => {
-  let directory: DirectoryResult;
+for (const store of storesUnderTest()) describe(`page log nodes on ${store.name}`, function () {
+  this.timeout(60_000);
   let path: string;
   const opened: PageLog[] = [];
 
@@ -115,14 +114,15 @@ describe('page log nodes on LMDB', () => {
     return log;
   }
 
+  before(async () => store.setUp());
+  after(async () => store.tearDown());
+
   beforeEach(async () => {
-    directory = await dir({ unsafeCleanup: true });
-    path = join(directory.path, 'pagelog');
+    path = await store.freshLocation();
   });
 
   afterEach(async () => {
     await Promise.all(opened.splice(0).map((log) => log.close()));
-    await directory.cleanup();
   });
 
   it('refuses a second leader with LEADER_ACTIVE while the first lives, and lets the same node reclaim its log', async () => {
