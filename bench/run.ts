@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: runs every section (or `--only NAME[,NAME]`), prints a table (figure, value,
- * unit, WiredTiger reference, ratio) and writes the rows as JSON to `bench/results/latest.json`
+ * unit, reference and its source, ratio) and writes the rows as JSON to `bench/results/latest.json`
  * (or `--json PATH`). `--quick` runs smaller sizes as a smoke test.
  */
 import { mkdirSync, rmSync, writeFileSync, mkdtempSync } from 'node:fs';
@@ -34,11 +34,17 @@ function formatNumber(value: number): string {
   return value.toLocaleString('en', { maximumFractionDigits: digits, minimumFractionDigits: 0 });
 }
 
+/** Each distinct reference source, numbered in order of first use: the table's cells name them by number. */
+function referenceSources(rows: BenchRow[]): string[] {
+  return [...new Set(rows.flatMap((r) => (r.reference ? [r.reference.source] : [])))];
+}
+
 function table(rows: BenchRow[]): string {
-  const header = ['section', 'figure', 'variant', 'value', 'unit', 'WiredTiger', 'ratio'];
+  const sources = referenceSources(rows);
+  const header = ['section', 'figure', 'variant', 'value', 'unit', 'reference', 'ratio'];
   const body = rows.map((r) => [
     r.section, r.figure, r.variant ?? '', formatNumber(r.value), r.unit,
-    r.reference ? `${formatNumber(r.reference.value)} ${r.reference.unit}` : '',
+    r.reference ? `${formatNumber(r.reference.value)} ${r.reference.unit} [${sources.indexOf(r.reference.source) + 1}]` : '',
     r.ratio === undefined ? '' : `${r.ratio.toFixed(2)}x`,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((line) => line[i]!.length)));
@@ -65,7 +71,8 @@ async function main(): Promise<void> {
     }
   }
   process.stdout.write(`${table(rows)}\n`);
-  process.stdout.write('ratio: times slower (or larger) than WiredTiger; the goal is at most 3x.\n');
+  process.stdout.write('ratio: times slower (or larger) than the reference; against WiredTiger the goal is at most 3x.\n');
+  for (const [index, source] of referenceSources(rows).entries()) process.stdout.write(`[${index + 1}] ${source}\n`);
   const result = {
     started: started.toISOString(),
     quick: options.quick,

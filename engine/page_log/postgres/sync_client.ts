@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { ErrorCode, PageLogError } from '../../errors.js';
 import { postgresError, sqlState } from './errors.js';
@@ -26,6 +27,16 @@ export interface QueryResult {
 /** How long a statement may take unless the caller says otherwise. */
 const DEFAULT_TIMEOUT_MS = 30_000;
 
+/**
+ * The worker's file: beside this module when compiled file by file; when bundled (the server
+ * and the read-path tool), this module sits in a chunk and the bundle's worker entry one
+ * directory up.
+ */
+function workerFile(): URL {
+  const candidates = ['./sync_client_worker.js', '../sync_client_worker.js'].map((name) => new URL(name, import.meta.url));
+  return candidates.find((candidate) => existsSync(candidate)) ?? candidates[0]!;
+}
+
 interface WorkerAnswer {
   id: number;
   rows?: unknown[][];
@@ -53,7 +64,7 @@ export class SyncPostgresClient {
     const flag = new Int32Array(new SharedArrayBuffer(4));
     const requests = new MessageChannel();
     const answers = new MessageChannel();
-    const worker = new Worker(new URL('./sync_client_worker.js', import.meta.url), {
+    const worker = new Worker(workerFile(), {
       workerData: { url, flag, requests: requests.port2, answers: answers.port1, connectTimeoutMs: timeoutMs },
       transferList: [requests.port2, answers.port1],
     });
