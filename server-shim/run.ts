@@ -9,6 +9,7 @@ import { parseCommandLine, serverVersion, type ServerOptions, type ServerParamet
 import { initiateReplicaSet, recoverFromOplog } from './replication/index.js';
 import { Server } from './server/index.js';
 import { errorClassOf } from '../engine/index.js';
+import { maskedUrl } from '../engine/page_log/postgres/masked_url.js';
 import { isEngineError, openStorage, type Storage } from './storage/index.js';
 import { restoreTurtleFromBackup, type EngineError, type TurtleRestore } from '../engine/index.js';
 
@@ -60,7 +61,8 @@ async function runWithLogger(options: ServerOptions, parameters: ServerParameter
     process: 'mongod-shim',
   });
   logger.info(LogComponent.Control, LogId.BuildInfo, 'Build Info', { build: { version: serverVersion, node: process.version } });
-  logger.info(LogComponent.Control, LogId.OptionsSet, 'Options set by command line', { options: { argv: options.argv } });
+  // A URL's password (a PostgreSQL page log's) never reaches the log.
+  logger.info(LogComponent.Control, LogId.OptionsSet, 'Options set by command line', { options: { argv: options.argv.map((arg) => (/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(arg) ? maskedUrl(arg) : arg)) } });
 
   const shutdown = new ShutdownController(logger);
   let lock: DbpathLock | undefined;

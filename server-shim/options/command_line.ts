@@ -73,7 +73,7 @@ export function parseCommandLine(argv: string[]): ParseResult {
     .option('--shutdown', 'stop the server running with this dbpath and wait until it has ended')
     .option('--cacheSizeMB <megabytes>', 'engine cache size in megabytes')
     .option('--pageLogRetain <count>', 'completed checkpoints the page log keeps readable, or "all" (default 2)')
-    .option('--pageLog <path>', 'the page log directory, which several nodes may share (default DBPATH/pagelog)')
+    .option('--pageLog <location>', 'the page log several nodes share: a directory, lmdb:PATH, postgres://USER:PASSWORD@HOST:PORT/DB or a store module (default DBPATH/pagelog)')
     .addOption(new Option('--disaggRole <role>', 'leader: writes shared collections and checkpoints; follower: serves the leader\'s checkpoints').choices(['leader', 'follower']).default('leader'))
     .option('--disaggCheckpoint <id>', 'with --disaggRole follower: the checkpoint id to pick up at start-up (default the newest)')
     .allowExcessArguments(false)

@@ -48,7 +48,7 @@ function homeCommand(program: Command, name: string, description: string): Comma
     .description(description)
     .helpOption('--help', 'display help for the command')
     .option('-h, --home <dir>', 'database home (default: the current directory)')
-    .option('--page-log <dir>', 'page log location (default: HOME/pagelog)')
+    .option('--page-log <location>', 'page log: a directory, lmdb:PATH, postgres://USER:PASSWORD@HOST:PORT/DB or a store module (default: HOME/pagelog)')
     .option('--json', 'print one JSON document on stdout');
 }
 
@@ -60,7 +60,7 @@ export function buildProgram(): Command {
     .version(packageVersion(), '-V, --version', 'print the version')
     .helpOption('--help', 'display help for the command')
     .option('-h, --home <dir>', 'database home (default: the current directory)')
-    .option('--page-log <dir>', 'page log location (default: HOME/pagelog)')
+    .option('--page-log <location>', 'page log: a directory, lmdb:PATH, postgres://USER:PASSWORD@HOST:PORT/DB or a store module (default: HOME/pagelog)')
     .exitOverride()
     .showSuggestionAfterError();
 
