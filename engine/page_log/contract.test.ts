@@ -1,4 +1,6 @@
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
 import { expect } from 'chai';
 import { open } from 'lmdb';
 import { dir, type DirectoryResult } from 'tmp-promise';
@@ -647,6 +649,41 @@ for (const store of storesUnderTest()) describe(`page log contract on ${store.na
       expect(await log.prune!(1)).to.equal(0);
       expect(log.stat().records).to.equal(2);
       expectCode(await rejectionOf(log.prune!(0)), ErrorCode.InvalidArgument);
+    });
+  });
+
+  describe('readers in other processes', () => {
+    it('serves followers in two other processes whole checkpoints while the leader writes and prunes', async function () {
+      this.timeout(120_000);
+      const leader = await openLog({ nodeId: 'leader' });
+      const pages = leader.openHandle(300);
+      const write = async (round: number): Promise<void> => {
+        leader.beginCheckpoint();
+        for (let page = 0; page < 20; page += 1) pages.put(100 + page, BASE, image(`round ${round} page ${page}`));
+        await leader.completeCheckpoint({ ...CHECKPOINT, metadata: `round=${round},pages=20` });
+      };
+      await write(0);
+      const script = join(dirname(fileURLToPath(import.meta.url)), 'reader_process.js');
+      const readers = [0, 1].map(() => execa(process.execPath, [script, path, '60'], { reject: false }));
+      let round = 1;
+      let running = true;
+      const writing = (async () => {
+        while (running) {
+          await write(round);
+          round += 1;
+          await leader.prune!(1);
+        }
+      })();
+      const results = await Promise.all(readers);
+      running = false;
+      await writing;
+      for (const result of results) {
+        const report = JSON.parse(result.stdout) as { error?: string; checkpoints?: number; pages?: number };
+        expect(report.error, result.stderr).to.equal(undefined);
+        expect(report.checkpoints, 'each reader read several checkpoints').to.be.greaterThan(1);
+        expect(report.pages).to.be.greaterThan(20);
+      }
+      expect(round, 'the leader wrote while the readers read').to.be.greaterThan(2);
     });
   });
 
