@@ -1,4 +1,3 @@
-import { resolve } from 'node:path';
 import {
   formatFinding, verifyHome, verifyTable, type Finding, type VerifySummary,
 } from '../../../engine/verify/index.js';
@@ -18,7 +17,7 @@ export interface VerifyCommandOptions extends HomeOptions {
 export async function verifyCommand(home: string, options: VerifyCommandOptions, output: Output): Promise<ExitCodeValue> {
   checkHome(home);
   const verifyOptions = {
-    pageLogPath: options.pageLog === undefined ? undefined : resolve(options.pageLog),
+    pageLogPath: options.pageLog,
     onProgress: (p: { step: string; done: number; total: number }) => output.progress(`verifying ${p.step} (${p.done}/${p.total})`),
   };
   const run = options.uri === undefined ? verifyHome(home, verifyOptions) : verifyTable(home, options.uri, verifyOptions);
