@@ -190,15 +190,20 @@ export interface CacheStats {
 
 /** The page log's size on disk and in the address space (disaggregated mode). */
 export interface PageLogStats {
+  /** The store's kind: `lmdb`, `postgres`, or a store module's own name. */
+  store: string;
+  /** Where it is: a directory, or a URL with its password masked. */
+  location: string;
   /**
    * Size of the page log's data file: what its memory map can make resident, outside the heap.
-   * Undefined when the file is gone from its path (deleted or replaced under the server).
+   * Undefined when the file is gone from its path (deleted or replaced under the server), and
+   * for a store without a memory map (PostgreSQL).
    */
   fileBytes: number | undefined;
-  /** The memory map's reserved size (address space, not memory). */
-  mapSizeBytes: number;
-  /** Bytes of the data file in use (LMDB's last page number times the page size). */
-  usedBytes: number;
+  /** The memory map's reserved size (address space, not memory); undefined without a map. */
+  mapSizeBytes: number | undefined;
+  /** Bytes of the data file in use (LMDB's last page number times the page size); undefined without a map. */
+  usedBytes: number | undefined;
 }
 
 export interface KeyProviderStatus {

@@ -192,7 +192,8 @@ for (const storage of STORAGE_MODES) {
         const pageLog = connection.pageLogStats()!;
         expect(pageLog.fileBytes).to.be.greaterThan(8 * MB);
         expect(pageLog.usedBytes).to.be.at.most(pageLog.fileBytes!);
-        expect(pageLog.mapSizeBytes).to.be.at.least(pageLog.usedBytes);
+        expect(pageLog.mapSizeBytes).to.be.at.least(pageLog.usedBytes!);
+        expect(pageLog).to.include({ store: 'lmdb', location: join(home, 'pagelog') });
       } else {
         expect(connection.pageLogStats()).to.equal(undefined);
       }

@@ -512,7 +512,10 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
   }
 
   pageLogStats(): PageLogStats | undefined {
-    return this.shared?.pageLog.storageSize?.();
+    const pageLog = this.shared?.pageLog;
+    if (pageLog === undefined) return undefined;
+    const size = pageLog.storageSize?.();
+    return { store: pageLog.storeKind, location: pageLog.path, fileBytes: size?.fileBytes, mapSizeBytes: size?.mapSizeBytes, usedBytes: size?.usedBytes };
   }
 
   private metadataFor(table: { shared: boolean; view?: CheckpointView | undefined }): MetadataStore {

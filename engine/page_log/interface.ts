@@ -164,8 +164,10 @@ export interface PageLogStorageSize {
  * fenced by a newer term fails with `FENCED`, naming both terms.
  */
 export interface PageLog {
-  /** The directory the log lives in, as given to `openPageLog`. */
+  /** Where the log lives: its directory, or its store's URL with the password masked. */
   readonly path: string;
+  /** The store under the log: `lmdb`, `postgres`, or a store module's own name. */
+  readonly storeKind: string;
   /**
    * The log's identity, a UUID drawn when the log was created and kept in its format record:
    * it tells this log from any other, so a home can refuse a log that is not its own.

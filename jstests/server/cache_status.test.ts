@@ -62,6 +62,7 @@ describe('mongod-shim: serverStatus.wiredTiger.cache', function () {
 
     // The page log's data file holds the 8,000,000 bytes of documents and is memory-mapped: it is reported apart from the heap.
     const status = await admin.command({ serverStatus: 1 }, { promoteLongs: true });
+    expect(status.disagg.pageLog.store).to.equal('lmdb');
     expect(status.disagg.pageLog.mappedBytes, "8,000,000 bytes of documents").to.be.greaterThan(7 * MB);
     expect(status.disagg.pageLog.usedBytes).to.be.at.most(status.disagg.pageLog.mappedBytes);
     expect(status.disagg.pageLog.mapSizeBytes).to.be.at.least(status.disagg.pageLog.usedBytes);

@@ -85,13 +85,15 @@ export function cacheSection(server: ServerState): Document {
 }
 
 /**
- * `disagg.pageLog`: the page log's data file is memory-mapped, so the part of it the server
- * touched counts in the resident set (`mem.resident`) but not in the heap (`mem.heap*`).
+ * `disagg.pageLog`: the store and its location (a URL's password masked); for LMDB, its data
+ * file is memory-mapped, so the part of it the server touched counts in the resident set
+ * (`mem.resident`) but not in the heap (`mem.heap*`). A store without a map has null sizes.
  */
 function pageLogSection(server: ServerState): Document | null {
   const size = server.storage.connection.pageLogStats();
   if (size === undefined) return null;
-  return { mappedBytes: size.fileBytes === undefined ? null : Long.fromNumber(size.fileBytes), mapSizeBytes: Long.fromNumber(size.mapSizeBytes), usedBytes: Long.fromNumber(size.usedBytes) };
+  const bytes = (value: number | undefined): Long | null => (value === undefined ? null : Long.fromNumber(value));
+  return { store: size.store, location: size.location, mappedBytes: bytes(size.fileBytes), mapSizeBytes: bytes(size.mapSizeBytes), usedBytes: bytes(size.usedBytes) };
 }
 
 /** A checkpoint as `serverStatus` and the role commands show it. */
