@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path';
 import { open } from 'lmdb';
+import pg from 'pg';
 import { dir, type DirectoryResult } from 'tmp-promise';
 import { startPostgresServer, type PostgresServer } from '../testing/postgres_server.js';
 import { SyncPostgresClient } from './postgres/sync_client.js';
@@ -47,12 +48,21 @@ function postgresStore(): StoreUnderTest {
     name: 'PostgreSQL',
     setUp: async () => {
       server = await startPostgresServer();
+      await server.createDatabase('contract');
     },
     tearDown: async () => server?.destroy(),
+    // A schema per test in one database (creating a database takes a third of a second; a
+    // schema, a millisecond): the URL's search_path puts the store's tables in it.
     freshLocation: async () => {
-      const name = `contract_${++count}`;
-      await server!.createDatabase(name);
-      return server!.url(name);
+      const schema = `test_${++count}`;
+      const client = new pg.Client({ connectionString: server!.url('contract') });
+      await client.connect();
+      try {
+        await client.query(`CREATE SCHEMA ${schema}`);
+      } finally {
+        await client.end();
+      }
+      return `${server!.url('contract')}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
     },
     damageImage: async (location, tableId, pageId, lsn, bytes) => {
       const client = await SyncPostgresClient.connect(location);
