@@ -21,6 +21,11 @@ export interface BlockManager {
    */
   read(address: Uint8Array): ReadPage;
   /**
+   * A hint that the pages at `addresses` will be read soon (a scan going from leaf to leaf):
+   * a block manager over a networked store fetches them together. Optional; never throws.
+   */
+  prefetch?(addresses: readonly Uint8Array[]): void;
+  /**
    * Writes a page image (28-byte page header, 12 reserved block-header bytes, cells) and
    * returns its address. The image's header must be filled in (type, entries, mem_size).
    * `replaces` is the address of the same page's previous image, which the live tree no

@@ -83,6 +83,20 @@ export class PageLogBlockManager implements BlockManager {
     return { image, payloadOffset: DISAGG_BASE_PAYLOAD_OFFSET };
   }
 
+  prefetch(addresses: readonly Uint8Array[]): void {
+    if (this.handle.prefetch === undefined) return;
+    const pages: { pageId: number; lsn: number }[] = [];
+    for (const address of addresses) {
+      try {
+        const { pageId, lsn, size } = decodePageLogAddress(address);
+        if (size > 0) pages.push({ pageId, lsn });
+      } catch {
+        // A damaged address is reported by the read that meets it.
+      }
+    }
+    if (pages.length > 0) this.handle.prefetch(pages);
+  }
+
   write(image: Buffer, replaces?: Uint8Array): Buffer {
     if (this.window.isOpen()) {
       throw new StateError(ErrorCode.Busy, 'a checkpoint is between writing its trees and its completion record: pages cannot be written now', { tableId: this.handle.tableId });

@@ -249,6 +249,10 @@ export class InternalPage {
   readonly kind = 'internal' as const;
   dirty = false;
   diskBytes = 0;
+  /** The child read from disk last: a read of the one after it is a scan, which reads ahead. */
+  lastReadChild = -1;
+  /** The last child a read-ahead asked for: the next read-ahead starts once the scan passes it. */
+  readAheadThrough = -1;
 
   constructor(public keys: Buffer[], public children: Ref[], public parent: InternalPage | undefined) {}
 }
@@ -521,8 +525,32 @@ export function decodeInternal(read: ReadPage, ctx: DecodeContext, parent: Inter
   return page;
 }
 
+/** Leaves a scan asks for ahead of the one it reads (one round trip for them on a networked store). */
+const READ_AHEAD_LEAVES = 16;
+
+/**
+ * When a leaf read follows the read of its left sibling (a scan), tells the block manager the
+ * next siblings not in memory, so that a networked store fetches them in one round trip.
+ */
+function readAhead(ref: Ref, ctx: DecodeContext, parent: InternalPage | undefined): void {
+  if (parent === undefined || !ref.isLeaf || ctx.block.prefetch === undefined) return;
+  const index = parent.children.indexOf(ref);
+  const sequential = index > 0 && parent.lastReadChild === index - 1;
+  parent.lastReadChild = index;
+  if (!sequential || index <= parent.readAheadThrough) return;
+  const addresses: Buffer[] = [];
+  let next = index + 1;
+  for (; next < parent.children.length && addresses.length < READ_AHEAD_LEAVES; next += 1) {
+    const sibling = parent.children[next]!;
+    if (sibling.page === undefined && sibling.address !== undefined) addresses.push(sibling.address);
+  }
+  parent.readAheadThrough = next - 1;
+  if (addresses.length > 0) ctx.block.prefetch(addresses);
+}
+
 /** Reads the page at `ref` and decodes it by its header type. */
 export function loadPage(ref: Ref, ctx: DecodeContext, parent: InternalPage | undefined): Page {
+  readAhead(ref, ctx, parent);
   const read = ctx.block.read(ref.address!);
   ctx.onRead?.(read.image.length);
   const header = readPageHeader(read.image);

@@ -652,6 +652,28 @@ for (const store of storesUnderTest()) describe(`page log contract on ${store.na
     });
   });
 
+  describe('read-ahead', () => {
+    it('serves pages read ahead exactly as it serves them read one by one, old versions and rewritten pages included', async () => {
+      let log = await openLog();
+      const pages = log.openHandle(200);
+      const first = [100, 101, 102].map((page) => pages.put(page, BASE, image(`first ${page}`)));
+      await checkpoint(log);
+      const second = pages.put(101, BASE, image('second 101'));
+      await checkpoint(log);
+      log = await reopen(log);
+      const reader = log.openHandle(200);
+      const expected = [...first.map((lsn, index) => reader.get(100 + index, lsn)), reader.get(101, second)];
+      log = await reopen(log);
+      const ahead = log.openHandle(200);
+      ahead.prefetch?.([...first.map((lsn, index) => ({ pageId: 100 + index, lsn })), { pageId: 101, lsn: second }, { pageId: 999, lsn: second }]);
+      // A page put after the read-ahead reads its new image at the latest LSN.
+      ahead.put(102, BASE, image('third 102'));
+      expect([...first.map((lsn, index) => ahead.get(100 + index, lsn)), ahead.get(101, second)]).to.deep.equal(expected);
+      expect(texts(ahead.get(102))).to.deep.equal(['third 102']);
+      expect(ahead.get(999)).to.deep.equal([]);
+    });
+  });
+
   describe('readers in other processes', () => {
     it('serves followers in two other processes whole checkpoints while the leader writes and prunes', async function () {
       this.timeout(120_000);

@@ -42,8 +42,10 @@ import {
   type LogEntryFields,
   type RecordKindValue,
 } from './record_format.js';
-import type { PageLogStore, StoreRecord, StoredRecordKey, FencedOutcome } from './store.js';
+import type { PageLogStore, StoreRecord, StoredPageRecord, StoredRecordKey, FencedOutcome } from './store.js';
 
+/** Pages read ahead and not yet read, at most: the oldest are dropped first. */
+const MAX_PREFETCHED = 512;
 /** Longest run of a prune's scan without yielding to other work. */
 const PRUNE_SLICE_MILLIS = 10;
 /** `get` and `listPages` without an LSN read as of this one. */
@@ -181,6 +183,10 @@ class TableHandle implements PageLogHandle {
   listPages(lsn?: number): number[] {
     return this.log.listPageIds(this.tableId, lsn);
   }
+
+  prefetch(pages: readonly { pageId: number; lsn: number }[]): void {
+    this.log.prefetchPages(this.tableId, pages);
+  }
 }
 
 /** `PageLog` over a `PageLogStore`. Only `openPageLogOnStore` creates it. */
@@ -218,6 +224,11 @@ class PageLogCore implements PageLog {
   private renewing: Promise<void> | undefined;
   private readonly leaseMs: number;
   private readonly identity_: NodeIdentity;
+  /**
+   * Records read ahead (`prefetchPages`), by table, page and LSN, until a read takes them.
+   * A stored record never changes: one read ahead is the one a later read would fetch.
+   */
+  private readonly prefetched = new Map<string, StoredPageRecord>();
 
   constructor(
     private readonly store: PageLogStore,
@@ -486,6 +497,23 @@ class PageLogCore implements PageLog {
       Buffer.alloc(0),
     );
     return lsn;
+  }
+
+  prefetchPages(tableId: number, pages: readonly { pageId: number; lsn: number }[]): void {
+    if (this.store.pageRecordsAt === undefined || this.closing !== undefined) return;
+    const wanted = pages.filter(({ pageId, lsn }) => !this.prefetched.has(`${tableId}:${pageId}:${lsn}`) && this.pending.forPage(tableId, pageId).length === 0);
+    if (wanted.length === 0) return;
+    let records: StoredPageRecord[];
+    try {
+      records = this.store.pageRecordsAt(tableId, wanted);
+    } catch {
+      // A hint only: the reads fetch their pages themselves, and report what fails.
+      return;
+    }
+    for (const record of records) {
+      this.prefetched.set(`${tableId}:${record.entry.pageId}:${record.entry.lsn}`, record);
+      if (this.prefetched.size > MAX_PREFETCHED) this.prefetched.delete(this.prefetched.keys().next().value!);
+    }
   }
 
   listPageIds(tableId: number, lsn?: number): number[] {
@@ -893,6 +921,12 @@ class PageLogCore implements PageLog {
     }
     // Stored records of the page are all older than its queued ones (batches land in LSN order).
     const scanFrom = queued.length > 0 ? Math.min(atLsn, queued[0]!.entry.lsn - 1) : atLsn;
+    // A base read ahead at exactly this LSN is the whole chain a read at it returns.
+    const ahead = this.prefetched.size === 0 ? undefined : this.prefetched.get(`${tableId}:${pageId}:${scanFrom}`);
+    if (ahead !== undefined) {
+      this.prefetched.delete(`${tableId}:${pageId}:${scanFrom}`);
+      if (ahead.entry.kind === RecordKind.Page && !isDelta(ahead.entry) && take({ entry: ahead.entry, image: () => ahead.image() })) return chain;
+    }
     if (scanFrom >= 1) {
       for (const stored of this.store.pageRecords(tableId, pageId, scanFrom)) {
         if (take({ entry: stored.entry, image: () => stored.image() })) return chain;

@@ -101,6 +101,13 @@ export interface PageLogHandle {
    * Errors: `INVALID_ARGUMENT` for a bad LSN.
    */
   listPages(lsn?: number): number[];
+  /**
+   * A hint: these pages will soon be read as of exactly these LSNs (each the LSN of its base
+   * image, as a page-log address names it). A networked store fetches them in one round trip
+   * and the reads that follow are served from that; an embedded store ignores it. Never throws:
+   * a failed read-ahead leaves the reads to fetch their pages themselves.
+   */
+  prefetch?(pages: readonly { pageId: number; lsn: number }[]): void;
 }
 
 /** What the engine hands to `completeCheckpoint`. */

@@ -87,6 +87,12 @@ export interface PageLogStore extends NodeRecordStore {
    * base or discard, so a store may fetch a bounded number of them at a time.
    */
   pageRecords(tableId: number, pageId: number, atLsn: number): Iterable<StoredPageRecord>;
+  /**
+   * The stored records with exactly these (page, LSN) keys, in one read; keys with no record
+   * are left out. Optional: a networked store offers it so a scan reads ahead (one round trip
+   * for several pages); an embedded one, whose reads cost no round trip, need not.
+   */
+  pageRecordsAt?(tableId: number, keys: readonly { pageId: number; lsn: number }[]): StoredPageRecord[];
   /** The image of one stored page record. */
   image(key: PageRecordKey): Buffer | undefined;
   /**

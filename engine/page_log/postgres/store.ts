@@ -176,6 +176,17 @@ class PostgresStore implements PageLogStore {
     }
   }
 
+  pageRecordsAt(tableId: number, keys: readonly { pageId: number; lsn: number }[]): StoredPageRecord[] {
+    const rows = this.reader.query(
+      'SELECT r.lsn, r.entry, r.image FROM page_log_records r JOIN unnest($2::bigint[], $3::bigint[]) AS k(page_id, lsn) ON r.page_id = k.page_id AND r.lsn = k.lsn WHERE r.table_id = $1',
+      [tableId, keys.map((key) => key.pageId), keys.map((key) => key.lsn)],
+    ).rows;
+    return rows.map(([lsn, entry, image]) => {
+      const stored = bytes(image);
+      return { entry: decodeLogEntry(toNumber(lsn), bytes(entry)), image: () => stored };
+    });
+  }
+
   image(key: PageRecordKey): Buffer | undefined {
     const rows = this.reader.query('SELECT image FROM page_log_records WHERE lsn = $1 AND table_id = $2 AND page_id = $3', [key.lsn, key.tableId, key.pageId]).rows;
     return rows.length === 0 ? undefined : bytes(rows[0]![0]);
