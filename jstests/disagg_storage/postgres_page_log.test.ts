@@ -1,12 +1,13 @@
 import { expect } from 'chai';
-import type { Document, MongoClient, MongoServerError } from 'mongodb';
+import { Timestamp, type Document, type MongoClient, type MongoServerError } from 'mongodb';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { startPostgresServer, type PostgresServer } from '../../engine/testing/postgres_server.js';
 import {
-  allDocuments, checkpointOn, disaggStatus, freePort, launchFollower, openBackupCursor, pageLogOf, runReadPath, serverError,
-  shimsPerTest, waitForPickUp, waitUntil, type ShimProcess,
+  allDocuments, checkpointOn, copyDbpathSlowly, disaggStatus, freePort, launchFollower, openBackupCursor, oplogAfter, pageLogOf, parseLogLines, restoreStream,
+  runReadPath, runShim, serverError, shimsPerTest, waitForPickUp, waitUntil, type ShimProcess,
 } from '../libs/index.js';
 
 /** Documents with any `_id` (the driver's default schema wants an ObjectId). */
@@ -324,6 +325,66 @@ describe('disaggregated storage: the page log in PostgreSQL', function () {
     expect(await client.db('app').collection<Doc>('orders').countDocuments()).to.equal(101);
     await leader.stop();
     expectNoPassword(wholeLog(leader));
+  });
+
+  it('magic-restores a copy taken under the fsync lock onto the same PostgreSQL database: the point in time, the cluster parameters cleaned', async () => {
+    // The page log is not in the copy: the restore opens the checkpoint the copied home pairs
+    // with in the database the source used. The source keeps every checkpoint, so that one is
+    // still there once the source went on and stopped.
+    const url = await freshDatabase();
+    const setParameters = { enableTestCommands: 1, checkpointIntervalSecs: 1 };
+    const common = { replSet: 'rs0', keyProvider: 'example', pageLog: url, setParameters } as const;
+    const source = await shims.launch({ ...common, args: ['--pageLogRetain', 'all'] });
+    const client = await source.client();
+    const app = client.db('app');
+    const admin = client.db('admin');
+    await app.collection('orders').insertMany(Array.from({ length: 300 }, (_, i) => ({ _id: i, item: `item ${i}`, qty: i % 7 })) as never[]);
+    await admin.command({ setClusterParameter: { changeStreamOptions: { preAndPostImages: { expireAfterSeconds: 30 } } } });
+    await admin.command({ setClusterParameter: { testIntClusterParameter: { intData: 42 } } });
+
+    const locked = await admin.command({ fsync: 1, lock: true });
+    const maxCheckpointTs = locked.checkpointTimestamp as Timestamp;
+    const backup = await copyDbpathSlowly(source.dbpath, 50);
+    await admin.command({ fsyncUnlock: 1 });
+
+    await app.collection('orders').updateMany({ qty: 3 }, { $set: { status: 'shipped' } });
+    await app.collection('orders').deleteMany({ _id: { $lt: 20 } } as never);
+    await admin.command({ setClusterParameter: { testStrClusterParameter: { strData: 'written after the backup' } } });
+    const expected = await allDocuments(client, 'app', 'orders');
+    expect(expected).to.have.length(280);
+    const upToPointInTime = await oplogAfter(client, maxCheckpointTs);
+    const pointInTimeTimestamp = upToPointInTime[upToPointInTime.length - 1]!.ts as Timestamp;
+    await app.collection('orders').deleteMany({});
+    await checkpointOn(client);
+    const entries = await oplogAfter(client, maxCheckpointTs);
+    expect(entries.length).to.be.greaterThan(upToPointInTime.length);
+    const replicaSetConfig = (await admin.command({ replSetGetConfig: 1 })).config as Document;
+    await source.stop();
+
+    const restore = await runShim(['--magicRestore', '--dbpath', backup, '--replSet', 'rs0', '--keyProvider', 'example', '--pageLog', url], {
+      input: restoreStream({ nodeType: 'replicaSet', replicaSetConfig, maxCheckpointTs, pointInTimeTimestamp }, entries),
+    });
+    expect(restore.exitCode, restore.stdout.slice(-3000)).to.equal(0);
+    expect(parseLogLines(restore.stdout).some((line) => line.c === 'RESTORE' && line.msg === 'Finished magic restore')).to.equal(true);
+    expectNoPassword(restore.stdout, restore.stderr);
+    const restored = await shims.launch({ ...common, dbpath: backup });
+    const restoredClient = await restored.client();
+    expect(await allDocuments(restoredClient, 'app', 'orders')).to.deep.equal(expected);
+    const parameters = await restoredClient.db('config').collection('clusterParameters').find({}).sort({ _id: 1 }).toArray();
+    expect(parameters.map((p) => p._id)).to.deep.equal(['changeStreamOptions']);
+    const status = await restoredClient.db('admin').command({ replSetGetStatus: 1 });
+    expect((status.lastStableRecoveryTimestamp as Timestamp).equals(pointInTimeTimestamp)).to.equal(true);
+    // A follower of the restored node sees the restored data.
+    const last = await checkpointOn(restoredClient);
+    const follower = await launchFollower(shims, restored);
+    const followerClient = await follower.client();
+    await waitForPickUp(followerClient, last);
+    expect(await allDocuments(followerClient, 'app', 'orders')).to.deep.equal(expected);
+    await follower.stop();
+    await restored.stop();
+    const verify = await runReadPath(['verify', backup, '--page-log', url]);
+    expect(verify.exitCode, verify.stdout + verify.stderr).to.equal(0);
+    await rm(dirname(backup), { recursive: true, force: true });
   });
 
   it('refuses bad page-log locations at start-up with exit code 6, a fatal line with its code, and no password', async () => {
