@@ -177,7 +177,7 @@ describe('disaggregated storage: the page log in PostgreSQL', function () {
     const url = await freshDatabase();
     const leader = await shims.launch({ replSet: 'rs0', pageLog: url, setParameters: { checkpointIntervalSecs: 0 } });
     let client = await leader.client();
-    const items = client.db('app').collection<Doc>('items');
+    let items = client.db('app').collection<Doc>('items');
     await items.insertMany(Array.from({ length: 300 }, (_, i) => ({ _id: i, body: `first ${i}` })));
     await checkpointOn(client);
 
@@ -199,9 +199,11 @@ describe('disaggregated storage: the page log in PostgreSQL', function () {
     const atBack = await allDocuments(client, 'app', 'items');
     expect(atBack).to.have.length(501);
 
-    // A checkpoint with PostgreSQL stopped while it runs (a larger one): it fails or, when it
-    // finished first, it succeeded; either way the next one once PostgreSQL is back succeeds.
+    // A checkpoint with PostgreSQL stopped while it runs (a larger one): it fails (or, when it
+    // finished first, it succeeded). Then the leader is killed before PostgreSQL is back: the
+    // restart drops what the interrupted checkpoint stored and replays the journal.
     await items.insertMany(Array.from({ length: 2_000 }, (_, i) => ({ _id: 5000 + i, body: `mid ${i}`.padEnd(500, '.') })), { writeConcern: { j: true } });
+    const beforeCrash = await allDocuments(client, 'app', 'items');
     const racing = failureOf(client.db('admin').command({ fsync: 1 }));
     await postgres.stop();
     try {
@@ -209,9 +211,14 @@ describe('disaggregated storage: the page log in PostgreSQL', function () {
       if (outcome !== undefined) expectStoreUnavailable(outcome);
       expect(leader.state).to.equal('running');
       expect(await items.countDocuments()).to.equal(2_501);
+      await leader.kill();
     } finally {
       await postgres.start();
     }
+    await leader.start();
+    client = await leader.client();
+    items = client.db('app').collection<Doc>('items');
+    expect(await allDocuments(client, 'app', 'items')).to.deep.equal(beforeCrash);
     const checkpointed = await checkpointOn(client);
     expect(BigInt(checkpointed) > BigInt(back), `${checkpointed} after ${back}`).to.equal(true);
     const atCheckpoint = await allDocuments(client, 'app', 'items');
