@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Timestamp, type Document, type MongoClient, type MongoServerError } from 'mongodb';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -326,6 +326,8 @@ describe('disaggregated storage: the page log in PostgreSQL', function () {
       expect(refused!.code).to.equal(2);
       expect(refused!.message).to.contain('not copied with the home');
       expectNoPassword(refused!.message);
+      // Nothing of the refused backup stays in the home (a later start would take it for a copy).
+      for (const leftover of ['WiredTiger.backup', 'pagelog.backup']) expect(existsSync(join(leader.dbpath, leftover)), leftover).to.equal(false);
     }
     await client.db('app').collection<Doc>('orders').insertOne({ _id: 'after' });
     await checkpointOn(client);
