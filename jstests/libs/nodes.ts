@@ -8,14 +8,19 @@ export async function disaggStatus(client: MongoClient): Promise<Document> {
   return (await client.db('admin').command({ serverStatus: 1 })).disagg as Document;
 }
 
-/** The page log a leader started without `--pageLog` keeps: `DBPATH/pagelog`. */
+/**
+ * Where a leader's page log is, as its followers take it with `--pageLog`: the location the
+ * leader was started with (a directory, `lmdb:PATH`, a `postgres://` URL, a store module), else
+ * the one it keeps without `--pageLog`: `DBPATH/pagelog`.
+ */
 export function pageLogOf(leader: ShimProcess): string {
   return leader.options.pageLog ?? join(leader.dbpath, 'pagelog');
 }
 
 /**
  * Starts a follower of `leader`'s page log on a dbpath of its own (`--disaggRole follower
- * --pageLog ...`), with the leader's key provider unless `options` says otherwise.
+ * --pageLog LOCATION`, the location `pageLogOf` gives, whatever its store), with the leader's
+ * key provider unless `options` says otherwise.
  */
 export function launchFollower(shims: ShimFixture, leader: ShimProcess, options: ShimOptions = {}): Promise<ShimProcess> {
   return shims.launch({

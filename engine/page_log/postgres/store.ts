@@ -84,6 +84,9 @@ export async function openPostgresStore(url: string, options: StoreOpenOptions):
   const writer = new pg.Pool({ connectionString: url, max: 1, connectionTimeoutMillis: STATEMENT_TIMEOUT_MS, query_timeout: STATEMENT_TIMEOUT_MS });
   // An idle connection that breaks is dropped by the pool; the next write opens another.
   writer.on('error', () => undefined);
+  // A connection that breaks while a transaction holds it fails that transaction's statement;
+  // the client's own 'error' event then has nowhere to go but this listener (not the process).
+  writer.on('connect', (client) => client.on('error', () => undefined));
   const store = new PostgresStore(url, reader, writer, options.readOnly);
   try {
     await store.checkSchema(options.create);
