@@ -574,8 +574,10 @@ class PageLogCore implements PageLog {
         // The checkpoint did not complete: it stays begun, for a retry or an abandon.
         this.checkpointState = 'begun';
         if (error instanceof PageLogError && error.code === ErrorCode.Fenced) throw error;
-        if (!isUnavailable(error)) this.writeFailure ??= error;
-        throw new PageLogError(`the checkpoint completion record was not written: ${errorText(error)}`, { file: this.path, lsn, cause: error }, isUnavailable(error) ? ErrorCode.StoreUnavailable : ErrorCode.PageLog);
+        // The store's own error already names it: the store out of reach is reported as it is.
+        if (isUnavailable(error)) throw error;
+        this.writeFailure ??= error;
+        throw new PageLogError(`the checkpoint completion record was not written: ${errorText(error)}`, { lsn, cause: error }, ErrorCode.PageLog);
       }
     });
   }
@@ -866,7 +868,7 @@ class PageLogCore implements PageLog {
       await this.resendUnsent().catch(() => undefined);
       await this.settleLastWrite();
       if (this.unsent !== undefined) {
-        throw new PageLogError(`the page log's store at ${this.path} is out of reach: ${errorText(this.unsent.error)}`, { file: this.path, cause: this.unsent.error }, ErrorCode.StoreUnavailable);
+        throw new PageLogError(`the page log's store is out of reach, so the checkpoint's pages are not all stored: ${errorText(this.unsent.error)}`, { cause: this.unsent.error }, ErrorCode.StoreUnavailable);
       }
     }
     try {

@@ -113,6 +113,25 @@ describe('page log on PostgreSQL: bad input', function () {
     }
   });
 
+  it('takes the password from PGPASSWORD when the URL has none, so it need not be on a command line', async () => {
+    await server.createDatabase('environment');
+    const url = server.url('environment').replace(`:${server.password}@`, '@');
+    expect(url).to.not.contain(server.password);
+    const saved = process.env.PGPASSWORD;
+    process.env.PGPASSWORD = server.password;
+    try {
+      const log = await openPageLog(url);
+      log.openHandle(200).put(100, BASE, Buffer.from('with the password from the environment'));
+      await log.close();
+    } finally {
+      if (saved === undefined) delete process.env.PGPASSWORD;
+      else process.env.PGPASSWORD = saved;
+    }
+    delete process.env.PGPASSWORD;
+    expect((await engineFailure(() => openPageLog(url, { readOnly: true }))).code, 'without it the server refuses').to.equal(ErrorCode.StoreUnavailable);
+    if (saved !== undefined) process.env.PGPASSWORD = saved;
+  });
+
   it('refuses a database without a page log to a follower and a reader (MISSING_FILE), and creates one for a leader', async () => {
     await server.createDatabase('fresh');
     const url = server.url('fresh');

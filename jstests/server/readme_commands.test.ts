@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dir } from 'tmp-promise';
 import { freePort } from '../libs/index.js';
+import { startPostgresServer } from '../../engine/testing/postgres_server.js';
 import { repositoryRoot } from '../libs/report.js';
 
 /**
@@ -75,9 +76,17 @@ describe('README: every command it shows works as written', function () {
   byHand.forEach((block, index) => {
     it(`runs block ${index + 1} of "Running it by hand" whole: ${block.lines[1] ?? block.lines[0]}`, async () => {
       const lab = await dir({ prefix: 'readme-lab-', unsafeCleanup: true });
+      // A block on a PostgreSQL page log runs against a server of its own, with the block's
+      // database made (the README has the reader make it with createdb).
+      const postgres = block.lines.some((line) => line.includes('postgres://')) ? await startPostgresServer() : undefined;
       try {
         const [port, secondPort] = [String(await freePort()), String(await freePort())];
-        const script = block.lines.join('\n').replaceAll('/tmp/lab', lab.path).replaceAll('27017', port).replaceAll('27018', secondPort);
+        let script = block.lines.join('\n').replaceAll('/tmp/lab', lab.path).replaceAll('27017', port).replaceAll('27018', secondPort);
+        if (postgres !== undefined) {
+          await postgres.createDatabase('pagelog');
+          expect(postgres.user, 'the README names the harness\'s user').to.equal('lab');
+          script = script.replaceAll('127.0.0.1:5432', `127.0.0.1:${postgres.port}`).replaceAll('PGPASSWORD=secret', `PGPASSWORD=${postgres.password}`);
+        }
         const result = await execa('bash', ['-euo', 'pipefail', '-c', script], {
           cwd: root, reject: false, timeout: 150_000, all: true, env: { MONGOSH_NO_UPDATE_CHECK: '1' },
         });
@@ -98,6 +107,7 @@ describe('README: every command it shows works as written', function () {
           expect(result.all).to.match(/^false$/m);
         }
       } finally {
+        await postgres?.destroy();
         await lab.cleanup();
       }
     });
