@@ -99,6 +99,8 @@ export class Btree {
   private readonly limits: LeafItemLimits;
   /** Bumped when pages split, merge or leave memory, so batches know to search again. */
   structureGen = 0;
+  /** Bumped by every `put`: a key found absent stays absent while this is unchanged. */
+  changeCount = 0;
   private rootPage: InternalPage;
 
   constructor(options: BtreeOptions) {
@@ -194,6 +196,7 @@ export class Btree {
    * whether the key had a visible value before.
    */
   put(key: Buffer, value: Buffer | null, ts: bigint): boolean {
+    this.changeCount++;
     const leaf = this.findLeaf(key, value !== null)!;
     if (!leaf) return false;
     this.unpackForChange(leaf);

@@ -32,6 +32,8 @@ export class Cache {
   private evicting = false;
   /** The leaf touched last (already at the recently used end). */
   private newest: LeafPage | undefined;
+  /** The leaf touched before `newest` (next to it at the recently used end). */
+  private previous: LeafPage | undefined;
   /** Eviction found nothing to evict: do not try again below this many bytes. */
   private retryAbove = 0;
   /** Leaves evicted, clean and dirty (`cleanEvictions + dirtyEvictions`). */
@@ -93,6 +95,7 @@ export class Cache {
   add(leaf: LeafPage, tree: EvictionTarget): void {
     if (this.lru.has(leaf)) return;
     this.lru.set(leaf, tree);
+    this.previous = this.newest;
     this.newest = leaf;
     this.bytesInUse += leaf.memoryBytes;
   }
@@ -101,9 +104,18 @@ export class Cache {
   touch(leaf: LeafPage): void {
     // Loads and scans touch the same leaf many times in a row: nothing to move then.
     if (leaf === this.newest) return;
-    this.newest = leaf;
+    // Writes alternating between two tables (a collection and its oplog) touch the same two
+    // leaves in turn: both already sit at the recently used end, so neither moves (their order
+    // between themselves matters only once eviction has gone through every other leaf).
+    if (leaf === this.previous) {
+      this.previous = this.newest;
+      this.newest = leaf;
+      return;
+    }
     const tree = this.lru.get(leaf);
     if (tree === undefined) return;
+    this.previous = this.newest;
+    this.newest = leaf;
     this.lru.delete(leaf);
     this.lru.set(leaf, tree);
   }
@@ -115,12 +127,14 @@ export class Cache {
   /** A leaf split in two: the right half joins the cache with its share of the bytes. */
   splitAccount(left: LeafPage, right: LeafPage, tree: EvictionTarget): void {
     this.lru.set(right, tree);
+    this.previous = this.newest;
     this.newest = right;
     void left;
   }
 
   remove(leaf: LeafPage): void {
     if (leaf === this.newest) this.newest = undefined;
+    if (leaf === this.previous) this.previous = undefined;
     if (this.lru.delete(leaf)) this.bytesInUse -= leaf.memoryBytes;
   }
 
@@ -148,6 +162,7 @@ export class Cache {
       }
       for (const [leaf, tree] of kept) this.lru.set(leaf, tree);
       this.newest = undefined;
+      this.previous = undefined;
       this.retryAbove = evicted > 0 ? 0 : this.bytesInUse + this.maxBytes * RETRY_GROWTH;
     } finally {
       this.evicting = false;

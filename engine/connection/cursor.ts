@@ -45,11 +45,7 @@ export class CursorImpl implements Cursor {
 
   insert(key: Item, value: Item): void {
     this.check();
-    const packed = this.packKey(key);
-    if (this.view.read(this.table, packed) !== undefined) {
-      throw new SchemaError(ErrorCode.AlreadyExists, 'key already exists', { uri: this.table.uri });
-    }
-    this.view.write(this.table, packed, this.table.valueFormat.pack(value), 'insert');
+    this.view.insert(this.table, this.packKey(key), this.table.valueFormat.pack(value));
   }
 
   update(key: Item, value: Item): void {

@@ -230,11 +230,59 @@ export function encodeLogOp(op: LogOp): Buffer {
   return new BodyWriter().uint(type).uint(size).bytes(fields).toBuffer();
 }
 
-/** A commit record's body: type, transaction id (packed signed), operations. */
+/** Size of an operation whose type and fields take `typeSize` and `fieldsLength` bytes (see `encodeLogOp`). */
+function logOpSize(typeSize: number, fieldsLength: number): number {
+  let size = typeSize + 1 + fieldsLength;
+  while (typeSize + packedUintSize(size) + fieldsLength !== size) size = typeSize + packedUintSize(size) + fieldsLength;
+  return size;
+}
+
+/**
+ * A commit record's body: type, transaction id (packed signed), operations. Row puts and
+ * removes (nearly every operation) are sized first and written straight into the one buffer
+ * returned, the same bytes `encodeLogOp` gives, with no buffer per field: a commit of many
+ * small records otherwise allocates several buffers per record.
+ */
 export function encodeCommitBody(txnId: bigint, ops: LogOp[]): Buffer {
-  const w = new BodyWriter().uint(LogRecordType.Commit).int(txnId);
-  for (const op of ops) w.bytes(encodeLogOp(op));
-  return w.toBuffer();
+  const head = new BodyWriter().uint(LogRecordType.Commit).int(txnId).toBuffer();
+  const putType = packedUintSize(LogOpType.RowPut);
+  const removeType = packedUintSize(LogOpType.RowRemove);
+  let total = head.length;
+  let others: Map<number, Buffer> | undefined;
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i]!;
+    if (op.kind === 'put') {
+      total += logOpSize(putType, packedUintSize(op.fileId) + packedUintSize(op.key.length) + op.key.length + op.value.length);
+    } else if (op.kind === 'remove') {
+      total += logOpSize(removeType, packedUintSize(op.fileId) + op.key.length);
+    } else {
+      const encoded = encodeLogOp(op);
+      (others ??= new Map()).set(i, encoded);
+      total += encoded.length;
+    }
+  }
+  const out = Buffer.allocUnsafe(total);
+  let at = head.copy(out, 0);
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i]!;
+    if (op.kind === 'put') {
+      at += writePackedUint(out, at, LogOpType.RowPut);
+      at += writePackedUint(out, at, logOpSize(putType, packedUintSize(op.fileId) + packedUintSize(op.key.length) + op.key.length + op.value.length));
+      at += writePackedUint(out, at, op.fileId);
+      at += writePackedUint(out, at, op.key.length);
+      at += op.key.copy(out, at);
+      at += op.value.copy(out, at);
+    } else if (op.kind === 'remove') {
+      at += writePackedUint(out, at, LogOpType.RowRemove);
+      at += writePackedUint(out, at, logOpSize(removeType, packedUintSize(op.fileId) + op.key.length));
+      at += writePackedUint(out, at, op.fileId);
+      at += op.key.copy(out, at);
+    } else {
+      at += others!.get(i)!.copy(out, at);
+    }
+  }
+  if (at !== total) throw new Error(`commit record body: wrote ${at} bytes of ${total}`);
+  return out;
 }
 
 /** A system record's body (the previous-LSN record of a new file). */

@@ -27,6 +27,8 @@ function significantBytes(value: bigint): number {
 
 /** Bytes needed to pack `value` unsigned. */
 export function packedUintSize(value: number | bigint): number {
+  // Lengths and file ids, the common case, without a BigInt.
+  if (typeof value === 'number' && value <= POS_2BYTE_MAX && value >= 0 && Number.isInteger(value)) return value <= POS_1BYTE_MAX ? 1 : 2;
   const v = BigInt(value);
   if (v < 0n || v >= TWO_64) throw new FormatError(`unsigned value out of range: ${v}`);
   if (v <= POS_1BYTE_MAX) return 1;

@@ -10,6 +10,20 @@ interface PendingWrite {
   kind: WriteKind;
   /** The transaction's first write of the key was an insert: the key must still be absent at commit. */
   mustBeAbsent: boolean;
+  /** The tree and its change count when `insert` found the key absent in it (see `checkInserts`). */
+  checkedIn?: Btree;
+  checkedAtChange?: number;
+}
+
+/** One write of a committed transaction, as `end` returns them. */
+export interface TransactionWrite {
+  table: TableHandle;
+  key: Buffer;
+  value: Buffer | null;
+  kind: WriteKind;
+  /** For an insert found absent in the newest tree: that tree and its change count then. */
+  checkedIn?: Btree;
+  checkedAtChange?: number;
 }
 
 /** What a session needs from its connection to read and write trees. */
@@ -48,10 +62,14 @@ export class TransactionView {
   }
 
   /** Ends the transaction and returns its writes in order. */
-  end(): Array<{ table: TableHandle; key: Buffer; value: Buffer | null; kind: WriteKind }> {
+  end(): TransactionWrite[] {
     if (!this.writes) throw new StateError(ErrorCode.InvalidArgument, 'no transaction is running');
-    const out = [];
-    for (const [table, m] of this.writes) for (const w of m.values()) out.push({ table, key: w.key, value: w.value, kind: w.kind });
+    const out: TransactionWrite[] = [];
+    for (const [table, m] of this.writes) {
+      for (const w of m.values()) {
+        out.push(w.checkedIn === undefined ? { table, key: w.key, value: w.value, kind: w.kind } : { table, key: w.key, value: w.value, kind: w.kind, checkedIn: w.checkedIn, checkedAtChange: w.checkedAtChange! });
+      }
+    }
     this.writes = undefined;
     this.readTs = undefined;
     return out;
@@ -61,6 +79,30 @@ export class TransactionView {
     const pending = this.writes?.get(table)?.get(key.toString('latin1'));
     if (pending) return pending.value ?? undefined;
     return this.source.treeOf(table).get(key, this.readTs);
+  }
+
+  /**
+   * Inserts `key`, which must not exist: throws `ALREADY_EXISTS` when this transaction's view
+   * holds it. A key found absent in the newest tree remembers that tree's change count, so the
+   * commit need not search the tree for it again when nothing changed the tree meanwhile.
+   */
+  insert(table: TableHandle, key: Buffer, value: Buffer): void {
+    const pending = this.writes?.get(table)?.get(key.toString('latin1'));
+    let tree: Btree | undefined;
+    if (pending) {
+      if (pending.value !== null) throw new SchemaError(ErrorCode.AlreadyExists, 'key already exists', { uri: table.uri });
+    } else {
+      tree = this.source.treeOf(table);
+      if (tree.get(key, this.readTs) !== undefined) throw new SchemaError(ErrorCode.AlreadyExists, 'key already exists', { uri: table.uri });
+    }
+    const changeCount = tree?.changeCount;
+    this.write(table, key, value, 'insert');
+    // Only a first write of the key, checked against the newest data (no read timestamp).
+    if (this.writes && !pending && tree !== undefined && this.readTs === undefined) {
+      const written = this.writes.get(table)!.get(key.toString('latin1'))!;
+      written.checkedIn = tree;
+      written.checkedAtChange = changeCount!;
+    }
   }
 
   write(table: TableHandle, key: Buffer, value: Buffer | null, kind: WriteKind): void {
@@ -123,9 +165,13 @@ export class TransactionView {
   }
 
   /** Rejects the commit when an insert's key was added by someone else meanwhile. */
-  static checkInserts(source: TreeSource, writes: Array<{ table: TableHandle; key: Buffer; kind: WriteKind }>): void {
+  static checkInserts(source: TreeSource, writes: readonly TransactionWrite[]): void {
     for (const w of writes) {
-      if (w.kind === 'insert' && source.treeOf(w.table).get(w.key) !== undefined) {
+      if (w.kind !== 'insert') continue;
+      const tree = source.treeOf(w.table);
+      // Found absent in this very tree, which no write has changed since: still absent.
+      if (w.checkedIn === tree && w.checkedAtChange === tree.changeCount) continue;
+      if (tree.get(w.key) !== undefined) {
         throw new SchemaError(ErrorCode.AlreadyExists, 'key already exists', { uri: w.table.uri });
       }
     }

@@ -11,7 +11,7 @@ import { decodeDocument, encodeDocument, encodeKey, typeBracketEnd, typeBracketS
 import { bigIntToTimestamp, LogicalClock, timestampToBigInt } from './clock.js';
 import { engineErrorToCommandError, isEngineError } from './engine_errors.js';
 import { checkNamespace, namespaceString, parseNamespace, tableUriFor, type Namespace } from './namespace.js';
-import { encodeInsertOplogEntry } from './oplog_entry.js';
+import { encodeInsertOplogEntry, keyElementDocument } from './oplog_entry.js';
 
 /** A collection as the catalog records it. */
 /** A document with its BSON bytes, encoded once for storage and the oplog. */
@@ -583,7 +583,7 @@ export class Storage {
           const keyValue = document[entry.keyField];
           collection.insert(encodeKey(keyValue), encoded);
           if (oplog !== undefined) {
-            const o2 = encodeDocument({ [entry.keyField]: keyValue });
+            const o2 = keyElementDocument(encoded, entry.keyField) ?? encodeDocument({ [entry.keyField]: keyValue });
             const oplogEntry = encodeInsertOplogEntry({ ns: entry.ns, ui: entry.uuid, document: encoded, o2, ts: timestamp, term: this.term, wall });
             oplog.insert(encodeKey(bigIntToTimestamp(timestamp)), oplogEntry);
           }
