@@ -96,3 +96,5 @@ export async function collectReport(run: AsyncGenerator<Finding, VerifySummary>)
   const verify = await import('./verify/index.js');
   return verify.collectReport(run);
 }
+/** Page-log locations as users write them: resolved for the engine, shown with a URL's password masked. */
+export { displayLocation, resolveLocation } from './page_log/location.js';

@@ -8,8 +8,7 @@ import { loadStartupMode, readRestoreInput, runRepairDryRun, type RestoreInput }
 import { parseCommandLine, serverVersion, type ServerOptions, type ServerParameters } from './options/index.js';
 import { initiateReplicaSet, recoverFromOplog } from './replication/index.js';
 import { Server } from './server/index.js';
-import { errorClassOf } from '../engine/index.js';
-import { maskedUrl } from '../engine/page_log/postgres/masked_url.js';
+import { displayLocation, errorClassOf } from '../engine/index.js';
 import { isEngineError, openStorage, type Storage } from './storage/index.js';
 import { restoreTurtleFromBackup, type EngineError, type TurtleRestore } from '../engine/index.js';
 
@@ -62,7 +61,7 @@ async function runWithLogger(options: ServerOptions, parameters: ServerParameter
   });
   logger.info(LogComponent.Control, LogId.BuildInfo, 'Build Info', { build: { version: serverVersion, node: process.version } });
   // A URL's password (a PostgreSQL page log's) never reaches the log.
-  logger.info(LogComponent.Control, LogId.OptionsSet, 'Options set by command line', { options: { argv: options.argv.map((arg) => (/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(arg) ? maskedUrl(arg) : arg)) } });
+  logger.info(LogComponent.Control, LogId.OptionsSet, 'Options set by command line', { options: { argv: options.argv.map(displayLocation) } });
 
   const shutdown = new ShutdownController(logger);
   let lock: DbpathLock | undefined;

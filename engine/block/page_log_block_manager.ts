@@ -39,6 +39,7 @@ export class PageLogBlockManager implements BlockManager {
     private readonly window: CheckpointWindow = { isOpen: () => false, defer: (work) => work() },
   ) {
     this.name = `table id ${handle.tableId}`;
+    if (handle.prefetch === undefined) this.prefetch = undefined;
   }
 
   canWrite(): boolean {
@@ -83,8 +84,8 @@ export class PageLogBlockManager implements BlockManager {
     return { image, payloadOffset: DISAGG_BASE_PAYLOAD_OFFSET };
   }
 
-  prefetch(addresses: readonly Uint8Array[]): void {
-    if (this.handle.prefetch === undefined) return;
+  /** Present only over a store that reads ahead (see `PageLogHandle.prefetch`). */
+  prefetch: ((addresses: readonly Uint8Array[]) => void) | undefined = (addresses) => {
     const pages: { pageId: number; lsn: number }[] = [];
     for (const address of addresses) {
       try {
@@ -94,8 +95,8 @@ export class PageLogBlockManager implements BlockManager {
         // A damaged address is reported by the read that meets it.
       }
     }
-    if (pages.length > 0) this.handle.prefetch(pages);
-  }
+    if (pages.length > 0) this.handle.prefetch?.(pages);
+  };
 
   write(image: Buffer, replaces?: Uint8Array): Buffer {
     if (this.window.isOpen()) {

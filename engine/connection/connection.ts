@@ -514,7 +514,7 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
   pageLogStats(): PageLogStats | undefined {
     const pageLog = this.shared?.pageLog;
     if (pageLog === undefined) return undefined;
-    const size = pageLog.storageSize?.();
+    const size = pageLog.storageSize();
     return { store: pageLog.storeKind, location: pageLog.path, fileBytes: size?.fileBytes, mapSizeBytes: size?.mapSizeBytes, usedBytes: size?.usedBytes };
   }
 
@@ -1094,7 +1094,6 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
       try {
         const directory = join(this.home, BACKUP_PAGE_LOG_DIRECTORY);
         rmSync(directory, { recursive: true, force: true });
-        if (this.shared.pageLog.snapshot === undefined) throw new StateError(ErrorCode.InvalidArgument, 'this page log cannot be copied while in use');
         // The copy holds the pinned checkpoint (pruning keeps it) and maybe later ones, which
         // the copied home drops at open: its turtle pairs with the pinned one.
         await this.shared.pageLog.snapshot(directory);

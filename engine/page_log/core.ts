@@ -45,7 +45,7 @@ import {
 import type { PageLogStore, StoreRecord, StoredPageRecord, StoredRecordKey, FencedOutcome } from './store.js';
 
 /** Pages read ahead and not yet read, at most: the oldest are dropped first. */
-const MAX_PREFETCHED = 512;
+const MAX_PREFETCHED = 64;
 /** Longest run of a prune's scan without yielding to other work. */
 const PRUNE_SLICE_MILLIS = 10;
 /** `get` and `listPages` without an LSN read as of this one. */
@@ -56,12 +56,6 @@ const KNOWN_PUT_FLAGS = PutFlags.Delta;
 export const REMOVALS_PER_TRANSACTION = 10_000;
 
 type CheckpointState = 'idle' | 'begun' | 'completing';
-
-/** A write handed to the store, and the newest LSN it holds. */
-interface CommitBatch {
-  readonly promise: Promise<FencedOutcome>;
-  readonly lastLsn: number;
-}
 
 /** A record of a page's chain: its log entry, and where its image comes from. */
 interface ChainLink {
@@ -166,7 +160,13 @@ class TableHandle implements PageLogHandle {
   constructor(
     private readonly log: PageLogCore,
     readonly tableId: number,
-  ) {}
+    readsAhead: boolean,
+  ) {
+    // Only a store that reads ahead offers it: the B-tree then names no pages for nothing.
+    if (readsAhead) this.prefetch = (pages) => log.prefetchPages(tableId, pages);
+  }
+
+  readonly prefetch?: (pages: readonly { pageId: number; lsn: number }[]) => void;
 
   put(pageId: number, args: PutArgs, image: Buffer): number {
     return this.log.putPage(this.tableId, pageId, args, image);
@@ -183,10 +183,6 @@ class TableHandle implements PageLogHandle {
   listPages(lsn?: number): number[] {
     return this.log.listPageIds(this.tableId, lsn);
   }
-
-  prefetch(pages: readonly { pageId: number; lsn: number }[]): void {
-    this.log.prefetchPages(this.tableId, pages);
-  }
 }
 
 /** `PageLog` over a `PageLogStore`. Only `openPageLogOnStore` creates it. */
@@ -202,7 +198,8 @@ class PageLogCore implements PageLog {
   private lastLsn = 0;
   /** The newest page or discard record put since the last completion: the next completion vouches for it. */
   private newestRecordLsn = 0;
-  private lastBatch: CommitBatch | undefined;
+  /** The last write handed to the store: writes land in call order, so waiting for it waits for all. */
+  private lastWrite: Promise<FencedOutcome> | undefined;
   /** Set when a batch could not reach the store: queued records from `since` on are sent again. */
   private unsent: { since: number; error: unknown } | undefined;
   private writeFailure: unknown;
@@ -293,7 +290,7 @@ class PageLogCore implements PageLog {
   get fencedBy(): TermRecord | undefined {
     // A leader looks at the newest term when asked (one read), not only at its next write or renewal.
     if (this.currentRole === 'leader' && this.fenced === undefined && this.closing === undefined) {
-      const newest = this.newestTermRecord();
+      const newest = this.store.newestTerm();
       if (newest !== undefined && newest.term > this.currentTerm) this.markFenced(this.roleEpoch, newest);
     }
     return this.fenced?.by;
@@ -304,11 +301,6 @@ class PageLogCore implements PageLog {
   nodeRecords(): NodeRecords {
     this.checkOpen();
     return this.store.readNodeRecords();
-  }
-
-  private newestTermRecord(): TermRecord | undefined {
-    const { terms } = this.store.readNodeRecords();
-    return terms[terms.length - 1];
   }
 
   private becomeLeader(term: TermRecord): void {
@@ -327,7 +319,7 @@ class PageLogCore implements PageLog {
     if (this.fenced !== undefined && this.fenced.by !== undefined) return;
     let newest = by;
     try {
-      newest ??= this.newestTermRecord();
+      newest ??= this.store.newestTerm();
     } catch {
       newest = undefined;
     }
@@ -400,7 +392,7 @@ class PageLogCore implements PageLog {
     // A fenced leader's queued records were refused by the store: none of them may be served.
     this.pending = new PendingWrites();
     this.openBatch = [];
-    this.lastBatch = undefined;
+    this.lastWrite = undefined;
     this.unsent = undefined;
     this.currentRole = 'follower';
     this.currentTerm = 0;
@@ -431,7 +423,7 @@ class PageLogCore implements PageLog {
   openHandle(tableId: number): PageLogHandle {
     this.checkOpen();
     checkTableId(tableId);
-    return new TableHandle(this, tableId);
+    return new TableHandle(this, tableId, this.store.pageRecordsAt !== undefined);
   }
 
   putPage(tableId: number, pageId: number, args: PutArgs, image: Buffer): number {
@@ -834,7 +826,7 @@ class PageLogCore implements PageLog {
    * failure is remembered, and the log must be reopened.
    */
   private trackCommit(promise: Promise<FencedOutcome>, firstLsn: number, lastLsn: number, epoch: number, isBatch = true): void {
-    this.lastBatch = { promise, lastLsn };
+    this.lastWrite = promise;
     promise.then(
       (outcome) => {
         if (epoch !== this.roleEpoch) return;
@@ -886,7 +878,7 @@ class PageLogCore implements PageLog {
   /** Waits for the last write handed to the store; its failure is recorded by `trackCommit`. */
   private async settleLastWrite(): Promise<void> {
     try {
-      if (this.lastBatch !== undefined) await this.lastBatch.promise;
+      if (this.lastWrite !== undefined) await this.lastWrite;
     } catch {
       // Recorded by trackCommit's handler, which ran first.
     }

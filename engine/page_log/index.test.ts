@@ -13,10 +13,10 @@ describe('page log public entry', () => {
       'TURTLE_PAGE_TABLE_ID',
       'displayLocation',
       'embeddedStoreDataFile',
-      'isLocalStore',
       'openPageLog',
       'parseStoreLocation',
       'probePageLog',
+      'resolveLocation',
     ]);
   });
 

@@ -42,7 +42,7 @@ export async function probePageLog(location: string): Promise<StorePresence> {
   const { probePageLog: probe } = await import('./open.js');
   return probe(location);
 }
-export { displayLocation, embeddedStoreDataFile, isLocalStore, parseStoreLocation } from './location.js';
+export { displayLocation, embeddedStoreDataFile, parseStoreLocation, resolveLocation } from './location.js';
 export type { StoreLocation } from './location.js';
 export type { PageLogStore, StorePresence } from './store.js';
 export { DEFAULT_LEASE_MS } from './nodes.js';

@@ -305,17 +305,19 @@ export interface PageLog {
   flush(): Promise<void>;
   /**
    * The store's size: its data file, the memory map's reserved size and the bytes in use.
-   * Cheap (no scan), for serverStatus. Optional: stores without a memory map have none.
+   * Cheap (no scan), for serverStatus. Undefined for a store without a memory map.
    */
-  storageSize?(): PageLogStorageSize | undefined;
+  storageSize(): PageLogStorageSize | undefined;
   /**
    * Writes a consistent copy of the log as it is once every record queued so far is durable
    * into the new directory `directory` (a log that opens like this one, with the same
    * identity), without stopping puts meanwhile. For backups.
    *
-   * Errors: `PAGE_LOG` when a commit failed or the copy could not be written.
+   * Errors: `PAGE_LOG` when a commit failed or the copy could not be written;
+   * `INVALID_ARGUMENT` for a store that is not copied as files (PostgreSQL: back it up with
+   * its own tools).
    */
-  snapshot?(directory: string): Promise<void>;
+  snapshot(directory: string): Promise<void>;
   /**
    * Waits for a running checkpoint completion, abandon or prune, makes queued records durable,
    * and closes the store. Idempotent. Queued records of a checkpoint that was never completed

@@ -21,6 +21,8 @@ export type StoreLocation =
   | { kind: 'module'; file: string; argument: string };
 
 const MODULE_FILE = /\.(m?js|cjs)$/;
+/** `scheme://` at the start of a location: a URL. */
+const URL_SCHEME = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//;
 
 /** Parses a page-log location; throws `STORE_INVALID` for one that names no known store. */
 export function parseStoreLocation(location: string): StoreLocation {
@@ -32,7 +34,7 @@ export function parseStoreLocation(location: string): StoreLocation {
     if (path === '') throw new PageLogError('lmdb: needs a directory, as in lmdb:/var/lib/pagelog', { uri: location }, ErrorCode.StoreInvalid);
     return { kind: 'lmdb', path: resolve(path) };
   }
-  const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(location)?.[1]?.toLowerCase();
+  const scheme = URL_SCHEME.exec(location)?.[1]?.toLowerCase();
   if (scheme === 'postgres' || scheme === 'postgresql') {
     try {
       const url = new URL(location);
@@ -55,12 +57,15 @@ export function parseStoreLocation(location: string): StoreLocation {
 
 /** The location as messages and status output show it: a URL's secrets masked. */
 export function displayLocation(location: string): string {
-  return /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(location) ? maskedUrl(location) : location;
+  return URL_SCHEME.test(location) ? maskedUrl(location) : location;
 }
 
-/** True when the location names a directory on this host (the LMDB store), which a home's backup copies. */
-export function isLocalStore(location: string): boolean {
-  return parseStoreLocation(location).kind === 'lmdb';
+/**
+ * The location as the engine should get it from a command line: a directory resolved against
+ * the working directory, anything else (a URL, `lmdb:PATH`, a module) as written.
+ */
+export function resolveLocation(location: string): string {
+  return URL_SCHEME.test(location) || location.startsWith('lmdb:') ? location : resolve(location);
 }
 
 /**

@@ -118,18 +118,17 @@ describe('page log on PostgreSQL: bad input', function () {
     const url = server.url('environment').replace(`:${server.password}@`, '@');
     expect(url).to.not.contain(server.password);
     const saved = process.env.PGPASSWORD;
-    process.env.PGPASSWORD = server.password;
     try {
+      process.env.PGPASSWORD = server.password;
       const log = await openPageLog(url);
       log.openHandle(200).put(100, BASE, Buffer.from('with the password from the environment'));
       await log.close();
+      delete process.env.PGPASSWORD;
+      expect((await engineFailure(() => openPageLog(url, { readOnly: true }))).code, 'without it the server refuses').to.equal(ErrorCode.StoreUnavailable);
     } finally {
       if (saved === undefined) delete process.env.PGPASSWORD;
       else process.env.PGPASSWORD = saved;
     }
-    delete process.env.PGPASSWORD;
-    expect((await engineFailure(() => openPageLog(url, { readOnly: true }))).code, 'without it the server refuses').to.equal(ErrorCode.StoreUnavailable);
-    if (saved !== undefined) process.env.PGPASSWORD = saved;
   });
 
   it('refuses a database without a page log to a follower and a reader (MISSING_FILE), and creates one for a leader', async () => {

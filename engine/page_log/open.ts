@@ -20,7 +20,7 @@ export interface PageLogStoreModule {
 /** The methods every store has; `storageSize` and `snapshot` are optional. */
 const STORE_METHODS = [
   'readFormat', 'createFormat', 'logEntry', 'pageRecords', 'image', 'pageEntries', 'logEntries', 'completion', 'completions', 'newestCompletion',
-  'lastLsn', 'reserveLsns', 'refresh', 'append', 'complete', 'remove', 'sync', 'close', 'now', 'readNodeRecords', 'updateNodeRecords',
+  'lastLsn', 'reserveLsns', 'refresh', 'newestTerm', 'append', 'complete', 'remove', 'sync', 'close', 'now', 'readNodeRecords', 'updateNodeRecords',
 ] as const;
 
 export async function openPageLog(location: string, options: PageLogOptions = {}): Promise<PageLog> {

@@ -13,7 +13,7 @@
  * reached, `PAGE_LOG` for a failed write, `CORRUPTION` for stored bytes that fail a check.
  */
 import type { PageLogStorageSize } from './interface.js';
-import type { NodeRecordStore } from './nodes.js';
+import type { NodeRecordStore, TermRecord } from './nodes.js';
 import type { LogEntryFields, RecordKindValue } from './record_format.js';
 
 /** A page or discard record to store: its log entry and its image (empty for a discard). */
@@ -67,6 +67,8 @@ export type StorePresence =
 
 /** A store of page-log records. The core is its only user. */
 export interface PageLogStore extends NodeRecordStore {
+  /** The highest term recorded, read alone (a leader asks whether it was fenced). */
+  newestTerm(): TermRecord | undefined;
   /** Where the store is, for messages: a directory, or a URL with its password masked. */
   readonly location: string;
   /** The store's kind, for status output: `lmdb`, `postgres`, or a module's own name. */

@@ -1,26 +1,11 @@
 import { expect } from 'chai';
 import type { Document, MongoClient } from 'mongodb';
 import {
-  allDocuments, serverError, checkpointOn, disaggStatus, launchFollower, pageLogOf, runReadPath, shimsPerTest, waitForPickUp, waitUntil, type ShimProcess,
+  allDocuments, serverError, checkpointOn, expectStartFailure, disaggStatus, launchFollower, pageLogOf, runReadPath, shimsPerTest, waitForPickUp, waitUntil,
 } from '../libs/index.js';
 
 /** Documents with any `_id` (the driver's default schema wants an ObjectId). */
 type Doc = { _id: number | string; qty?: number; body?: string };
-
-/** The fatal line a server that failed to start logged. */
-function fatalLine(shim: ShimProcess): Document {
-  const line = shim.logLines().find((entry) => entry.s === 'F');
-  expect(line, shim.tail()).to.not.equal(undefined);
-  return line as unknown as Document;
-}
-
-/** Starts `shim`, expecting it to exit during start-up with `exitCode`. */
-async function expectStartFailure(shim: ShimProcess, exitCode: number): Promise<Document> {
-  const failure = await shim.start().then(() => undefined, (error: Error) => error);
-  expect(failure, 'the server should not have started').to.be.instanceOf(Error);
-  expect(shim.exit?.exitCode, shim.tail()).to.equal(exitCode);
-  return fatalLine(shim);
-}
 
 describe('disaggregated storage: a leader and followers on one page log', function () {
   this.timeout(180_000);

@@ -6,7 +6,7 @@ import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { startPostgresServer, type PostgresServer } from '../../engine/testing/postgres_server.js';
 import {
-  allDocuments, checkpointOn, copyDbpathSlowly, disaggStatus, freePort, launchFollower, openBackupCursor, oplogAfter, pageLogOf, parseLogLines, restoreStream,
+  allDocuments, checkpointOn, copyDbpathSlowly, expectStartFailure, disaggStatus, freePort, launchFollower, openBackupCursor, oplogAfter, pageLogOf, parseLogLines, restoreStream,
   runReadPath, runShim, serverError, shimsPerTest, waitForPickUp, waitUntil, type ShimProcess,
 } from '../libs/index.js';
 
@@ -52,21 +52,6 @@ describe('disaggregated storage: the page log in PostgreSQL', function () {
     return readdirSync(directory).filter((name) => /^mongod-\d+\.log$/.test(name)).map((name) => readFileSync(join(directory, name), 'utf8')).join('');
   }
 
-  /** The fatal line a server that failed to start logged. */
-  function fatalLine(shim: ShimProcess): Document {
-    const line = shim.logLines().find((entry) => entry.s === 'F');
-    expect(line, shim.tail()).to.not.equal(undefined);
-    return line as unknown as Document;
-  }
-
-  /** Starts `shim`, expecting it to exit during start-up with `exitCode`; returns its fatal line. */
-  async function expectStartFailure(shim: ShimProcess, exitCode: number): Promise<Document> {
-    const failure = await shim.start().then(() => undefined, (error: Error) => error);
-    expect(failure, 'the server should not have started').to.be.instanceOf(Error);
-    expect(shim.exit?.exitCode, shim.tail()).to.equal(exitCode);
-    return fatalLine(shim);
-  }
-
   /** The error a command rejects with (undefined when it succeeds). */
   function failureOf(promise: Promise<unknown>): Promise<MongoServerError | undefined> {
     return promise.then(() => undefined, (error: unknown) => error as MongoServerError);
@@ -90,6 +75,7 @@ describe('disaggregated storage: the page log in PostgreSQL', function () {
     const first = await checkpointOn(leaderClient);
     const atFirst = await allDocuments(leaderClient, 'app', 'orders');
     const pageLogStatus = (await disaggStatus(leaderClient)).pageLog as Document;
+    expect(pageLogStatus).to.include({ store: 'postgres', mappedBytes: null });
     expectNoPassword(JSON.stringify(pageLogStatus));
 
     const followers = [

@@ -15,5 +15,5 @@ export { sendRaw } from './raw_socket.js';
 export { allDocuments, copyDbpath, oplogAfter, restoreStream } from './restore.js';
 export { closeBackupCursor, copyBackupFiles, copyDbpathSlowly, dataFileHashes, filesUnder, openBackupCursor } from './backup.js';
 export type { BackupCursor, BackupFile } from './backup.js';
-export { checkpointOn, disaggStatus, launchFollower, pageLogOf, waitForPickUp, waitUntil } from './nodes.js';
+export { checkpointOn, disaggStatus, expectStartFailure, fatalLine, launchFollower, pageLogOf, waitForPickUp, waitUntil } from './nodes.js';
 export { serverError } from './driver_clients.js';

@@ -1,7 +1,23 @@
+import { expect } from 'chai';
 import type { Document, MongoClient } from 'mongodb';
 import { join } from 'node:path';
 import type { ShimFixture } from './mocha_hooks.js';
 import type { ShimOptions, ShimProcess } from './shim_process.js';
+
+/** The fatal line a server that failed to start logged. */
+export function fatalLine(shim: ShimProcess): Document {
+  const line = shim.logLines().find((entry) => entry.s === 'F');
+  expect(line, shim.tail()).to.not.equal(undefined);
+  return line as unknown as Document;
+}
+
+/** Starts `shim`, expecting it to exit during start-up with `exitCode`; returns its fatal line. */
+export async function expectStartFailure(shim: ShimProcess, exitCode: number): Promise<Document> {
+  const failure = await shim.start().then(() => undefined, (error: Error) => error);
+  expect(failure, 'the server should not have started').to.be.instanceOf(Error);
+  expect(shim.exit?.exitCode, shim.tail()).to.equal(exitCode);
+  return fatalLine(shim);
+}
 
 /** `serverStatus.disagg` of a node. */
 export async function disaggStatus(client: MongoClient): Promise<Document> {

@@ -1,5 +1,4 @@
-import { resolve } from 'node:path';
-import { openConnection, type Connection, type ConnectionConfig, type EngineLogEvent } from '../../engine/index.js';
+import { openConnection, resolveLocation, type Connection, type ConnectionConfig, type EngineLogEvent } from '../../engine/index.js';
 import { engineEventLogIds, LogId, type Logger } from '../log/index.js';
 import { Storage } from './storage.js';
 
@@ -37,8 +36,7 @@ export function engineConfig(options: OpenStorageOptions, logger: Logger): Conne
     config.create = false;
     config.readOnly = true;
   }
-  // A directory is resolved here; a URL or `lmdb:PATH` goes to the engine as written.
-  if (options.pageLog !== undefined) config.pageLogPath = /^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(options.pageLog) ? options.pageLog : resolve(options.pageLog);
+  if (options.pageLog !== undefined) config.pageLogPath = resolveLocation(options.pageLog);
   if (options.disaggRole === 'follower') config.role = 'follower';
   if (options.disaggCheckpoint !== undefined) config.followerCheckpoint = options.disaggCheckpoint;
   if (options.leaseMs !== undefined) config.leaseMs = options.leaseMs;

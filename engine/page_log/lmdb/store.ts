@@ -293,7 +293,7 @@ class LmdbStore implements PageLogStore {
 
   private recordUpdate(): NodeRecordUpdate {
     return {
-      newestTerm: () => this.newestTermRecord(),
+      newestTerm: () => this.newestTerm(),
       lease: (nodeId) => {
         const value = this.meta.getBinary(encodeLeaseKey(nodeId));
         return value === undefined ? undefined : decodeLeaseRecord(asBuffer(value));
@@ -307,7 +307,7 @@ class LmdbStore implements PageLogStore {
     };
   }
 
-  private newestTermRecord(): TermRecord | undefined {
+  newestTerm(): TermRecord | undefined {
     for (const { value } of this.meta.getRange({ start: prefixEndKey(TERM_KEY_PREFIX), end: TERM_KEY_PREFIX, reverse: true, limit: 1 })) {
       return decodeTermRecord(asBuffer(value));
     }

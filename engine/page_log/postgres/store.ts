@@ -258,6 +258,11 @@ class PostgresStore implements PageLogStore {
     return toNumber(this.reader.query(`SELECT ${NOW_MS}`).rows[0]![0]);
   }
 
+  newestTerm(): TermRecord | undefined {
+    const rows = this.reader.query('SELECT record FROM page_log_terms ORDER BY term DESC LIMIT 1').rows;
+    return rows.length === 0 ? undefined : decodeTermRecord(bytes(rows[0]![0]));
+  }
+
   readNodeRecords(): NodeRecords {
     const terms = this.reader.query('SELECT record FROM page_log_terms ORDER BY term').rows.map(([record]) => decodeTermRecord(bytes(record)));
     const leases = this.reader.query('SELECT record FROM page_log_leases ORDER BY node_id').rows.map(([record]) => decodeLeaseRecord(bytes(record)));
