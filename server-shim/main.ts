@@ -2,28 +2,63 @@
 /**
  * mongod-shim: a small mongod-like server over the disaggregated-storage engine.
  * `mongod-shim --dbpath DIR [--port N] [--replSet NAME] ...`; see `--help` and README.md.
+ *
+ * This file only starts the server bundle (`server.cjs`, built from `server_main.ts` by
+ * `npm run build`) through V8's code cache, because compiling the server is most of what its
+ * start-up costs beyond Node's own. The cache (`server.cjs.cache`) is written by the first
+ * server that runs for a while without a usable one; V8 refuses a cache made by another Node
+ * version or other flags, and the header below refuses one made for another build of the
+ * bundle (V8 itself only compares the source's length). Nothing here may fail the start: a
+ * cache that cannot be read or written is only a slower start.
  */
-import { ExitCode } from './lifecycle/index.js';
-import { LogComponent, LogId, processLogger } from './log/index.js';
-import { runServer } from './run.js';
+import { readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import Module, { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Script } from 'node:vm';
 
-/** A fatal line for a failure nothing caught, in the server's log (`--logpath` included), then exit. */
-function fatalExit(msg: string, error: Error): never {
-  const attr = { error: String(error), stack: error.stack };
-  const logger = processLogger();
-  if (logger !== undefined) {
-    logger.withContext('main').fatal(LogComponent.Control, LogId.UncaughtException, msg, attr);
-  } else {
-    process.stdout.write(JSON.stringify({ t: { $date: new Date().toISOString() }, s: 'F', c: 'CONTROL', id: LogId.UncaughtException, ctx: 'main', msg, attr }) + '\n');
-  }
-  process.exit(ExitCode.Uncaught);
+const bundle = fileURLToPath(new URL('./server.cjs', import.meta.url));
+const cacheFile = `${bundle}.cache`;
+/** The cache's header: the bundle's size and modification time, as two float64s. */
+const HEADER_BYTES = 16;
+/** How long the server runs before the cache is written: long enough to have compiled its start-up. */
+const CACHE_AFTER_MS = 1500;
+
+function bundleIdentity(): Buffer {
+  const header = Buffer.alloc(HEADER_BYTES);
+  const stats = statSync(bundle);
+  header.writeDoubleLE(stats.size, 0);
+  header.writeDoubleLE(stats.mtimeMs, 8);
+  return header;
 }
 
-process.on('uncaughtException', (error) => fatalExit('Uncaught exception', error));
+function readCache(identity: Buffer): Buffer | undefined {
+  try {
+    const cache = readFileSync(cacheFile);
+    return cache.subarray(0, HEADER_BYTES).equals(identity) ? cache.subarray(HEADER_BYTES) : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
-// A promise rejected with nobody to handle it is a bug: logged as a fatal line (which the jstest
-// harness fails a test on) and the process ends, as on an uncaught exception.
-process.on('unhandledRejection', (reason) => fatalExit('Unhandled promise rejection', reason instanceof Error ? reason : new Error(String(reason))));
+function writeCache(script: Script, identity: Buffer): void {
+  const temporary = `${cacheFile}.${process.pid}`;
+  try {
+    writeFileSync(temporary, Buffer.concat([identity, script.createCachedData()]));
+    renameSync(temporary, cacheFile);
+  } catch {
+    try {
+      unlinkSync(temporary);
+    } catch {
+      // Nothing was written.
+    }
+  }
+}
 
-const outcome = await runServer(process.argv.slice(2));
-process.exit(outcome.exitCode);
+const identity = bundleIdentity();
+const cachedData = readCache(identity);
+// esbuild writes the bundle as ASCII (its default charset), so latin1 reads it exactly, and faster.
+const script = new Script(Module.wrap(readFileSync(bundle, 'latin1')), { filename: bundle, cachedData });
+if (cachedData === undefined || script.cachedDataRejected === true) setTimeout(() => writeCache(script, identity), CACHE_AFTER_MS).unref();
+const serverModule = { exports: {} };
+(script.runInThisContext() as (...args: unknown[]) => void).call(serverModule.exports, serverModule.exports, createRequire(bundle), serverModule, bundle, dirname(bundle));

@@ -15,7 +15,7 @@ const WIREDTIGER = {
 } satisfies Record<string, Reference>;
 
 /**
- * The engine's first figures (issue 2, point 6): load 1,000,000 records (`key%012d`, 100-byte
+ * The engine's first figures: load 1,000,000 records (`key%012d`, 100-byte
  * values) through a cursor plus a checkpoint, reopen time, 100,000 random point reads, a full
  * scan and peak RSS with the default cache; each storage mode in its own process.
  */

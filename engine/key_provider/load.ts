@@ -2,7 +2,7 @@
  * Loading a key provider by shipped-module name or from an ES module file, the way
  * WiredTiger loads an extension library.
  */
-import { stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { EngineError, ErrorCode, KeyProviderError } from '../errors.js';
@@ -64,7 +64,7 @@ function checkProviderShape(candidate: unknown, file: string): KeyProvider {
 
 async function loadModuleFile(path: string, config: Record<string, string>): Promise<KeyProvider> {
   const file = resolve(path);
-  const found = await stat(file).then((entry) => entry.isFile(), () => false);
+  const found = statSync(file, { throwIfNoEntry: false })?.isFile() ?? false;
   if (!found) throw new KeyProviderError('key-provider module file not found', { file }, ErrorCode.MissingFile);
   let namespace: Record<string, unknown>;
   try {

@@ -3,7 +3,7 @@
  * the core runs every rule of the PALI over it. Loaded on the first `openPageLog` call, so
  * that importing the page log module loads no store (reading a local home never needs one).
  */
-import { stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { ErrorCode, PageLogError } from '../errors.js';
 import { coreSettings, openPageLogOnStore } from './core.js';
@@ -74,7 +74,7 @@ function invalidModule(message: string, file: string, cause?: unknown): PageLogE
 
 async function loadStoreModule(file: string): Promise<PageLogStoreModule> {
   try {
-    if (!(await stat(file)).isFile()) throw invalidModule(`the page log store module ${file} is not a file`, file);
+    if (!statSync(file).isFile()) throw invalidModule(`the page log store module ${file} is not a file`, file);
   } catch (error) {
     if (error instanceof PageLogError) throw error;
     throw invalidModule(`the page log store module ${file} does not exist`, file, error);

@@ -1,33 +1,35 @@
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import Module from 'node:module';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Script } from 'node:vm';
 import { MongoClient } from 'mongodb';
 import { dir } from 'tmp-promise';
 import { builtPaths } from '../libs/index.js';
 
-const traceModule = fileURLToPath(new URL('../libs/module_trace.js', import.meta.url));
+const serverBundle = join(dirname(builtPaths.mongodShim), 'server.cjs');
+const projectRoot = resolve(dirname(builtPaths.mongodShim), '..', '..');
 
-/** A server started under the module trace; `loaded()` lists the modules it has loaded so far. */
-interface TracedServer {
+/** A running server whose V8 coverage is written when it exits. */
+interface CoveredServer {
   client: MongoClient;
-  loaded(): string[];
-  stop(): Promise<void>;
+  /** Stops the server (SIGTERM) and lists what it had run (see `whatRan`) when it ran covered. */
+  stop(): Promise<string[]>;
 }
 
-async function startTraced(storage: 'local' | 'disagg'): Promise<TracedServer> {
-  const run = await dir({ prefix: 'jstest-trace-', unsafeCleanup: true });
+async function startServer(storage: 'local' | 'disagg', entry = builtPaths.mongodShim, covered = true): Promise<CoveredServer> {
+  const run = await dir({ prefix: 'jstest-startup-', unsafeCleanup: true });
   const dbpath = join(run.path, 'db');
+  const coverage = join(run.path, 'coverage');
   await mkdir(dbpath);
-  const traceFile = join(run.path, 'modules.txt');
-  const child: ChildProcess = spawn(process.execPath, ['--import', traceModule, builtPaths.mongodShim, '--dbpath', dbpath, '--port', '0', '--replSet', 'rs0', '--storage', storage], {
-    env: { ...process.env, MODULE_TRACE_FILE: traceFile },
+  const child: ChildProcess = spawn(process.execPath, [entry, '--dbpath', dbpath, '--port', '0', '--replSet', 'rs0', '--storage', storage], {
+    env: covered ? { ...process.env, NODE_V8_COVERAGE: coverage } : process.env,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  let output = '';
   const port = await new Promise<number>((resolve, reject) => {
-    let output = '';
     child.stdout!.on('data', (chunk: Buffer) => {
       output += chunk.toString('utf8');
       const ready = /"msg":"Waiting for connections".*?"port":(\d+)/.exec(output);
@@ -35,71 +37,141 @@ async function startTraced(storage: 'local' | 'disagg'): Promise<TracedServer> {
     });
     child.on('exit', (code) => reject(new Error(`mongod-shim exited with ${code} before it was ready:\n${output}`)));
   });
-  const loadedAtReady = readFileSync(traceFile, 'utf8');
   const client = new MongoClient(`mongodb://127.0.0.1:${port}/?directConnection=true`);
   await client.connect();
   return {
     client,
-    loaded: () => readFileSync(traceFile, 'utf8').split('\n').filter((line) => line !== '').flatMap(sourceModules),
     stop: async () => {
       await client.close();
       const exited = new Promise((resolve) => child.on('exit', resolve));
       child.kill('SIGTERM');
       await exited;
-      expect(loadedAtReady).to.not.equal('');
-      await run.cleanup();
+      try {
+        return covered ? whatRan(coverage) : [];
+      } finally {
+        await run.cleanup();
+      }
     },
   };
 }
 
 /**
- * The project modules a loaded file holds: the server is built as a bundle split into chunks
- * (`npm run build`), so a chunk stands for the modules its source map lists, each named as its
- * own built file (`.../server-shim/query/matcher.js`); other files stand for themselves.
+ * What a process ran, from the V8 coverage Node writes at exit (`NODE_V8_COVERAGE`): the URL of
+ * every script it loaded (dependencies are scripts of their own), and each module of the server
+ * bundle whose body ran. The bundle keeps every module that is imported lazily in a function
+ * named after its source (`"server-shim/query/matcher.ts"() {...}`), run on first import.
  */
-function sourceModules(url: string): string[] {
-  if (!url.startsWith('file:')) return [url];
-  const file = fileURLToPath(url);
-  if (file.includes('/node_modules/') || !existsSync(`${file}.map`)) return [url];
-  const sources = (JSON.parse(readFileSync(`${file}.map`, 'utf8')) as { sources: string[] }).sources;
-  if (sources.length <= 1) return [url];
-  return sources.map((source) => pathToFileURL(resolve(dirname(file), source).replace(/\.ts$/, '.js')).href);
+function whatRan(coverageDirectory: string): string[] {
+  const ran: string[] = [];
+  for (const file of readdirSync(coverageDirectory)) {
+    const { result } = JSON.parse(readFileSync(join(coverageDirectory, file), 'utf8')) as {
+      result: { url: string; functions: { functionName: string; ranges: { count: number }[] }[] }[];
+    };
+    for (const script of result) {
+      ran.push(script.url);
+      if (!script.url.endsWith('/server.cjs')) continue;
+      for (const fn of script.functions) if (/\.ts$/.test(fn.functionName) && (fn.ranges[0]?.count ?? 0) > 0) ran.push(fn.functionName);
+    }
+  }
+  expect(ran.some((entry) => entry.endsWith('/server.cjs')), 'the coverage names the server bundle').to.equal(true);
+  return ran;
 }
 
-/** The loaded modules whose URL contains any of `parts`. */
-function loadedAmong(loaded: string[], parts: string[]): string[] {
-  return loaded.filter((url) => parts.some((part) => url.includes(part)));
+/** The entries of `ran` that contain any of `parts`. */
+function ranAmong(ran: string[], parts: string[]): string[] {
+  return ran.filter((entry) => parts.some((part) => entry.includes(part)));
 }
 
 /** What serving clients needs none of until a client asks for it. */
 const notNeededToServe = [
-  '/server-shim/query/', '/node_modules/re2js/', '/server-shim/modes/magic_restore', '/server-shim/modes/repair', '/server-shim/restore/',
-  '/engine/verify/verify', '/engine/repair/', '/engine/pit/', '/server-shim/commands/validate', '/server-shim/commands/repair_metadata',
+  'server-shim/query/', '/node_modules/re2js/', 'server-shim/modes/magic_restore', 'server-shim/modes/repair', 'server-shim/restore/',
+  'engine/verify/verify', 'engine/repair/', 'engine/pit/', 'server-shim/commands/validate', 'server-shim/commands/repair_metadata',
 ];
 
+/** True when `cacheFile` holds a code cache for `bundle` as it is now that V8 accepts. */
+function codeCacheAccepted(bundle: string, cacheFile: string): boolean {
+  if (!existsSync(cacheFile)) return false;
+  const cache = readFileSync(cacheFile);
+  const stats = statSync(bundle);
+  if (cache.readDoubleLE(0) !== stats.size || cache.readDoubleLE(8) !== stats.mtimeMs) return false;
+  const script = new Script(Module.wrap(readFileSync(bundle, 'latin1')), { filename: bundle, cachedData: cache.subarray(16) });
+  return script.cachedDataRejected === false;
+}
+
+/** Waits until `check` holds, for at most `ms`. */
+async function eventually(check: () => boolean, ms: number): Promise<boolean> {
+  for (const started = Date.now(); Date.now() - started < ms; await new Promise((resolve) => setTimeout(resolve, 100))) {
+    if (check()) return true;
+  }
+  return check();
+}
+
 describe('mongod-shim: start-up loads only what the mode needs', () => {
-  it('local mode serves inserts without lmdb, the query engine, the start-up modes, the verifier or the repair worker, and loads the query engine for the first query', async () => {
-    const server = await startTraced('local');
+  it('local mode serves inserts without lmdb, the query engine, the start-up modes, the verifier or the repair worker', async () => {
+    const server = await startServer('local');
+    await server.client.db('trace').collection<{ _id: number; name: string }>('items').insertMany([{ _id: 1, name: 'one' }, { _id: 2, name: 'two' }]);
+    const ran = await server.stop();
+    expect(ranAmong(ran, ['server-shim/storage/storage.ts', 'server-shim/commands/insert.ts'])).to.have.length(2);
+    expect(ranAmong(ran, ['/node_modules/lmdb/', ...notNeededToServe])).to.deep.equal([]);
+  });
+
+  it('loads the query engine, with re2js, for the first query that needs it, and still no lmdb in local mode', async () => {
+    const server = await startServer('local');
+    const items = server.client.db('trace').collection<{ _id: number; name: string }>('items');
+    await items.insertMany([{ _id: 1, name: 'one' }, { _id: 2, name: 'two' }]);
+    expect(await items.find({ name: { $regex: '^t' } }).toArray()).to.deep.equal([{ _id: 2, name: 'two' }]);
+    const ran = await server.stop();
+    expect(ranAmong(ran, ['server-shim/query/matcher.ts', '/node_modules/re2js/'])).to.have.length(2);
+    expect(ranAmong(ran, ['/node_modules/lmdb/'])).to.deep.equal([]);
+  });
+
+  it('disaggregated mode loads lmdb for its page log, and still none of the rest', async () => {
+    const server = await startServer('disagg');
+    await server.client.db('trace').collection<{ _id: number }>('items').insertOne({ _id: 1 });
+    const ran = await server.stop();
+    expect(ranAmong(ran, ['/node_modules/lmdb/'])).to.not.deep.equal([]);
+    expect(ranAmong(ran, notNeededToServe)).to.deep.equal([]);
+  });
+});
+
+describe('mongod-shim: the code cache of its bundle', () => {
+  it('is written by a server that has run a while, for the bundle as built, and V8 accepts it', async () => {
+    const server = await startServer('local', builtPaths.mongodShim, false);
     try {
-      const items = server.client.db('trace').collection<{ _id: number; name: string }>('items');
-      await items.insertMany([{ _id: 1, name: 'one' }, { _id: 2, name: 'two' }]);
-      expect(loadedAmong(server.loaded(), ['/node_modules/lmdb/', ...notNeededToServe])).to.deep.equal([]);
-      expect(await items.find({ name: { $regex: '^t' } }).toArray()).to.deep.equal([{ _id: 2, name: 'two' }]);
-      expect(loadedAmong(server.loaded(), ['/server-shim/query/matcher.js', '/node_modules/re2js/'])).to.have.length(2);
-      expect(loadedAmong(server.loaded(), ['/node_modules/lmdb/'])).to.deep.equal([]);
+      expect(await eventually(() => codeCacheAccepted(serverBundle, `${serverBundle}.cache`), 10_000)).to.equal(true);
     } finally {
       await server.stop();
     }
   });
 
-  it('disaggregated mode loads lmdb for its page log, and still none of the rest', async () => {
-    const server = await startTraced('disagg');
+  it('starts from a cache V8 refuses, or one made for another build, and writes a good one in its place', async () => {
+    // A copy of the built server in its own directory, so that its cache can be damaged.
+    const copy = await dir({ prefix: 'jstest-code-cache-', unsafeCleanup: true });
     try {
-      await server.client.db('trace').collection<{ _id: number }>('items').insertOne({ _id: 1 });
-      expect(loadedAmong(server.loaded(), ['/node_modules/lmdb/'])).to.not.deep.equal([]);
-      expect(loadedAmong(server.loaded(), notNeededToServe)).to.deep.equal([]);
+      const shimDirectory = join(copy.path, 'server-shim');
+      mkdirSync(shimDirectory);
+      symlinkSync(join(projectRoot, 'node_modules'), join(copy.path, 'node_modules'));
+      writeFileSync(join(copy.path, 'package.json'), JSON.stringify({ type: 'module' }));
+      for (const file of ['main.js', 'server.cjs']) copyFileSync(join(dirname(serverBundle), file), join(shimDirectory, file));
+      const bundle = join(shimDirectory, 'server.cjs');
+      const cacheFile = `${bundle}.cache`;
+      const stats = statSync(bundle);
+      const header = Buffer.alloc(16);
+      header.writeDoubleLE(stats.size, 0);
+      header.writeDoubleLE(stats.mtimeMs, 8);
+      const damaged = [Buffer.concat([header, Buffer.alloc(4096, 0x5a)]), Buffer.concat([Buffer.alloc(16), readFileSync(`${serverBundle}.cache`).subarray(16)])];
+      for (const cache of damaged) {
+        writeFileSync(cacheFile, cache);
+        const server = await startServer('local', join(shimDirectory, 'main.js'), false);
+        try {
+          await server.client.db('trace').collection<{ _id: number }>('items').insertOne({ _id: 1 });
+          expect(await eventually(() => codeCacheAccepted(bundle, cacheFile), 10_000)).to.equal(true);
+        } finally {
+          await server.stop();
+        }
+      }
     } finally {
-      await server.stop();
+      await copy.cleanup();
     }
   });
 });

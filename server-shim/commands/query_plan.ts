@@ -1,5 +1,4 @@
 import { Double, Int32, Long, ObjectId } from 'bson';
-import { performance } from 'node:perf_hooks';
 import { compileFilter, compileProjection, isOperatorObject, parseSort, planAccess, sortStage, type AccessPlan } from '../query/index.js';
 import type { CollectionEntry, Storage } from '../storage/index.js';
 import { isDocument, regexParts, TypeOrder, type Document } from '../values/index.js';

@@ -1,9 +1,9 @@
-import { UUID } from 'bson';
+import { newUuid } from '../values/index.js';
 import { defineCommand } from './registry.js';
 
 /** `startSession`: a new logical session id (sessions hold no server state here). */
 export const startSessionCommand = defineCommand({
   name: 'startSession',
   help: 'starts a logical session',
-  run: () => ({ id: { id: new UUID() }, timeoutMinutes: 30 }),
+  run: () => ({ id: { id: newUuid() }, timeoutMinutes: 30 }),
 });

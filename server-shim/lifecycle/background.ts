@@ -1,7 +1,5 @@
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { liveLockHolder, lockFileName, lockHolderRuns, parseLockFile, type ProcessIdentity } from './lock_file.js';
 
 /**
@@ -34,6 +32,8 @@ export interface BackgroundOutcome {
 
 /** Starts `scriptPath argv` (argv without `--fork`) detached and waits until it is ready. */
 export async function startInBackground(scriptPath: string, argv: string[]): Promise<BackgroundOutcome> {
+  // Loaded here, not at start-up: only `--fork` starts a process.
+  const { spawn } = await import('node:child_process');
   const childArgv = argv.filter((argument) => argument !== '--fork');
   const child = spawn(process.execPath, [...process.execArgv, scriptPath, ...childArgv], {
     detached: true,
@@ -113,7 +113,7 @@ export async function shutDownServerAt(dbpath: string): Promise<BackgroundOutcom
       stdout += `the server (pid ${holder.pid}) ended without a clean shutdown: its final checkpoint failed, and what was written since the last checkpoint is lost (its log says why)\n`;
       return { exitCode: 1, stdout };
     }
-    await sleep(SHUTDOWN_POLL_MS);
+    await new Promise((resolve) => setTimeout(resolve, SHUTDOWN_POLL_MS));
   }
   stdout += `the server (pid ${holder.pid}) is still running ${SHUTDOWN_WAIT_MS / 1000} s after SIGTERM\n`;
   return { exitCode: 1, stdout };

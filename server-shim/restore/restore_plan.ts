@@ -5,7 +5,7 @@ import {
   catalogRecord, catalogUri, checkNamespace, collectionTableConfig, namespaceString, oplogNamespace, parseNamespace,
   tableUriFor, type CollectionEntry, type Storage,
 } from '../storage/index.js';
-import { decodeDocument, encodeDocument, encodeKey, type Document } from '../values/index.js';
+import { decodeDocument, encodeDocument, newUuid, encodeKey, type Document } from '../values/index.js';
 import type { NamespaceUuid } from './restore_config.js';
 
 /** The `config.clusterParameters` documents a restore keeps; every other one is deleted. */
@@ -100,7 +100,7 @@ export class RestorePlan {
   }
 
   /** Creates a collection (table + catalog record) in the plan, with a new UUID unless given one. */
-  createCollection(ns: string, options: Document = {}, uuid: UUID = new UUID()): CollectionEntry {
+  createCollection(ns: string, options: Document = {}, uuid: UUID = newUuid()): CollectionEntry {
     const namespace = checkNamespace(parseNamespace(ns).db, parseNamespace(ns).collection);
     const name = namespaceString(namespace);
     const entry: CollectionEntry = {

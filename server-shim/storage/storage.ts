@@ -7,7 +7,7 @@ import { collectReport, formatFinding, verifyTable } from '../../engine/index.js
 import { CommandError, ErrorCodes, LocationCodes } from '../errors/index.js';
 import { LogComponent, LogId, type Logger } from '../log/index.js';
 import type { AccessPlan } from '../query/index.js';
-import { decodeDocument, encodeDocument, encodeKey, typeBracketEnd, typeBracketStart, type Document } from '../values/index.js';
+import { decodeDocument, encodeDocument, newUuid, encodeKey, typeBracketEnd, typeBracketStart, type Document } from '../values/index.js';
 import { bigIntToTimestamp, LogicalClock, timestampToBigInt } from './clock.js';
 import { engineErrorToCommandError, isEngineError } from './engine_errors.js';
 import { checkNamespace, namespaceString, parseNamespace, tableUriFor, type Namespace } from './namespace.js';
@@ -274,7 +274,7 @@ export class Storage {
       const namespace = parseNamespace(table.uri.slice('table:'.length));
       const ns = namespaceString(namespace);
       const entry: CollectionEntry = {
-        ns, db: namespace.db, name: namespace.collection, uri: table.uri, uuid: new UUID(),
+        ns, db: namespace.db, name: namespace.collection, uri: table.uri, uuid: newUuid(),
         options: ns === oplogNamespace ? { capped: true, size: 1024 * 1024 * 1024 } : {},
         keyField: ns === oplogNamespace ? 'ts' : '_id', local: true,
       };
@@ -484,7 +484,7 @@ export class Storage {
       db: checked.db,
       name: checked.collection,
       uri: tableUriFor(checked),
-      uuid: new UUID(),
+      uuid: newUuid(),
       options,
       keyField: ns === oplogNamespace ? 'ts' : '_id',
       local,
@@ -1116,7 +1116,7 @@ export class Storage {
     }
     const checkpointTimestamp = pin.checkpoint.timestamp;
     const backup: OpenBackup = {
-      backupId: new UUID(),
+      backupId: newUuid(),
       dbpath: this.connection.home,
       checkpointTimestamp,
       files: this.describeBackupFiles(pin),

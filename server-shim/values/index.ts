@@ -8,3 +8,4 @@ export type { NumericKind } from './numbers.js';
 export { compareStrings, compareValues, valuesEqual } from './compare.js';
 export { copyDocument, decodeDocument, documentSize, encodeDocument, maximumDocumentSize } from './codec.js';
 export { encodeKey, typeBracketEnd, typeBracketStart, typeByte } from './key_string.js';
+export { newUuid } from './uuid.js';
