@@ -87,7 +87,8 @@ export class TransactionView {
    * commit need not search the tree for it again when nothing changed the tree meanwhile.
    */
   insert(table: TableHandle, key: Buffer, value: Buffer): void {
-    const pending = this.writes?.get(table)?.get(key.toString('latin1'));
+    const id = key.toString('latin1');
+    const pending = this.writes?.get(table)?.get(id);
     let tree: Btree | undefined;
     if (pending) {
       if (pending.value !== null) throw new SchemaError(ErrorCode.AlreadyExists, 'key already exists', { uri: table.uri });
@@ -96,30 +97,36 @@ export class TransactionView {
       if (tree.get(key, this.readTs) !== undefined) throw new SchemaError(ErrorCode.AlreadyExists, 'key already exists', { uri: table.uri });
     }
     const changeCount = tree?.changeCount;
-    this.write(table, key, value, 'insert');
+    const written = this.writeUnder(id, table, key, value, 'insert');
     // Only a first write of the key, checked against the newest data (no read timestamp).
-    if (this.writes && !pending && tree !== undefined && this.readTs === undefined) {
-      const written = this.writes.get(table)!.get(key.toString('latin1'))!;
+    if (written !== undefined && !pending && tree !== undefined && this.readTs === undefined) {
       written.checkedIn = tree;
       written.checkedAtChange = changeCount!;
     }
   }
 
   write(table: TableHandle, key: Buffer, value: Buffer | null, kind: WriteKind): void {
+    this.writeUnder(undefined, table, key, value, kind);
+  }
+
+  /** `write`, with the key's map id when the caller has it; returns the pending write (none outside a transaction). */
+  private writeUnder(knownId: string | undefined, table: TableHandle, key: Buffer, value: Buffer | null, kind: WriteKind): PendingWrite | undefined {
     this.source.assertWritable(table);
     if (!this.writes) {
       this.source.apply([{ table, key, value }], 0n);
-      return;
+      return undefined;
     }
     let m = this.writes.get(table);
     if (!m) this.writes.set(table, (m = new Map()));
-    const id = key.toString('latin1');
+    const id = knownId ?? key.toString('latin1');
     const previous = m.get(id);
     // Only a key the transaction first inserted is re-checked at commit: an insert after its
     // own remove of a stored key replaces that key, and a put after an insert still needs the
     // key absent.
     const mustBeAbsent = previous ? previous.mustBeAbsent : kind === 'insert';
-    m.set(id, { key, value, kind: value === null ? 'remove' : mustBeAbsent ? 'insert' : 'put', mustBeAbsent });
+    const written: PendingWrite = { key, value, kind: value === null ? 'remove' : mustBeAbsent ? 'insert' : 'put', mustBeAbsent };
+    m.set(id, written);
+    return written;
   }
 
   /** Records in order from `start`, merging this transaction's pending writes. */

@@ -18,6 +18,22 @@ describe('storage: insert oplog entry', () => {
     }
   });
 
+  it('writes the right shared fields when inserts alternate between collections, and any term and wall time', () => {
+    const collections = [{ ns: 'db.a', ui: new UUID() }, { ns: 'other.ünï', ui: new UUID() }, { ns: 'db.a', ui: new UUID() }];
+    const document = { _id: 1, x: 'y' };
+    for (const [index, { ns, ui }] of [...collections, ...collections].entries()) {
+      const ts = BigInt(index + 1) << 32n;
+      const wall = new Date([1_700_000_000_123, -1_234_567, 0, 8_640_000_000_000_000][index % 4]!);
+      const term = [1, 2 ** 40, 0, 7][index % 4]!;
+      const expected = encodeDocument({
+        op: 'i', ns, ui, o: document, o2: { _id: 1 }, ts: new Timestamp(ts), t: Long.fromNumber(term), v: Long.fromNumber(2), wall,
+      });
+      const actual = encodeInsertOplogEntry({ ns, ui, document: encodeDocument(document), o2: encodeDocument({ _id: 1 }), ts, term, wall });
+      expect(decodeDocument(actual)).to.deep.equal(decodeDocument(expected));
+      expect(actual.equals(expected), `entry ${index}`).to.equal(true);
+    }
+  });
+
   it("cuts an insert's key document from the document's bytes, the same bytes the bson library writes", () => {
     const ids: unknown[] = [new ObjectId(), 42, new Int32(-7), new Double(1.5), 2 ** 40, Long.fromNumber(-3), 'é-clé', '', true, null, new Date(0),
       new Timestamp(5n), new Decimal128('1.25'), new Binary(Buffer.from('ab'), 4), new MinKey(), new MaxKey(), { a: [1, { b: 'c' }] }, [1, 2]];

@@ -16,18 +16,70 @@ export interface InsertOplogFields {
 const BsonType = { Document: 0x03, String: 0x02, Binary: 0x05, Date: 0x09, Timestamp: 0x11, Int64: 0x12 } as const;
 const uuidSubtype = 4;
 
+/** The fields every insert into one collection shares, `op`, `ns` and `ui`, as BSON elements. */
+interface SharedElements {
+  ns: string;
+  ui: UUID;
+  bytes: Buffer;
+}
+
+/** The shared elements of the collection written last: a batch of inserts builds them once. */
+let lastShared: SharedElements | undefined;
+
+function sharedElements(ns: string, ui: UUID): Buffer {
+  if (lastShared !== undefined && lastShared.ns === ns && lastShared.ui === ui) return lastShared.bytes;
+  const nsBytes = Buffer.from(ns, 'utf8');
+  const uiBytes = ui.buffer;
+  const bytes = Buffer.alloc((1 + 3 + 4 + 2) + (1 + 3 + 4 + nsBytes.length + 1) + (1 + 3 + 4 + 1 + uiBytes.length));
+  let at = 0;
+  const name = (type: number, field: string): void => {
+    bytes[at++] = type;
+    at += bytes.write(field, at, 'latin1');
+    bytes[at++] = 0;
+  };
+  const string = (field: string, value: Uint8Array): void => {
+    name(BsonType.String, field);
+    at = bytes.writeInt32LE(value.length + 1, at);
+    bytes.set(value, at);
+    at += value.length;
+    bytes[at++] = 0;
+  };
+  string('op', Buffer.from('i'));
+  string('ns', nsBytes);
+  name(BsonType.Binary, 'ui');
+  at = bytes.writeInt32LE(uiBytes.length, at);
+  bytes[at++] = uuidSubtype;
+  bytes.set(uiBytes, at);
+  lastShared = { ns, ui, bytes };
+  return bytes;
+}
+
+/** Writes a 64-bit integer given as a safe JavaScript integer, little-endian, as `writeBigInt64LE` would. */
+function writeInt64(out: Buffer, value: number, at: number): number {
+  const low = value % 0x1_0000_0000;
+  out.writeUInt32LE(low < 0 ? low + 0x1_0000_0000 : low, at);
+  out.writeInt32LE(Math.floor(value / 0x1_0000_0000), at + 4);
+  return at + 8;
+}
+
+/** Writes `name` as an element's type and name. */
+function writeName(out: Buffer, at: number, type: number, name: string): number {
+  out[at++] = type;
+  at += out.write(name, at, 'latin1');
+  out[at++] = 0;
+  return at;
+}
+
 /**
  * The oplog entry of an insert, `{op: 'i', ns, ui, o, o2, ts, t, v: 2, wall}`, the bytes the bson
  * library writes for that object, built around the document's bytes instead of encoding the
- * document a second time (an insert-heavy load spends much of its time encoding).
+ * document a second time (an insert-heavy load spends much of its time encoding), with the
+ * elements every insert into the collection shares built once.
  */
 export function encodeInsertOplogEntry(fields: InsertOplogFields): Buffer {
-  const ns = Buffer.from(fields.ns, 'utf8');
-  const ui = fields.ui.buffer;
+  const shared = sharedElements(fields.ns, fields.ui);
   const length = 4
-    + (1 + 3 + 4 + 2) // op: 'i'
-    + (1 + 3 + 4 + ns.length + 1)
-    + (1 + 3 + 4 + 1 + ui.length)
+    + shared.length
     + (1 + 2 + fields.document.length)
     + (1 + 3 + fields.o2.length)
     + (1 + 3 + 8) // ts
@@ -37,39 +89,22 @@ export function encodeInsertOplogEntry(fields: InsertOplogFields): Buffer {
     + 1;
   const out = Buffer.allocUnsafe(length);
   let at = out.writeInt32LE(length, 0);
-  const name = (type: number, field: string): void => {
-    out[at++] = type;
-    at += out.write(field, at, 'latin1');
-    out[at++] = 0;
-  };
-  const string = (field: string, value: Uint8Array): void => {
-    name(BsonType.String, field);
-    at = out.writeInt32LE(value.length + 1, at);
-    out.set(value, at);
-    at += value.length;
-    out[at++] = 0;
-  };
-  string('op', Buffer.from('i'));
-  string('ns', ns);
-  name(BsonType.Binary, 'ui');
-  at = out.writeInt32LE(ui.length, at);
-  out[at++] = uuidSubtype;
-  out.set(ui, at);
-  at += ui.length;
-  name(BsonType.Document, 'o');
+  out.set(shared, at);
+  at += shared.length;
+  at = writeName(out, at, BsonType.Document, 'o');
   out.set(fields.document, at);
   at += fields.document.length;
-  name(BsonType.Document, 'o2');
+  at = writeName(out, at, BsonType.Document, 'o2');
   out.set(fields.o2, at);
   at += fields.o2.length;
-  name(BsonType.Timestamp, 'ts');
+  at = writeName(out, at, BsonType.Timestamp, 'ts');
   at = out.writeBigUInt64LE(fields.ts, at);
-  name(BsonType.Int64, 't');
-  at = out.writeBigInt64LE(BigInt(fields.term), at);
-  name(BsonType.Int64, 'v');
-  at = out.writeBigInt64LE(2n, at);
-  name(BsonType.Date, 'wall');
-  at = out.writeBigInt64LE(BigInt(fields.wall.getTime()), at);
+  at = writeName(out, at, BsonType.Int64, 't');
+  at = writeInt64(out, fields.term, at);
+  at = writeName(out, at, BsonType.Int64, 'v');
+  at = writeInt64(out, 2, at);
+  at = writeName(out, at, BsonType.Date, 'wall');
+  at = writeInt64(out, fields.wall.getTime(), at);
   out[at++] = 0;
   if (at !== length) throw new Error(`insert oplog entry: wrote ${at} bytes of ${length}`);
   return out;
