@@ -58,6 +58,9 @@ function writeCache(script: Script, identity: Buffer): void {
 const identity = bundleIdentity();
 const cachedData = readCache(identity);
 // esbuild writes the bundle as ASCII (its default charset), so latin1 reads it exactly, and faster.
+// Code compiled from a cache cannot call `import()` on Node 20, so the bundle loads an ES module
+// file named at run time (a key provider, a page-log store) through this module's own.
+(globalThis as Record<symbol, unknown>)[Symbol.for('disagg-lab.importModule')] = (specifier: string) => import(specifier);
 const script = new Script(Module.wrap(readFileSync(bundle, 'latin1')), { filename: bundle, cachedData });
 if (cachedData === undefined || script.cachedDataRejected === true) setTimeout(() => writeCache(script, identity), CACHE_AFTER_MS).unref();
 const serverModule = { exports: {} };

@@ -6,6 +6,7 @@ import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { EngineError, ErrorCode, KeyProviderError } from '../errors.js';
+import { importModuleFile } from '../module_files.js';
 import { parseKeyProviderConfig } from './config.js';
 import { createExampleKeyProvider, type ExampleKeyProvider } from './example.js';
 import { createMockKeyProvider, type MockKeyProvider } from './mock.js';
@@ -68,7 +69,7 @@ async function loadModuleFile(path: string, config: Record<string, string>): Pro
   if (!found) throw new KeyProviderError('key-provider module file not found', { file }, ErrorCode.MissingFile);
   let namespace: Record<string, unknown>;
   try {
-    namespace = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+    namespace = await importModuleFile(pathToFileURL(file).href);
   } catch (error) {
     throw new KeyProviderError(`could not import key-provider module: ${messageOf(error)}`, { file, cause: error });
   }

@@ -6,6 +6,7 @@
 import { statSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { ErrorCode, PageLogError } from '../errors.js';
+import { importModuleFile } from '../module_files.js';
 import { coreSettings, openPageLogOnStore } from './core.js';
 import type { PageLog, PageLogOptions } from './interface.js';
 import { parseStoreLocation, type StoreLocation } from './location.js';
@@ -81,7 +82,7 @@ async function loadStoreModule(file: string): Promise<PageLogStoreModule> {
   }
   let module: Partial<PageLogStoreModule>;
   try {
-    module = await import(pathToFileURL(file).href) as Partial<PageLogStoreModule>;
+    module = await importModuleFile(pathToFileURL(file).href) as Partial<PageLogStoreModule>;
   } catch (error) {
     throw invalidModule(`the page log store module ${file} does not load: ${(error as Error).message}`, file, error);
   }

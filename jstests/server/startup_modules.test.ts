@@ -4,6 +4,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSyn
 import { mkdir } from 'node:fs/promises';
 import Module from 'node:module';
 import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Script } from 'node:vm';
 import { MongoClient } from 'mongodb';
 import { dir } from 'tmp-promise';
@@ -19,12 +20,12 @@ interface CoveredServer {
   stop(): Promise<string[]>;
 }
 
-async function startServer(storage: 'local' | 'disagg', entry = builtPaths.mongodShim, covered = true): Promise<CoveredServer> {
+async function startServer(storage: 'local' | 'disagg', entry = builtPaths.mongodShim, covered = true, extraArgs: string[] = []): Promise<CoveredServer> {
   const run = await dir({ prefix: 'jstest-startup-', unsafeCleanup: true });
   const dbpath = join(run.path, 'db');
   const coverage = join(run.path, 'coverage');
   await mkdir(dbpath);
-  const child: ChildProcess = spawn(process.execPath, [entry, '--dbpath', dbpath, '--port', '0', '--replSet', 'rs0', '--storage', storage], {
+  const child: ChildProcess = spawn(process.execPath, [entry, '--dbpath', dbpath, '--port', '0', '--replSet', 'rs0', '--storage', storage, ...extraArgs], {
     env: covered ? { ...process.env, NODE_V8_COVERAGE: coverage } : process.env,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -141,6 +142,26 @@ describe('mongod-shim: the code cache of its bundle', () => {
       expect(await eventually(() => codeCacheAccepted(serverBundle, `${serverBundle}.cache`), 10_000)).to.equal(true);
     } finally {
       await server.stop();
+    }
+  });
+
+  it('loads a key provider from an ES module file when the bundle runs from the cache', async () => {
+    // Code compiled from a cache cannot call import() on Node 20; the launcher lends its own.
+    const warm = await startServer('local', builtPaths.mongodShim, false);
+    await eventually(() => codeCacheAccepted(serverBundle, `${serverBundle}.cache`), 10_000);
+    await warm.stop();
+    expect(codeCacheAccepted(serverBundle, `${serverBundle}.cache`)).to.equal(true);
+    const modules = await dir({ prefix: 'jstest-key-module-', unsafeCleanup: true });
+    try {
+      const example = join(projectRoot, 'dist', 'engine', 'key_provider', 'example.js');
+      const moduleFile = join(modules.path, 'provider.mjs');
+      writeFileSync(moduleFile, `export { createExampleKeyProvider as default } from ${JSON.stringify(pathToFileURL(example).href)};\n`);
+      const server = await startServer('disagg', builtPaths.mongodShim, false, ['--keyProvider', moduleFile]);
+      await server.client.db('trace').collection<{ _id: number }>('items').insertOne({ _id: 1 });
+      expect(await server.client.db('trace').collection<{ _id: number }>('items').findOne({ _id: 1 })).to.deep.equal({ _id: 1 });
+      await server.stop();
+    } finally {
+      await modules.cleanup();
     }
   });
 

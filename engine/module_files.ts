@@ -1,0 +1,16 @@
+/**
+ * Loading an ES module file named at run time: a key provider or a page-log store module.
+ *
+ * The server runs as a bundle compiled from V8's code cache (`server-shim/main.ts`), and on
+ * Node 20 code from a cache cannot call `import()` itself; the bundle's launcher, an ES module,
+ * therefore lends its own `import()` under this symbol. Elsewhere (the tool, the tests) the
+ * module's own `import()` is used.
+ */
+export const IMPORT_MODULE_HOOK = Symbol.for('disagg-lab.importModule');
+
+type ImportModule = (specifier: string) => Promise<Record<string, unknown>>;
+
+export function importModuleFile(url: string): Promise<Record<string, unknown>> {
+  const hook = (globalThis as Record<symbol, unknown>)[IMPORT_MODULE_HOOK] as ImportModule | undefined;
+  return hook !== undefined ? hook(url) : (import(url) as Promise<Record<string, unknown>>);
+}
