@@ -16,6 +16,7 @@ import Module, { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Script } from 'node:vm';
+import { IMPORT_MODULE_HOOK } from '../engine/module_files.js';
 
 const bundle = fileURLToPath(new URL('./server.cjs', import.meta.url));
 const cacheFile = `${bundle}.cache`;
@@ -57,10 +58,10 @@ function writeCache(script: Script, identity: Buffer): void {
 
 const identity = bundleIdentity();
 const cachedData = readCache(identity);
-// esbuild writes the bundle as ASCII (its default charset), so latin1 reads it exactly, and faster.
 // Code compiled from a cache cannot call `import()` on Node 20, so the bundle loads an ES module
 // file named at run time (a key provider, a page-log store) through this module's own.
-(globalThis as Record<symbol, unknown>)[Symbol.for('disagg-lab.importModule')] = (specifier: string) => import(specifier);
+(globalThis as Record<symbol, unknown>)[IMPORT_MODULE_HOOK] = (specifier: string) => import(specifier);
+// esbuild writes the bundle as ASCII (its default charset), so latin1 reads it exactly, and faster.
 const script = new Script(Module.wrap(readFileSync(bundle, 'latin1')), { filename: bundle, cachedData });
 if (cachedData === undefined || script.cachedDataRejected === true) setTimeout(() => writeCache(script, identity), CACHE_AFTER_MS).unref();
 const serverModule = { exports: {} };

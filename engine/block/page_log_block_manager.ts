@@ -39,8 +39,17 @@ export class PageLogBlockManager implements BlockManager {
     private readonly window: CheckpointWindow = { isOpen: () => false, defer: (work) => work() },
   ) {
     this.name = `table id ${handle.tableId}`;
-    if (handle.prefetch === undefined) this.prefetch = undefined;
+    // Only over a store that reads ahead: the B-tree then names no pages for nothing.
+    const readAhead = handle.prefetch;
+    if (readAhead !== undefined) {
+      this.prefetch = (addresses) => {
+        const pages = pageLogPages(addresses);
+        if (pages.length > 0) readAhead(pages);
+      };
+    }
   }
+
+  readonly prefetch?: (addresses: readonly Uint8Array[]) => void;
 
   canWrite(): boolean {
     return !this.window.isOpen();
@@ -84,20 +93,6 @@ export class PageLogBlockManager implements BlockManager {
     return { image, payloadOffset: DISAGG_BASE_PAYLOAD_OFFSET };
   }
 
-  /** Present only over a store that reads ahead (see `PageLogHandle.prefetch`). */
-  prefetch: ((addresses: readonly Uint8Array[]) => void) | undefined = (addresses) => {
-    const pages: { pageId: number; lsn: number }[] = [];
-    for (const address of addresses) {
-      try {
-        const { pageId, lsn, size } = decodePageLogAddress(address);
-        if (size > 0) pages.push({ pageId, lsn });
-      } catch {
-        // A damaged address is reported by the read that meets it.
-      }
-    }
-    if (pages.length > 0) this.handle.prefetch?.(pages);
-  };
-
   write(image: Buffer, replaces?: Uint8Array): Buffer {
     if (this.window.isOpen()) {
       throw new StateError(ErrorCode.Busy, 'a checkpoint is between writing its trees and its completion record: pages cannot be written now', { tableId: this.handle.tableId });
@@ -140,4 +135,18 @@ export class PageLogBlockManager implements BlockManager {
   }
 
   close(): void {}
+}
+
+/** The pages that addresses name, for read-ahead; a damaged address is reported by the read that meets it. */
+function pageLogPages(addresses: readonly Uint8Array[]): { pageId: number; lsn: number }[] {
+  const pages: { pageId: number; lsn: number }[] = [];
+  for (const address of addresses) {
+    try {
+      const { pageId, lsn, size } = decodePageLogAddress(address);
+      if (size > 0) pages.push({ pageId, lsn });
+    } catch {
+      // Skipped here.
+    }
+  }
+  return pages;
 }

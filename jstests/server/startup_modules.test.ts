@@ -136,6 +136,11 @@ describe('mongod-shim: start-up loads only what the mode needs', () => {
 });
 
 describe('mongod-shim: the code cache of its bundle', () => {
+  it('reads a bundle that is pure ASCII, as the launcher assumes when it reads it as latin1', () => {
+    const bytes = readFileSync(serverBundle);
+    expect(bytes.findIndex((byte) => byte >= 0x80)).to.equal(-1);
+  });
+
   it('is written by a server that has run a while, for the bundle as built, and V8 accepts it', async () => {
     const server = await startServer('local', builtPaths.mongodShim, false);
     try {
@@ -166,7 +171,8 @@ describe('mongod-shim: the code cache of its bundle', () => {
   });
 
   it('starts from a cache V8 refuses, or one made for another build, and writes a good one in its place', async () => {
-    // A copy of the built server in its own directory, so that its cache can be damaged.
+    // A copy of the built server (the launcher, the bundle, and the one engine module the launcher
+    // imports) in its own directory, so that its cache can be damaged.
     const copy = await dir({ prefix: 'jstest-code-cache-', unsafeCleanup: true });
     try {
       const shimDirectory = join(copy.path, 'server-shim');
@@ -174,6 +180,8 @@ describe('mongod-shim: the code cache of its bundle', () => {
       symlinkSync(join(projectRoot, 'node_modules'), join(copy.path, 'node_modules'));
       writeFileSync(join(copy.path, 'package.json'), JSON.stringify({ type: 'module' }));
       for (const file of ['main.js', 'server.cjs']) copyFileSync(join(dirname(serverBundle), file), join(shimDirectory, file));
+      mkdirSync(join(copy.path, 'engine'));
+      copyFileSync(join(projectRoot, 'dist', 'engine', 'module_files.js'), join(copy.path, 'engine', 'module_files.js'));
       const bundle = join(shimDirectory, 'server.cjs');
       const cacheFile = `${bundle}.cache`;
       const stats = statSync(bundle);

@@ -32,13 +32,8 @@ function sharedElements(ns: string, ui: UUID): Buffer {
   const uiBytes = ui.buffer;
   const bytes = Buffer.alloc((1 + 3 + 4 + 2) + (1 + 3 + 4 + nsBytes.length + 1) + (1 + 3 + 4 + 1 + uiBytes.length));
   let at = 0;
-  const name = (type: number, field: string): void => {
-    bytes[at++] = type;
-    at += bytes.write(field, at, 'latin1');
-    bytes[at++] = 0;
-  };
   const string = (field: string, value: Uint8Array): void => {
-    name(BsonType.String, field);
+    at = writeName(bytes, at, BsonType.String, field);
     at = bytes.writeInt32LE(value.length + 1, at);
     bytes.set(value, at);
     at += value.length;
@@ -46,7 +41,7 @@ function sharedElements(ns: string, ui: UUID): Buffer {
   };
   string('op', Buffer.from('i'));
   string('ns', nsBytes);
-  name(BsonType.Binary, 'ui');
+  at = writeName(bytes, at, BsonType.Binary, 'ui');
   at = bytes.writeInt32LE(uiBytes.length, at);
   bytes[at++] = uuidSubtype;
   bytes.set(uiBytes, at);

@@ -77,10 +77,14 @@ class ByteWriter {
     this.length += values.length;
   }
 
-  /** The bytes collected, copied out; the writer is done with the scratch space. */
+  /** The bytes collected, copied out. */
   result(): Buffer {
-    if (this.ownsScratch) scratchInUse = false;
     return Buffer.from(this.buffer.subarray(0, this.length));
+  }
+
+  /** Gives the scratch space back; the writer is done. */
+  release(): void {
+    if (this.ownsScratch) scratchInUse = false;
   }
 }
 
@@ -89,11 +93,10 @@ export function encodeKey(value: unknown): Buffer {
   const writer = new ByteWriter();
   try {
     writeValue(writer, value);
-  } catch (error) {
-    writer.result();
-    throw error;
+    return writer.result();
+  } finally {
+    writer.release();
   }
-  return writer.result();
 }
 
 /** The first key of a type bracket (inclusive lower bound of every value of that type). */
