@@ -13,7 +13,7 @@ import { describeCopy, runDamageCampaign, type CopyOutcome } from './damage_camp
 describe('damage campaign (sample): damaged homes never crash, hang or read as sound', function () {
   this.timeout(600_000);
   const seed = chooseSeed();
-  const copies = Number(process.env['DAMAGE_COPIES'] ?? 8);
+  const copies = Number(process.env['DAMAGE_COPIES'] ?? 5);
   let outcomes: Promise<CopyOutcome[]>;
 
   before(() => {
