@@ -76,4 +76,9 @@ export interface CommandRequest {
   readonly body: Document;
   /** The target database (`$db`). */
   readonly db: string;
+  /**
+   * The documents of each OP_MSG document sequence as received, aligned with their decoded
+   * arrays in `body`; absent for a command sent without sequences.
+   */
+  readonly sequenceBytes?: ReadonlyMap<string, readonly Buffer[]>;
 }

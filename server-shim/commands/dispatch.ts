@@ -20,7 +20,7 @@ const slowCommandMillis = 100;
  * write concern (durability from the journal's sync) and reports what it could not satisfy as `writeConcernError`, and adds
  * `operationTime` and `$clusterTime` when running as a replica set member.
  */
-export async function dispatchCommand(registry: CommandRegistry, body: Document, context: CommandContext): Promise<Document> {
+export async function dispatchCommand(registry: CommandRegistry, body: Document, context: CommandContext, sequenceBytes?: ReadonlyMap<string, readonly Buffer[]>): Promise<Document> {
   const started = Date.now();
   const name = Object.keys(body)[0];
   let reply: Document;
@@ -41,7 +41,7 @@ export async function dispatchCommand(registry: CommandRegistry, body: Document,
     // As mongod: a write on a node that cannot accept writes fails as a whole, before it runs
     // (a follower of the shared page log writes its `local` database only).
     if (definition.writes && db !== 'local' && context.storage.role === 'follower') throw notWritablePrimary();
-    const request: CommandRequest = { name, argument: body[name], body, db };
+    const request: CommandRequest = sequenceBytes === undefined || sequenceBytes.size === 0 ? { name, argument: body[name], body, db } : { name, argument: body[name], body, db, sequenceBytes };
     context.logger.debug(LogComponent.Command, LogId.RunningCommand, 'About to run the command', { db, command: name });
     context.server.operationCounters.command += 1;
     const state: OperationState = { waitingForLock: false, ...(maxTimeMS === undefined ? {} : { deadline: started + maxTimeMS }) };

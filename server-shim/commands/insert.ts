@@ -3,7 +3,7 @@ import type { Document } from '../values/index.js';
 import { checkKnownFields, collectionNamespace, optionalBoolean, requiredArray } from './arguments.js';
 import { defineCommand } from './registry.js';
 import type { EncodedDocument } from '../storage/index.js';
-import { prepareEncodedInsert, prepareInsert, writeChunkSize, writeError } from './write_support.js';
+import { prepareEncodedInsert, writeChunkSize, writeError } from './write_support.js';
 
 /**
  * Documents committed in one storage transaction, as mongod's `internalInsertMaxBatchSize`: a
@@ -28,6 +28,7 @@ export const insertCommand = defineCommand({
     if (documents.length === 0) throw new CommandError(ErrorCodes.InvalidLength, 'Write batch sizes must be between 1 and 100000. Got 0 operations.');
     if (documents.length > 100000) throw new CommandError(ErrorCodes.InvalidLength, `Write batch sizes must be between 1 and 100000. Got ${documents.length} operations.`);
     const ordered = optionalBoolean(request, 'ordered') ?? true;
+    const received = request.sequenceBytes?.get('documents');
     const storage = context.storage;
     const writeErrors: Document[] = [];
     let inserted = 0;
@@ -40,7 +41,7 @@ export const insertCommand = defineCommand({
           const groupEnd = Math.min(group + insertGroupSize, end);
           const prepared: EncodedDocument[] = [];
           try {
-            for (let index = group; index < groupEnd; index += 1) prepared.push(prepareEncodedInsert(documents[index]));
+            for (let index = group; index < groupEnd; index += 1) prepared.push(prepareEncodedInsert(documents[index], received?.[index]));
             storage.insertDocuments(entry, prepared);
             inserted += prepared.length;
             continue;
@@ -50,7 +51,8 @@ export const insertCommand = defineCommand({
           }
           for (let index = group; index < groupEnd; index += 1) {
             try {
-              storage.insertDocument(entry, prepareInsert(documents[index]));
+              const { document, encoded } = prepareEncodedInsert(documents[index], received?.[index]);
+              storage.insertDocument(entry, document, encoded);
               inserted += 1;
             } catch (error) {
               writeErrors.push(writeError(index, error));

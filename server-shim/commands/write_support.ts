@@ -1,7 +1,7 @@
 import { ObjectId } from 'bson';
 import { CommandError, ErrorCodes } from '../errors/index.js';
 import { engineErrorToCommandError, type EncodedDocument } from '../storage/index.js';
-import { documentSize, encodeDocument, isDocument, maximumDocumentSize, regexParts, typeName, type Document } from '../values/index.js';
+import { documentSize, encodeDocument, isDocument, maximumDocumentSize, regexParts, typeName, withIdFirstBytes, type Document } from '../values/index.js';
 
 /** Documents written per storage write: a large batch yields to other clients between chunks. */
 export const writeChunkSize = 1000;
@@ -46,11 +46,25 @@ export function prepareInsert(document: unknown): Document {
 
 /**
  * `prepareInsert`, also returning the document's bytes: the size is checked on them, so a
- * document is encoded once on its way to storage.
+ * document is encoded once on its way to storage. Given the bytes the client sent (an element
+ * of a document sequence), those bytes are stored, with `_id` moved or added first, as mongod
+ * stores what it receives: nothing is encoded again.
  */
-export function prepareEncodedInsert(element: unknown): EncodedDocument {
-  const document = withIdFirst(checkInsertElement(element));
-  const encoded = encodeDocument(document);
+export function prepareEncodedInsert(element: unknown, received?: Buffer): EncodedDocument {
+  const checked = checkInsertElement(element);
+  let document: Document | undefined;
+  let encoded: Buffer | undefined;
+  if (received !== undefined) {
+    const hasId = Object.hasOwn(checked, '_id');
+    const generatedId = hasId ? undefined : new ObjectId();
+    if (hasId) checkIdValue(checked._id);
+    encoded = withIdFirstBytes(received, Object.keys(checked).length, generatedId);
+    if (encoded !== undefined) document = hasId ? checked : { _id: generatedId, ...checked };
+  }
+  if (document === undefined || encoded === undefined) {
+    document = withIdFirst(checked);
+    encoded = encodeDocument(document);
+  }
   if (encoded.length > maximumDocumentSize) throw new CommandError(ErrorCodes.BSONObjectTooLarge, `object to insert too large. size in bytes: ${encoded.length}, max size: ${maximumDocumentSize}`);
   return { document, encoded };
 }

@@ -145,7 +145,7 @@ export class ClientConnection implements ClientState {
     const streaming = request.exhaustAllowed && isAwaitableHello(request.body) && !request.moreToCome;
     let body = request.body;
     do {
-      const reply = await dispatchCommand(this.owner.registry, body, this.context());
+      const reply = await dispatchCommand(this.owner.registry, body, this.context(), request.sequenceBytes);
       if (this.skipReply) {
         this.skipReply = false;
         this.close();

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { Binary, Decimal128, Double, Int32, Long, MaxKey, MinKey, ObjectId, Timestamp, UUID } from 'bson';
 import { decodeDocument, encodeDocument } from '../values/index.js';
-import { encodeInsertOplogEntry, keyElementDocument } from './oplog_entry.js';
+import { encodeInsertOplogEntry, leadingKeyElementEnd } from './oplog_entry.js';
 
 describe('storage: insert oplog entry', () => {
   it('writes the same bytes as the bson library for the same entry', () => {
@@ -34,20 +34,26 @@ describe('storage: insert oplog entry', () => {
     }
   });
 
-  it("cuts an insert's key document from the document's bytes, the same bytes the bson library writes", () => {
+  it("copies an insert's o2 from the document's leading key element, the same bytes the bson library writes", () => {
     const ids: unknown[] = [new ObjectId(), 42, new Int32(-7), new Double(1.5), 2 ** 40, Long.fromNumber(-3), 'é-clé', '', true, null, new Date(0),
       new Timestamp(5n), new Decimal128('1.25'), new Binary(Buffer.from('ab'), 4), new MinKey(), new MaxKey(), { a: [1, { b: 'c' }] }, [1, 2]];
+    const ui = new UUID();
+    const wall = new Date(1_700_000_000_123);
     for (const id of ids) {
-      const encoded = encodeDocument({ _id: id, rest: 'x', n: 1 });
-      const cut = keyElementDocument(encoded, '_id');
-      expect(cut, String(id)).to.not.equal(undefined);
-      expect(cut!.equals(encodeDocument({ _id: id })), String(id)).to.equal(true);
+      const document = { _id: id, rest: 'x', n: 1 };
+      const encoded = encodeDocument(document);
+      const keyEnd = leadingKeyElementEnd(encoded, '_id');
+      expect(keyEnd, String(id)).to.not.equal(undefined);
+      const fromKeyElement = encodeInsertOplogEntry({ ns: 'db.c', ui, document: encoded, o2: keyEnd!, ts: 9n, term: 1, wall });
+      const fromO2 = encodeInsertOplogEntry({ ns: 'db.c', ui, document: encoded, o2: encodeDocument({ _id: id }), ts: 9n, term: 1, wall });
+      expect(fromKeyElement.equals(fromO2), String(id)).to.equal(true);
+      expect(decodeDocument(fromKeyElement).o2).to.deep.equal(decodeDocument(encodeDocument({ _id: id })));
     }
   });
 
-  it('cuts nothing when the first field is not the key field', () => {
-    expect(keyElementDocument(encodeDocument({ a: 1, _id: 2 }), '_id')).to.equal(undefined);
-    expect(keyElementDocument(encodeDocument({ _idx: 1 }), '_id')).to.equal(undefined);
-    expect(keyElementDocument(encodeDocument({ _i: 1 }), '_id')).to.equal(undefined);
+  it('finds no leading key element when the first field is not the key field', () => {
+    expect(leadingKeyElementEnd(encodeDocument({ a: 1, _id: 2 }), '_id')).to.equal(undefined);
+    expect(leadingKeyElementEnd(encodeDocument({ _idx: 1 }), '_id')).to.equal(undefined);
+    expect(leadingKeyElementEnd(encodeDocument({ _i: 1 }), '_id')).to.equal(undefined);
   });
 });

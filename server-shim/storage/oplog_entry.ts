@@ -1,4 +1,5 @@
 import type { UUID } from 'bson';
+import { elementValueSize } from '../values/index.js';
 
 /** What an insert's oplog entry holds besides its fixed fields. */
 export interface InsertOplogFields {
@@ -6,8 +7,11 @@ export interface InsertOplogFields {
   ui: UUID;
   /** The inserted document, encoded. */
   document: Uint8Array;
-  /** `{<key field>: <key value>}`, encoded. */
-  o2: Uint8Array;
+  /**
+   * `{<key field>: <key value>}`, encoded; or, as a number, where the document's first element,
+   * its key field, ends (`leadingKeyElementEnd`), which `o2` then repeats.
+   */
+  o2: Uint8Array | number;
   ts: bigint;
   term: number;
   wall: Date;
@@ -57,10 +61,10 @@ function writeInt64(out: Buffer, value: number, at: number): number {
   return at + 8;
 }
 
-/** Writes `name` as an element's type and name. */
+/** Writes `name` (ASCII) as an element's type and name, byte by byte: faster than a string write for names this short. */
 function writeName(out: Buffer, at: number, type: number, name: string): number {
   out[at++] = type;
-  at += out.write(name, at, 'latin1');
+  for (let i = 0; i < name.length; i++) out[at++] = name.charCodeAt(i);
   out[at++] = 0;
   return at;
 }
@@ -73,10 +77,12 @@ function writeName(out: Buffer, at: number, type: number, name: string): number 
  */
 export function encodeInsertOplogEntry(fields: InsertOplogFields): Buffer {
   const shared = sharedElements(fields.ns, fields.ui);
+  const { document, o2 } = fields;
+  const o2Length = typeof o2 === 'number' ? 4 + (o2 - 4) + 1 : o2.length;
   const length = 4
     + shared.length
-    + (1 + 2 + fields.document.length)
-    + (1 + 3 + fields.o2.length)
+    + (1 + 2 + document.length)
+    + (1 + 3 + o2Length)
     + (1 + 3 + 8) // ts
     + (1 + 2 + 8) // t
     + (1 + 2 + 8) // v
@@ -87,11 +93,18 @@ export function encodeInsertOplogEntry(fields: InsertOplogFields): Buffer {
   out.set(shared, at);
   at += shared.length;
   at = writeName(out, at, BsonType.Document, 'o');
-  out.set(fields.document, at);
-  at += fields.document.length;
+  out.set(document, at);
+  at += document.length;
   at = writeName(out, at, BsonType.Document, 'o2');
-  out.set(fields.o2, at);
-  at += fields.o2.length;
+  if (typeof o2 === 'number') {
+    at = out.writeInt32LE(o2Length, at);
+    out.set(document.subarray(4, o2), at);
+    at += o2 - 4;
+    out[at++] = 0;
+  } else {
+    out.set(o2, at);
+    at += o2.length;
+  }
   at = writeName(out, at, BsonType.Timestamp, 'ts');
   at = out.writeBigUInt64LE(fields.ts, at);
   at = writeName(out, at, BsonType.Int64, 't');
@@ -105,33 +118,12 @@ export function encodeInsertOplogEntry(fields: InsertOplogFields): Buffer {
   return out;
 }
 
-/** Bytes of an element's value for the BSON types whose size its type alone or a length prefix gives. */
-function elementValueSize(bytes: Uint8Array, type: number, at: number): number | undefined {
-  switch (type) {
-    case 0x01: case 0x09: case 0x11: case 0x12: return 8; // double, date, timestamp, int64
-    case 0x10: return 4; // int32
-    case 0x07: return 12; // ObjectId
-    case 0x08: return 1; // boolean
-    case 0x13: return 16; // decimal128
-    case 0x0a: case 0x7f: case 0xff: return 0; // null, max key, min key
-    case 0x02: case 0x0e: case 0x0d: // string, symbol, code: int32 length then the bytes
-      return at + 4 <= bytes.length ? 4 + (bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24)) : undefined;
-    case 0x03: case 0x04: // document, array: the int32 length counts itself
-      return at + 4 <= bytes.length ? (bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24)) : undefined;
-    case 0x05: // binary: int32 length, subtype, bytes
-      return at + 4 <= bytes.length ? 5 + (bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24)) : undefined;
-    default:
-      return undefined;
-  }
-}
-
 /**
- * `{<keyField>: <value>}` encoded, cut from an encoded document whose first element is
- * `keyField` (an insert's `o2`, as the document stores `_id` first), the same bytes the bson
- * library writes for it; undefined when the first element is another field or of a type
- * this does not size (the caller then encodes the key document itself).
+ * Where the first element of an encoded document ends when that element is `keyField` (as an
+ * insert stores `_id` first), so that an insert's `o2`, `{<keyField>: <value>}`, can be copied
+ * from it; undefined when the first element is another field or of a type this does not size.
  */
-export function keyElementDocument(encoded: Uint8Array, keyField: string): Buffer | undefined {
+export function leadingKeyElementEnd(encoded: Uint8Array, keyField: string): number | undefined {
   if (encoded.length < 5) return undefined;
   const type = encoded[4]!;
   let at = 5;
@@ -141,11 +133,6 @@ export function keyElementDocument(encoded: Uint8Array, keyField: string): Buffe
   if (encoded[at] !== 0) return undefined;
   at += 1;
   const size = elementValueSize(encoded, type, at);
-  if (size === undefined || size < 0 || at + size > encoded.length - 1) return undefined;
-  const elementEnd = at + size;
-  const out = Buffer.allocUnsafe(4 + (elementEnd - 4) + 1);
-  out.writeInt32LE(out.length, 0);
-  out.set(encoded.subarray(4, elementEnd), 4);
-  out[out.length - 1] = 0;
-  return out;
+  if (size === undefined || at + size > encoded.length - 1) return undefined;
+  return at + size;
 }

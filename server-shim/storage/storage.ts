@@ -7,11 +7,11 @@ import { collectReport, formatFinding, verifyTable } from '../../engine/index.js
 import { CommandError, ErrorCodes, LocationCodes } from '../errors/index.js';
 import { LogComponent, LogId, type Logger } from '../log/index.js';
 import type { AccessPlan } from '../query/index.js';
-import { decodeDocument, encodeDocument, newUuid, encodeKey, typeBracketEnd, typeBracketStart, type Document } from '../values/index.js';
+import { decodeDocument, encodeDocument, newUuid, encodeKey, encodeTimestampKey, typeBracketEnd, typeBracketStart, type Document } from '../values/index.js';
 import { bigIntToTimestamp, LogicalClock, timestampToBigInt } from './clock.js';
 import { engineErrorToCommandError, isEngineError } from './engine_errors.js';
 import { checkNamespace, namespaceString, parseNamespace, tableUriFor, type Namespace } from './namespace.js';
-import { encodeInsertOplogEntry, keyElementDocument } from './oplog_entry.js';
+import { encodeInsertOplogEntry, leadingKeyElementEnd } from './oplog_entry.js';
 
 /** A collection as the catalog records it. */
 /** A document with its BSON bytes, encoded once for storage and the oplog. */
@@ -540,12 +540,12 @@ export class Storage {
   }
 
   /**
-   * Inserts a document (which must have the key field). Throws DuplicateKey (11000) when its
-   * key exists. Must run inside `write()`.
+   * Inserts a document (which must have the key field), stored as `encoded` when given (its
+   * bytes, `_id` first). Throws DuplicateKey (11000) when its key exists. Must run inside `write()`.
    */
-  insertDocument(entry: CollectionEntry, document: Document): bigint {
+  insertDocument(entry: CollectionEntry, document: Document, encoded?: Buffer): bigint {
     const key = encodeKey(document[entry.keyField]);
-    const value = encodeDocument(document);
+    const value = encoded ?? encodeDocument(document);
     try {
       const timestamp = this.commit(this.oplogFor(entry, 'i', document, { [entry.keyField]: document[entry.keyField] }), (session) =>
         withCursor(session, entry.uri, (cursor) => cursor.insert(key, value)),
@@ -583,9 +583,9 @@ export class Storage {
           const keyValue = document[entry.keyField];
           collection.insert(encodeKey(keyValue), encoded);
           if (oplog !== undefined) {
-            const o2 = keyElementDocument(encoded, entry.keyField) ?? encodeDocument({ [entry.keyField]: keyValue });
+            const o2 = leadingKeyElementEnd(encoded, entry.keyField) ?? encodeDocument({ [entry.keyField]: keyValue });
             const oplogEntry = encodeInsertOplogEntry({ ns: entry.ns, ui: entry.uuid, document: encoded, o2, ts: timestamp, term: this.term, wall });
-            oplog.insert(encodeKey(bigIntToTimestamp(timestamp)), oplogEntry);
+            oplog.insert(encodeTimestampKey(timestamp), oplogEntry);
           }
         }
       } finally {

@@ -1,11 +1,14 @@
 /**
  * BSON values as mongod sees them: type names and the canonical type order, exact numeric
- * comparison and arithmetic, the total order used by sort and equality, and the document codec.
+ * comparison and arithmetic, the total order used by sort and equality, the document codec, and
+ * encoded documents read and rearranged as bytes.
  */
 export * from './types.js';
 export { addNumbers, compareNumbers, integerResult, multiplyNumbers, numberValue, numericKind, subtractNumbers, toExactInteger, toNumber } from './numbers.js';
 export type { NumericKind } from './numbers.js';
 export { compareStrings, compareValues, valuesEqual } from './compare.js';
 export { copyDocument, decodeDocument, documentSize, encodeDocument, maximumDocumentSize } from './codec.js';
-export { encodeKey, typeBracketEnd, typeBracketStart, typeByte } from './key_string.js';
+export { encodeKey, encodeTimestampKey, typeBracketEnd, typeBracketStart, typeByte } from './key_string.js';
 export { newUuid } from './uuid.js';
+export { elementValueSize, topLevelElements, withIdFirstBytes } from './bson_bytes.js';
+export type { ElementSpan } from './bson_bytes.js';

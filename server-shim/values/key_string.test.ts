@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { Binary, BSONRegExp, Code, Double, Int32, Long, MaxKey, MinKey, ObjectId, Timestamp } from 'bson';
 import { compareValues } from './index.js';
-import { encodeKey } from './key_string.js';
+import { encodeKey, encodeTimestampKey } from './key_string.js';
 
 /** Values covering every type bracket and the tricky corners within them. */
 const samples: unknown[] = [
@@ -74,6 +74,13 @@ describe('values: key encoding', () => {
         const actual = Math.sign(Buffer.compare(encodeKey(left), encodeKey(right)));
         expect(actual, `${String(left)} vs ${String(right)}`).to.equal(expected);
       }
+    }
+  });
+
+  it("writes an engine timestamp's key as encodeKey writes its BSON Timestamp", () => {
+    for (const [t, i] of [[0, 0], [1, 1], [1_700_000_000, 7], [0xffffffff, 0xffffffff], [0x80000000, 0x7fffffff]] as const) {
+      const key = encodeTimestampKey((BigInt(t) << 32n) | BigInt(i));
+      expect(key.equals(encodeKey(new Timestamp({ t, i }))), `${t}:${i}`).to.equal(true);
     }
   });
 

@@ -99,6 +99,17 @@ export function encodeKey(value: unknown): Buffer {
   }
 }
 
+/**
+ * The key of a BSON Timestamp given as an engine timestamp (seconds in the high 32 bits): the
+ * bytes `encodeKey` writes for that Timestamp, without building one (the oplog's key per insert).
+ */
+export function encodeTimestampKey(value: bigint): Buffer {
+  const key = Buffer.allocUnsafe(9);
+  key[0] = typeByte(TypeOrder.Timestamp);
+  key.writeBigUInt64BE(value, 1);
+  return key;
+}
+
 /** The first key of a type bracket (inclusive lower bound of every value of that type). */
 export function typeBracketStart(order: number): Buffer {
   return Buffer.from([typeByte(order)]);

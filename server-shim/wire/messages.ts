@@ -19,6 +19,11 @@ export interface MsgRequest {
   flags: number;
   /** The command: the kind-0 body plus one array field per kind-1 section. */
   body: Document;
+  /**
+   * Each kind-1 section's documents as received (views of the message), in the order of the
+   * decoded array in `body`: an insert stores these bytes instead of encoding its documents again.
+   */
+  sequenceBytes: ReadonlyMap<string, readonly Buffer[]>;
   /** The client does not want a reply (`moreToCome`). */
   moreToCome: boolean;
   /** The client accepts several replies to this request (`exhaustAllowed`). */
@@ -74,14 +79,15 @@ export function parseRequest(message: Buffer): Request {
 }
 
 /** Reads the BSON document at `offset`, which must lie within `end`. */
-function readDocument(message: Buffer, offset: number, end: number, what: string): { document: Document; next: number } {
+function readDocument(message: Buffer, offset: number, end: number, what: string): { document: Document; bytes: Buffer; next: number } {
   if (offset + 5 > end) throw new WireProtocolError(`${what} is truncated`, ErrorCodes.InvalidBSON, offset);
   const length = message.readInt32LE(offset);
   if (length < 5 || offset + length > end) {
     throw new WireProtocolError(`${what} declares length ${length}, which does not fit the ${end - offset} bytes left`, ErrorCodes.InvalidBSON, offset);
   }
+  const bytes = message.subarray(offset, offset + length);
   try {
-    return { document: decodeDocument(message.subarray(offset, offset + length)), next: offset + length };
+    return { document: decodeDocument(bytes), bytes, next: offset + length };
   } catch (error) {
     throw new WireProtocolError(`${what} is not valid BSON: ${(error as Error).message}`, ErrorCodes.InvalidBSON, offset, { cause: error });
   }
@@ -115,6 +121,7 @@ function parseMsg(message: Buffer, header: MessageHeader): MsgRequest {
 
   let body: Document | undefined;
   const sequences = new Map<string, Document[]>();
+  const sequenceBytes = new Map<string, Buffer[]>();
   let offset = headerSize + 4;
   while (offset < end) {
     const kind = message.readUInt8(offset);
@@ -132,13 +139,16 @@ function parseMsg(message: Buffer, header: MessageHeader): MsgRequest {
       const identifier = readCString(message, offset + 4, sectionEnd, 'document sequence identifier');
       if (sequences.has(identifier.text)) throw new WireProtocolError(`duplicate document sequence "${identifier.text}"`, ErrorCodes.ProtocolError, offset);
       const documents: Document[] = [];
+      const received: Buffer[] = [];
       let position = identifier.next;
       while (position < sectionEnd) {
         const read = readDocument(message, position, sectionEnd, `document ${documents.length} of sequence "${identifier.text}"`);
         documents.push(read.document);
+        received.push(read.bytes);
         position = read.next;
       }
       sequences.set(identifier.text, documents);
+      sequenceBytes.set(identifier.text, received);
       offset = sectionEnd;
     } else {
       throw new WireProtocolError(`unknown OP_MSG section kind ${kind}`, ErrorCodes.ProtocolError, offset - 1);
@@ -154,6 +164,7 @@ function parseMsg(message: Buffer, header: MessageHeader): MsgRequest {
     header,
     flags,
     body,
+    sequenceBytes,
     moreToCome: (flags & OpMsgFlag.MoreToCome) !== 0,
     exhaustAllowed: (flags & OpMsgFlag.ExhaustAllowed) !== 0,
     checksumPresent,

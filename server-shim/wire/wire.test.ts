@@ -104,6 +104,8 @@ describe('wire: parsing requests', () => {
     expect(request.body.insert).to.equal('c');
     expect(request.body.documents).to.have.length(2);
     expect((request.body.documents as { _id: Int32 }[])[1]!._id.value).to.equal(2);
+    const received = request.sequenceBytes.get('documents')!;
+    expect(received.map((bytes) => bytes.equals(encodeDocument({ _id: new Int32(received.indexOf(bytes) + 1) })))).to.deep.equal([true, true]);
   });
 
   it('accepts a correct checksum and reports moreToCome and exhaustAllowed', () => {

@@ -1,0 +1,131 @@
+/**
+ * Encoded BSON documents read and rearranged as bytes, without decoding their values: an
+ * insert stores the bytes the client sent (with `_id` moved or added first, as mongod does)
+ * instead of decoding them into objects and encoding those again.
+ *
+ * These functions trust the document's structure only as far as they check it: every read is
+ * bounds-checked, and anything they cannot size returns undefined, so the caller falls back to
+ * the decoded document.
+ */
+import type { ObjectId } from 'bson';
+
+/** An element's place in an encoded document: from its type byte to the end of its value. */
+export interface ElementSpan {
+  start: number;
+  end: number;
+}
+
+const ObjectIdType = 0x07;
+const idName = [0x5f, 0x69, 0x64]; // "_id"
+
+function int32At(bytes: Uint8Array, at: number): number | undefined {
+  return at + 4 <= bytes.length ? bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24) : undefined;
+}
+
+/** Bytes of a C string (with its terminator) starting at `at`, or undefined when unterminated. */
+function cStringSize(bytes: Uint8Array, at: number, end: number): number | undefined {
+  for (let i = at; i < end; i++) if (bytes[i] === 0) return i - at + 1;
+  return undefined;
+}
+
+/** Bytes of an element's value of `type` starting at `at`, or undefined for a type or length it cannot size. */
+export function elementValueSize(bytes: Uint8Array, type: number, at: number): number | undefined {
+  switch (type) {
+    case 0x01: case 0x09: case 0x11: case 0x12: return 8; // double, date, timestamp, int64
+    case 0x10: return 4; // int32
+    case 0x07: return 12; // ObjectId
+    case 0x08: return 1; // boolean
+    case 0x13: return 16; // decimal128
+    case 0x06: case 0x0a: case 0x7f: case 0xff: return 0; // undefined, null, max key, min key
+    case 0x02: case 0x0d: case 0x0e: { // string, code, symbol: int32 length, then the bytes
+      const length = int32At(bytes, at);
+      return length === undefined || length < 1 ? undefined : 4 + length;
+    }
+    case 0x03: case 0x04: case 0x0f: { // document, array, code with scope: the int32 counts itself
+      const length = int32At(bytes, at);
+      return length === undefined || length < 5 ? undefined : length;
+    }
+    case 0x05: { // binary: int32 length, subtype, bytes
+      const length = int32At(bytes, at);
+      return length === undefined || length < 0 ? undefined : 5 + length;
+    }
+    case 0x0b: { // regex: pattern and options, two C strings
+      const pattern = cStringSize(bytes, at, bytes.length);
+      const options = pattern === undefined ? undefined : cStringSize(bytes, at + pattern, bytes.length);
+      return options === undefined ? undefined : pattern! + options;
+    }
+    case 0x0c: { // DBPointer: a string, then an ObjectId
+      const length = int32At(bytes, at);
+      return length === undefined || length < 1 ? undefined : 4 + length + 12;
+    }
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The top-level elements of an encoded document: how many, and where `_id` is (the first one
+ * named `_id`). Undefined when the bytes do not walk cleanly to the document's terminator.
+ */
+export function topLevelElements(bytes: Uint8Array): { count: number; id: ElementSpan | undefined } | undefined {
+  const length = int32At(bytes, 0);
+  if (length === undefined || length !== bytes.length || length < 5 || bytes[length - 1] !== 0) return undefined;
+  const end = length - 1;
+  let at = 4;
+  let count = 0;
+  let id: ElementSpan | undefined;
+  while (at < end) {
+    const start = at;
+    const type = bytes[at]!;
+    const nameSize = cStringSize(bytes, at + 1, end);
+    if (nameSize === undefined) return undefined;
+    const valueAt = at + 1 + nameSize;
+    const size = elementValueSize(bytes, type, valueAt);
+    if (size === undefined || valueAt + size > end) return undefined;
+    at = valueAt + size;
+    count += 1;
+    if (id === undefined && nameSize === 4 && bytes[start + 1] === idName[0] && bytes[start + 2] === idName[1] && bytes[start + 3] === idName[2]) {
+      id = { start, end: at };
+    }
+  }
+  return at === end ? { count, id } : undefined;
+}
+
+/**
+ * A document's bytes as mongod stores them, `_id` first, from the bytes a client sent: a copy
+ * when `_id` already leads, the `_id` element moved to the front when it does not, and
+ * `generatedId` added in front when the document has none. Undefined when the bytes cannot be
+ * walked or hold `expectedFields` top-level fields under other than distinct names (a repeated
+ * field name, which a decoded document collapses to one): the caller then encodes the decoded
+ * document instead.
+ */
+export function withIdFirstBytes(received: Uint8Array, expectedFields: number, generatedId: ObjectId | undefined): Buffer | undefined {
+  const elements = topLevelElements(received);
+  if (elements === undefined || elements.count !== expectedFields) return undefined;
+  const { id } = elements;
+  if (id === undefined) {
+    if (generatedId === undefined) return undefined;
+    const idElementSize = 1 + idName.length + 1 + 12;
+    const out = Buffer.allocUnsafe(received.length + idElementSize);
+    out.writeInt32LE(out.length, 0);
+    out[4] = ObjectIdType;
+    out.set(idName, 5);
+    out[8] = 0;
+    out.set(generatedId.id, 9);
+    out.set(received.subarray(4), 4 + idElementSize);
+    return out;
+  }
+  if (generatedId !== undefined) return undefined;
+  const out = Buffer.allocUnsafe(received.length);
+  if (id.start === 4) {
+    out.set(received);
+    return out;
+  }
+  out.set(received.subarray(0, 4), 0);
+  out.set(received.subarray(id.start, id.end), 4);
+  let at = 4 + (id.end - id.start);
+  out.set(received.subarray(4, id.start), at);
+  at += id.start - 4;
+  out.set(received.subarray(id.end), at);
+  return out;
+}
