@@ -215,7 +215,7 @@ export class Btree {
         this.addVersion(leaf, i, current, ts, value);
       }
     } else if (value !== null) {
-      const stored: StoredValue = keepHistory ? new UpdateChain([{ ts, value }, { ts: 0n, value: null }]) : value;
+      const stored: StoredValue = keepHistory ? new UpdateChain(ts, value) : value;
       if (stored instanceof UpdateChain) leaf.chains++;
       leaf.keys.splice(i, 0, key);
       leaf.values.splice(i, 0, stored);
@@ -282,12 +282,12 @@ export class Btree {
     const newValue = value ?? EMPTY;
     if (current instanceof UpdateChain) {
       const oldValue = current.visible() ?? EMPTY;
-      current.versions.unshift({ ts, value });
+      current.add(ts, value);
       current.prune(this.timestamps.oldest);
       leaf.diskBytes += this.valueCellBytes(newValue.length) - this.valueCellBytes(oldValue.length);
       this.account(leaf, newValue.length + ENTRY_OVERHEAD);
     } else {
-      leaf.values[i] = new UpdateChain([{ ts, value }, { ts: 0n, value: current }]);
+      leaf.values[i] = new UpdateChain(ts, value, [{ ts: 0n, value: current }]);
       leaf.chains++;
       leaf.diskBytes += this.valueCellBytes(newValue.length) - this.valueCellBytes(current.length);
       this.account(leaf, newValue.length + ENTRY_OVERHEAD);
@@ -553,8 +553,8 @@ export class Btree {
       const v = leaf.values[i]!;
       if (!(v instanceof UpdateChain)) continue;
       v.prune(oldest);
-      if (v.versions.length === 1 && v.versions[0]!.ts <= oldest) {
-        const value = v.versions[0]!.value;
+      if (v.single && v.ts <= oldest) {
+        const value = v.value;
         if (value === null) this.removeAt(leaf, i);
         else {
           leaf.values[i] = value;

@@ -16,25 +16,52 @@ export interface Version {
   value: Buffer | null;
 }
 
-/** Versions of one key, newest first. The last entry is the oldest version kept. */
+/** No older versions: a chain that holds only its newest (a key inserted since the oldest timestamp). */
+const noOlderVersions: readonly Version[] = Object.freeze([]);
+
+/**
+ * Versions of one key, newest first: the newest inline, because most chains hold only that
+ * (an insert not yet older than the oldest timestamp, absent before it), and the older ones
+ * after it, the last being the oldest kept. A reader older than every version sees no value.
+ */
 export class UpdateChain {
-  constructor(public versions: Version[]) {}
+  constructor(
+    public ts: bigint,
+    public value: Buffer | null,
+    public older: readonly Version[] = noOlderVersions,
+  ) {}
 
   /** The value visible at `readTs` (undefined: newest), null when removed or absent then. */
   visible(readTs?: bigint): Buffer | null {
-    if (readTs === undefined) return this.versions[0]!.value;
-    for (const v of this.versions) if (v.ts <= readTs) return v.value;
+    if (readTs === undefined || this.ts <= readTs) return this.value;
+    for (const v of this.older) if (v.ts <= readTs) return v.value;
     return null;
   }
 
   get newestTs(): bigint {
-    return this.versions[0]!.ts;
+    return this.ts;
+  }
+
+  /** The only version left (no older one kept). */
+  get single(): boolean {
+    return this.older.length === 0;
+  }
+
+  /** Makes `value` at `ts` the newest version. */
+  add(ts: bigint, value: Buffer | null): void {
+    this.older = [{ ts: this.ts, value: this.value }, ...this.older];
+    this.ts = ts;
+    this.value = value;
   }
 
   /** Drops versions no reader at or after `oldest` can see. */
   prune(oldest: bigint): void {
-    const keep = this.versions.findIndex((v) => v.ts <= oldest);
-    if (keep >= 0) this.versions.length = keep + 1;
+    if (this.ts <= oldest) {
+      this.older = noOlderVersions;
+      return;
+    }
+    const keep = this.older.findIndex((v) => v.ts <= oldest);
+    if (keep >= 0 && keep + 1 < this.older.length) this.older = this.older.slice(0, keep + 1);
   }
 }
 
