@@ -124,8 +124,10 @@ export function alignToAllocation(size: number, allocationSize: number): number 
 export function sealBlock(image: Buffer, allocationSize: number): { block: Buffer; checksum: number } {
   const memSize = image.readUInt32LE(16);
   const diskSize = alignToAllocation(memSize, allocationSize);
-  const block = Buffer.alloc(diskSize);
+  // Not zero-filled at allocation: the image is copied in, then only the padding is zeroed.
+  const block = Buffer.allocUnsafe(diskSize);
   image.copy(block, 0, 0, memSize);
+  block.fill(0, memSize);
   block.writeUInt32LE(diskSize, PAGE_HEADER_SIZE);
   block.writeUInt32LE(0, BLOCK_CHECKSUM_OFFSET);
   block[PAGE_HEADER_SIZE + 8] = BlockFlags.DataChecksum;

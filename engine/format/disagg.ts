@@ -40,8 +40,10 @@ export interface DisaggHeader {
  */
 export function sealBasePage(image: Buffer, payloadOffset: number, fields: { previousChecksum: number; reconciliationId: number }): { page: Buffer; checksum: number } {
   const payload = image.subarray(payloadOffset, image.readUInt32LE(16));
-  const page = Buffer.alloc(DISAGG_BASE_PAYLOAD_OFFSET + payload.length);
+  // Not zero-filled at allocation: every byte is written below, the disagg header's unused ones as zeros.
+  const page = Buffer.allocUnsafe(DISAGG_BASE_PAYLOAD_OFFSET + payload.length);
   image.copy(page, 0, 0, PAGE_HEADER_SIZE);
+  page.fill(0, PAGE_HEADER_SIZE, DISAGG_BASE_PAYLOAD_OFFSET);
   page.writeUInt32LE(page.length, 16);
   payload.copy(page, DISAGG_BASE_PAYLOAD_OFFSET);
   const h = PAGE_HEADER_SIZE;

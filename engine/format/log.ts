@@ -124,8 +124,11 @@ export function plausibleRecordLength(len: number): boolean {
 export function sealLogRecord(body: Buffer, options: { debugByte?: boolean } = {}): Buffer {
   const size = LOG_RECORD_HEADER_SIZE + body.length;
   const len = Math.ceil(size / LOG_ALIGN) * LOG_ALIGN;
-  const record = Buffer.alloc(len);
+  // Not zero-filled at allocation: the body is copied in, then the header and padding are zeroed.
+  const record = Buffer.allocUnsafe(len);
+  record.fill(0, 0, LOG_RECORD_HEADER_SIZE);
   body.copy(record, LOG_RECORD_HEADER_SIZE);
+  record.fill(0, size);
   if ((options.debugByte ?? true) && len - size > 1) record[len - 1] = LOG_DEBUG_BYTE;
   record.writeUInt32LE(len, 0);
   record.writeUInt32LE(checksumWithZeroedField(record, 4, len), 4);
