@@ -1,9 +1,10 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { encodeMsgReply, encodeOpReply, MessageFramer, parseRequest } from '../server-shim/wire/index.js';
+import { commandsTakingRawSequences } from '../server-shim/commands/index.js';
+import { encodeMsgReply, encodeOpReply, MessageFramer, parseRequest, type MsgRequest } from '../server-shim/wire/index.js';
 
 /**
  * A storage-less responder of the wire protocol: it frames and parses every message as
- * mongod-shim does (the whole OP_MSG, its document sequences decoded to documents), answers the
+ * mongod-shim does (the whole OP_MSG, every document of its sequences checked), answers the
  * handshake as a writable primary and every `insert` with the number of documents it carried,
  * and keeps nothing. The driver's rate against it is what the protocol, BSON and the socket
  * cost alone; `bench/sections/server.ts` compares the server's rate with it in the same run.
@@ -34,18 +35,18 @@ export class WireResponder {
     const framer = new MessageFramer();
     socket.on('data', (chunk: Buffer) => {
       for (const message of framer.push(chunk)) {
-        const request = parseRequest(message);
+        const request = parseRequest(message, { rawSequencesFor: commandsTakingRawSequences });
         this.requestId += 1;
         // The driver's first handshake is a legacy OP_QUERY; everything after it is OP_MSG.
         if (request.kind === 'query') socket.write(encodeOpReply(this.reply(request.query), this.requestId, request.header.requestId));
-        else if (!request.moreToCome) socket.write(encodeMsgReply(this.reply(request.body), this.requestId, request.header.requestId));
+        else if (!request.moreToCome) socket.write(encodeMsgReply(this.reply(request.body, request), this.requestId, request.header.requestId));
       }
     });
     socket.on('error', () => socket.destroy());
     socket.on('close', () => this.sockets.delete(socket));
   }
 
-  private reply(command: Record<string, unknown>): Record<string, unknown> {
+  private reply(command: Record<string, unknown>, request?: MsgRequest): Record<string, unknown> {
     const name = Object.keys(command)[0];
     if (name === 'hello' || name === 'isMaster' || name === 'ismaster') {
       return {
@@ -54,7 +55,7 @@ export class WireResponder {
         minWireVersion: 0, maxWireVersion: 21, readOnly: false, ok: 1,
       };
     }
-    if (name === 'insert') return { n: Array.isArray(command.documents) ? command.documents.length : 0, ok: 1 };
+    if (name === 'insert') return { n: request?.sequences.get('documents')?.length ?? (Array.isArray(command.documents) ? command.documents.length : 0), ok: 1 };
     return { ok: 1 };
   }
 }

@@ -4,6 +4,7 @@ import type { Logger } from '../log/index.js';
 import type { ServerOptions, ServerParameters } from '../options/index.js';
 import type { Storage } from '../storage/index.js';
 import type { Document } from '../values/index.js';
+import type { DocumentSequence } from '../wire/index.js';
 import type { OperationRegistry } from './operations.js';
 import type { CommandRegistry } from './registry.js';
 
@@ -77,8 +78,14 @@ export interface CommandRequest {
   /** The target database (`$db`). */
   readonly db: string;
   /**
-   * The documents of each OP_MSG document sequence as received, aligned with their decoded
-   * arrays in `body`; absent for a command sent without sequences.
+   * The OP_MSG document sequences of a command in `commandsTakingRawSequences`, as received
+   * (checked, not decoded, and not in `body`); absent when it was sent without any.
    */
-  readonly sequenceBytes?: ReadonlyMap<string, readonly Buffer[]>;
+  readonly sequences?: ReadonlyMap<string, DocumentSequence>;
 }
+
+/**
+ * Commands that take their document sequences as received, in `CommandRequest.sequences`,
+ * instead of decoded into the body: `insert` stores the bytes of each document it receives.
+ */
+export const commandsTakingRawSequences: ReadonlySet<string> = new Set(['insert']);

@@ -3,6 +3,7 @@ import { codeName, CommandError, ErrorCodes, LocationCodes } from '../errors/ind
 import { describeError, LogComponent, LogId } from '../log/index.js';
 import { bigIntToTimestamp, notWritablePrimary, timestampToBigInt, type OperationState } from '../storage/index.js';
 import { isNumeric, toNumber, type Document } from '../values/index.js';
+import type { DocumentSequence } from '../wire/index.js';
 import type { CommandContext, CommandRequest } from './context.js';
 import type { CommandRegistry } from './registry.js';
 import {
@@ -20,7 +21,7 @@ const slowCommandMillis = 100;
  * write concern (durability from the journal's sync) and reports what it could not satisfy as `writeConcernError`, and adds
  * `operationTime` and `$clusterTime` when running as a replica set member.
  */
-export async function dispatchCommand(registry: CommandRegistry, body: Document, context: CommandContext, sequenceBytes?: ReadonlyMap<string, readonly Buffer[]>): Promise<Document> {
+export async function dispatchCommand(registry: CommandRegistry, body: Document, context: CommandContext, sequences?: ReadonlyMap<string, DocumentSequence>): Promise<Document> {
   const started = Date.now();
   const name = Object.keys(body)[0];
   let reply: Document;
@@ -41,7 +42,7 @@ export async function dispatchCommand(registry: CommandRegistry, body: Document,
     // As mongod: a write on a node that cannot accept writes fails as a whole, before it runs
     // (a follower of the shared page log writes its `local` database only).
     if (definition.writes && db !== 'local' && context.storage.role === 'follower') throw notWritablePrimary();
-    const request: CommandRequest = sequenceBytes === undefined || sequenceBytes.size === 0 ? { name, argument: body[name], body, db } : { name, argument: body[name], body, db, sequenceBytes };
+    const request: CommandRequest = sequences === undefined || sequences.size === 0 ? { name, argument: body[name], body, db } : { name, argument: body[name], body, db, sequences };
     context.logger.debug(LogComponent.Command, LogId.RunningCommand, 'About to run the command', { db, command: name });
     context.server.operationCounters.command += 1;
     const state: OperationState = { waitingForLock: false, ...(maxTimeMS === undefined ? {} : { deadline: started + maxTimeMS }) };

@@ -1,9 +1,9 @@
 import { CommandError, ErrorCodes } from '../errors/index.js';
-import type { Document } from '../values/index.js';
+import { decodeDocument, type Document } from '../values/index.js';
 import { checkKnownFields, collectionNamespace, optionalBoolean, requiredArray } from './arguments.js';
 import { defineCommand } from './registry.js';
 import type { EncodedDocument } from '../storage/index.js';
-import { prepareEncodedInsert, writeChunkSize, writeError } from './write_support.js';
+import { prepareInsert, prepareReceivedInsert, writeChunkSize, writeError } from './write_support.js';
 
 /**
  * Documents committed in one storage transaction, as mongod's `internalInsertMaxBatchSize`: a
@@ -24,24 +24,28 @@ export const insertCommand = defineCommand({
     checkKnownFields(request, ['documents', 'ordered', 'bypassDocumentValidation']);
     const namespace = collectionNamespace(request);
     const ns = `${namespace.db}.${namespace.collection}`;
-    const documents = requiredArray(request, 'documents');
-    if (documents.length === 0) throw new CommandError(ErrorCodes.InvalidLength, 'Write batch sizes must be between 1 and 100000. Got 0 operations.');
-    if (documents.length > 100000) throw new CommandError(ErrorCodes.InvalidLength, `Write batch sizes must be between 1 and 100000. Got ${documents.length} operations.`);
+    // Sent as a document sequence, the documents arrive as bytes; in the body, decoded.
+    const sequence = request.sequences?.get('documents');
+    const documents = sequence === undefined ? requiredArray(request, 'documents') : undefined;
+    const count = sequence?.length ?? documents!.length;
+    if (count === 0) throw new CommandError(ErrorCodes.InvalidLength, 'Write batch sizes must be between 1 and 100000. Got 0 operations.');
+    if (count > 100000) throw new CommandError(ErrorCodes.InvalidLength, `Write batch sizes must be between 1 and 100000. Got ${count} operations.`);
     const ordered = optionalBoolean(request, 'ordered') ?? true;
-    const received = request.sequenceBytes?.get('documents');
+    const prepare = (index: number, keyField: string): EncodedDocument =>
+      sequence === undefined ? prepareInsert(documents![index], keyField) : prepareReceivedInsert(sequence.bytes(index), keyField);
     const storage = context.storage;
     const writeErrors: Document[] = [];
     let inserted = 0;
-    for (let start = 0; start < documents.length; start += writeChunkSize) {
+    for (let start = 0; start < count; start += writeChunkSize) {
       if (ordered && writeErrors.length > 0) break;
       await storage.write(() => {
         const entry = storage.collection(ns) ?? storage.createCollection(namespace);
-        const end = Math.min(start + writeChunkSize, documents.length);
+        const end = Math.min(start + writeChunkSize, count);
         for (let group = start; group < end; group += insertGroupSize) {
           const groupEnd = Math.min(group + insertGroupSize, end);
           const prepared: EncodedDocument[] = [];
           try {
-            for (let index = group; index < groupEnd; index += 1) prepared.push(prepareEncodedInsert(documents[index], received?.[index]));
+            for (let index = group; index < groupEnd; index += 1) prepared.push(prepare(index, entry.keyField));
             storage.insertDocuments(entry, prepared);
             inserted += prepared.length;
             continue;
@@ -51,8 +55,8 @@ export const insertCommand = defineCommand({
           }
           for (let index = group; index < groupEnd; index += 1) {
             try {
-              const { document, encoded } = prepareEncodedInsert(documents[index], received?.[index]);
-              storage.insertDocument(entry, document, encoded);
+              const { encoded } = prepare(index, entry.keyField);
+              storage.insertDocument(entry, decodeDocument(encoded), encoded);
               inserted += 1;
             } catch (error) {
               writeErrors.push(writeError(index, error));

@@ -1,7 +1,13 @@
 import { ObjectId } from 'bson';
 import { CommandError, ErrorCodes } from '../errors/index.js';
 import { engineErrorToCommandError, type EncodedDocument } from '../storage/index.js';
-import { documentSize, encodeDocument, isDocument, maximumDocumentSize, regexParts, typeName, withIdFirstBytes, type Document } from '../values/index.js';
+import {
+  decodeDocument, documentSize, encodeDocument, encodeKey, encodeObjectIdKey, isDocument, leadingElementDocument, leadingElementEnd, maximumDocumentSize,
+  regexParts, topLevelElements, typeName, withIdFirstBytes, type Document,
+} from '../values/index.js';
+
+/** BSON's ObjectId element type. */
+const objectIdType = 0x07;
 
 /** Documents written per storage write: a large batch yields to other clients between chunks. */
 export const writeChunkSize = 1000;
@@ -37,36 +43,40 @@ export function withIdFirst(document: Document): Document {
   return result;
 }
 
-/** Checks one element of `insert.documents` and prepares it for storage. */
-export function prepareInsert(document: unknown): Document {
-  const prepared = withIdFirst(checkInsertElement(document));
-  checkDocumentSize(prepared, 'object to insert');
-  return prepared;
+/** Refuses a document whose encoding is over 16 MB. */
+function checkEncodedSize(encoded: Buffer): void {
+  if (encoded.length > maximumDocumentSize) throw new CommandError(ErrorCodes.BSONObjectTooLarge, `object to insert too large. size in bytes: ${encoded.length}, max size: ${maximumDocumentSize}`);
+}
+
+/** Checks one element of `insert.documents` given as a decoded value and prepares it for a collection keyed by `keyField`. */
+export function prepareInsert(element: unknown, keyField: string): EncodedDocument {
+  const document = withIdFirst(checkInsertElement(element));
+  const encoded = encodeDocument(document);
+  checkEncodedSize(encoded);
+  return { encoded, key: encodeKey(document[keyField]) };
 }
 
 /**
- * `prepareInsert`, also returning the document's bytes: the size is checked on them, so a
- * document is encoded once on its way to storage. Given the bytes the client sent (an element
- * of a document sequence), those bytes are stored, with `_id` moved or added first, as mongod
- * stores what it receives: nothing is encoded again.
+ * Prepares a document received as bytes (an element of a document sequence, already checked to
+ * be valid BSON) for a collection keyed by `keyField`: the bytes are stored as received, with
+ * `_id` moved or added first, as mongod stores what it receives, and nothing is decoded but the
+ * `_id` of another type than ObjectId. Bytes with a repeated field name are decoded and encoded
+ * again, as the decoded document (the last of the repeated fields) is what gets stored.
  */
-export function prepareEncodedInsert(element: unknown, received?: Buffer): EncodedDocument {
-  const checked = checkInsertElement(element);
-  let document: Document | undefined;
-  let encoded: Buffer | undefined;
-  if (received !== undefined) {
-    const hasId = Object.hasOwn(checked, '_id');
-    const generatedId = hasId ? undefined : new ObjectId();
-    if (hasId) checkIdValue(checked._id);
-    encoded = withIdFirstBytes(received, Object.keys(checked).length, generatedId);
-    if (encoded !== undefined) document = hasId ? checked : { _id: generatedId, ...checked };
+export function prepareReceivedInsert(received: Buffer, keyField: string): EncodedDocument {
+  const elements = topLevelElements(received);
+  if (elements === undefined || elements.repeatedName) return prepareInsert(decodeDocument(received), keyField);
+  const encoded = elements.id === undefined ? withIdFirstBytes(received, undefined, new ObjectId()) : withIdFirstBytes(received, elements.id);
+  checkEncodedSize(encoded);
+  let key: Buffer | undefined;
+  if (encoded[4] === objectIdType) {
+    if (keyField === '_id') key = encodeObjectIdKey(encoded.subarray(9, 21));
+  } else {
+    const id = decodeDocument(leadingElementDocument(encoded, leadingElementEnd(encoded, '_id')!))._id;
+    checkIdValue(id);
+    if (keyField === '_id') key = encodeKey(id);
   }
-  if (document === undefined || encoded === undefined) {
-    document = withIdFirst(checked);
-    encoded = encodeDocument(document);
-  }
-  if (encoded.length > maximumDocumentSize) throw new CommandError(ErrorCodes.BSONObjectTooLarge, `object to insert too large. size in bytes: ${encoded.length}, max size: ${maximumDocumentSize}`);
-  return { document, encoded };
+  return { encoded, key: key ?? encodeKey(decodeDocument(encoded)[keyField]) };
 }
 
 function checkInsertElement(document: unknown): Document {

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import { CommandError, ErrorCodes } from '../errors/index.js';
-import { dispatchCommand, isAwaitableHello, type ClientState, type CommandContext, type CommandRegistry, type ServerState } from '../commands/index.js';
+import { commandsTakingRawSequences, dispatchCommand, isAwaitableHello, type ClientState, type CommandContext, type CommandRegistry, type ServerState } from '../commands/index.js';
 import { describeError, LogComponent, LogId, type Logger } from '../log/index.js';
 import type { Document } from '../values/index.js';
 import {
@@ -110,7 +110,7 @@ export class ClientConnection implements ClientState {
   }
 
   private async handle(message: Buffer): Promise<void> {
-    const request = parseRequest(message);
+    const request = parseRequest(message, { rawSequencesFor: commandsTakingRawSequences });
     this.active = true;
     try {
       if (request.kind === 'query') await this.handleQuery(request);
@@ -145,7 +145,7 @@ export class ClientConnection implements ClientState {
     const streaming = request.exhaustAllowed && isAwaitableHello(request.body) && !request.moreToCome;
     let body = request.body;
     do {
-      const reply = await dispatchCommand(this.owner.registry, body, this.context(), request.sequenceBytes);
+      const reply = await dispatchCommand(this.owner.registry, body, this.context(), request.sequences);
       if (this.skipReply) {
         this.skipReply = false;
         this.close();

@@ -1,5 +1,4 @@
 import type { UUID } from 'bson';
-import { elementValueSize } from '../values/index.js';
 
 /** What an insert's oplog entry holds besides its fixed fields. */
 export interface InsertOplogFields {
@@ -9,7 +8,7 @@ export interface InsertOplogFields {
   document: Uint8Array;
   /**
    * `{<key field>: <key value>}`, encoded; or, as a number, where the document's first element,
-   * its key field, ends (`leadingKeyElementEnd`), which `o2` then repeats.
+   * its key field, ends (`leadingElementEnd`), which `o2` then repeats.
    */
   o2: Uint8Array | number;
   ts: bigint;
@@ -116,23 +115,4 @@ export function encodeInsertOplogEntry(fields: InsertOplogFields): Buffer {
   out[at++] = 0;
   if (at !== length) throw new Error(`insert oplog entry: wrote ${at} bytes of ${length}`);
   return out;
-}
-
-/**
- * Where the first element of an encoded document ends when that element is `keyField` (as an
- * insert stores `_id` first), so that an insert's `o2`, `{<keyField>: <value>}`, can be copied
- * from it; undefined when the first element is another field or of a type this does not size.
- */
-export function leadingKeyElementEnd(encoded: Uint8Array, keyField: string): number | undefined {
-  if (encoded.length < 5) return undefined;
-  const type = encoded[4]!;
-  let at = 5;
-  for (let i = 0; i < keyField.length; i++, at++) {
-    if (encoded[at] !== keyField.charCodeAt(i)) return undefined;
-  }
-  if (encoded[at] !== 0) return undefined;
-  at += 1;
-  const size = elementValueSize(encoded, type, at);
-  if (size === undefined || at + size > encoded.length - 1) return undefined;
-  return at + size;
 }

@@ -7,17 +7,17 @@ import { collectReport, formatFinding, verifyTable } from '../../engine/index.js
 import { CommandError, ErrorCodes, LocationCodes } from '../errors/index.js';
 import { LogComponent, LogId, type Logger } from '../log/index.js';
 import type { AccessPlan } from '../query/index.js';
-import { decodeDocument, encodeDocument, newUuid, encodeKey, encodeTimestampKey, typeBracketEnd, typeBracketStart, type Document } from '../values/index.js';
+import { decodeDocument, encodeDocument, newUuid, encodeKey, encodeTimestampKey, leadingElementEnd, typeBracketEnd, typeBracketStart, type Document } from '../values/index.js';
 import { bigIntToTimestamp, LogicalClock, timestampToBigInt } from './clock.js';
 import { engineErrorToCommandError, isEngineError } from './engine_errors.js';
 import { checkNamespace, namespaceString, parseNamespace, tableUriFor, type Namespace } from './namespace.js';
-import { encodeInsertOplogEntry, leadingKeyElementEnd } from './oplog_entry.js';
+import { encodeInsertOplogEntry } from './oplog_entry.js';
 
 /** A collection as the catalog records it. */
-/** A document with its BSON bytes, encoded once for storage and the oplog. */
+/** A document to insert: its BSON bytes (`_id` first), encoded once for storage and the oplog, and its key in its collection. */
 export interface EncodedDocument {
-  document: Document;
   encoded: Buffer;
+  key: Buffer;
 }
 
 export interface CollectionEntry {
@@ -578,12 +578,11 @@ export class Storage {
       const oplog = oplogUri === undefined ? undefined : session.openCursor(oplogUri);
       try {
         const wall = new Date();
-        for (const { document, encoded } of documents) {
+        for (const { encoded, key } of documents) {
           timestamp = this.clock.tick();
-          const keyValue = document[entry.keyField];
-          collection.insert(encodeKey(keyValue), encoded);
+          collection.insert(key, encoded);
           if (oplog !== undefined) {
-            const o2 = leadingKeyElementEnd(encoded, entry.keyField) ?? encodeDocument({ [entry.keyField]: keyValue });
+            const o2 = leadingElementEnd(encoded, entry.keyField) ?? encodeDocument({ [entry.keyField]: decodeDocument(encoded)[entry.keyField] });
             const oplogEntry = encodeInsertOplogEntry({ ns: entry.ns, ui: entry.uuid, document: encoded, o2, ts: timestamp, term: this.term, wall });
             oplog.insert(encodeTimestampKey(timestamp), oplogEntry);
           }

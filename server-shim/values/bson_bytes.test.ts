@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { Binary, BSONRegExp, BSONSymbol, Code, Decimal128, Double, Int32, Long, MaxKey, MinKey, ObjectId, Timestamp } from 'bson';
 import { decodeDocument, encodeDocument } from './codec.js';
-import { topLevelElements, withIdFirstBytes } from './bson_bytes.js';
+import { leadingElementDocument, leadingElementEnd, topLevelElements, withIdFirstBytes } from './bson_bytes.js';
 
 /** A document of these encoded elements, in this order (repeated names included). */
 function elements(...parts: Buffer[]): Buffer {
@@ -31,6 +31,7 @@ describe('values: encoded documents as bytes', () => {
     const bytes = encodeDocument(document);
     const walked = topLevelElements(bytes);
     expect(walked?.count).to.equal(Object.keys(document).length);
+    expect(walked?.repeatedName).to.equal(false);
     const idElement = encodeDocument({ _id: 'last' }).subarray(4, -1);
     expect(bytes.subarray(walked!.id!.start, walked!.id!.end).equals(idElement)).to.equal(true);
   });
@@ -43,7 +44,7 @@ describe('values: encoded documents as bytes', () => {
     pointer.writeInt32LE(2, 3);
     pointer.write('c', 7, 'latin1');
     const bytes = elements(undefinedElement, pointer, int32Element('_id', 5));
-    expect(topLevelElements(bytes)).to.deep.equal({ count: 3, id: { start: bytes.length - 1 - 9, end: bytes.length - 1 } });
+    expect(topLevelElements(bytes)).to.deep.equal({ count: 3, id: { start: bytes.length - 1 - 9, end: bytes.length - 1 }, repeatedName: false });
   });
 
   it('refuses bytes it cannot walk to the terminator', () => {
@@ -59,30 +60,47 @@ describe('values: encoded documents as bytes', () => {
 
   it('stores a document whose _id leads as the bytes received', () => {
     const received = encodeDocument({ _id: new ObjectId(), a: 'x', n: new Int32(3) });
-    const stored = withIdFirstBytes(received, 3, undefined);
-    expect(stored!.equals(received)).to.equal(true);
+    const stored = withIdFirstBytes(received, topLevelElements(received)!.id!);
+    expect(stored.equals(received)).to.equal(true);
     received[received.length - 2] ^= 0xff; // the received message's memory is reused; the stored copy is not
-    expect(stored!.equals(received)).to.equal(false);
+    expect(stored.equals(received)).to.equal(false);
   });
 
   it('moves _id to the front, keeping the other fields in their order', () => {
     for (const document of [{ a: 1, _id: 2 }, { a: 1, b: { c: 2 }, _id: 'id', d: [3] }, { a: 'x', _id: { nested: true } }]) {
-      const stored = withIdFirstBytes(encodeDocument(document), Object.keys(document).length, undefined);
+      const received = encodeDocument(document);
+      const stored = withIdFirstBytes(received, topLevelElements(received)!.id!);
       const { _id, ...rest } = document;
-      expect(stored!.equals(encodeDocument({ _id, ...rest }))).to.equal(true);
+      expect(stored.equals(encodeDocument({ _id, ...rest }))).to.equal(true);
     }
   });
 
   it('adds a generated _id in front of a document without one', () => {
     const id = new ObjectId();
-    const stored = withIdFirstBytes(encodeDocument({ a: 1, b: 'two' }), 2, id);
-    expect(stored!.equals(encodeDocument({ _id: id, a: 1, b: 'two' }))).to.equal(true);
-    expect(decodeDocument(stored!)).to.deep.equal({ _id: id, a: new Int32(1), b: 'two' });
+    const received = encodeDocument({ a: 1, b: 'two' });
+    expect(topLevelElements(received)!.id).to.equal(undefined);
+    const stored = withIdFirstBytes(received, undefined, id);
+    expect(stored.equals(encodeDocument({ _id: id, a: 1, b: 'two' }))).to.equal(true);
+    expect(decodeDocument(stored)).to.deep.equal({ _id: id, a: new Int32(1), b: 'two' });
   });
 
-  it('gives up on a repeated field name, which the decoded document collapses to one field', () => {
+  it('finds a repeated field name, which a decoded document collapses to one field', () => {
     const repeated = elements(int32Element('_id', 1), int32Element('a', 2), int32Element('_id', 3));
     expect(Object.keys(decodeDocument(repeated))).to.have.length(2);
-    expect(withIdFirstBytes(repeated, 2, undefined)).to.equal(undefined);
+    expect(topLevelElements(repeated)).to.include({ count: 3, repeatedName: true });
+    expect(topLevelElements(elements(int32Element('ab', 1), int32Element('a', 2), int32Element('b', 3)))).to.include({ count: 3, repeatedName: false });
+    const many = Array.from({ length: 40 }, (_, i) => int32Element(`f${i}`, i));
+    expect(topLevelElements(elements(...many))).to.include({ count: 40, repeatedName: false });
+    expect(topLevelElements(elements(...many, int32Element('f3', 0)))).to.include({ count: 41, repeatedName: true });
+    expect(topLevelElements(elements(...many.slice(0, 16), int32Element('f3', 0)))).to.include({ count: 17, repeatedName: true });
+  });
+
+  it("finds where a document's leading key element ends and cuts it as a document", () => {
+    const encoded = encodeDocument({ _id: 'key', a: 1 });
+    const end = leadingElementEnd(encoded, '_id')!;
+    expect(leadingElementDocument(encoded, end).equals(encodeDocument({ _id: 'key' }))).to.equal(true);
+    expect(leadingElementEnd(encodeDocument({ a: 1, _id: 2 }), '_id')).to.equal(undefined);
+    expect(leadingElementEnd(encodeDocument({ _idx: 1 }), '_id')).to.equal(undefined);
+    expect(leadingElementEnd(encodeDocument({ _i: 1 }), '_id')).to.equal(undefined);
   });
 });

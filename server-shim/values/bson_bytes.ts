@@ -63,17 +63,37 @@ export function elementValueSize(bytes: Uint8Array, type: number, at: number): n
   }
 }
 
+/** The top-level elements of an encoded document, as `topLevelElements` walks them. */
+export interface TopLevelElements {
+  count: number;
+  /** The first element named `_id`. */
+  id: ElementSpan | undefined;
+  /** Some name appears twice (a decoded document keeps only the last of them). */
+  repeatedName: boolean;
+}
+
+/** Names compared pairwise up to this many fields, through a set beyond. */
+const pairwiseNameLimit = 16;
+
+function sameBytes(bytes: Uint8Array, a: number, b: number, length: number): boolean {
+  for (let i = 0; i < length; i++) if (bytes[a + i] !== bytes[b + i]) return false;
+  return true;
+}
+
 /**
- * The top-level elements of an encoded document: how many, and where `_id` is (the first one
- * named `_id`). Undefined when the bytes do not walk cleanly to the document's terminator.
+ * The top-level elements of an encoded document: how many, where `_id` is, and whether a name
+ * repeats. Undefined when the bytes do not walk cleanly to the document's terminator.
  */
-export function topLevelElements(bytes: Uint8Array): { count: number; id: ElementSpan | undefined } | undefined {
+export function topLevelElements(bytes: Uint8Array): TopLevelElements | undefined {
   const length = int32At(bytes, 0);
   if (length === undefined || length !== bytes.length || length < 5 || bytes[length - 1] !== 0) return undefined;
   const end = length - 1;
   let at = 4;
-  let count = 0;
   let id: ElementSpan | undefined;
+  let repeatedName = false;
+  const nameStarts: number[] = [];
+  const nameSizes: number[] = [];
+  let names: Set<string> | undefined;
   while (at < end) {
     const start = at;
     const type = bytes[at]!;
@@ -83,39 +103,46 @@ export function topLevelElements(bytes: Uint8Array): { count: number; id: Elemen
     const size = elementValueSize(bytes, type, valueAt);
     if (size === undefined || valueAt + size > end) return undefined;
     at = valueAt + size;
-    count += 1;
+    if (!repeatedName) {
+      if (nameStarts.length < pairwiseNameLimit) {
+        for (let i = 0; i < nameStarts.length && !repeatedName; i++) {
+          repeatedName = nameSizes[i] === nameSize && sameBytes(bytes, nameStarts[i]!, start + 1, nameSize);
+        }
+      } else {
+        names ??= new Set(nameStarts.map((nameStart, i) => Buffer.from(bytes.buffer, bytes.byteOffset + nameStart, nameSizes[i]).toString('latin1')));
+        const name = Buffer.from(bytes.buffer, bytes.byteOffset + start + 1, nameSize).toString('latin1');
+        repeatedName = names.has(name);
+        names.add(name);
+      }
+    }
+    nameStarts.push(start + 1);
+    nameSizes.push(nameSize);
     if (id === undefined && nameSize === 4 && bytes[start + 1] === idName[0] && bytes[start + 2] === idName[1] && bytes[start + 3] === idName[2]) {
       id = { start, end: at };
     }
   }
-  return at === end ? { count, id } : undefined;
+  return at === end ? { count: nameStarts.length, id, repeatedName } : undefined;
 }
 
 /**
- * A document's bytes as mongod stores them, `_id` first, from the bytes a client sent: a copy
- * when `_id` already leads, the `_id` element moved to the front when it does not, and
- * `generatedId` added in front when the document has none. Undefined when the bytes cannot be
- * walked or hold `expectedFields` top-level fields under other than distinct names (a repeated
- * field name, which a decoded document collapses to one): the caller then encodes the decoded
- * document instead.
+ * A document's bytes as mongod stores them, `_id` first, from the bytes a client sent and
+ * their `_id` element (`topLevelElements`): a copy when `_id` already leads, the `_id` element
+ * moved to the front when it does not, and `generatedId` added in front when there is none.
  */
-export function withIdFirstBytes(received: Uint8Array, expectedFields: number, generatedId: ObjectId | undefined): Buffer | undefined {
-  const elements = topLevelElements(received);
-  if (elements === undefined || elements.count !== expectedFields) return undefined;
-  const { id } = elements;
+export function withIdFirstBytes(received: Uint8Array, id: ElementSpan | undefined, generatedId: ObjectId): Buffer;
+export function withIdFirstBytes(received: Uint8Array, id: ElementSpan, generatedId?: undefined): Buffer;
+export function withIdFirstBytes(received: Uint8Array, id: ElementSpan | undefined, generatedId?: ObjectId): Buffer {
   if (id === undefined) {
-    if (generatedId === undefined) return undefined;
     const idElementSize = 1 + idName.length + 1 + 12;
     const out = Buffer.allocUnsafe(received.length + idElementSize);
     out.writeInt32LE(out.length, 0);
     out[4] = ObjectIdType;
     out.set(idName, 5);
     out[8] = 0;
-    out.set(generatedId.id, 9);
+    out.set(generatedId!.id, 9);
     out.set(received.subarray(4), 4 + idElementSize);
     return out;
   }
-  if (generatedId !== undefined) return undefined;
   const out = Buffer.allocUnsafe(received.length);
   if (id.start === 4) {
     out.set(received);
@@ -127,5 +154,33 @@ export function withIdFirstBytes(received: Uint8Array, expectedFields: number, g
   out.set(received.subarray(4, id.start), at);
   at += id.start - 4;
   out.set(received.subarray(id.end), at);
+  return out;
+}
+
+/**
+ * Where the first element of an encoded document ends when that element is `field` (as an
+ * insert stores `_id` first); undefined when the first element is another field or of a type
+ * this does not size.
+ */
+export function leadingElementEnd(encoded: Uint8Array, field: string): number | undefined {
+  if (encoded.length < 5) return undefined;
+  const type = encoded[4]!;
+  let at = 5;
+  for (let i = 0; i < field.length; i++, at++) {
+    if (encoded[at] !== field.charCodeAt(i)) return undefined;
+  }
+  if (encoded[at] !== 0) return undefined;
+  at += 1;
+  const size = elementValueSize(encoded, type, at);
+  if (size === undefined || at + size > encoded.length - 1) return undefined;
+  return at + size;
+}
+
+/** `{<first element>}`: a document of an encoded document's first element, which ends at `elementEnd`. */
+export function leadingElementDocument(encoded: Uint8Array, elementEnd: number): Buffer {
+  const out = Buffer.allocUnsafe(4 + (elementEnd - 4) + 1);
+  out.writeInt32LE(out.length, 0);
+  out.set(encoded.subarray(4, elementEnd), 4);
+  out[out.length - 1] = 0;
   return out;
 }

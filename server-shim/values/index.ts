@@ -8,7 +8,7 @@ export { addNumbers, compareNumbers, integerResult, multiplyNumbers, numberValue
 export type { NumericKind } from './numbers.js';
 export { compareStrings, compareValues, valuesEqual } from './compare.js';
 export { copyDocument, decodeDocument, documentSize, encodeDocument, maximumDocumentSize } from './codec.js';
-export { encodeKey, encodeTimestampKey, typeBracketEnd, typeBracketStart, typeByte } from './key_string.js';
+export { encodeKey, encodeObjectIdKey, encodeTimestampKey, typeBracketEnd, typeBracketStart, typeByte } from './key_string.js';
 export { newUuid } from './uuid.js';
-export { elementValueSize, topLevelElements, withIdFirstBytes } from './bson_bytes.js';
-export type { ElementSpan } from './bson_bytes.js';
+export { elementValueSize, leadingElementDocument, leadingElementEnd, topLevelElements, withIdFirstBytes } from './bson_bytes.js';
+export type { ElementSpan, TopLevelElements } from './bson_bytes.js';

@@ -110,6 +110,14 @@ export function encodeTimestampKey(value: bigint): Buffer {
   return key;
 }
 
+/** The key of an ObjectId given as its 12 bytes: the bytes `encodeKey` writes for it, without building one. */
+export function encodeObjectIdKey(id: Uint8Array): Buffer {
+  const key = Buffer.allocUnsafe(13);
+  key[0] = typeByte(TypeOrder.ObjectId);
+  key.set(id.subarray(0, 12), 1);
+  return key;
+}
+
 /** The first key of a type bracket (inclusive lower bound of every value of that type). */
 export function typeBracketStart(order: number): Buffer {
   return Buffer.from([typeByte(order)]);

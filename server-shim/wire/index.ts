@@ -5,5 +5,5 @@
 export { headerSize, maximumMessageSize, OpCode, OpMsgFlag, OpReplyFlag } from './constants.js';
 export { WireProtocolError } from './errors.js';
 export { MessageFramer } from './framer.js';
-export { encodeMsgReply, encodeMsgRequest, encodeOpReply, encodeQueryRequest, parseReply, parseRequest, readHeader } from './messages.js';
-export type { MessageHeader, MsgRequest, QueryRequest, Request } from './messages.js';
+export { DocumentSequence, encodeMsgReply, encodeMsgRequest, encodeOpReply, encodeQueryRequest, parseReply, parseRequest, readHeader } from './messages.js';
+export type { MessageHeader, MsgRequest, ParseOptions, QueryRequest, Request } from './messages.js';

@@ -12,23 +12,54 @@ export interface MessageHeader {
   opCode: number;
 }
 
-/** An OP_MSG request, with its document sequences merged into the body as arrays. */
+/**
+ * An OP_MSG request, with its document sequences merged into the body as arrays, except for a
+ * command that takes them as received (`ParseOptions.rawSequencesFor`).
+ */
 export interface MsgRequest {
   kind: 'msg';
   header: MessageHeader;
   flags: number;
-  /** The command: the kind-0 body plus one array field per kind-1 section. */
+  /** The command: the kind-0 body plus one array field per kind-1 section merged into it. */
   body: Document;
-  /**
-   * Each kind-1 section's documents as received (views of the message), in the order of the
-   * decoded array in `body`: an insert stores these bytes instead of encoding its documents again.
-   */
-  sequenceBytes: ReadonlyMap<string, readonly Buffer[]>;
+  /** The kind-1 sections not merged into `body`, by identifier: checked, not decoded. */
+  sequences: ReadonlyMap<string, DocumentSequence>;
   /** The client does not want a reply (`moreToCome`). */
   moreToCome: boolean;
   /** The client accepts several replies to this request (`exhaustAllowed`). */
   exhaustAllowed: boolean;
   checksumPresent: boolean;
+}
+
+/** How requests are parsed. */
+export interface ParseOptions {
+  /**
+   * Commands (by the body's first field) whose document sequences stay as received instead of
+   * being decoded into the body: each document is still checked to be valid BSON, as every
+   * document of a message is, but not kept decoded (`insert` stores the bytes it received).
+   */
+  rawSequencesFor?: ReadonlySet<string>;
+}
+
+/**
+ * The documents of one OP_MSG document sequence as received: each checked to be valid BSON when
+ * the message was parsed, and kept as its place in the message, not as an object.
+ */
+export class DocumentSequence {
+  constructor(
+    private readonly message: Buffer,
+    /** Each document's start and end offsets in the message, two numbers per document. */
+    private readonly bounds: readonly number[],
+  ) {}
+
+  get length(): number {
+    return this.bounds.length / 2;
+  }
+
+  /** The bytes of document `index`, a view of the message. */
+  bytes(index: number): Buffer {
+    return this.message.subarray(this.bounds[2 * index]!, this.bounds[2 * index + 1]!);
+  }
 }
 
 /** A legacy OP_QUERY request (only the handshake on `*.$cmd` is served). */
@@ -61,14 +92,14 @@ export function readHeader(message: Buffer): MessageHeader {
  * unknown required flags, section kinds other than 0 and 1, a missing or repeated body,
  * lengths that do not add up, invalid BSON or a wrong checksum.
  */
-export function parseRequest(message: Buffer): Request {
+export function parseRequest(message: Buffer, options: ParseOptions = {}): Request {
   const header = readHeader(message);
   if (header.messageLength !== message.length) {
     throw new WireProtocolError(`header length ${header.messageLength} does not match the ${message.length} bytes received`, ErrorCodes.ProtocolError, 0);
   }
   switch (header.opCode) {
     case OpCode.Msg:
-      return parseMsg(message, header);
+      return parseMsg(message, header, options);
     case OpCode.Query:
       return parseQuery(message, header);
     case OpCode.Compressed:
@@ -78,19 +109,29 @@ export function parseRequest(message: Buffer): Request {
   }
 }
 
-/** Reads the BSON document at `offset`, which must lie within `end`. */
-function readDocument(message: Buffer, offset: number, end: number, what: string): { document: Document; bytes: Buffer; next: number } {
+/** Where the BSON document at `offset` ends; it must lie within `end`. */
+function documentEnd(message: Buffer, offset: number, end: number, what: string): number {
   if (offset + 5 > end) throw new WireProtocolError(`${what} is truncated`, ErrorCodes.InvalidBSON, offset);
   const length = message.readInt32LE(offset);
   if (length < 5 || offset + length > end) {
     throw new WireProtocolError(`${what} declares length ${length}, which does not fit the ${end - offset} bytes left`, ErrorCodes.InvalidBSON, offset);
   }
-  const bytes = message.subarray(offset, offset + length);
+  return offset + length;
+}
+
+/** Decodes the BSON document from `offset` to `next`, with the error a client gets when it is invalid. */
+function decodeAt(message: Buffer, offset: number, next: number, what: string): Document {
   try {
-    return { document: decodeDocument(bytes), bytes, next: offset + length };
+    return decodeDocument(message.subarray(offset, next));
   } catch (error) {
     throw new WireProtocolError(`${what} is not valid BSON: ${(error as Error).message}`, ErrorCodes.InvalidBSON, offset, { cause: error });
   }
+}
+
+/** Reads the BSON document at `offset`, which must lie within `end`. */
+function readDocument(message: Buffer, offset: number, end: number, what: string): { document: Document; next: number } {
+  const next = documentEnd(message, offset, end, what);
+  return { document: decodeAt(message, offset, next, what), next };
 }
 
 function readCString(message: Buffer, offset: number, end: number, what: string): { text: string; next: number } {
@@ -99,7 +140,7 @@ function readCString(message: Buffer, offset: number, end: number, what: string)
   return { text: message.toString('utf8', offset, terminator), next: terminator + 1 };
 }
 
-function parseMsg(message: Buffer, header: MessageHeader): MsgRequest {
+function parseMsg(message: Buffer, header: MessageHeader, options: ParseOptions): MsgRequest {
   if (message.length < headerSize + 4 + 1) throw new WireProtocolError('OP_MSG is too short to hold flags and a section', ErrorCodes.ProtocolError, headerSize);
   const flags = message.readUInt32LE(headerSize);
   const known = OpMsgFlag.ChecksumPresent | OpMsgFlag.MoreToCome;
@@ -120,8 +161,8 @@ function parseMsg(message: Buffer, header: MessageHeader): MsgRequest {
   }
 
   let body: Document | undefined;
-  const sequences = new Map<string, Document[]>();
-  const sequenceBytes = new Map<string, Buffer[]>();
+  /** Each sequence's documents' start and end offsets, framed here, decoded once the command is known. */
+  const framed = new Map<string, number[]>();
   let offset = headerSize + 4;
   while (offset < end) {
     const kind = message.readUInt8(offset);
@@ -137,34 +178,40 @@ function parseMsg(message: Buffer, header: MessageHeader): MsgRequest {
       const sectionEnd = offset + size;
       if (size < 4 + 1 || sectionEnd > end) throw new WireProtocolError(`document sequence size ${size} does not fit the message`, ErrorCodes.ProtocolError, offset);
       const identifier = readCString(message, offset + 4, sectionEnd, 'document sequence identifier');
-      if (sequences.has(identifier.text)) throw new WireProtocolError(`duplicate document sequence "${identifier.text}"`, ErrorCodes.ProtocolError, offset);
-      const documents: Document[] = [];
-      const received: Buffer[] = [];
+      if (framed.has(identifier.text)) throw new WireProtocolError(`duplicate document sequence "${identifier.text}"`, ErrorCodes.ProtocolError, offset);
+      const bounds: number[] = [];
       let position = identifier.next;
       while (position < sectionEnd) {
-        const read = readDocument(message, position, sectionEnd, `document ${documents.length} of sequence "${identifier.text}"`);
-        documents.push(read.document);
-        received.push(read.bytes);
-        position = read.next;
+        const next = documentEnd(message, position, sectionEnd, `document ${bounds.length / 2} of sequence "${identifier.text}"`);
+        bounds.push(position, next);
+        position = next;
       }
-      sequences.set(identifier.text, documents);
-      sequenceBytes.set(identifier.text, received);
+      framed.set(identifier.text, bounds);
       offset = sectionEnd;
     } else {
       throw new WireProtocolError(`unknown OP_MSG section kind ${kind}`, ErrorCodes.ProtocolError, offset - 1);
     }
   }
   if (body === undefined) throw new WireProtocolError('OP_MSG has no body section', ErrorCodes.ProtocolError, headerSize + 4);
-  for (const [identifier, documents] of sequences) {
+  const raw = options.rawSequencesFor?.has(Object.keys(body)[0] ?? '') ?? false;
+  const sequences = new Map<string, DocumentSequence>();
+  for (const [identifier, bounds] of framed) {
     if (Object.hasOwn(body, identifier)) throw new WireProtocolError(`"${identifier}" is both a body field and a document sequence`, ErrorCodes.ProtocolError);
-    body[identifier] = documents;
+    const documents: Document[] = [];
+    for (let i = 0; i < bounds.length; i += 2) {
+      // Every document is checked; one a command takes raw is not kept decoded.
+      const document = decodeAt(message, bounds[i]!, bounds[i + 1]!, `document ${i / 2} of sequence "${identifier}"`);
+      if (!raw) documents.push(document);
+    }
+    if (raw) sequences.set(identifier, new DocumentSequence(message, bounds));
+    else body[identifier] = documents;
   }
   return {
     kind: 'msg',
     header,
     flags,
     body,
-    sequenceBytes,
+    sequences,
     moreToCome: (flags & OpMsgFlag.MoreToCome) !== 0,
     exhaustAllowed: (flags & OpMsgFlag.ExhaustAllowed) !== 0,
     checksumPresent,
@@ -277,7 +324,7 @@ export function parseReply(message: Buffer): { header: MessageHeader; document: 
     return { header, flags, document: readDocument(message, headerSize + 20, message.length, 'OP_REPLY document').document };
   }
   if (header.opCode === OpCode.Msg) {
-    const request = parseMsg(message, header);
+    const request = parseMsg(message, header, {});
     return { header, flags: request.flags, document: request.body };
   }
   throw new WireProtocolError(`unexpected reply op code ${header.opCode}`, ErrorCodes.ProtocolError, 12);

@@ -97,15 +97,31 @@ const malformedCases: { name: string; message: () => Buffer; code: number }[] = 
 
 describe('wire: parsing requests', () => {
   it('parses an OP_MSG body and merges document sequences into it as arrays', () => {
-    const message = encodeMsgRequest({ insert: 'c', $db: 'test' }, 42, { sequences: { documents: [{ _id: 1 }, { _id: 2 }] } });
-    const request = parseRequest(message) as MsgRequest;
+    const message = encodeMsgRequest({ update: 'c', $db: 'test' }, 42, { sequences: { updates: [{ q: { _id: 1 } }, { q: { _id: 2 } }] } });
+    const request = parseRequest(message, { rawSequencesFor: new Set(['insert']) }) as MsgRequest;
     expect(request.kind).to.equal('msg');
     expect(request.header.requestId).to.equal(42);
-    expect(request.body.insert).to.equal('c');
-    expect(request.body.documents).to.have.length(2);
-    expect((request.body.documents as { _id: Int32 }[])[1]!._id.value).to.equal(2);
-    const received = request.sequenceBytes.get('documents')!;
-    expect(received.map((bytes) => bytes.equals(encodeDocument({ _id: new Int32(received.indexOf(bytes) + 1) })))).to.deep.equal([true, true]);
+    expect(request.body.update).to.equal('c');
+    expect(request.body.updates).to.have.length(2);
+    expect((request.body.updates as { q: { _id: Int32 } }[])[1]!.q._id.value).to.equal(2);
+    expect(request.sequences.size).to.equal(0);
+  });
+
+  it('keeps the document sequences of a command that takes them raw as received, after checking each', () => {
+    const documents = [{ _id: 1 }, { _id: 2, s: 'two' }];
+    const message = encodeMsgRequest({ insert: 'c', $db: 'test' }, 7, { sequences: { documents } });
+    const request = parseRequest(message, { rawSequencesFor: new Set(['insert']) }) as MsgRequest;
+    expect(request.body).to.deep.equal({ insert: 'c', $db: 'test' });
+    const sequence = request.sequences.get('documents')!;
+    expect(sequence.length).to.equal(2);
+    expect(documents.map((document, index) => sequence.bytes(index).equals(encodeDocument(document)))).to.deep.equal([true, true]);
+    // Every document is checked, whether or not it is kept decoded.
+    const damaged = Buffer.from(message);
+    const stringAt = damaged.lastIndexOf(Buffer.from('two'));
+    damaged[stringAt + 1] = 0xff;
+    for (const rawSequencesFor of [new Set(['insert']), new Set<string>()]) {
+      expect(() => parseRequest(damaged, { rawSequencesFor })).to.throw(WireProtocolError).with.property('code', ErrorCodes.InvalidBSON);
+    }
   });
 
   it('accepts a correct checksum and reports moreToCome and exhaustAllowed', () => {
