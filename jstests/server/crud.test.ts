@@ -50,6 +50,23 @@ describe('mongod-shim: handshake and CRUD through the official driver', function
     expect(oplogEntry?.o2).to.deep.equal({ _id: generated._id });
   });
 
+  it('finds inserted documents by an _id of any type, and refuses an array or regex _id with InvalidIdField (53)', async () => {
+    const typed = db.collection<{ _id: string | number | boolean | object; n: number }>('typed_ids');
+    const findById = async (_id: unknown): Promise<Document[]> => (await db.command({ find: 'typed_ids', filter: { _id } })).cursor.firstBatch;
+    // (The driver itself replaces a null _id by a new ObjectId.)
+    const ids: (string | number | boolean | object)[] = [7, Long.fromNumber(2 ** 40), 1.5, 'text', { nested: [1, 'two'] }, new ObjectId(), new Date(0), true];
+    await typed.insertMany(ids.map((_id, n) => ({ _id, n })));
+    for (const [n, _id] of ids.entries()) expect((await findById(_id)).map((document) => document.n), String(_id)).to.deep.equal([n]);
+    for (const [_id, message] of [[[1, 2], "The '_id' value cannot be of type array"], [/re/, "can't use a regex for _id"]] as const) {
+      const failure = await typed.insertMany([{ _id: 'before', n: 0 }, { _id, n: 1 }], { ordered: false }).catch((error: unknown) => error);
+      expect(failure).to.be.instanceOf(MongoBulkWriteError);
+      const writeErrors = [(failure as MongoBulkWriteError).writeErrors].flat();
+      expect(writeErrors.map((error) => ({ index: error.index, code: error.code, errmsg: error.errmsg }))).to.deep.equal([{ index: 1, code: 53, errmsg: message }]);
+      expect(await findById('before')).to.have.length(1);
+      await db.command({ delete: 'typed_ids', deletes: [{ q: { _id: 'before' }, limit: 1 }] });
+    }
+  });
+
   it('replies to insert, update and delete with mongod reply shapes', async () => {
     const insert = await db.command({ insert: 'shapes', documents: [{ _id: 1, a: 1 }, { _id: 2, a: 2 }] });
     expect(insert).to.deep.equal({ n: 2, ok: 1 });

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { Binary, BSONRegExp, Code, Double, Int32, Long, MaxKey, MinKey, ObjectId, Timestamp } from 'bson';
 import { compareValues } from './index.js';
-import { encodeKey, encodeTimestampKey } from './key_string.js';
+import { encodeKey, encodeObjectIdKey, encodeTimestampKey } from './key_string.js';
 
 /** Values covering every type bracket and the tricky corners within them. */
 const samples: unknown[] = [
@@ -81,6 +81,12 @@ describe('values: key encoding', () => {
     for (const [t, i] of [[0, 0], [1, 1], [1_700_000_000, 7], [0xffffffff, 0xffffffff], [0x80000000, 0x7fffffff]] as const) {
       const key = encodeTimestampKey((BigInt(t) << 32n) | BigInt(i));
       expect(key.equals(encodeKey(new Timestamp({ t, i }))), `${t}:${i}`).to.equal(true);
+    }
+  });
+
+  it("writes an ObjectId's key from its 12 bytes as encodeKey writes it", () => {
+    for (const id of [new ObjectId(), new ObjectId('000000000000000000000000'), new ObjectId('ffffffffffffffffffffffff')]) {
+      expect(encodeObjectIdKey(Buffer.concat([Buffer.from([0xaa]), id.id, Buffer.from([0xbb])]).subarray(1)).equals(encodeKey(id)), id.toHexString()).to.equal(true);
     }
   });
 
