@@ -18,10 +18,10 @@ function opMsg(body: Record<string, unknown>): Buffer {
   return message(2013, Buffer.concat([Buffer.alloc(4), Buffer.from([0]), Buffer.from(BSON.serialize(body))]));
 }
 
-/** An OP_MSG with a body and one document sequence (section kind 1). */
-function opMsgWithSequence(body: Record<string, unknown>, identifier: string, documents: Record<string, unknown>[]): Buffer {
+/** An OP_MSG with a body and one document sequence (section kind 1) of documents or their bytes. */
+function opMsgWithSequence(body: Record<string, unknown>, identifier: string, documents: (Record<string, unknown> | Buffer)[]): Buffer {
   const name = Buffer.from(identifier + '\0');
-  const encoded = documents.map((document) => Buffer.from(BSON.serialize(document)));
+  const encoded = documents.map((document) => (Buffer.isBuffer(document) ? document : Buffer.from(BSON.serialize(document))));
   const size = Buffer.alloc(4);
   size.writeInt32LE(4 + name.length + encoded.reduce((total, part) => total + part.length, 0));
   return message(2013, Buffer.concat([Buffer.alloc(4), Buffer.from([0]), Buffer.from(BSON.serialize(body)), Buffer.from([1]), size, name, ...encoded]));
@@ -103,6 +103,26 @@ describe('mongod-shim: malformed wire input closes only that connection', functi
     const exchange = await sendRaw(shim.port, opMsgWithSequence({ insert: 'sequenced', $db: 'wire' }, 'documents', [{ _id: 1 }, { _id: 2 }, { _id: 3 }]), 1000);
     expect(firstReply(exchange.received)).to.deep.include({ n: 3, ok: 1 });
     expect(await db.collection('sequenced').countDocuments()).to.equal(3);
+  });
+
+  it('stores each document of an insert sequence as it arrived: _id moved first, a BSON undefined kept, a repeated name as decoded', async () => {
+    // {a: 1, _id: 'x', u: undefined}, with undefined as BSON's deprecated type 0x06, which no driver sends.
+    const elements = Buffer.concat([Buffer.from([0x10, 0x61, 0, 1, 0, 0, 0]), Buffer.from([0x02, 0x5f, 0x69, 0x64, 0, 2, 0, 0, 0, 0x78, 0]), Buffer.from([0x06, 0x75, 0])]);
+    const sent = Buffer.concat([Buffer.alloc(4), elements, Buffer.from([0])]);
+    sent.writeInt32LE(sent.length, 0);
+    // {_id: 2, v: 1, _id: 3}: a name twice; decoded, the last one stays, and the key is that one's.
+    const repeated = Buffer.concat([Buffer.alloc(4), Buffer.from([0x10, 0x5f, 0x69, 0x64, 0, 2, 0, 0, 0, 0x10, 0x76, 0, 1, 0, 0, 0, 0x10, 0x5f, 0x69, 0x64, 0, 3, 0, 0, 0, 0])]);
+    repeated.writeInt32LE(repeated.length, 0);
+    const exchange = await sendRaw(shim.port, opMsgWithSequence({ insert: 'as_received', $db: 'wire' }, 'documents', [sent, repeated]), 1000);
+    expect(firstReply(exchange.received)).to.deep.include({ n: 2, ok: 1 });
+    const stored = await db.collection<{ _id: string | number }>('as_received').find({}).toArray();
+    expect(stored.map((document) => Object.keys(document))).to.have.deep.members([['_id', 'a', 'u'], ['_id', 'v']]);
+    expect(await db.collection('as_received').countDocuments({ u: { $type: 'undefined' } })).to.equal(1);
+    expect(stored.find((document) => document._id === 3)).to.deep.equal({ _id: 3, v: 1 });
+    const byKey = await db.collection<{ _id: number }>('as_received').find({ _id: 3 }).explain('executionStats');
+    expect(['IDHACK', 'EXPRESS_IXSCAN'], 'a lookup by key').to.include(byKey.queryPlanner.winningPlan.stage);
+    expect(byKey.executionStats.nReturned).to.equal(1);
+    expect(await db.collection<{ _id: number }>('as_received').countDocuments({ _id: 2 })).to.equal(0);
   });
 
   it('accepts a correct OP_MSG checksum and closes the connection on a wrong one', async () => {
