@@ -67,6 +67,8 @@ const OVERFLOW_CELL_BYTES = 15;
 function childIndex(page: InternalPage, key: Buffer): number {
   let lo = 1;
   let hi = page.keys.length;
+  // Appends (increasing ObjectIds, the oplog's timestamps) go to the last child: one comparison.
+  if (hi > 1 && compareBytes(page.keys[hi - 1]!, key) <= 0) return hi - 1;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
     if (compareBytes(page.keys[mid]!, key) <= 0) lo = mid + 1;

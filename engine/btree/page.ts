@@ -224,6 +224,8 @@ export class LeafPage {
       return lo;
     }
     const keys = this.keyList;
+    // An append (a key above every key of the leaf) costs one comparison.
+    if (hi > 0 && compareBytes(keys[hi - 1]!, key) < 0) return hi;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
       if (compareBytes(keys[mid]!, key) < 0) lo = mid + 1;
