@@ -273,8 +273,11 @@ export function encodeCommitBody(txnId: bigint, ops: LogOp[]): Buffer {
       at += writePackedUint(out, at, logOpSize(putType, packedUintSize(op.fileId) + packedUintSize(op.key.length) + op.key.length + op.value.length));
       at += writePackedUint(out, at, op.fileId);
       at += writePackedUint(out, at, op.key.length);
-      at += op.key.copy(out, at);
-      at += op.value.copy(out, at);
+      // `set` rather than `copy`: cheaper for the small keys and values most records hold.
+      out.set(op.key, at);
+      at += op.key.length;
+      out.set(op.value, at);
+      at += op.value.length;
     } else if (op.kind === 'remove') {
       at += writePackedUint(out, at, LogOpType.RowRemove);
       at += writePackedUint(out, at, logOpSize(removeType, packedUintSize(op.fileId) + op.key.length));

@@ -61,7 +61,10 @@ export class MessageFramer {
   }
 
   private take(count: number): Buffer {
-    const bytes = Buffer.from(this.gather(count));
+    // A message within one received chunk is copied out of it (the chunk may hold the start of
+    // the next one); one gathered from several chunks is already a copy of its own.
+    const gathered = this.chunks[0]!.length < count;
+    const bytes = gathered ? this.gather(count) : Buffer.from(this.gather(count));
     const first = this.chunks[0]!;
     if (first.length === count) this.chunks.shift();
     else this.chunks[0] = first.subarray(count);
