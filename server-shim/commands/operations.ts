@@ -1,6 +1,6 @@
 import { EJSON, Long } from 'bson';
 import type { OperationState } from '../storage/index.js';
-import { documentSize, type Document } from '../values/index.js';
+import { decodeDocument, documentSize, type Document } from '../values/index.js';
 import type { ClientState, CommandRequest } from './context.js';
 
 /** One command running now, as `currentOp` reports it. */
@@ -16,8 +16,25 @@ export interface RunningOperation {
 /** Commands larger than this are shown truncated, as mongod does (an insert of many documents). */
 const maximumShownCommandBytes = 1024;
 
-/** The command as `currentOp` shows it: whole, or mongod's `{$truncated: "..."}` when large. */
-function shownCommand(body: Document): Document {
+/**
+ * The command as `currentOp` shows it: whole, or mongod's `{$truncated: "..."}` when large. A
+ * document sequence kept as received is shown as its array, decoded only as far as shown.
+ */
+function shownCommand(request: CommandRequest): Document {
+  let body = request.body;
+  if (request.sequences !== undefined) {
+    body = { ...body };
+    for (const [identifier, sequence] of request.sequences) {
+      const documents: Document[] = [];
+      let bytes = 0;
+      for (let index = 0; index < sequence.length && bytes <= maximumShownCommandBytes; index++) {
+        const received = sequence.bytes(index);
+        documents.push(decodeDocument(received));
+        bytes += received.length;
+      }
+      body[identifier] = documents;
+    }
+  }
   if (documentSize(body) <= maximumShownCommandBytes) return body;
   return { $truncated: `${EJSON.stringify(body, { relaxed: true }).slice(0, maximumShownCommandBytes)} ...` };
 }
@@ -74,7 +91,7 @@ export class OperationRegistry {
         microsecs_running: Long.fromNumber(elapsedMicros),
         op: operationKind(request.name),
         ns: typeof request.argument === 'string' ? `${request.db}.${request.argument}` : `${request.db}.$cmd`,
-        command: shownCommand(request.body),
+        command: shownCommand(request),
         numYields: 0,
         waitingForLock: operation.state.waitingForLock,
         locks: {},
