@@ -1,8 +1,8 @@
 /**
  * Loading an ES module file named at run time: a key provider or a page-log store module.
  *
- * The server runs as a bundle compiled from V8's code cache (`server-shim/main.ts`), and on
- * Node 20 code from a cache cannot call `import()` itself; the bundle's launcher, an ES module,
+ * The server runs as a bundle compiled from V8's code cache (`server-shim/main.cts`), and on
+ * Node 20 code from a cache cannot call `import()` itself; the bundle's launcher, compiled by Node,
  * therefore lends its own `import()` under this symbol. Elsewhere (the tool, the tests) the
  * module's own `import()` is used.
  */

@@ -74,7 +74,7 @@ export const serverSection: BenchSection = {
     for (let i = 0; i < spawns; i += 1) nodeTimes.push(await timeUntilReady(['-e', '0']));
     const nodeMillis = median(nodeTimes);
     rows.push({ section: 'server', figure: `node -e 0 (median of ${spawns})`, value: nodeMillis, unit: 'ms' });
-    // One server that runs long enough to write the bundle's code cache (see server-shim/main.ts),
+    // One server that runs long enough to write the bundle's code cache (see server-shim/main.cts),
     // as any server that has run for a couple of seconds since the build has.
     const warmDbpath = join(context.scratch, 'startup-warm');
     mkdirSync(warmDbpath);

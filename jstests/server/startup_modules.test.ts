@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import Module from 'node:module';
 import { dirname, join, resolve } from 'node:path';
@@ -99,6 +99,21 @@ function codeCacheAccepted(bundle: string, cacheFile: string): boolean {
   return script.cachedDataRejected === false;
 }
 
+/**
+ * Copies the built server (its launcher, `main.js` linked to `main.cjs` as the build does, and
+ * the bundle) into `directory`, beside a link to the project's packages; returns the copy's
+ * `server-shim` directory.
+ */
+function copyOfServer(directory: string): string {
+  const shimDirectory = join(directory, 'server-shim');
+  mkdirSync(shimDirectory);
+  symlinkSync(join(projectRoot, 'node_modules'), join(directory, 'node_modules'));
+  writeFileSync(join(directory, 'package.json'), JSON.stringify({ type: 'module' }));
+  for (const file of ['main.cjs', 'server.cjs']) copyFileSync(join(dirname(serverBundle), file), join(shimDirectory, file));
+  symlinkSync('main.cjs', join(shimDirectory, 'main.js'));
+  return shimDirectory;
+}
+
 /** Waits until `check` holds, for at most `ms`. */
 async function eventually(check: () => boolean, ms: number): Promise<boolean> {
   for (const started = Date.now(); Date.now() - started < ms; await new Promise((resolve) => setTimeout(resolve, 100))) {
@@ -136,6 +151,12 @@ describe('mongod-shim: start-up loads only what the mode needs', () => {
 });
 
 describe('mongod-shim: the code cache of its bundle', () => {
+  it('runs as a CommonJS program: main.js links to the launcher main.cjs', () => {
+    // Node picks the loader by the name of the file a link names, and a CommonJS program starts
+    // without Node's ES module loader.
+    expect(readlinkSync(builtPaths.mongodShim)).to.equal('main.cjs');
+  });
+
   it('reads a bundle that is pure ASCII, as the launcher assumes when it reads it as latin1', () => {
     const bytes = readFileSync(serverBundle);
     expect(bytes.findIndex((byte) => byte >= 0x80)).to.equal(-1);
@@ -171,17 +192,11 @@ describe('mongod-shim: the code cache of its bundle', () => {
   });
 
   it('starts from a cache V8 refuses, or one made for another build, and writes a good one in its place', async () => {
-    // A copy of the built server (the launcher, the bundle, and the one engine module the launcher
-    // imports) in its own directory, so that its cache can be damaged.
+    // A copy of the built server (the launcher and the bundle) in its own directory, so that its
+    // cache can be damaged.
     const copy = await dir({ prefix: 'jstest-code-cache-', unsafeCleanup: true });
     try {
-      const shimDirectory = join(copy.path, 'server-shim');
-      mkdirSync(shimDirectory);
-      symlinkSync(join(projectRoot, 'node_modules'), join(copy.path, 'node_modules'));
-      writeFileSync(join(copy.path, 'package.json'), JSON.stringify({ type: 'module' }));
-      for (const file of ['main.js', 'server.cjs']) copyFileSync(join(dirname(serverBundle), file), join(shimDirectory, file));
-      mkdirSync(join(copy.path, 'engine'));
-      copyFileSync(join(projectRoot, 'dist', 'engine', 'module_files.js'), join(copy.path, 'engine', 'module_files.js'));
+      const shimDirectory = copyOfServer(copy.path);
       const bundle = join(shimDirectory, 'server.cjs');
       const cacheFile = `${bundle}.cache`;
       const stats = statSync(bundle);

@@ -10,20 +10,28 @@
  * version or other flags, and the header below refuses one made for another build of the
  * bundle (V8 itself only compares the source's length). Nothing here may fail the start: a
  * cache that cannot be read or written is only a slower start.
+ *
+ * A CommonJS module, unlike the rest of the project: Node starts a CommonJS program without
+ * setting up its ES module loader, which is a measurable part of the start-up. The build writes
+ * it as `main.cjs` and links `main.js`, the binary's name, to it (Node runs a program from the
+ * file a link names, and picks the loader by that file's name).
  */
 import { readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import Module, { createRequire } from 'node:module';
-import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import Module = require('node:module');
+import { dirname, join } from 'node:path';
 import { Script } from 'node:vm';
-import { IMPORT_MODULE_HOOK } from '../engine/module_files.js';
 
-const bundle = fileURLToPath(new URL('./server.cjs', import.meta.url));
+const bundle = join(__dirname, 'server.cjs');
 const cacheFile = `${bundle}.cache`;
 /** The cache's header: the bundle's size and modification time, as two float64s. */
 const HEADER_BYTES = 16;
 /** How long the server runs before the cache is written: long enough to have compiled its start-up. */
 const CACHE_AFTER_MS = 1500;
+/**
+ * The symbol under which the bundle finds this module's `import()`: `IMPORT_MODULE_HOOK` of
+ * `engine/module_files.ts`, an ES module, which this CommonJS module cannot load.
+ */
+const IMPORT_MODULE_HOOK = Symbol.for('disagg-lab.importModule');
 
 function bundleIdentity(): Buffer {
   const header = Buffer.alloc(HEADER_BYTES);
@@ -65,4 +73,4 @@ const cachedData = readCache(identity);
 const script = new Script(Module.wrap(readFileSync(bundle, 'latin1')), { filename: bundle, cachedData });
 if (cachedData === undefined || script.cachedDataRejected === true) setTimeout(() => writeCache(script, identity), CACHE_AFTER_MS).unref();
 const serverModule = { exports: {} };
-(script.runInThisContext() as (...args: unknown[]) => void).call(serverModule.exports, serverModule.exports, createRequire(bundle), serverModule, bundle, dirname(bundle));
+(script.runInThisContext() as (...args: unknown[]) => void).call(serverModule.exports, serverModule.exports, Module.createRequire(bundle), serverModule, bundle, dirname(bundle));
