@@ -14,3 +14,16 @@ export function importModuleFile(url: string): Promise<Record<string, unknown>> 
   const hook = (globalThis as Record<symbol, unknown>)[IMPORT_MODULE_HOOK] as ImportModule | undefined;
   return hook !== undefined ? hook(url) : (import(url) as Promise<Record<string, unknown>>);
 }
+
+/**
+ * Loading a package the build also bundles beside the server (`lmdb`, see
+ * `server-shim/bundle_packages.ts`): the server's launcher runs that bundle through a code cache
+ * when it was built from the package installed, and lends its loader under this symbol.
+ */
+export const BUNDLED_PACKAGE_HOOK = Symbol.for('disagg-lab.bundledPackage');
+
+/** The exports of package `name` from the launcher's bundle of it, or undefined: then import it. */
+export function loadBundledPackage(name: string): unknown {
+  const hook = (globalThis as Record<symbol, unknown>)[BUNDLED_PACKAGE_HOOK] as ((name: string) => unknown) | undefined;
+  return hook?.(name);
+}

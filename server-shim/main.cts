@@ -8,40 +8,42 @@
  * start-up costs beyond Node's own. The cache (`server.cjs.cache`) is written by the first
  * server that runs for a while without a usable one; V8 refuses a cache made by another Node
  * version or other flags, and the header below refuses one made for another build of the
- * bundle (V8 itself only compares the source's length). Nothing here may fail the start: a
- * cache that cannot be read or written is only a slower start.
+ * bundle (V8 itself only compares the source's length). The build's bundle of `lmdb`
+ * (`lmdb.cjs`, see `bundle_packages.ts`) runs the same way when the server opens a page log.
+ * Nothing here may fail the start: a cache that cannot be read or written is only a slower
+ * start, and a bundle of a package that is not the one installed is not run.
  *
  * A CommonJS module, unlike the rest of the project: Node starts a CommonJS program without
  * setting up its ES module loader, which is a measurable part of the start-up. The build writes
  * it as `main.cjs` and links `main.js`, the binary's name, to it (Node runs a program from the
  * file a link names, and picks the loader by that file's name).
  */
-import { readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import Module = require('node:module');
 import { dirname, join } from 'node:path';
 import { Script } from 'node:vm';
 
-const bundle = join(__dirname, 'server.cjs');
-const cacheFile = `${bundle}.cache`;
-/** The cache's header: the bundle's size and modification time, as two float64s. */
+/** A cache's header: its script's size and modification time, as two float64s. */
 const HEADER_BYTES = 16;
-/** How long the server runs before the cache is written: long enough to have compiled its start-up. */
+/** How long the server runs before a cache is written: long enough to have compiled its start-up. */
 const CACHE_AFTER_MS = 1500;
 /**
- * The symbol under which the bundle finds this module's `import()`: `IMPORT_MODULE_HOOK` of
- * `engine/module_files.ts`, an ES module, which this CommonJS module cannot load.
+ * The symbols under which the bundle finds this module's `import()` and its loader of bundled
+ * packages: `IMPORT_MODULE_HOOK` and `BUNDLED_PACKAGE_HOOK` of `engine/module_files.ts`, an
+ * ES module, which this CommonJS module cannot load.
  */
 const IMPORT_MODULE_HOOK = Symbol.for('disagg-lab.importModule');
+const BUNDLED_PACKAGE_HOOK = Symbol.for('disagg-lab.bundledPackage');
 
-function bundleIdentity(): Buffer {
+function identityOf(file: string): Buffer {
   const header = Buffer.alloc(HEADER_BYTES);
-  const stats = statSync(bundle);
+  const stats = statSync(file);
   header.writeDoubleLE(stats.size, 0);
   header.writeDoubleLE(stats.mtimeMs, 8);
   return header;
 }
 
-function readCache(identity: Buffer): Buffer | undefined {
+function readCache(cacheFile: string, identity: Buffer): Buffer | undefined {
   try {
     const cache = readFileSync(cacheFile);
     return cache.subarray(0, HEADER_BYTES).equals(identity) ? cache.subarray(HEADER_BYTES) : undefined;
@@ -50,7 +52,7 @@ function readCache(identity: Buffer): Buffer | undefined {
   }
 }
 
-function writeCache(script: Script, identity: Buffer): void {
+function writeCache(cacheFile: string, script: Script, identity: Buffer): void {
   const temporary = `${cacheFile}.${process.pid}`;
   try {
     writeFileSync(temporary, Buffer.concat([identity, script.createCachedData()]));
@@ -64,13 +66,73 @@ function writeCache(script: Script, identity: Buffer): void {
   }
 }
 
-const identity = bundleIdentity();
-const cachedData = readCache(identity);
+/**
+ * Runs the CommonJS file `file` (ASCII, as esbuild writes it, so latin1 reads it exactly, and
+ * faster) through its code cache `file.cache`, as the module `module` named `filename`; the
+ * cache is written once the server has run a while when there was none V8 accepted.
+ */
+function runCached(file: string, source: string, module: { exports: unknown }, filename: string, require: NodeJS.Require): void {
+  const cacheFile = `${file}.cache`;
+  const identity = identityOf(file);
+  const cachedData = readCache(cacheFile, identity);
+  const script = new Script(Module.wrap(source), { filename: file, cachedData });
+  if (cachedData === undefined || script.cachedDataRejected === true) setTimeout(() => writeCache(cacheFile, script, identity), CACHE_AFTER_MS).unref();
+  (script.runInThisContext() as (...args: unknown[]) => void).call(module.exports, module.exports, require, module, filename, dirname(filename));
+}
+
+/** The first line of a package bundle: `// bundled NAME VERSION ENTRY SIZE` (see `bundle_packages.ts`). */
+const BUNDLE_BANNER = /^\/\/ bundled (\S+) (\S+) (\S+) (\d+)\n/;
+
+/**
+ * The exports of package `name` run from the build's bundle of it (`NAME.cjs` here), or
+ * undefined when there is none or the package installed is not the one it was built from (its
+ * version and the size of its entry file differ): the caller then loads the package itself.
+ * The bundle runs as the package's entry file would (`__filename`, `require` and the module
+ * cache entry are the entry's), so that it finds its native addon in its package; a later
+ * `require` of the package gets the same exports.
+ */
+function loadBundledPackage(name: string): unknown {
+  try {
+    const file = join(__dirname, `${name}.cjs`);
+    const source = readFileSync(file, 'latin1');
+    const banner = BUNDLE_BANNER.exec(source);
+    if (banner === null || banner[1] !== name) return undefined;
+    const packageDirectory = require.resolve.paths(name)
+      ?.map((directory) => join(directory, name))
+      .find((directory) => {
+        try {
+          return statSync(join(directory, 'package.json')).isFile();
+        } catch {
+          return false;
+        }
+      });
+    if (packageDirectory === undefined) return undefined;
+    const { version } = JSON.parse(readFileSync(join(packageDirectory, 'package.json'), 'utf8')) as { version?: unknown };
+    const entry = realpathSync(join(packageDirectory, banner[3]!));
+    if (version !== banner[2] || statSync(entry).size !== Number(banner[4])) return undefined;
+    const loaded = require.cache[entry];
+    if (loaded !== undefined) return loaded.exports;
+    const module = new Module(entry);
+    module.filename = entry;
+    module.paths = (Module as unknown as { _nodeModulePaths(directory: string): string[] })._nodeModulePaths(dirname(entry));
+    require.cache[entry] = module;
+    try {
+      runCached(file, source, module, entry, Module.createRequire(entry));
+    } catch (error) {
+      delete require.cache[entry];
+      throw error;
+    }
+    module.loaded = true;
+    return module.exports;
+  } catch {
+    // The package's own loader reports whatever this met.
+    return undefined;
+  }
+}
+
 // Code compiled from a cache cannot call `import()` on Node 20, so the bundle loads an ES module
 // file named at run time (a key provider, a page-log store) through this module's own.
 (globalThis as Record<symbol, unknown>)[IMPORT_MODULE_HOOK] = (specifier: string) => import(specifier);
-// esbuild writes the bundle as ASCII (its default charset), so latin1 reads it exactly, and faster.
-const script = new Script(Module.wrap(readFileSync(bundle, 'latin1')), { filename: bundle, cachedData });
-if (cachedData === undefined || script.cachedDataRejected === true) setTimeout(() => writeCache(script, identity), CACHE_AFTER_MS).unref();
-const serverModule = { exports: {} };
-(script.runInThisContext() as (...args: unknown[]) => void).call(serverModule.exports, serverModule.exports, Module.createRequire(bundle), serverModule, bundle, dirname(bundle));
+(globalThis as Record<symbol, unknown>)[BUNDLED_PACKAGE_HOOK] = loadBundledPackage;
+const bundle = join(__dirname, 'server.cjs');
+runCached(bundle, readFileSync(bundle, 'latin1'), { exports: {} }, bundle, Module.createRequire(bundle));

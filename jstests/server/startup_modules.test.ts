@@ -11,6 +11,7 @@ import { dir } from 'tmp-promise';
 import { builtPaths } from '../libs/index.js';
 
 const serverBundle = join(dirname(builtPaths.mongodShim), 'server.cjs');
+const lmdbBundle = join(dirname(builtPaths.mongodShim), 'lmdb.cjs');
 const projectRoot = resolve(dirname(builtPaths.mongodShim), '..', '..');
 
 /** A running server whose V8 coverage is written when it exits. */
@@ -83,6 +84,9 @@ function ranAmong(ran: string[], parts: string[]): string[] {
   return ran.filter((entry) => parts.some((part) => entry.includes(part)));
 }
 
+/** lmdb's scripts: the build's bundle of it (`dist/server-shim/lmdb.cjs`) or the package's own. */
+const lmdbScripts = ['/server-shim/lmdb.cjs', '/node_modules/lmdb/'];
+
 /** What serving clients needs none of until a client asks for it. */
 const notNeededToServe = [
   'server-shim/query/', '/node_modules/re2js/', 'server-shim/modes/magic_restore', 'server-shim/modes/repair', 'server-shim/restore/',
@@ -101,7 +105,7 @@ function codeCacheAccepted(bundle: string, cacheFile: string): boolean {
 
 /**
  * Copies the built server (its launcher, `main.js` linked to `main.cjs` as the build does, and
- * the bundle) into `directory`, beside a link to the project's packages; returns the copy's
+ * the bundles) into `directory`, beside a link to the project's packages; returns the copy's
  * `server-shim` directory.
  */
 function copyOfServer(directory: string): string {
@@ -109,7 +113,7 @@ function copyOfServer(directory: string): string {
   mkdirSync(shimDirectory);
   symlinkSync(join(projectRoot, 'node_modules'), join(directory, 'node_modules'));
   writeFileSync(join(directory, 'package.json'), JSON.stringify({ type: 'module' }));
-  for (const file of ['main.cjs', 'server.cjs']) copyFileSync(join(dirname(serverBundle), file), join(shimDirectory, file));
+  for (const file of ['main.cjs', 'server.cjs', 'lmdb.cjs']) copyFileSync(join(dirname(serverBundle), file), join(shimDirectory, file));
   symlinkSync('main.cjs', join(shimDirectory, 'main.js'));
   return shimDirectory;
 }
@@ -128,7 +132,8 @@ describe('mongod-shim: start-up loads only what the mode needs', () => {
     await server.client.db('trace').collection<{ _id: number; name: string }>('items').insertMany([{ _id: 1, name: 'one' }, { _id: 2, name: 'two' }]);
     const ran = await server.stop();
     expect(ranAmong(ran, ['server-shim/storage/storage.ts', 'server-shim/commands/insert.ts'])).to.have.length(2);
-    expect(ranAmong(ran, ['/node_modules/lmdb/', ...notNeededToServe])).to.deep.equal([]);
+    expect(ranAmong(ran, lmdbScripts)).to.deep.equal([]);
+    expect(ranAmong(ran, notNeededToServe)).to.deep.equal([]);
   });
 
   it('loads the query engine, with re2js, for the first query that needs it, and still no lmdb in local mode', async () => {
@@ -138,14 +143,15 @@ describe('mongod-shim: start-up loads only what the mode needs', () => {
     expect(await items.find({ name: { $regex: '^t' } }).toArray()).to.deep.equal([{ _id: 2, name: 'two' }]);
     const ran = await server.stop();
     expect(ranAmong(ran, ['server-shim/query/matcher.ts', '/node_modules/re2js/'])).to.have.length(2);
-    expect(ranAmong(ran, ['/node_modules/lmdb/'])).to.deep.equal([]);
+    expect(ranAmong(ran, lmdbScripts)).to.deep.equal([]);
   });
 
-  it('disaggregated mode loads lmdb for its page log, and still none of the rest', async () => {
+  it('disaggregated mode loads lmdb for its page log, from the build\'s bundle of it, and still none of the rest', async () => {
     const server = await startServer('disagg');
     await server.client.db('trace').collection<{ _id: number }>('items').insertOne({ _id: 1 });
     const ran = await server.stop();
-    expect(ranAmong(ran, ['/node_modules/lmdb/'])).to.not.deep.equal([]);
+    expect(ranAmong(ran, ['/server-shim/lmdb.cjs'])).to.have.length(1);
+    expect(ranAmong(ran, ['/node_modules/lmdb/', '/node_modules/msgpackr/'])).to.deep.equal([]);
     expect(ranAmong(ran, notNeededToServe)).to.deep.equal([]);
   });
 });
@@ -157,9 +163,11 @@ describe('mongod-shim: the code cache of its bundle', () => {
     expect(readlinkSync(builtPaths.mongodShim)).to.equal('main.cjs');
   });
 
-  it('reads a bundle that is pure ASCII, as the launcher assumes when it reads it as latin1', () => {
-    const bytes = readFileSync(serverBundle);
-    expect(bytes.findIndex((byte) => byte >= 0x80)).to.equal(-1);
+  it('reads bundles that are pure ASCII, as the launcher assumes when it reads them as latin1', () => {
+    for (const file of [serverBundle, lmdbBundle]) {
+      const bytes = readFileSync(file);
+      expect(bytes.findIndex((byte) => byte >= 0x80), file).to.equal(-1);
+    }
   });
 
   it('is written by a server that has run a while, for the bundle as built, and V8 accepts it', async () => {
@@ -213,6 +221,55 @@ describe('mongod-shim: the code cache of its bundle', () => {
         } finally {
           await server.stop();
         }
+      }
+    } finally {
+      await copy.cleanup();
+    }
+  });
+
+  it('writes a code cache for its bundle of lmdb that V8 accepts, and starts from a damaged one', async () => {
+    const copy = await dir({ prefix: 'jstest-lmdb-bundle-', unsafeCleanup: true });
+    try {
+      const shimDirectory = copyOfServer(copy.path);
+      const bundle = join(shimDirectory, 'lmdb.cjs');
+      const cacheFile = `${bundle}.cache`;
+      for (const damage of [undefined, (cache: Buffer) => Buffer.concat([cache.subarray(0, 16), Buffer.alloc(4096, 0x5a)])]) {
+        if (damage !== undefined) writeFileSync(cacheFile, damage(readFileSync(cacheFile)));
+        const server = await startServer('disagg', join(shimDirectory, 'main.js'), damage !== undefined);
+        try {
+          await server.client.db('trace').collection<{ _id: number }>('items').insertOne({ _id: 1 });
+          expect(await eventually(() => codeCacheAccepted(bundle, cacheFile), 10_000)).to.equal(true);
+        } finally {
+          const ran = await server.stop();
+          if (damage !== undefined) expect(ranAmong(ran, lmdbScripts)).to.deep.equal([pathToFileURL(bundle).href]);
+        }
+      }
+    } finally {
+      await copy.cleanup();
+    }
+  });
+
+  it('loads lmdb from its package when the bundle was built from another lmdb, and serves', async () => {
+    const copy = await dir({ prefix: 'jstest-lmdb-bundle-', unsafeCleanup: true });
+    try {
+      const shimDirectory = copyOfServer(copy.path);
+      const bundle = join(shimDirectory, 'lmdb.cjs');
+      const source = readFileSync(bundle, 'latin1');
+      const banner = /^\/\/ bundled lmdb (\S+) (\S+) (\d+)\n/.exec(source)!;
+      expect(banner, 'the bundle names what it was built from').to.not.equal(null);
+      const others = [
+        `// bundled lmdb 0.0.1 ${banner[2]} ${banner[3]}\n`,
+        `// bundled lmdb ${banner[1]} ${banner[2]} ${Number(banner[3]) + 1}\n`,
+      ];
+      for (const other of others) {
+        writeFileSync(bundle, other + source.slice(banner[0].length), 'latin1');
+        const server = await startServer('disagg', join(shimDirectory, 'main.js'));
+        const items = server.client.db('trace').collection<{ _id: number }>('items');
+        await items.insertOne({ _id: 1 });
+        expect(await items.findOne({ _id: 1 }), other).to.deep.equal({ _id: 1 });
+        const ran = await server.stop();
+        expect(ranAmong(ran, ['/server-shim/lmdb.cjs']), other).to.deep.equal([]);
+        expect(ranAmong(ran, ['/node_modules/lmdb/']), other).to.have.length(1);
       }
     } finally {
       await copy.cleanup();
