@@ -98,7 +98,7 @@ function codeCacheAccepted(bundle: string, cacheFile: string): boolean {
   if (!existsSync(cacheFile)) return false;
   const cache = readFileSync(cacheFile);
   const stats = statSync(bundle);
-  if (cache.readDoubleLE(0) !== stats.size || cache.readDoubleLE(8) !== stats.mtimeMs) return false;
+  if (cache.length < 16 || cache.readDoubleLE(0) !== stats.size || cache.readDoubleLE(8) !== stats.mtimeMs) return false;
   const script = new Script(Module.wrap(readFileSync(bundle, 'latin1')), { filename: bundle, cachedData: cache.subarray(16) });
   return script.cachedDataRejected === false;
 }
@@ -211,7 +211,13 @@ describe('mongod-shim: the code cache of its bundle', () => {
       const header = Buffer.alloc(16);
       header.writeDoubleLE(stats.size, 0);
       header.writeDoubleLE(stats.mtimeMs, 8);
-      const damaged = [Buffer.concat([header, Buffer.alloc(4096, 0x5a)]), Buffer.concat([Buffer.alloc(16), readFileSync(`${serverBundle}.cache`).subarray(16)])];
+      const damaged = [
+        Buffer.concat([header, Buffer.alloc(4096, 0x5a)]),
+        Buffer.concat([Buffer.alloc(16), readFileSync(`${serverBundle}.cache`).subarray(16)]),
+        // Cut short, and larger than the bundle (the launcher reads both into one buffer).
+        header.subarray(0, 8),
+        Buffer.concat([header, Buffer.alloc(2 * stats.size, 0x5a)]),
+      ];
       for (const cache of damaged) {
         writeFileSync(cacheFile, cache);
         const server = await startServer('local', join(shimDirectory, 'main.js'), false);
