@@ -34,7 +34,9 @@ buildSync({
   platform: 'node',
   format: 'cjs',
   external: ['msgpackr-extract'],
-  banner: { js: `// bundled lmdb ${version} ${relative(packageDirectory, entry).replaceAll('\\', '/')} ${statSync(entry).size}` },
+  // Node's CommonJS wrapper, written around the bundle as around the server's (see main.cts).
+  banner: { js: `// bundled lmdb ${version} ${relative(packageDirectory, entry).replaceAll('\\', '/')} ${statSync(entry).size}\n(function (exports, require, module, __filename, __dirname) {` },
+  footer: { js: '});' },
   sourcemap: true,
   outfile: join(outputDirectory, 'lmdb.cjs'),
   logLevel: 'warning',

@@ -105,13 +105,26 @@ function writeCache(cacheFile: string, script: Script, identity: Buffer): void {
   }
 }
 
+/** The start of Node's CommonJS wrapper (`Module.wrap`). */
+const WRAPPER_START = '(function (exports, require, module, __filename, __dirname) {';
+
+/**
+ * `source` as a function expression of Node's CommonJS wrapper. The build writes its bundles
+ * that way (after a first comment line, for a package bundle): wrapping a megabyte of source
+ * at run time makes a string that V8 copies whole before it compiles or runs it.
+ */
+function wrapped(source: string): string {
+  const start = source.startsWith('//') ? source.indexOf('\n') + 1 : 0;
+  return source.startsWith(WRAPPER_START, start) ? source : Module.wrap(source);
+}
+
 /**
  * Runs the script read from `file` through its code cache as the module `module` named
  * `filename`; the cache is written once the server has run a while when there was none V8
  * accepted.
  */
 function runCached(file: string, { source, identity, cachedData }: ScriptFile, module: { exports: unknown }, filename: string, require: NodeJS.Require): void {
-  const script = new Script(Module.wrap(source), { filename: file, cachedData });
+  const script = new Script(wrapped(source), { filename: file, cachedData });
   if (cachedData === undefined || script.cachedDataRejected === true) setTimeout(() => writeCache(`${file}.cache`, script, identity), CACHE_AFTER_MS).unref();
   (script.runInThisContext() as (...args: unknown[]) => void).call(module.exports, module.exports, require, module, filename, dirname(filename));
 }

@@ -2,7 +2,6 @@ import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import Module from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Script } from 'node:vm';
@@ -99,7 +98,8 @@ function codeCacheAccepted(bundle: string, cacheFile: string): boolean {
   const cache = readFileSync(cacheFile);
   const stats = statSync(bundle);
   if (cache.length < 16 || cache.readDoubleLE(0) !== stats.size || cache.readDoubleLE(8) !== stats.mtimeMs) return false;
-  const script = new Script(Module.wrap(readFileSync(bundle, 'latin1')), { filename: bundle, cachedData: cache.subarray(16) });
+  // The build writes its bundles wrapped as CommonJS modules already (see server-shim/main.cts).
+  const script = new Script(readFileSync(bundle, 'latin1'), { filename: bundle, cachedData: cache.subarray(16) });
   return script.cachedDataRejected === false;
 }
 
