@@ -20,13 +20,13 @@ interface CoveredServer {
   stop(): Promise<string[]>;
 }
 
-async function startServer(storage: 'local' | 'disagg', entry = builtPaths.mongodShim, covered = true, extraArgs: string[] = []): Promise<CoveredServer> {
+async function startServer(storage: 'local' | 'disagg', entry = builtPaths.mongodShim, covered = true, extraArgs: string[] = [], env: Record<string, string> = {}): Promise<CoveredServer> {
   const run = await dir({ prefix: 'jstest-startup-', unsafeCleanup: true });
   const dbpath = join(run.path, 'db');
   const coverage = join(run.path, 'coverage');
   await mkdir(dbpath);
   const child: ChildProcess = spawn(process.execPath, [entry, '--dbpath', dbpath, '--port', '0', '--replSet', 'rs0', '--storage', storage, ...extraArgs], {
-    env: covered ? { ...process.env, NODE_V8_COVERAGE: coverage } : process.env,
+    env: { ...process.env, ...env, ...(covered ? { NODE_V8_COVERAGE: coverage } : {}) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let output = '';
@@ -144,6 +144,21 @@ describe('mongod-shim: start-up loads only what the mode needs', () => {
     const ran = await server.stop();
     expect(ranAmong(ran, ['server-shim/query/matcher.ts', '/node_modules/re2js/'])).to.have.length(2);
     expect(ranAmong(ran, lmdbScripts)).to.deep.equal([]);
+  });
+
+  it('loads the native package of @node-rs/crc32 for glibc Linux directly, and through the package\'s loader when NAPI_RS_NATIVE_LIBRARY_PATH names the addon', async function () {
+    const nativePackage = join(projectRoot, 'node_modules', '@node-rs', `crc32-linux-${process.arch}-gnu`);
+    if (process.platform !== 'linux' || !existsSync(nativePackage)) this.skip();
+    const loader = '/node_modules/@node-rs/crc32/index.js';
+    const direct = await startServer('local');
+    await direct.client.db('trace').collection<{ _id: number }>('items').insertOne({ _id: 1 });
+    expect(ranAmong(await direct.stop(), [loader])).to.deep.equal([]);
+    const addon = readdirSync(nativePackage).find((file) => file.endsWith('.node'))!;
+    const throughLoader = await startServer('local', builtPaths.mongodShim, true, [], { NAPI_RS_NATIVE_LIBRARY_PATH: join(nativePackage, addon) });
+    const items = throughLoader.client.db('trace').collection<{ _id: number }>('items');
+    await items.insertOne({ _id: 1 });
+    expect(await items.findOne({ _id: 1 })).to.deep.equal({ _id: 1 });
+    expect(ranAmong(await throughLoader.stop(), [loader])).to.have.length(1);
   });
 
   it('disaggregated mode loads lmdb for its page log, from the build\'s bundle of it, and still none of the rest', async () => {
