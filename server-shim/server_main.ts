@@ -1,6 +1,6 @@
 /**
  * mongod-shim's program: the entry of the server bundle (`dist/server-shim/server.cjs`) that
- * `main.ts` runs. `mongod-shim --dbpath DIR [--port N] [--replSet NAME] ...`; see `--help`.
+ * `main.cts` runs. `mongod-shim --dbpath DIR [--port N] [--replSet NAME] ...`; see `--help`.
  */
 import { ExitCode } from './lifecycle/index.js';
 import { LogComponent, LogId, processLogger } from './log/index.js';

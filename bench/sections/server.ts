@@ -74,11 +74,12 @@ export const serverSection: BenchSection = {
     for (let i = 0; i < spawns; i += 1) nodeTimes.push(await timeUntilReady(['-e', '0']));
     const nodeMillis = median(nodeTimes);
     rows.push({ section: 'server', figure: `node -e 0 (median of ${spawns})`, value: nodeMillis, unit: 'ms' });
-    // One server that runs long enough to write the bundle's code cache (see server-shim/main.ts),
-    // as any server that has run for a couple of seconds since the build has.
+    // One server that runs long enough to write the code caches of its bundles (see server-shim/main.cts),
+    // as any server that has run for a couple of seconds since the build has; in disaggregated mode,
+    // which runs the bundle of lmdb too.
     const warmDbpath = join(context.scratch, 'startup-warm');
     mkdirSync(warmDbpath);
-    await timeUntilReady([builtPaths.mongodShim, '--dbpath', warmDbpath, '--port', '0', '--replSet', 'rs0', '--storage', 'local'], '"Waiting for connections"', undefined, 2500);
+    await timeUntilReady([builtPaths.mongodShim, '--dbpath', warmDbpath, '--port', '0', '--replSet', 'rs0'], '"Waiting for connections"', undefined, 2500);
     for (const storage of ['disagg', 'local'] as const) {
       context.log(`start-up to the ready line, ${storage}, ${spawns} spawns`);
       const times: number[] = [];

@@ -1,8 +1,30 @@
 import { createRequire } from 'node:module';
 
-// Loaded with `require`: an ES import of this CommonJS package makes Node scan its 28 KB loader
-// for export names first, a measurable part of every tool's start-up.
-const { crc32c } = createRequire(import.meta.url)('@node-rs/crc32') as typeof import('@node-rs/crc32');
+type Crc32c = typeof import('@node-rs/crc32').crc32c;
+
+/**
+ * `@node-rs/crc32`'s `crc32c`. Loaded with `require`: an ES import of this CommonJS package makes
+ * Node scan its 28 KB loader for export names first, a measurable part of every tool's start-up.
+ * On Linux the native package npm installs for a glibc system is loaded directly: the package's
+ * loader first works out whether the C library is musl (reading `/usr/bin/ldd`), then tries a
+ * file of its own before that package, some milliseconds of every start-up. Anything else (no
+ * such package, one that does not load, another system, `NAPI_RS_*` settings the loader
+ * honours) goes through the loader.
+ */
+function loadCrc32c(): Crc32c {
+  const require = createRequire(import.meta.url);
+  if (process.platform === 'linux' && process.env.NAPI_RS_NATIVE_LIBRARY_PATH === undefined && process.env.NAPI_RS_ENFORCE_VERSION_CHECK === undefined) {
+    try {
+      const { crc32c } = require(`@node-rs/crc32-linux-${process.arch}-gnu`) as { crc32c?: Crc32c };
+      if (typeof crc32c === 'function') return crc32c;
+    } catch {
+      // Not installed, or not for this C library: the loader decides.
+    }
+  }
+  return (require('@node-rs/crc32') as typeof import('@node-rs/crc32')).crc32c;
+}
+
+const crc32c = loadCrc32c();
 
 /**
  * CRC-32C (Castagnoli) of `bytes`, as WiredTiger computes it: reflected polynomial 0x82F63B78,

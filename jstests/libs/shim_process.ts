@@ -52,7 +52,7 @@ export interface ShimExit {
 
 /**
  * Whether a log line reports an uncaught exception or an unhandled promise rejection (the
- * server's handlers in `server-shim/main.ts` and `run.ts` log both under id 23090).
+ * server's handlers in `server-shim/server_main.ts` and `run.ts` log both under id 23090).
  */
 export function isUncaughtErrorLine(line: LogLine | undefined): boolean {
   return line !== undefined && line.s === 'F' && (line.id === 23090 || line.msg === 'Uncaught exception' || line.msg === 'Unhandled promise rejection');

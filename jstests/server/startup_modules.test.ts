@@ -1,8 +1,7 @@
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import Module from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Script } from 'node:vm';
@@ -11,6 +10,7 @@ import { dir } from 'tmp-promise';
 import { builtPaths } from '../libs/index.js';
 
 const serverBundle = join(dirname(builtPaths.mongodShim), 'server.cjs');
+const lmdbBundle = join(dirname(builtPaths.mongodShim), 'lmdb.cjs');
 const projectRoot = resolve(dirname(builtPaths.mongodShim), '..', '..');
 
 /** A running server whose V8 coverage is written when it exits. */
@@ -20,13 +20,13 @@ interface CoveredServer {
   stop(): Promise<string[]>;
 }
 
-async function startServer(storage: 'local' | 'disagg', entry = builtPaths.mongodShim, covered = true, extraArgs: string[] = []): Promise<CoveredServer> {
+async function startServer(storage: 'local' | 'disagg', entry = builtPaths.mongodShim, covered = true, extraArgs: string[] = [], env: Record<string, string> = {}): Promise<CoveredServer> {
   const run = await dir({ prefix: 'jstest-startup-', unsafeCleanup: true });
   const dbpath = join(run.path, 'db');
   const coverage = join(run.path, 'coverage');
   await mkdir(dbpath);
   const child: ChildProcess = spawn(process.execPath, [entry, '--dbpath', dbpath, '--port', '0', '--replSet', 'rs0', '--storage', storage, ...extraArgs], {
-    env: covered ? { ...process.env, NODE_V8_COVERAGE: coverage } : process.env,
+    env: { ...process.env, ...env, ...(covered ? { NODE_V8_COVERAGE: coverage } : {}) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let output = '';
@@ -83,6 +83,9 @@ function ranAmong(ran: string[], parts: string[]): string[] {
   return ran.filter((entry) => parts.some((part) => entry.includes(part)));
 }
 
+/** lmdb's scripts: the build's bundle of it (`dist/server-shim/lmdb.cjs`) or the package's own. */
+const lmdbScripts = ['/server-shim/lmdb.cjs', '/node_modules/lmdb/'];
+
 /** What serving clients needs none of until a client asks for it. */
 const notNeededToServe = [
   'server-shim/query/', '/node_modules/re2js/', 'server-shim/modes/magic_restore', 'server-shim/modes/repair', 'server-shim/restore/',
@@ -94,9 +97,25 @@ function codeCacheAccepted(bundle: string, cacheFile: string): boolean {
   if (!existsSync(cacheFile)) return false;
   const cache = readFileSync(cacheFile);
   const stats = statSync(bundle);
-  if (cache.readDoubleLE(0) !== stats.size || cache.readDoubleLE(8) !== stats.mtimeMs) return false;
-  const script = new Script(Module.wrap(readFileSync(bundle, 'latin1')), { filename: bundle, cachedData: cache.subarray(16) });
+  if (cache.length < 16 || cache.readDoubleLE(0) !== stats.size || cache.readDoubleLE(8) !== stats.mtimeMs) return false;
+  // The build writes its bundles wrapped as CommonJS modules already (see server-shim/main.cts).
+  const script = new Script(readFileSync(bundle, 'latin1'), { filename: bundle, cachedData: cache.subarray(16) });
   return script.cachedDataRejected === false;
+}
+
+/**
+ * Copies the built server (its launcher, `main.js` linked to `main.cjs` as the build does, and
+ * the bundles) into `directory`, beside a link to the project's packages; returns the copy's
+ * `server-shim` directory.
+ */
+function copyOfServer(directory: string): string {
+  const shimDirectory = join(directory, 'server-shim');
+  mkdirSync(shimDirectory);
+  symlinkSync(join(projectRoot, 'node_modules'), join(directory, 'node_modules'));
+  writeFileSync(join(directory, 'package.json'), JSON.stringify({ type: 'module' }));
+  for (const file of ['main.cjs', 'server.cjs', 'lmdb.cjs']) copyFileSync(join(dirname(serverBundle), file), join(shimDirectory, file));
+  symlinkSync('main.cjs', join(shimDirectory, 'main.js'));
+  return shimDirectory;
 }
 
 /** Waits until `check` holds, for at most `ms`. */
@@ -113,7 +132,8 @@ describe('mongod-shim: start-up loads only what the mode needs', () => {
     await server.client.db('trace').collection<{ _id: number; name: string }>('items').insertMany([{ _id: 1, name: 'one' }, { _id: 2, name: 'two' }]);
     const ran = await server.stop();
     expect(ranAmong(ran, ['server-shim/storage/storage.ts', 'server-shim/commands/insert.ts'])).to.have.length(2);
-    expect(ranAmong(ran, ['/node_modules/lmdb/', ...notNeededToServe])).to.deep.equal([]);
+    expect(ranAmong(ran, lmdbScripts)).to.deep.equal([]);
+    expect(ranAmong(ran, notNeededToServe)).to.deep.equal([]);
   });
 
   it('loads the query engine, with re2js, for the first query that needs it, and still no lmdb in local mode', async () => {
@@ -123,22 +143,46 @@ describe('mongod-shim: start-up loads only what the mode needs', () => {
     expect(await items.find({ name: { $regex: '^t' } }).toArray()).to.deep.equal([{ _id: 2, name: 'two' }]);
     const ran = await server.stop();
     expect(ranAmong(ran, ['server-shim/query/matcher.ts', '/node_modules/re2js/'])).to.have.length(2);
-    expect(ranAmong(ran, ['/node_modules/lmdb/'])).to.deep.equal([]);
+    expect(ranAmong(ran, lmdbScripts)).to.deep.equal([]);
   });
 
-  it('disaggregated mode loads lmdb for its page log, and still none of the rest', async () => {
+  it('loads the native package of @node-rs/crc32 for glibc Linux directly, and through the package\'s loader when NAPI_RS_NATIVE_LIBRARY_PATH names the addon', async function () {
+    const nativePackage = join(projectRoot, 'node_modules', '@node-rs', `crc32-linux-${process.arch}-gnu`);
+    if (process.platform !== 'linux' || !existsSync(nativePackage)) this.skip();
+    const loader = '/node_modules/@node-rs/crc32/index.js';
+    const direct = await startServer('local');
+    await direct.client.db('trace').collection<{ _id: number }>('items').insertOne({ _id: 1 });
+    expect(ranAmong(await direct.stop(), [loader])).to.deep.equal([]);
+    const addon = readdirSync(nativePackage).find((file) => file.endsWith('.node'))!;
+    const throughLoader = await startServer('local', builtPaths.mongodShim, true, [], { NAPI_RS_NATIVE_LIBRARY_PATH: join(nativePackage, addon) });
+    const items = throughLoader.client.db('trace').collection<{ _id: number }>('items');
+    await items.insertOne({ _id: 1 });
+    expect(await items.findOne({ _id: 1 })).to.deep.equal({ _id: 1 });
+    expect(ranAmong(await throughLoader.stop(), [loader])).to.have.length(1);
+  });
+
+  it('disaggregated mode loads lmdb for its page log, from the build\'s bundle of it, and still none of the rest', async () => {
     const server = await startServer('disagg');
     await server.client.db('trace').collection<{ _id: number }>('items').insertOne({ _id: 1 });
     const ran = await server.stop();
-    expect(ranAmong(ran, ['/node_modules/lmdb/'])).to.not.deep.equal([]);
+    expect(ranAmong(ran, ['/server-shim/lmdb.cjs'])).to.have.length(1);
+    expect(ranAmong(ran, ['/node_modules/lmdb/', '/node_modules/msgpackr/'])).to.deep.equal([]);
     expect(ranAmong(ran, notNeededToServe)).to.deep.equal([]);
   });
 });
 
 describe('mongod-shim: the code cache of its bundle', () => {
-  it('reads a bundle that is pure ASCII, as the launcher assumes when it reads it as latin1', () => {
-    const bytes = readFileSync(serverBundle);
-    expect(bytes.findIndex((byte) => byte >= 0x80)).to.equal(-1);
+  it('runs as a CommonJS program: main.js links to the launcher main.cjs', () => {
+    // Node picks the loader by the name of the file a link names, and a CommonJS program starts
+    // without Node's ES module loader.
+    expect(readlinkSync(builtPaths.mongodShim)).to.equal('main.cjs');
+  });
+
+  it('reads bundles that are pure ASCII, as the launcher assumes when it reads them as latin1', () => {
+    for (const file of [serverBundle, lmdbBundle]) {
+      const bytes = readFileSync(file);
+      expect(bytes.findIndex((byte) => byte >= 0x80), file).to.equal(-1);
+    }
   });
 
   it('is written by a server that has run a while, for the bundle as built, and V8 accepts it', async () => {
@@ -171,24 +215,24 @@ describe('mongod-shim: the code cache of its bundle', () => {
   });
 
   it('starts from a cache V8 refuses, or one made for another build, and writes a good one in its place', async () => {
-    // A copy of the built server (the launcher, the bundle, and the one engine module the launcher
-    // imports) in its own directory, so that its cache can be damaged.
+    // A copy of the built server (the launcher and the bundle) in its own directory, so that its
+    // cache can be damaged.
     const copy = await dir({ prefix: 'jstest-code-cache-', unsafeCleanup: true });
     try {
-      const shimDirectory = join(copy.path, 'server-shim');
-      mkdirSync(shimDirectory);
-      symlinkSync(join(projectRoot, 'node_modules'), join(copy.path, 'node_modules'));
-      writeFileSync(join(copy.path, 'package.json'), JSON.stringify({ type: 'module' }));
-      for (const file of ['main.js', 'server.cjs']) copyFileSync(join(dirname(serverBundle), file), join(shimDirectory, file));
-      mkdirSync(join(copy.path, 'engine'));
-      copyFileSync(join(projectRoot, 'dist', 'engine', 'module_files.js'), join(copy.path, 'engine', 'module_files.js'));
+      const shimDirectory = copyOfServer(copy.path);
       const bundle = join(shimDirectory, 'server.cjs');
       const cacheFile = `${bundle}.cache`;
       const stats = statSync(bundle);
       const header = Buffer.alloc(16);
       header.writeDoubleLE(stats.size, 0);
       header.writeDoubleLE(stats.mtimeMs, 8);
-      const damaged = [Buffer.concat([header, Buffer.alloc(4096, 0x5a)]), Buffer.concat([Buffer.alloc(16), readFileSync(`${serverBundle}.cache`).subarray(16)])];
+      const damaged = [
+        Buffer.concat([header, Buffer.alloc(4096, 0x5a)]),
+        Buffer.concat([Buffer.alloc(16), readFileSync(`${serverBundle}.cache`).subarray(16)]),
+        // Cut short, and larger than the bundle (the launcher reads both into one buffer).
+        header.subarray(0, 8),
+        Buffer.concat([header, Buffer.alloc(2 * stats.size, 0x5a)]),
+      ];
       for (const cache of damaged) {
         writeFileSync(cacheFile, cache);
         const server = await startServer('local', join(shimDirectory, 'main.js'), false);
@@ -198,6 +242,55 @@ describe('mongod-shim: the code cache of its bundle', () => {
         } finally {
           await server.stop();
         }
+      }
+    } finally {
+      await copy.cleanup();
+    }
+  });
+
+  it('writes a code cache for its bundle of lmdb that V8 accepts, and starts from a damaged one', async () => {
+    const copy = await dir({ prefix: 'jstest-lmdb-bundle-', unsafeCleanup: true });
+    try {
+      const shimDirectory = copyOfServer(copy.path);
+      const bundle = join(shimDirectory, 'lmdb.cjs');
+      const cacheFile = `${bundle}.cache`;
+      for (const damage of [undefined, (cache: Buffer) => Buffer.concat([cache.subarray(0, 16), Buffer.alloc(4096, 0x5a)])]) {
+        if (damage !== undefined) writeFileSync(cacheFile, damage(readFileSync(cacheFile)));
+        const server = await startServer('disagg', join(shimDirectory, 'main.js'), damage !== undefined);
+        try {
+          await server.client.db('trace').collection<{ _id: number }>('items').insertOne({ _id: 1 });
+          expect(await eventually(() => codeCacheAccepted(bundle, cacheFile), 10_000)).to.equal(true);
+        } finally {
+          const ran = await server.stop();
+          if (damage !== undefined) expect(ranAmong(ran, lmdbScripts)).to.deep.equal([pathToFileURL(bundle).href]);
+        }
+      }
+    } finally {
+      await copy.cleanup();
+    }
+  });
+
+  it('loads lmdb from its package when the bundle was built from another lmdb, and serves', async () => {
+    const copy = await dir({ prefix: 'jstest-lmdb-bundle-', unsafeCleanup: true });
+    try {
+      const shimDirectory = copyOfServer(copy.path);
+      const bundle = join(shimDirectory, 'lmdb.cjs');
+      const source = readFileSync(bundle, 'latin1');
+      const banner = /^\/\/ bundled lmdb (\S+) (\S+) (\d+)\n/.exec(source)!;
+      expect(banner, 'the bundle names what it was built from').to.not.equal(null);
+      const others = [
+        `// bundled lmdb 0.0.1 ${banner[2]} ${banner[3]}\n`,
+        `// bundled lmdb ${banner[1]} ${banner[2]} ${Number(banner[3]) + 1}\n`,
+      ];
+      for (const other of others) {
+        writeFileSync(bundle, other + source.slice(banner[0].length), 'latin1');
+        const server = await startServer('disagg', join(shimDirectory, 'main.js'));
+        const items = server.client.db('trace').collection<{ _id: number }>('items');
+        await items.insertOne({ _id: 1 });
+        expect(await items.findOne({ _id: 1 }), other).to.deep.equal({ _id: 1 });
+        const ran = await server.stop();
+        expect(ranAmong(ran, ['/server-shim/lmdb.cjs']), other).to.deep.equal([]);
+        expect(ranAmong(ran, ['/node_modules/lmdb/']), other).to.have.length(1);
       }
     } finally {
       await copy.cleanup();

@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Database, RootDatabase } from 'lmdb';
 import { ErrorCode, PageLogError } from '../../errors.js';
+import { loadBundledPackage } from '../../module_files.js';
 import { leasedCheckpoints, type NodeRecords, type NodeRecordUpdate, type TermRecord } from '../nodes.js';
 import {
   FORMAT_KEY,
@@ -108,8 +109,9 @@ export async function openLmdbStore(path: string, options: StoreOpenOptions & { 
     }
   }
   // Imported here, not at the top: a home in local mode never opens a page log, and loading
-  // lmdb (its native addon and encoders) is a large part of a process's start-up.
-  const { open } = await import('lmdb');
+  // lmdb (its native addon and encoders) is a large part of a process's start-up. The server
+  // runs it from the build's bundle of it when that matches the package installed.
+  const { open } = (loadBundledPackage('lmdb') as typeof import('lmdb') | undefined) ?? await import('lmdb');
   let root: RootDatabase<Buffer, Buffer>;
   try {
     root = open<Buffer, Buffer>({

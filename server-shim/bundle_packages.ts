@@ -1,0 +1,43 @@
+/**
+ * `npm run bundle` (after `tsc`): writes `dist/server-shim/lmdb.cjs`, the installed `lmdb`'s
+ * CommonJS build with the JavaScript packages it loads (msgpackr, ordered-binary,
+ * weak-lru-cache, its prebuild finder...) in one file, which the server's launcher
+ * (`main.cts`) runs through a code cache instead of resolving, reading and compiling some
+ * fifteen files of `node_modules`: that was most of what opening a page log cost a server's
+ * start-up. `msgpackr-extract`, an optional native addon with a finder of its own, stays a
+ * package.
+ *
+ * The bundle's first line names what it was built from: `// bundled lmdb VERSION ENTRY SIZE`
+ * (the package's version, its CommonJS entry within the package, that file's size). The
+ * launcher runs the bundle only when the installed package matches, with `__filename` set to
+ * that entry, so that lmdb finds its native addon in its package as it does when loaded
+ * from there; otherwise the server loads the package itself.
+ */
+import { buildSync } from 'esbuild';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const outputDirectory = dirname(fileURLToPath(import.meta.url));
+const projectRoot = join(outputDirectory, '..', '..');
+
+const require = createRequire(join(projectRoot, 'package.json'));
+const entry = require.resolve('lmdb');
+// Where the launcher looks for the package too: the first `node_modules/lmdb` up from here.
+const packageDirectory = realpathSync(require.resolve.paths('lmdb')!.map((directory) => join(directory, 'lmdb')).find((directory) => existsSync(join(directory, 'package.json')))!);
+const { version } = JSON.parse(readFileSync(join(packageDirectory, 'package.json'), 'utf8')) as { version: string };
+
+buildSync({
+  entryPoints: [entry],
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  external: ['msgpackr-extract'],
+  // Node's CommonJS wrapper, written around the bundle as around the server's (see main.cts).
+  banner: { js: `// bundled lmdb ${version} ${relative(packageDirectory, entry).replaceAll('\\', '/')} ${statSync(entry).size}\n(function (exports, require, module, __filename, __dirname) {` },
+  footer: { js: '});' },
+  sourcemap: true,
+  outfile: join(outputDirectory, 'lmdb.cjs'),
+  logLevel: 'warning',
+});
