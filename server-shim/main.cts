@@ -73,6 +73,8 @@ function readScript(file: string): ScriptFile {
     } catch {
       // No cache yet, or none readable: compiled afresh.
     }
+    // A cache is a fraction of its script's size: one far larger is not one, and is not read.
+    if (cacheSize > HEADER_BYTES + 4 * stats.size) cacheSize = 0;
     const buffer = Buffer.allocUnsafeSlow(Math.max(stats.size, cacheSize));
     if (!readFully(fd, buffer, stats.size)) throw new Error(`${file} changed while it was read`);
     const source = buffer.toString('latin1', 0, stats.size);

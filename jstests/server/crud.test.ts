@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { Long, MongoBulkWriteError, MongoServerError, ObjectId, type Db, type Document } from 'mongodb';
+import { DBRef, Long, MongoBulkWriteError, MongoServerError, ObjectId, type Db, type Document } from 'mongodb';
 import { shimsPerSuite, type ShimProcess } from '../libs/index.js';
 
 describe('mongod-shim: handshake and CRUD through the official driver', function () {
@@ -64,6 +64,22 @@ describe('mongod-shim: handshake and CRUD through the official driver', function
       expect(writeErrors.map((error) => ({ index: error.index, code: error.code, errmsg: error.errmsg }))).to.deep.equal([{ index: 1, code: 53, errmsg: message }]);
       expect(await findById('before')).to.have.length(1);
       await db.command({ delete: 'typed_ids', deletes: [{ q: { _id: 'before' }, limit: 1 }] });
+    }
+  });
+
+  it('stores a document shaped like a DBRef by its _id, whether its group of inserts succeeds or is retried one by one', async () => {
+    const refs = db.collection<{ _id: number | ObjectId; $ref?: string; $id?: number }>('dbref_shaped');
+    const alone = new ObjectId();
+    const retried = new ObjectId();
+    await refs.insertMany([{ _id: alone, $ref: 'other', $id: 1 }]);
+    // The duplicate fails the group: each of its documents is then inserted alone.
+    const failure = await refs.insertMany([{ _id: 1 }, { _id: 1 }, { _id: retried, $ref: 'other', $id: 2 }], { ordered: false }).catch((error: unknown) => error);
+    expect([(failure as MongoBulkWriteError).writeErrors].flat().map((error) => [error.index, error.code])).to.deep.equal([[1, 11000]]);
+    for (const [_id, $id] of [[alone, 1], [retried, 2]] as const) {
+      const byKey = (await db.command({ find: 'dbref_shaped', filter: { _id } })).cursor.firstBatch as Document[];
+      expect(byKey, _id.toHexString()).to.have.length(1);
+      // The driver decodes it into a DBRef, as bson does any document shaped like one.
+      expect(byKey[0]).to.be.instanceOf(DBRef).and.deep.include({ collection: 'other', oid: $id });
     }
   });
 

@@ -18,13 +18,16 @@ function opMsg(body: Record<string, unknown>): Buffer {
   return message(2013, Buffer.concat([Buffer.alloc(4), Buffer.from([0]), Buffer.from(BSON.serialize(body))]));
 }
 
-/** An OP_MSG with a body and one document sequence (section kind 1) of documents or their bytes. */
-function opMsgWithSequence(body: Record<string, unknown>, identifier: string, documents: (Record<string, unknown> | Buffer)[]): Buffer {
-  const name = Buffer.from(identifier + '\0');
-  const encoded = documents.map((document) => (Buffer.isBuffer(document) ? document : Buffer.from(BSON.serialize(document))));
-  const size = Buffer.alloc(4);
-  size.writeInt32LE(4 + name.length + encoded.reduce((total, part) => total + part.length, 0));
-  return message(2013, Buffer.concat([Buffer.alloc(4), Buffer.from([0]), Buffer.from(BSON.serialize(body)), Buffer.from([1]), size, name, ...encoded]));
+/** An OP_MSG with a body and document sequences (section kind 1), by identifier, of documents or their bytes. */
+function opMsgWithSequences(body: Record<string, unknown>, sequences: Record<string, (Record<string, unknown> | Buffer)[]>): Buffer {
+  const sections = Object.entries(sequences).map(([identifier, documents]) => {
+    const name = Buffer.from(identifier + '\0');
+    const encoded = documents.map((document) => (Buffer.isBuffer(document) ? document : Buffer.from(BSON.serialize(document))));
+    const size = Buffer.alloc(4);
+    size.writeInt32LE(4 + name.length + encoded.reduce((total, part) => total + part.length, 0));
+    return Buffer.concat([Buffer.from([1]), size, name, ...encoded]);
+  });
+  return message(2013, Buffer.concat([Buffer.alloc(4), Buffer.from([0]), Buffer.from(BSON.serialize(body)), ...sections]));
 }
 
 /** Sets the checksumPresent flag and appends the CRC-32C (optionally a wrong one). */
@@ -100,9 +103,15 @@ describe('mongod-shim: malformed wire input closes only that connection', functi
   });
 
   it('merges a document sequence (section kind 1) into the command', async () => {
-    const exchange = await sendRaw(shim.port, opMsgWithSequence({ insert: 'sequenced', $db: 'wire' }, 'documents', [{ _id: 1 }, { _id: 2 }, { _id: 3 }]), 1000);
+    const exchange = await sendRaw(shim.port, opMsgWithSequences({ insert: 'sequenced', $db: 'wire' }, { documents: [{ _id: 1 }, { _id: 2 }, { _id: 3 }] }), 1000);
     expect(firstReply(exchange.received)).to.deep.include({ n: 3, ok: 1 });
     expect(await db.collection('sequenced').countDocuments()).to.equal(3);
+  });
+
+  it('refuses an insert with a document sequence it does not know as an unknown field (40415)', async () => {
+    const exchange = await sendRaw(shim.port, opMsgWithSequences({ insert: 'unknown_sequence', $db: 'wire' }, { documents: [{ _id: 1 }], bogus: [{ x: 1 }] }), 1000);
+    expect(firstReply(exchange.received)).to.deep.include({ ok: 0, code: 40415, errmsg: "BSON field 'insert.bogus' is an unknown field." });
+    expect(await db.collection('unknown_sequence').countDocuments()).to.equal(0);
   });
 
   it('stores each document of an insert sequence as it arrived: _id moved first, a BSON undefined kept, a repeated name as decoded', async () => {
@@ -113,7 +122,7 @@ describe('mongod-shim: malformed wire input closes only that connection', functi
     // {_id: 2, v: 1, _id: 3}: a name twice; decoded, the last one stays, and the key is that one's.
     const repeated = Buffer.concat([Buffer.alloc(4), Buffer.from([0x10, 0x5f, 0x69, 0x64, 0, 2, 0, 0, 0, 0x10, 0x76, 0, 1, 0, 0, 0, 0x10, 0x5f, 0x69, 0x64, 0, 3, 0, 0, 0, 0])]);
     repeated.writeInt32LE(repeated.length, 0);
-    const exchange = await sendRaw(shim.port, opMsgWithSequence({ insert: 'as_received', $db: 'wire' }, 'documents', [sent, repeated]), 1000);
+    const exchange = await sendRaw(shim.port, opMsgWithSequences({ insert: 'as_received', $db: 'wire' }, { documents: [sent, repeated] }), 1000);
     expect(firstReply(exchange.received)).to.deep.include({ n: 2, ok: 1 });
     const stored = await db.collection<{ _id: string | number }>('as_received').find({}).toArray();
     expect(stored.map((document) => Object.keys(document))).to.have.deep.members([['_id', 'a', 'u'], ['_id', 'v']]);

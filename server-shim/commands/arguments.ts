@@ -34,7 +34,8 @@ export const genericFields = new Set([
  * "BSON field 'find.foo' is an unknown field." (40415).
  */
 export function checkKnownFields(request: CommandRequest, known: readonly string[]): void {
-  for (const field of Object.keys(request.body)) {
+  // A document sequence kept as received is a field of the command too.
+  for (const field of request.sequences === undefined ? Object.keys(request.body) : [...Object.keys(request.body), ...request.sequences.keys()]) {
     if (field === request.name || genericFields.has(field) || known.includes(field)) continue;
     throw new CommandError(LocationCodes.UnknownField, `BSON field '${request.name}.${field}' is an unknown field.`);
   }

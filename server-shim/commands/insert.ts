@@ -1,5 +1,5 @@
 import { CommandError, ErrorCodes } from '../errors/index.js';
-import { decodeDocument, type Document } from '../values/index.js';
+import type { Document } from '../values/index.js';
 import { checkKnownFields, collectionNamespace, optionalBoolean, requiredArray } from './arguments.js';
 import { defineCommand } from './registry.js';
 import type { EncodedDocument } from '../storage/index.js';
@@ -55,8 +55,7 @@ export const insertCommand = defineCommand({
           }
           for (let index = group; index < groupEnd; index += 1) {
             try {
-              const { encoded } = prepare(index, entry.keyField);
-              storage.insertDocument(entry, decodeDocument(encoded), encoded);
+              storage.insertEncodedDocument(entry, prepare(index, entry.keyField));
               inserted += 1;
             } catch (error) {
               writeErrors.push(writeError(index, error));

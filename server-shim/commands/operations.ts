@@ -22,20 +22,26 @@ const maximumShownCommandBytes = 1024;
  */
 function shownCommand(request: CommandRequest): Document {
   let body = request.body;
+  let shownInPart = false;
   if (request.sequences !== undefined) {
     body = { ...body };
     for (const [identifier, sequence] of request.sequences) {
       const documents: Document[] = [];
-      let bytes = 0;
-      for (let index = 0; index < sequence.length && bytes <= maximumShownCommandBytes; index++) {
-        const received = sequence.bytes(index);
-        documents.push(decodeDocument(received));
-        bytes += received.length;
+      // Decoded until their text alone fills what is shown, so that what is left out is past the cut.
+      let characters = 0;
+      for (let index = 0; index < sequence.length; index++) {
+        if (characters > maximumShownCommandBytes) {
+          shownInPart = true;
+          break;
+        }
+        const document = decodeDocument(sequence.bytes(index));
+        documents.push(document);
+        characters += EJSON.stringify(document, { relaxed: true }).length + 1;
       }
       body[identifier] = documents;
     }
   }
-  if (documentSize(body) <= maximumShownCommandBytes) return body;
+  if (!shownInPart && documentSize(body) <= maximumShownCommandBytes) return body;
   return { $truncated: `${EJSON.stringify(body, { relaxed: true }).slice(0, maximumShownCommandBytes)} ...` };
 }
 

@@ -60,12 +60,13 @@ export function prepareInsert(element: unknown, keyField: string): EncodedDocume
  * Prepares a document received as bytes (an element of a document sequence, already checked to
  * be valid BSON) for a collection keyed by `keyField`: the bytes are stored as received, with
  * `_id` moved or added first, as mongod stores what it receives, and nothing is decoded but the
- * `_id` of another type than ObjectId. Bytes with a repeated field name are decoded and encoded
- * again, as the decoded document (the last of the repeated fields) is what gets stored.
+ * `_id` of another type than ObjectId. Bytes with a repeated field name, or a name that is not
+ * ASCII (which bson may decode as another's), are decoded and encoded again: the decoded
+ * document (the last of the repeated fields) is what gets stored.
  */
 export function prepareReceivedInsert(received: Buffer, keyField: string): EncodedDocument {
   const elements = topLevelElements(received);
-  if (elements === undefined || elements.repeatedName) return prepareInsert(decodeDocument(received), keyField);
+  if (elements === undefined || elements.repeatedName || !elements.asciiNames) return prepareInsert(decodeDocument(received), keyField);
   const encoded = elements.id === undefined ? withIdFirstBytes(received, undefined, new ObjectId()) : withIdFirstBytes(received, elements.id);
   checkEncodedSize(encoded);
   let key: Buffer | undefined;

@@ -7,7 +7,7 @@ import { collectReport, formatFinding, verifyTable } from '../../engine/index.js
 import { CommandError, ErrorCodes, LocationCodes } from '../errors/index.js';
 import { LogComponent, LogId, type Logger } from '../log/index.js';
 import type { AccessPlan } from '../query/index.js';
-import { decodeDocument, encodeDocument, newUuid, encodeKey, encodeTimestampKey, leadingElementEnd, typeBracketEnd, typeBracketStart, type Document } from '../values/index.js';
+import { decodeDocument, encodeDocument, newUuid, encodeKey, encodeTimestampKey, leadingElementDocument, leadingElementEnd, typeBracketEnd, typeBracketStart, type Document } from '../values/index.js';
 import { bigIntToTimestamp, LogicalClock, timestampToBigInt } from './clock.js';
 import { engineErrorToCommandError, isEngineError } from './engine_errors.js';
 import { checkNamespace, namespaceString, parseNamespace, tableUriFor, type Namespace } from './namespace.js';
@@ -540,12 +540,12 @@ export class Storage {
   }
 
   /**
-   * Inserts a document (which must have the key field), stored as `encoded` when given (its
-   * bytes, `_id` first). Throws DuplicateKey (11000) when its key exists. Must run inside `write()`.
+   * Inserts a document (which must have the key field). Throws DuplicateKey (11000) when its
+   * key exists. Must run inside `write()`.
    */
-  insertDocument(entry: CollectionEntry, document: Document, encoded?: Buffer): bigint {
+  insertDocument(entry: CollectionEntry, document: Document): bigint {
     const key = encodeKey(document[entry.keyField]);
-    const value = encoded ?? encodeDocument(document);
+    const value = encodeDocument(document);
     try {
       const timestamp = this.commit(this.oplogFor(entry, 'i', document, { [entry.keyField]: document[entry.keyField] }), (session) =>
         withCursor(session, entry.uri, (cursor) => cursor.insert(key, value)),
@@ -555,6 +555,23 @@ export class Storage {
     } catch (error) {
       if (isEngineError(error, ErrorCode.AlreadyExists)) throw duplicateKeyError(entry, entry.keyField, document[entry.keyField]);
       throw error;
+    }
+  }
+
+  /**
+   * Inserts one prepared document as `insertDocuments` inserts a group: stored, keyed and
+   * logged from its bytes, never from a decoded copy (which can differ: bson decodes a document
+   * shaped like a DBRef into one). Throws DuplicateKey (11000) when its key exists. Must run
+   * inside `write()`.
+   */
+  insertEncodedDocument(entry: CollectionEntry, document: EncodedDocument): void {
+    try {
+      this.insertDocuments(entry, [document]);
+    } catch (error) {
+      if (!isEngineError(error, ErrorCode.AlreadyExists)) throw error;
+      const keyEnd = leadingElementEnd(document.encoded, entry.keyField);
+      const keyValue = (keyEnd === undefined ? decodeDocument(document.encoded) : decodeDocument(leadingElementDocument(document.encoded, keyEnd)))[entry.keyField];
+      throw duplicateKeyError(entry, entry.keyField, keyValue);
     }
   }
 

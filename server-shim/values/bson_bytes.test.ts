@@ -32,6 +32,8 @@ describe('values: encoded documents as bytes', () => {
     const walked = topLevelElements(bytes);
     expect(walked?.count).to.equal(Object.keys(document).length);
     expect(walked?.repeatedName).to.equal(false);
+    expect(walked?.asciiNames).to.equal(true);
+    expect(topLevelElements(encodeDocument({ _id: 1, 'clé': 2 }))?.asciiNames).to.equal(false);
     const idElement = encodeDocument({ _id: 'last' }).subarray(4, -1);
     expect(bytes.subarray(walked!.id!.start, walked!.id!.end).equals(idElement)).to.equal(true);
   });
@@ -44,7 +46,7 @@ describe('values: encoded documents as bytes', () => {
     pointer.writeInt32LE(2, 3);
     pointer.write('c', 7, 'latin1');
     const bytes = elements(undefinedElement, pointer, int32Element('_id', 5));
-    expect(topLevelElements(bytes)).to.deep.equal({ count: 3, id: { start: bytes.length - 1 - 9, end: bytes.length - 1 }, repeatedName: false });
+    expect(topLevelElements(bytes)).to.deep.equal({ count: 3, id: { start: bytes.length - 1 - 9, end: bytes.length - 1 }, repeatedName: false, asciiNames: true });
   });
 
   it('refuses bytes it cannot walk to the terminator', () => {

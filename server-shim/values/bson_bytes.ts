@@ -70,6 +70,11 @@ export interface TopLevelElements {
   id: ElementSpan | undefined;
   /** Some name appears twice (a decoded document keeps only the last of them). */
   repeatedName: boolean;
+  /**
+   * Every name is ASCII. Names are compared as bytes; the decoder reads a name that is not valid
+   * UTF-8 with replacement characters, so two names of different bytes can decode the same.
+   */
+  asciiNames: boolean;
 }
 
 /** Names compared pairwise up to this many fields, through a set beyond. */
@@ -81,8 +86,9 @@ function sameBytes(bytes: Uint8Array, a: number, b: number, length: number): boo
 }
 
 /**
- * The top-level elements of an encoded document: how many, where `_id` is, and whether a name
- * repeats. Undefined when the bytes do not walk cleanly to the document's terminator.
+ * The top-level elements of an encoded document: how many, where `_id` is, whether a name
+ * repeats and whether all are ASCII. Undefined when the bytes do not walk cleanly to the
+ * document's terminator.
  */
 export function topLevelElements(bytes: Uint8Array): TopLevelElements | undefined {
   const length = int32At(bytes, 0);
@@ -91,6 +97,7 @@ export function topLevelElements(bytes: Uint8Array): TopLevelElements | undefine
   let at = 4;
   let id: ElementSpan | undefined;
   let repeatedName = false;
+  let asciiNames = true;
   const nameStarts: number[] = [];
   const nameSizes: number[] = [];
   let names: Set<string> | undefined;
@@ -99,6 +106,7 @@ export function topLevelElements(bytes: Uint8Array): TopLevelElements | undefine
     const type = bytes[at]!;
     const nameSize = cStringSize(bytes, at + 1, end);
     if (nameSize === undefined) return undefined;
+    for (let i = start + 1; i < start + nameSize && asciiNames; i++) asciiNames = bytes[i]! < 0x80;
     const valueAt = at + 1 + nameSize;
     const size = elementValueSize(bytes, type, valueAt);
     if (size === undefined || valueAt + size > end) return undefined;
@@ -121,7 +129,7 @@ export function topLevelElements(bytes: Uint8Array): TopLevelElements | undefine
       id = { start, end: at };
     }
   }
-  return at === end ? { count: nameStarts.length, id, repeatedName } : undefined;
+  return at === end ? { count: nameStarts.length, id, repeatedName, asciiNames } : undefined;
 }
 
 /**
