@@ -219,8 +219,14 @@ export class Btree {
     } else if (value !== null) {
       const stored: StoredValue = keepHistory ? new UpdateChain(ts, value) : value;
       if (stored instanceof UpdateChain) leaf.chains++;
-      leaf.keys.splice(i, 0, key);
-      leaf.values.splice(i, 0, stored);
+      if (i === leaf.keys.length) {
+        // An append: `splice` would also make an array of the nothing it removes.
+        leaf.keys.push(key);
+        leaf.values.push(stored);
+      } else {
+        leaf.keys.splice(i, 0, key);
+        leaf.values.splice(i, 0, stored);
+      }
       leaf.diskBytes += this.keyCellBytes(key.length) + this.valueCellBytes(value.length);
       this.account(leaf, key.length + value.length + ENTRY_OVERHEAD);
     } else {

@@ -79,10 +79,17 @@ export interface TopLevelElements {
 
 /** Names compared pairwise up to this many fields, through a set beyond. */
 const pairwiseNameLimit = 16;
+/** Where the first names of the document being walked start, and their sizes: reused, as a walk allocates nothing for them. */
+const nameStarts = new Int32Array(pairwiseNameLimit);
+const nameSizes = new Int32Array(pairwiseNameLimit);
 
 function sameBytes(bytes: Uint8Array, a: number, b: number, length: number): boolean {
   for (let i = 0; i < length; i++) if (bytes[a + i] !== bytes[b + i]) return false;
   return true;
+}
+
+function latin1(bytes: Uint8Array, start: number, size: number): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset + start, size).toString('latin1');
 }
 
 /**
@@ -95,11 +102,10 @@ export function topLevelElements(bytes: Uint8Array): TopLevelElements | undefine
   if (length === undefined || length !== bytes.length || length < 5 || bytes[length - 1] !== 0) return undefined;
   const end = length - 1;
   let at = 4;
+  let count = 0;
   let id: ElementSpan | undefined;
   let repeatedName = false;
   let asciiNames = true;
-  const nameStarts: number[] = [];
-  const nameSizes: number[] = [];
   let names: Set<string> | undefined;
   while (at < end) {
     const start = at;
@@ -112,24 +118,26 @@ export function topLevelElements(bytes: Uint8Array): TopLevelElements | undefine
     if (size === undefined || valueAt + size > end) return undefined;
     at = valueAt + size;
     if (!repeatedName) {
-      if (nameStarts.length < pairwiseNameLimit) {
-        for (let i = 0; i < nameStarts.length && !repeatedName; i++) {
-          repeatedName = nameSizes[i] === nameSize && sameBytes(bytes, nameStarts[i]!, start + 1, nameSize);
-        }
+      if (count < pairwiseNameLimit) {
+        for (let i = 0; i < count && !repeatedName; i++) repeatedName = nameSizes[i] === nameSize && sameBytes(bytes, nameStarts[i]!, start + 1, nameSize);
+        nameStarts[count] = start + 1;
+        nameSizes[count] = nameSize;
       } else {
-        names ??= new Set(nameStarts.map((nameStart, i) => Buffer.from(bytes.buffer, bytes.byteOffset + nameStart, nameSizes[i]).toString('latin1')));
-        const name = Buffer.from(bytes.buffer, bytes.byteOffset + start + 1, nameSize).toString('latin1');
+        if (names === undefined) {
+          names = new Set();
+          for (let i = 0; i < pairwiseNameLimit; i++) names.add(latin1(bytes, nameStarts[i]!, nameSizes[i]!));
+        }
+        const name = latin1(bytes, start + 1, nameSize);
         repeatedName = names.has(name);
         names.add(name);
       }
     }
-    nameStarts.push(start + 1);
-    nameSizes.push(nameSize);
+    count += 1;
     if (id === undefined && nameSize === 4 && bytes[start + 1] === idName[0] && bytes[start + 2] === idName[1] && bytes[start + 3] === idName[2]) {
       id = { start, end: at };
     }
   }
-  return at === end ? { count: nameStarts.length, id, repeatedName, asciiNames } : undefined;
+  return at === end ? { count, id, repeatedName, asciiNames } : undefined;
 }
 
 /**

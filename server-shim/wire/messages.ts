@@ -109,22 +109,29 @@ export function parseRequest(message: Buffer, options: ParseOptions = {}): Reque
   }
 }
 
+/** What a document is called in an error: a name, or a function that makes one (a sequence names each of thousands only when one fails). */
+type DocumentName = string | (() => string);
+
+function nameOf(what: DocumentName): string {
+  return typeof what === 'string' ? what : what();
+}
+
 /** Where the BSON document at `offset` ends; it must lie within `end`. */
-function documentEnd(message: Buffer, offset: number, end: number, what: string): number {
-  if (offset + 5 > end) throw new WireProtocolError(`${what} is truncated`, ErrorCodes.InvalidBSON, offset);
+function documentEnd(message: Buffer, offset: number, end: number, what: DocumentName): number {
+  if (offset + 5 > end) throw new WireProtocolError(`${nameOf(what)} is truncated`, ErrorCodes.InvalidBSON, offset);
   const length = message.readInt32LE(offset);
   if (length < 5 || offset + length > end) {
-    throw new WireProtocolError(`${what} declares length ${length}, which does not fit the ${end - offset} bytes left`, ErrorCodes.InvalidBSON, offset);
+    throw new WireProtocolError(`${nameOf(what)} declares length ${length}, which does not fit the ${end - offset} bytes left`, ErrorCodes.InvalidBSON, offset);
   }
   return offset + length;
 }
 
 /** Decodes the BSON document from `offset` to `next`, with the error a client gets when it is invalid. */
-function decodeAt(message: Buffer, offset: number, next: number, what: string): Document {
+function decodeAt(message: Buffer, offset: number, next: number, what: DocumentName): Document {
   try {
     return decodeDocument(message.subarray(offset, next));
   } catch (error) {
-    throw new WireProtocolError(`${what} is not valid BSON: ${(error as Error).message}`, ErrorCodes.InvalidBSON, offset, { cause: error });
+    throw new WireProtocolError(`${nameOf(what)} is not valid BSON: ${(error as Error).message}`, ErrorCodes.InvalidBSON, offset, { cause: error });
   }
 }
 
@@ -181,8 +188,9 @@ function parseMsg(message: Buffer, header: MessageHeader, options: ParseOptions)
       if (framed.has(identifier.text)) throw new WireProtocolError(`duplicate document sequence "${identifier.text}"`, ErrorCodes.ProtocolError, offset);
       const bounds: number[] = [];
       let position = identifier.next;
+      const documentName = (): string => `document ${bounds.length / 2} of sequence "${identifier.text}"`;
       while (position < sectionEnd) {
-        const next = documentEnd(message, position, sectionEnd, `document ${bounds.length / 2} of sequence "${identifier.text}"`);
+        const next = documentEnd(message, position, sectionEnd, documentName);
         bounds.push(position, next);
         position = next;
       }
@@ -198,9 +206,11 @@ function parseMsg(message: Buffer, header: MessageHeader, options: ParseOptions)
   for (const [identifier, bounds] of framed) {
     if (Object.hasOwn(body, identifier)) throw new WireProtocolError(`"${identifier}" is both a body field and a document sequence`, ErrorCodes.ProtocolError);
     const documents: Document[] = [];
-    for (let i = 0; i < bounds.length; i += 2) {
+    let i = 0;
+    const documentName = (): string => `document ${i / 2} of sequence "${identifier}"`;
+    for (; i < bounds.length; i += 2) {
       // Every document is checked; one a command takes raw is not kept decoded.
-      const document = decodeAt(message, bounds[i]!, bounds[i + 1]!, `document ${i / 2} of sequence "${identifier}"`);
+      const document = decodeAt(message, bounds[i]!, bounds[i + 1]!, documentName);
       if (!raw) documents.push(document);
     }
     if (raw) sequences.set(identifier, new DocumentSequence(message, bounds));
