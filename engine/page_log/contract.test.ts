@@ -14,6 +14,7 @@ import {
   type PageLogOptions,
   type PageRecord,
 } from './index.js';
+import { mountTmpfs } from '../testing/tmpfs.js';
 import { displayLocation } from './location.js';
 import { storesUnderTest } from './stores_under_test.js';
 
@@ -735,6 +736,32 @@ describe('page log on LMDB only', () => {
 
   afterEach(async () => directory.cleanup());
 
+  it("names LMDB's own reason when a commit fails (a real tmpfs that fills)", async function () {
+    this.timeout(60_000);
+    const tmpfs = mountTmpfs(4);
+    try {
+      const log = await openPageLog(join(tmpfs.path, 'pagelog'));
+      const pages = log.openHandle(7);
+      let failure: unknown;
+      try {
+        for (let round = 0; round < 64 && failure === undefined; round += 1) {
+          log.beginCheckpoint();
+          for (let page = 0; page < 16; page += 1) pages.put(100 + round * 16 + page, BASE, image(`round ${round} page ${page} `.padEnd(16 * 1024, 'x')));
+          await log.completeCheckpoint(CHECKPOINT).catch((error: unknown) => {
+            failure = error;
+          });
+        }
+      } finally {
+        await log.close().catch(() => undefined);
+      }
+      expect(failure, 'the tmpfs filled').to.be.instanceOf(PageLogError);
+      const commit = causes(failure).find((error) => error.message.startsWith('a commit to the page log at '));
+      expect(commit?.message, String(failure)).to.match(/^a commit to the page log at \S+ failed: \S/);
+    } finally {
+      tmpfs.unmount();
+    }
+  });
+
   it('continues after reopen from the largest stored LSN, with no gap', async () => {
     let log = await openPageLog(path);
     log.openHandle(5).put(100, BASE, image('a'));
@@ -758,3 +785,10 @@ describe('page log on LMDB only', () => {
       expect(error.message).to.contain(path);
     });
 });
+
+/** An error and the errors it was caused by, outermost first. */
+function causes(error: unknown): Error[] {
+  const chain: Error[] = [];
+  for (let current = error; current instanceof Error; current = current.cause) chain.push(current);
+  return chain;
+}

@@ -399,8 +399,7 @@ class LmdbStore implements PageLogStore {
     try {
       await this.root.flushed;
     } catch (error) {
-      absorbCommitError(error);
-      throw this.commitFailed(error);
+      throw await this.commitFailed(error);
     }
   }
 
@@ -410,8 +409,7 @@ class LmdbStore implements PageLogStore {
     try {
       return (await written) ? 'written' : 'fenced';
     } catch (error) {
-      absorbCommitError(error);
-      throw this.commitFailed(error);
+      throw await this.commitFailed(error);
     }
   }
 
@@ -428,13 +426,15 @@ class LmdbStore implements PageLogStore {
     } catch (error) {
       if (error instanceof PageLogError) throw error;
       if ((error as { commitError?: unknown } | undefined)?.commitError === undefined) throw error;
-      absorbCommitError(error);
-      throw this.commitFailed(error);
+      throw await this.commitFailed(error);
     }
   }
 
-  private commitFailed(cause: unknown): PageLogError {
-    return new PageLogError(`a commit to the page log at ${this.location} failed`, { file: this.location, cause }, ErrorCode.PageLog);
+  /** The error of a failed commit, naming LMDB's own reason when it arrives within a moment. */
+  private async commitFailed(error: unknown): Promise<PageLogError> {
+    const reason = await commitErrorReason(error);
+    const why = reason instanceof Error ? `: ${reason.message}` : '';
+    return new PageLogError(`a commit to the page log at ${this.location} failed${why}`, { file: this.location, cause: reason ?? error }, ErrorCode.PageLog);
   }
 
   /**
@@ -463,4 +463,23 @@ class LmdbStore implements PageLogStore {
 function absorbCommitError(error: unknown): void {
   const commitError = (error as { commitError?: unknown } | undefined)?.commitError;
   if (commitError instanceof Promise) commitError.catch(() => undefined);
+}
+
+/** How long a failed commit's error waits for LMDB's own reason before it is reported without. */
+const COMMIT_REASON_WAIT_MS = 1000;
+
+/** LMDB's own error behind a failed lmdb-js commit (see `absorbCommitError`), or undefined when none arrives in time. */
+async function commitErrorReason(error: unknown): Promise<unknown> {
+  absorbCommitError(error);
+  const commitError = (error as { commitError?: unknown } | undefined)?.commitError;
+  if (!(commitError instanceof Promise)) return undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(resolve, COMMIT_REASON_WAIT_MS, undefined);
+  });
+  try {
+    return await Promise.race([commitError.then(() => undefined, (reason: unknown) => reason), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
