@@ -229,9 +229,11 @@ describe('mongod-shim: the code cache of its bundle', () => {
       const damaged = [
         Buffer.concat([header, Buffer.alloc(4096, 0x5a)]),
         Buffer.concat([Buffer.alloc(16), readFileSync(`${serverBundle}.cache`).subarray(16)]),
-        // Cut short, and larger than the bundle (the launcher reads both into one buffer).
+        // Cut short, larger than the bundle (the launcher reads both into one buffer), and far
+        // larger than any cache of it (which the launcher skips).
         header.subarray(0, 8),
         Buffer.concat([header, Buffer.alloc(2 * stats.size, 0x5a)]),
+        Buffer.concat([header, Buffer.alloc(5 * stats.size, 0x5a)]),
       ];
       for (const cache of damaged) {
         writeFileSync(cacheFile, cache);

@@ -2,8 +2,8 @@ import { ObjectId } from 'bson';
 import { CommandError, ErrorCodes } from '../errors/index.js';
 import { engineErrorToCommandError, type EncodedDocument } from '../storage/index.js';
 import {
-  decodeDocument, documentSize, encodeDocument, encodeKey, encodeObjectIdKey, isDocument, leadingElementDocument, leadingElementEnd, maximumDocumentSize,
-  regexParts, topLevelElements, typeName, withIdFirstBytes, type Document,
+  decodeDocument, documentSize, encodeDocument, encodeKey, encodeObjectIdKey, isDocument, leadingElementDocument, maximumDocumentSize, moveIdFirst,
+  prependObjectId, regexParts, topLevelElements, typeName, type Document,
 } from '../values/index.js';
 
 /** BSON's ObjectId element type. */
@@ -67,15 +67,17 @@ export function prepareInsert(element: unknown, keyField: string): EncodedDocume
 export function prepareReceivedInsert(received: Buffer, keyField: string): EncodedDocument {
   const elements = topLevelElements(received);
   if (elements === undefined || elements.repeatedName || !elements.asciiNames) return prepareInsert(decodeDocument(received), keyField);
-  const encoded = elements.id === undefined ? withIdFirstBytes(received, undefined, new ObjectId()) : withIdFirstBytes(received, elements.id);
+  const { id } = elements;
+  const encoded = id === undefined ? prependObjectId(received, new ObjectId()) : moveIdFirst(received, id);
   checkEncodedSize(encoded);
   let key: Buffer | undefined;
   if (encoded[4] === objectIdType) {
     if (keyField === '_id') key = encodeObjectIdKey(encoded.subarray(9, 21));
   } else {
-    const id = decodeDocument(leadingElementDocument(encoded, leadingElementEnd(encoded, '_id')!))._id;
-    checkIdValue(id);
-    if (keyField === '_id') key = encodeKey(id);
+    // Not an ObjectId, so not generated: the element moved first is the one received.
+    const idValue = decodeDocument(leadingElementDocument(encoded, 4 + (id!.end - id!.start)))._id;
+    checkIdValue(idValue);
+    if (keyField === '_id') key = encodeKey(idValue);
   }
   return { encoded, key: key ?? encodeKey(decodeDocument(encoded)[keyField]) };
 }

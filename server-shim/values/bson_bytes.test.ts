@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { Binary, BSONRegExp, BSONSymbol, Code, Decimal128, Double, Int32, Long, MaxKey, MinKey, ObjectId, Timestamp } from 'bson';
 import { decodeDocument, encodeDocument } from './codec.js';
-import { leadingElementDocument, leadingElementEnd, topLevelElements, withIdFirstBytes } from './bson_bytes.js';
+import { leadingElementDocument, leadingElementEnd, moveIdFirst, prependObjectId, topLevelElements } from './bson_bytes.js';
 
 /** A document of these encoded elements, in this order (repeated names included). */
 function elements(...parts: Buffer[]): Buffer {
@@ -62,7 +62,7 @@ describe('values: encoded documents as bytes', () => {
 
   it('stores a document whose _id leads as the bytes received', () => {
     const received = encodeDocument({ _id: new ObjectId(), a: 'x', n: new Int32(3) });
-    const stored = withIdFirstBytes(received, topLevelElements(received)!.id!);
+    const stored = moveIdFirst(received, topLevelElements(received)!.id!);
     expect(stored.equals(received)).to.equal(true);
     received[received.length - 2] ^= 0xff; // the received message's memory is reused; the stored copy is not
     expect(stored.equals(received)).to.equal(false);
@@ -71,7 +71,7 @@ describe('values: encoded documents as bytes', () => {
   it('moves _id to the front, keeping the other fields in their order', () => {
     for (const document of [{ a: 1, _id: 2 }, { a: 1, b: { c: 2 }, _id: 'id', d: [3] }, { a: 'x', _id: { nested: true } }]) {
       const received = encodeDocument(document);
-      const stored = withIdFirstBytes(received, topLevelElements(received)!.id!);
+      const stored = moveIdFirst(received, topLevelElements(received)!.id!);
       const { _id, ...rest } = document;
       expect(stored.equals(encodeDocument({ _id, ...rest }))).to.equal(true);
     }
@@ -81,7 +81,7 @@ describe('values: encoded documents as bytes', () => {
     const id = new ObjectId();
     const received = encodeDocument({ a: 1, b: 'two' });
     expect(topLevelElements(received)!.id).to.equal(undefined);
-    const stored = withIdFirstBytes(received, undefined, id);
+    const stored = prependObjectId(received, id);
     expect(stored.equals(encodeDocument({ _id: id, a: 1, b: 'two' }))).to.equal(true);
     expect(decodeDocument(stored)).to.deep.equal({ _id: id, a: new Int32(1), b: 'two' });
   });

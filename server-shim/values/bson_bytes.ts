@@ -140,25 +140,8 @@ export function topLevelElements(bytes: Uint8Array): TopLevelElements | undefine
   return at === end ? { count, id, repeatedName, asciiNames } : undefined;
 }
 
-/**
- * A document's bytes as mongod stores them, `_id` first, from the bytes a client sent and
- * their `_id` element (`topLevelElements`): a copy when `_id` already leads, the `_id` element
- * moved to the front when it does not, and `generatedId` added in front when there is none.
- */
-export function withIdFirstBytes(received: Uint8Array, id: ElementSpan | undefined, generatedId: ObjectId): Buffer;
-export function withIdFirstBytes(received: Uint8Array, id: ElementSpan, generatedId?: undefined): Buffer;
-export function withIdFirstBytes(received: Uint8Array, id: ElementSpan | undefined, generatedId?: ObjectId): Buffer {
-  if (id === undefined) {
-    const idElementSize = 1 + idName.length + 1 + 12;
-    const out = Buffer.allocUnsafe(received.length + idElementSize);
-    out.writeInt32LE(out.length, 0);
-    out[4] = ObjectIdType;
-    out.set(idName, 5);
-    out[8] = 0;
-    out.set(generatedId!.id, 9);
-    out.set(received.subarray(4), 4 + idElementSize);
-    return out;
-  }
+/** A copy of a document's bytes with its `_id` element (`topLevelElements`) moved first, the other elements in their order. */
+export function moveIdFirst(received: Uint8Array, id: ElementSpan): Buffer {
   const out = Buffer.allocUnsafe(received.length);
   if (id.start === 4) {
     out.set(received);
@@ -170,6 +153,21 @@ export function withIdFirstBytes(received: Uint8Array, id: ElementSpan | undefin
   out.set(received.subarray(4, id.start), at);
   at += id.start - 4;
   out.set(received.subarray(id.end), at);
+  return out;
+}
+
+/** The bytes of an ObjectId `_id` element. */
+const objectIdElementSize = 1 + idName.length + 1 + 12;
+
+/** A copy of the bytes of a document without `_id`, with `id` added first as its `_id`. */
+export function prependObjectId(received: Uint8Array, id: ObjectId): Buffer {
+  const out = Buffer.allocUnsafe(received.length + objectIdElementSize);
+  out.writeInt32LE(out.length, 0);
+  out[4] = ObjectIdType;
+  out.set(idName, 5);
+  out[8] = 0;
+  out.set(id.id, 9);
+  out.set(received.subarray(4), 4 + objectIdElementSize);
   return out;
 }
 
