@@ -104,18 +104,24 @@ function codeCacheAccepted(bundle: string, cacheFile: string): boolean {
 }
 
 /**
- * Copies the built server (its launcher, `main.js` linked to `main.cjs` as the build does, and
- * the bundles) into `directory`, beside a link to the project's packages; returns the copy's
- * `server-shim` directory.
+ * Runs `test` on a copy of the built server (its launcher, `main.js` linked to `main.cjs` as the
+ * build does, and the bundles) in a directory of its own beside a link to the project's
+ * packages, so that its caches and bundles can be damaged; `test` gets the copy's
+ * `server-shim` directory. The copy is removed after.
  */
-function copyOfServer(directory: string): string {
-  const shimDirectory = join(directory, 'server-shim');
-  mkdirSync(shimDirectory);
-  symlinkSync(join(projectRoot, 'node_modules'), join(directory, 'node_modules'));
-  writeFileSync(join(directory, 'package.json'), JSON.stringify({ type: 'module' }));
-  for (const file of ['main.cjs', 'server.cjs', 'lmdb.cjs']) copyFileSync(join(dirname(serverBundle), file), join(shimDirectory, file));
-  symlinkSync('main.cjs', join(shimDirectory, 'main.js'));
-  return shimDirectory;
+async function withCopyOfServer(test: (shimDirectory: string) => Promise<void>): Promise<void> {
+  const copy = await dir({ prefix: 'jstest-server-copy-', unsafeCleanup: true });
+  try {
+    const shimDirectory = join(copy.path, 'server-shim');
+    mkdirSync(shimDirectory);
+    symlinkSync(join(projectRoot, 'node_modules'), join(copy.path, 'node_modules'));
+    writeFileSync(join(copy.path, 'package.json'), JSON.stringify({ type: 'module' }));
+    for (const file of ['main.cjs', 'server.cjs', 'lmdb.cjs']) copyFileSync(join(dirname(serverBundle), file), join(shimDirectory, file));
+    symlinkSync('main.cjs', join(shimDirectory, 'main.js'));
+    await test(shimDirectory);
+  } finally {
+    await copy.cleanup();
+  }
 }
 
 /** Waits until `check` holds, for at most `ms`. */
@@ -215,11 +221,7 @@ describe('mongod-shim: the code cache of its bundle', () => {
   });
 
   it('starts from a cache V8 refuses, or one made for another build, and writes a good one in its place', async () => {
-    // A copy of the built server (the launcher and the bundle) in its own directory, so that its
-    // cache can be damaged.
-    const copy = await dir({ prefix: 'jstest-code-cache-', unsafeCleanup: true });
-    try {
-      const shimDirectory = copyOfServer(copy.path);
+    await withCopyOfServer(async (shimDirectory) => {
       const bundle = join(shimDirectory, 'server.cjs');
       const cacheFile = `${bundle}.cache`;
       const stats = statSync(bundle);
@@ -245,15 +247,11 @@ describe('mongod-shim: the code cache of its bundle', () => {
           await server.stop();
         }
       }
-    } finally {
-      await copy.cleanup();
-    }
+    });
   });
 
   it('writes a code cache for its bundle of lmdb that V8 accepts, and starts from a damaged one', async () => {
-    const copy = await dir({ prefix: 'jstest-lmdb-bundle-', unsafeCleanup: true });
-    try {
-      const shimDirectory = copyOfServer(copy.path);
+    await withCopyOfServer(async (shimDirectory) => {
       const bundle = join(shimDirectory, 'lmdb.cjs');
       const cacheFile = `${bundle}.cache`;
       for (const damage of [undefined, (cache: Buffer) => Buffer.concat([cache.subarray(0, 16), Buffer.alloc(4096, 0x5a)])]) {
@@ -267,15 +265,11 @@ describe('mongod-shim: the code cache of its bundle', () => {
           if (damage !== undefined) expect(ranAmong(ran, lmdbScripts)).to.deep.equal([pathToFileURL(bundle).href]);
         }
       }
-    } finally {
-      await copy.cleanup();
-    }
+    });
   });
 
   it('loads lmdb from its package when the bundle was built from another lmdb, and serves', async () => {
-    const copy = await dir({ prefix: 'jstest-lmdb-bundle-', unsafeCleanup: true });
-    try {
-      const shimDirectory = copyOfServer(copy.path);
+    await withCopyOfServer(async (shimDirectory) => {
       const bundle = join(shimDirectory, 'lmdb.cjs');
       const source = readFileSync(bundle, 'latin1');
       const banner = /^\/\/ bundled lmdb (\S+) (\S+) (\d+)\n/.exec(source)!;
@@ -294,8 +288,6 @@ describe('mongod-shim: the code cache of its bundle', () => {
         expect(ranAmong(ran, ['/server-shim/lmdb.cjs']), other).to.deep.equal([]);
         expect(ranAmong(ran, ['/node_modules/lmdb/']), other).to.have.length(1);
       }
-    } finally {
-      await copy.cleanup();
-    }
+    });
   });
 });
