@@ -12,7 +12,7 @@ import { Cache } from '../cache/index.js';
 import { ConfigError, ErrorCode, IoError, SchemaError, StateError } from '../errors.js';
 import {
   DEFAULT_ALLOCATION_SIZE, formatCheckpointList, getConfigRaw, getConfigValue, latestCheckpoint, parseLsn, plainCheckpoint,
-  removeConfigKey, setConfigRaw, type CheckpointEntry, type LogOp, type Lsn,
+  removeConfigKey, setConfigRaw, type CheckpointEntry, type Lsn,
 } from '../format/index.js';
 import {
   DEFAULT_LOG_FILE_MAX, DEFAULT_LOG_SYNC_INTERVAL_MS, inspectLog, listLogFiles, logProblemError, metadataLogOp, MIN_LOG_FILE_MAX, recoverLog,
@@ -649,12 +649,9 @@ export class ConnectionImpl implements Connection, TreeSource, ConnectionContext
    */
   apply(writes: Array<{ table: TableHandle; key: Buffer; value: Buffer | null }>, ts: bigint): void {
     if (this.wal) {
-      const ops: LogOp[] = [];
-      for (const w of writes) {
-        if (w.table.shared) continue;
-        ops.push(w.value === null ? { kind: 'remove', fileId: w.table.id, key: w.key } : { kind: 'put', fileId: w.table.id, key: w.key, value: w.value });
-      }
-      if (ops.length > 0) this.wal.logCommit(ops, ts);
+      let local = 0;
+      for (const w of writes) if (!w.table.shared) local++;
+      if (local > 0) this.wal.logCommit([], ts, local === writes.length ? writes : writes.filter((w) => !w.table.shared));
     }
     for (const w of writes) this.treeOf(w.table).put(w.key, w.value, ts);
   }

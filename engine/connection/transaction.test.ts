@@ -96,6 +96,38 @@ for (const storage of STORAGE_MODES) {
       expect([...a.entries()]).to.deep.equal([['k', 'reinserted'], ['n', '1']]);
     });
 
+    it('keeps a transaction\'s writes whether their keys come in ascending order or not: each key once, newest value, found by get and scans, duplicates refused', () => {
+      const session = connection.openSession();
+      const b = session.openCursor('table:b');
+      b.put(50n, Buffer.from('stored'));
+      const key = (n: number): bigint => BigInt(n);
+      // Ascending keys first (the writes are kept in key order), then keys before them and
+      // rewrites of earlier ones (the writes move to a map), in both orders of the switch.
+      for (const [round, order] of [[0, [10, 20, 30, 20, 30, 40, 45, 5, 20, 25, 10, 60]], [1, [3, 1, 2, 7, 7, 9, 8]]] as const) {
+        const expected = new Map<bigint, string>(round === 0 ? [[50n, 'stored']] : [...b.entries()].map(([k, v]) => [k as bigint, (v as Buffer).toString()]));
+        session.beginTransaction();
+        order.forEach((n, index) => {
+          const value = `r${round}-${index}`;
+          if (expected.has(key(n))) {
+            expectCode(() => b.insert(key(n), Buffer.from('duplicate')), ErrorCode.AlreadyExists);
+            b.put(key(n), Buffer.from(value));
+          } else {
+            b.insert(key(n), Buffer.from(value));
+          }
+          expected.set(key(n), value);
+          for (const [k, v] of expected) expect((b.get(k) as Buffer).toString(), `get ${k} after write ${index}`).to.equal(v);
+          expect([...b.entries()].map(([k, v]) => [k, (v as Buffer).toString()]), `scan after write ${index}`)
+            .to.deep.equal([...expected].sort((x, y) => Number(x[0] - y[0])));
+          expect([...b.entries({ reverse: true, lt: 45n })].map(([k]) => k)).to.deep.equal([...expected.keys()].filter((k) => k < 45n).sort((x, y) => Number(y - x)));
+        });
+        expect(b.remove(key(order[0]!))).to.equal(true);
+        expected.delete(key(order[0]!));
+        session.commitTransaction();
+        const reader = connection.openSession().openCursor('table:b');
+        expect([...reader.entries()].map(([k, v]) => [k, (v as Buffer).toString()])).to.deep.equal([...expected].sort((x, y) => Number(x[0] - y[0])));
+      }
+    });
+
     it('fails the commit with ALREADY_EXISTS and applies nothing when another session inserted the key first', () => {
       const first = connection.openSession();
       const second = connection.openSession();

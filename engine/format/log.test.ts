@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { EngineError } from '../errors.js';
 import {
-  checkLogRecord, decodeLogRecordBody, encodeCheckpointBody, encodeCommitBody, encodeLogDescriptor, encodeLogOp, LOG_ALIGN, LOG_DEBUG_BYTE,
-  sealLogRecord, type LogOp,
+  checkLogRecord, decodeLogRecordBody, encodeCheckpointBody, encodeCommitBody, encodeCommitRecord, encodeLogDescriptor, encodeLogOp, LOG_ALIGN, LOG_DEBUG_BYTE,
+  sealLogRecord, type LogOp, type RowWrite,
 } from './index.js';
 
 /** WiredTiger's log structures: conformance cases as data (`cases/log.json`). */
@@ -43,6 +43,33 @@ describe('journal: log format (WiredTiger conformance cases)', () => {
     expect(record.subarray(0, 4).toString('hex')).to.equal(cases.descriptor.lengthHex);
     expect(record.subarray(8, 32).toString('hex')).to.equal(cases.descriptor.afterChecksumHex);
     expect(decodeLogRecordBody(checkLogRecord(record, 0), 0)).to.deep.equal({ type: 'descriptor', magic: 0x101064, version: 5, logSize: 104857600n });
+  });
+  it('builds a whole commit record of operations and row writes in a given buffer, the bytes of its sealed body, whatever the buffer held', () => {
+    const ops: LogOp[] = [
+      { kind: 'timestamp', timeSec: 1_700_000_000n, timeNsec: 5n, commitTs: 7n << 32n, durableTs: 7n << 32n, firstCommitTs: 7n << 32n, prepareTs: 0n, readTs: 0n },
+      ...cases.ops.map((c) => opFromCase(c.op)),
+      { kind: 'put', fileId: 300, key: Buffer.alloc(200, 2), value: Buffer.alloc(5000, 3) },
+      { kind: 'remove', fileId: 4, key: Buffer.from('gone') },
+    ];
+    const rows: RowWrite[] = [
+      { table: { id: 5 }, key: Buffer.from('k1'), value: Buffer.from('v1') },
+      { table: { id: 70_000 }, key: Buffer.alloc(300, 9), value: null },
+      { table: { id: 5 }, key: Buffer.from('k2'), value: Buffer.alloc(0) },
+    ];
+    const asOp = (row: RowWrite): LogOp => (row.value === null
+      ? { kind: 'remove', fileId: row.table.id, key: row.key }
+      : { kind: 'put', fileId: row.table.id, key: row.key, value: row.value });
+    for (let count = 0; count <= ops.length; count++) {
+      for (const rowCount of [0, 1, rows.length]) {
+        if (count + rowCount === 0) continue;
+        const expected = sealLogRecord(encodeCommitBody(BigInt(count), [...ops.slice(0, count), ...rows.slice(0, rowCount).map(asOp)]));
+        const dirty = Buffer.alloc(expected.length + 256, 0xee);
+        const built = encodeCommitRecord(BigInt(count), ops.slice(0, count), rows.slice(0, rowCount), (length) => dirty.subarray(0, length));
+        expect(built.buffer, 'built in the given buffer').to.equal(dirty.buffer);
+        expect(built.toString('hex'), `${count} operations, ${rowCount} rows`).to.equal(expected.toString('hex'));
+        expect(encodeCommitRecord(BigInt(count), ops.slice(0, count), rows.slice(0, rowCount)).toString('hex')).to.equal(expected.toString('hex'));
+      }
+    }
   });
   it('pads records to 128 bytes, marks the padding and rejects any changed byte', () => {
     const record = sealLogRecord(encodeCommitBody(1n, [{ kind: 'put', fileId: 3, key: Buffer.from('k'), value: Buffer.alloc(200, 1) }]));

@@ -1,5 +1,5 @@
 import { ChecksumError, ErrorCode, FormatError } from '../errors.js';
-import { checksumWithZeroedField } from './checksum.js';
+import { checksum, checksumWithZeroedField } from './checksum.js';
 import { packedIntSize, packedUintSize, readPackedIntBig, readPackedUint, readPackedUintBig, writePackedInt, writePackedUint } from './packed.js';
 
 /**
@@ -123,15 +123,28 @@ export function plausibleRecordLength(len: number): boolean {
  */
 export function sealLogRecord(body: Buffer, options: { debugByte?: boolean } = {}): Buffer {
   const size = LOG_RECORD_HEADER_SIZE + body.length;
-  const len = Math.ceil(size / LOG_ALIGN) * LOG_ALIGN;
   // Not zero-filled at allocation: the body is copied in, then the header and padding are zeroed.
-  const record = Buffer.allocUnsafe(len);
-  record.fill(0, 0, LOG_RECORD_HEADER_SIZE);
+  const record = Buffer.allocUnsafe(alignedRecordLength(size));
   body.copy(record, LOG_RECORD_HEADER_SIZE);
+  return finishRecord(record, size, options.debugByte ?? true);
+}
+
+function alignedRecordLength(size: number): number {
+  return Math.ceil(size / LOG_ALIGN) * LOG_ALIGN;
+}
+
+/**
+ * Completes a record whose body (`size` bytes with the header) is in place: zeroes the header
+ * and the padding, sets the debug byte, the length and the checksum.
+ */
+function finishRecord(record: Buffer, size: number, debugByte: boolean): Buffer {
+  const len = record.length;
+  record.fill(0, 0, LOG_RECORD_HEADER_SIZE);
   record.fill(0, size);
-  if ((options.debugByte ?? true) && len - size > 1) record[len - 1] = LOG_DEBUG_BYTE;
+  if (debugByte && len - size > 1) record[len - 1] = LOG_DEBUG_BYTE;
   record.writeUInt32LE(len, 0);
-  record.writeUInt32LE(checksumWithZeroedField(record, 4, len), 4);
+  // The checksum field is still zero here, as the checksum is computed.
+  record.writeUInt32LE(checksum(record), 4);
   return record;
 }
 
@@ -172,31 +185,37 @@ export function decodeLogDescriptor(body: Buffer): { magic: number; version: num
   return { magic: body.readUInt32LE(0), version: body.readUInt16LE(4), logSize: body.readBigUInt64LE(8) };
 }
 
-/** Writes packed unsigned integers and byte strings into a growing list of chunks. */
+/** Collects packed unsigned and signed integers and byte strings, then writes them into one buffer. */
 class BodyWriter {
-  private readonly chunks: Buffer[] = [];
+  private readonly parts: Array<{ kind: 'uint' | 'int'; value: number | bigint } | Buffer> = [];
 
   uint(value: number | bigint): this {
-    const out = Buffer.alloc(packedUintSize(value));
-    writePackedUint(out, 0, value);
-    this.chunks.push(out);
+    this.parts.push({ kind: 'uint', value });
     return this;
   }
 
   int(value: bigint): this {
-    const out = Buffer.alloc(packedIntSize(value));
-    writePackedInt(out, 0, value);
-    this.chunks.push(out);
+    this.parts.push({ kind: 'int', value });
     return this;
   }
 
   bytes(value: Buffer): this {
-    this.chunks.push(value);
+    this.parts.push(value);
     return this;
   }
 
   toBuffer(): Buffer {
-    return Buffer.concat(this.chunks);
+    let size = 0;
+    for (const part of this.parts) {
+      size += Buffer.isBuffer(part) ? part.length : part.kind === 'uint' ? packedUintSize(part.value) : packedIntSize(part.value);
+    }
+    const out = Buffer.allocUnsafe(size);
+    let at = 0;
+    for (const part of this.parts) {
+      if (Buffer.isBuffer(part)) at += part.copy(out, at);
+      else at += part.kind === 'uint' ? writePackedUint(out, at, part.value) : writePackedInt(out, at, part.value);
+    }
+    return out;
   }
 }
 
@@ -241,54 +260,118 @@ function logOpSize(typeSize: number, fieldsLength: number): number {
 }
 
 /**
- * A commit record's body: type, transaction id (packed signed), operations. Row puts and
- * removes (nearly every operation) are sized first and written straight into the one buffer
- * returned, the same bytes `encodeLogOp` gives, with no buffer per field: a commit of many
- * small records otherwise allocates several buffers per record.
+ * A row write as a commit record logs it: a row put, or a row remove when `value` is null, in
+ * the file whose id is `table.id`. A transaction's own write objects are logged as they are.
  */
-export function encodeCommitBody(txnId: bigint, ops: LogOp[]): Buffer {
+export interface RowWrite {
+  readonly table: { readonly id: number };
+  readonly key: Buffer;
+  readonly value: Buffer | null;
+}
+
+/** A commit record's body sized, before it is written (see `writeCommitBody`). */
+interface CommitBodyPlan {
+  head: Buffer;
+  size: number;
+  /** Encoded operations other than row puts and removes, by index. */
+  others: Map<number, Buffer> | undefined;
+}
+
+const ROW_PUT_TYPE_SIZE = packedUintSize(LogOpType.RowPut);
+const ROW_REMOVE_TYPE_SIZE = packedUintSize(LogOpType.RowRemove);
+
+function rowPutSize(fileId: number, key: Buffer, value: Buffer): number {
+  return logOpSize(ROW_PUT_TYPE_SIZE, packedUintSize(fileId) + packedUintSize(key.length) + key.length + value.length);
+}
+
+function rowRemoveSize(fileId: number, key: Buffer): number {
+  return logOpSize(ROW_REMOVE_TYPE_SIZE, packedUintSize(fileId) + key.length);
+}
+
+function planCommitBody(txnId: bigint, ops: readonly LogOp[], rows: readonly RowWrite[]): CommitBodyPlan {
   const head = new BodyWriter().uint(LogRecordType.Commit).int(txnId).toBuffer();
-  const putType = packedUintSize(LogOpType.RowPut);
-  const removeType = packedUintSize(LogOpType.RowRemove);
-  let total = head.length;
+  let size = head.length;
   let others: Map<number, Buffer> | undefined;
   for (let i = 0; i < ops.length; i++) {
     const op = ops[i]!;
     if (op.kind === 'put') {
-      total += logOpSize(putType, packedUintSize(op.fileId) + packedUintSize(op.key.length) + op.key.length + op.value.length);
+      size += rowPutSize(op.fileId, op.key, op.value);
     } else if (op.kind === 'remove') {
-      total += logOpSize(removeType, packedUintSize(op.fileId) + op.key.length);
+      size += rowRemoveSize(op.fileId, op.key);
     } else {
       const encoded = encodeLogOp(op);
       (others ??= new Map()).set(i, encoded);
-      total += encoded.length;
+      size += encoded.length;
     }
   }
-  const out = Buffer.allocUnsafe(total);
-  let at = head.copy(out, 0);
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i]!;
+    size += row.value === null ? rowRemoveSize(row.table.id, row.key) : rowPutSize(row.table.id, row.key, row.value);
+  }
+  return { head, size, others };
+}
+
+/** Writes a row put at `at` of `out`, the bytes `encodeLogOp` gives; returns the position after it. */
+function writeRowPut(out: Buffer, at: number, fileId: number, key: Buffer, value: Buffer): number {
+  at += writePackedUint(out, at, LogOpType.RowPut);
+  at += writePackedUint(out, at, rowPutSize(fileId, key, value));
+  at += writePackedUint(out, at, fileId);
+  at += writePackedUint(out, at, key.length);
+  // `set` rather than `copy`: cheaper for the small keys and values most records hold.
+  out.set(key, at);
+  at += key.length;
+  out.set(value, at);
+  return at + value.length;
+}
+
+/** Writes a row remove at `at` of `out`, the bytes `encodeLogOp` gives; returns the position after it. */
+function writeRowRemove(out: Buffer, at: number, fileId: number, key: Buffer): number {
+  at += writePackedUint(out, at, LogOpType.RowRemove);
+  at += writePackedUint(out, at, rowRemoveSize(fileId, key));
+  at += writePackedUint(out, at, fileId);
+  out.set(key, at);
+  return at + key.length;
+}
+
+/**
+ * Writes a planned commit body at `start` of `out`: `ops`, then `rows`. Row puts and removes
+ * (nearly every operation) go straight into it, with no buffer per field.
+ */
+function writeCommitBody(out: Buffer, start: number, ops: readonly LogOp[], rows: readonly RowWrite[], plan: CommitBodyPlan): void {
+  let at = start + plan.head.copy(out, start);
   for (let i = 0; i < ops.length; i++) {
     const op = ops[i]!;
-    if (op.kind === 'put') {
-      at += writePackedUint(out, at, LogOpType.RowPut);
-      at += writePackedUint(out, at, logOpSize(putType, packedUintSize(op.fileId) + packedUintSize(op.key.length) + op.key.length + op.value.length));
-      at += writePackedUint(out, at, op.fileId);
-      at += writePackedUint(out, at, op.key.length);
-      // `set` rather than `copy`: cheaper for the small keys and values most records hold.
-      out.set(op.key, at);
-      at += op.key.length;
-      out.set(op.value, at);
-      at += op.value.length;
-    } else if (op.kind === 'remove') {
-      at += writePackedUint(out, at, LogOpType.RowRemove);
-      at += writePackedUint(out, at, logOpSize(removeType, packedUintSize(op.fileId) + op.key.length));
-      at += writePackedUint(out, at, op.fileId);
-      at += op.key.copy(out, at);
-    } else {
-      at += others!.get(i)!.copy(out, at);
-    }
+    if (op.kind === 'put') at = writeRowPut(out, at, op.fileId, op.key, op.value);
+    else if (op.kind === 'remove') at = writeRowRemove(out, at, op.fileId, op.key);
+    else at += plan.others!.get(i)!.copy(out, at);
   }
-  if (at !== total) throw new Error(`commit record body: wrote ${at} bytes of ${total}`);
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i]!;
+    at = row.value === null ? writeRowRemove(out, at, row.table.id, row.key) : writeRowPut(out, at, row.table.id, row.key, row.value);
+  }
+  if (at - start !== plan.size) throw new Error(`commit record body: wrote ${at - start} bytes of ${plan.size}`);
+}
+
+/** A commit record's body: type, transaction id (packed signed), operations. */
+export function encodeCommitBody(txnId: bigint, ops: readonly LogOp[]): Buffer {
+  const plan = planCommitBody(txnId, ops, []);
+  const out = Buffer.allocUnsafe(plan.size);
+  writeCommitBody(out, 0, ops, [], plan);
   return out;
+}
+
+/**
+ * A whole commit record of `ops` then `rows`: the bytes of `sealLogRecord(encodeCommitBody(txnId,
+ * [...ops, ...rows as operations]))`, written in one buffer of the record's length that `allocate`
+ * gives. A journal writing the record at once can hand the same buffer out for every record
+ * instead of allocating two per commit.
+ */
+export function encodeCommitRecord(txnId: bigint, ops: readonly LogOp[], rows: readonly RowWrite[] = [], allocate: (length: number) => Buffer = Buffer.allocUnsafe): Buffer {
+  const plan = planCommitBody(txnId, ops, rows);
+  const size = LOG_RECORD_HEADER_SIZE + plan.size;
+  const record = allocate(alignedRecordLength(size));
+  writeCommitBody(record, LOG_RECORD_HEADER_SIZE, ops, rows, plan);
+  return finishRecord(record, size, true);
 }
 
 /** A system record's body (the previous-LSN record of a new file). */

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import type { EngineLogger } from '../api.js';
 import { CorruptionError, ErrorCode, IoError, isDiskFull } from '../errors.js';
 import {
-  compareLsn, encodeCheckpointBody, encodeCommitBody, encodeLogDescriptor, encodeMessageBody, encodeSystemBody,
-  logFileName, sealLogRecord, type LogOp, type Lsn,
+  compareLsn, encodeCheckpointBody, encodeCommitRecord, encodeLogDescriptor, encodeMessageBody, encodeSystemBody,
+  logFileName, sealLogRecord, type LogOp, type Lsn, type RowWrite,
 } from '../format/index.js';
 import { syncDirectory } from '../meta/index.js';
 import { HOME_ID_MESSAGE_PREFIX, type LogInspection, type LogProblem } from './scan.js';
@@ -76,6 +76,16 @@ export class WriteAheadLog {
    */
   private timestamped: Array<{ lsn: Lsn; ts: bigint }> = [];
   readonly stats: LogSyncStats = { syncs: 0, waiters: 0, bytesWritten: 0 };
+  /**
+   * Where commit records up to 1 MB are built: `append` writes a record before it returns, so
+   * one buffer serves them all (a larger record gets a buffer of its own, not kept).
+   */
+  private recordScratch = Buffer.allocUnsafe(0);
+  private readonly recordBuffer = (length: number): Buffer => {
+    if (length > 1024 * 1024) return Buffer.allocUnsafe(length);
+    if (this.recordScratch.length < length) this.recordScratch = Buffer.allocUnsafe(Math.min(1024 * 1024, Math.max(length, 64 * 1024)));
+    return this.recordScratch.subarray(0, length);
+  };
 
   private constructor(private readonly options: LogOptions) {}
 
@@ -233,10 +243,11 @@ export class WriteAheadLog {
   }
 
   /**
-   * Appends one transaction's commit record: its operations, and its commit timestamp as a
-   * `txn_timestamp` operation (WiredTiger's diagnostic operation, ignored by its recovery).
+   * Appends one transaction's commit record: its operations (`ops`, then the row writes `rows`),
+   * and its commit timestamp as a `txn_timestamp` operation (WiredTiger's diagnostic operation,
+   * ignored by its recovery).
    */
-  logCommit(ops: LogOp[], commitTs: bigint): Lsn {
+  logCommit(ops: LogOp[], commitTs: bigint, rows: readonly RowWrite[] = []): Lsn {
     const now = Date.now();
     const all: LogOp[] = commitTs > 0n
       ? [{
@@ -244,7 +255,7 @@ export class WriteAheadLog {
         firstCommitTs: commitTs, prepareTs: 0n, readTs: 0n,
       }, ...ops]
       : ops;
-    const lsn = this.append(sealLogRecord(encodeCommitBody(++this.txnId, all)));
+    const lsn = this.append(encodeCommitRecord(++this.txnId, all, rows, this.recordBuffer));
     if (commitTs > 0n) this.timestamped.push({ lsn, ts: commitTs });
     return lsn;
   }

@@ -4,17 +4,6 @@ import type { TableHandle } from '../connection/index.js';
 
 export type WriteKind = 'put' | 'insert' | 'remove';
 
-interface PendingWrite {
-  key: Buffer;
-  value: Buffer | null;
-  kind: WriteKind;
-  /** The transaction's first write of the key was an insert: the key must still be absent at commit. */
-  mustBeAbsent: boolean;
-  /** The tree and its change count when `insert` found the key absent in it (see `checkInserts`). */
-  checkedIn?: Btree;
-  checkedAtChange?: number;
-}
-
 /** One write of a committed transaction, as `end` returns them. */
 export interface TransactionWrite {
   table: TableHandle;
@@ -22,8 +11,78 @@ export interface TransactionWrite {
   value: Buffer | null;
   kind: WriteKind;
   /** For an insert found absent in the newest tree: that tree and its change count then. */
-  checkedIn?: Btree;
-  checkedAtChange?: number;
+  checkedIn: Btree | undefined;
+  checkedAtChange: number;
+}
+
+interface PendingWrite extends TransactionWrite {
+  /** The transaction's first write of the key was an insert: the key must still be absent at commit. */
+  mustBeAbsent: boolean;
+}
+
+/**
+ * One table's pending writes, the newest per key, in the order their keys were first written.
+ * While every key written comes after all those before it (an append, as inserts of ObjectId or
+ * timestamp keys are), they are kept in one ascending array searched by comparison; the first
+ * key that does not moves them into a map by key.
+ */
+class TableWrites {
+  private ascending: PendingWrite[] | undefined = [];
+  private byId: Map<string, PendingWrite> | undefined;
+
+  get size(): number {
+    return this.ascending?.length ?? this.byId!.size;
+  }
+
+  get(key: Buffer): PendingWrite | undefined {
+    const list = this.ascending;
+    if (list === undefined) return this.byId!.get(key.toString('latin1'));
+    const index = this.ascendingIndex(list, key);
+    return index >= 0 ? list[index] : undefined;
+  }
+
+  /** Makes `written` the key's pending write, in the place of the key's earlier one if any. */
+  set(written: PendingWrite): void {
+    const list = this.ascending;
+    if (list !== undefined) {
+      const index = this.ascendingIndex(list, written.key);
+      if (index === -1 - list.length) {
+        list.push(written);
+        return;
+      }
+      if (index >= 0) {
+        list[index] = written;
+        return;
+      }
+      this.byId = new Map(list.map((w) => [w.key.toString('latin1'), w]));
+      this.ascending = undefined;
+    }
+    this.byId!.set(written.key.toString('latin1'), written);
+  }
+
+  values(): Iterable<PendingWrite> {
+    return this.ascending ?? this.byId!.values();
+  }
+
+  /** The key's index in `list`, or `-1 - i` where `i` is where it would go. */
+  private ascendingIndex(list: PendingWrite[], key: Buffer): number {
+    let high = list.length - 1;
+    if (high < 0) return -1;
+    // The common case first: a key after every key written before.
+    const last = Buffer.compare(key, list[high]!.key);
+    if (last > 0) return -1 - list.length;
+    if (last === 0) return high;
+    let low = 0;
+    high -= 1;
+    while (low <= high) {
+      const middle = (low + high) >>> 1;
+      const c = Buffer.compare(key, list[middle]!.key);
+      if (c === 0) return middle;
+      if (c < 0) high = middle - 1;
+      else low = middle + 1;
+    }
+    return -1 - low;
+  }
 }
 
 /** What a session needs from its connection to read and write trees. */
@@ -40,7 +99,7 @@ export interface TreeSource {
  * writes collect here (visible to this session only) and apply together at commit.
  */
 export class TransactionView {
-  private writes: Map<TableHandle, Map<string, PendingWrite>> | undefined;
+  private writes: Map<TableHandle, TableWrites> | undefined;
   readTs: bigint | undefined;
 
   constructor(private readonly source: TreeSource) {}
@@ -65,18 +124,14 @@ export class TransactionView {
   end(): TransactionWrite[] {
     if (!this.writes) throw new StateError(ErrorCode.InvalidArgument, 'no transaction is running');
     const out: TransactionWrite[] = [];
-    for (const [table, m] of this.writes) {
-      for (const w of m.values()) {
-        out.push(w.checkedIn === undefined ? { table, key: w.key, value: w.value, kind: w.kind } : { table, key: w.key, value: w.value, kind: w.kind, checkedIn: w.checkedIn, checkedAtChange: w.checkedAtChange! });
-      }
-    }
+    for (const pending of this.writes.values()) for (const w of pending.values()) out.push(w);
     this.writes = undefined;
     this.readTs = undefined;
     return out;
   }
 
   read(table: TableHandle, key: Buffer): Buffer | undefined {
-    const pending = this.writes?.get(table)?.get(key.toString('latin1'));
+    const pending = this.writes?.get(table)?.get(key);
     if (pending) return pending.value ?? undefined;
     return this.source.treeOf(table).get(key, this.readTs);
   }
@@ -87,8 +142,7 @@ export class TransactionView {
    * commit need not search the tree for it again when nothing changed the tree meanwhile.
    */
   insert(table: TableHandle, key: Buffer, value: Buffer): void {
-    const id = key.toString('latin1');
-    const pending = this.writes?.get(table)?.get(id);
+    const pending = this.writes?.get(table)?.get(key);
     let tree: Btree | undefined;
     if (pending) {
       if (pending.value !== null) throw new SchemaError(ErrorCode.AlreadyExists, 'key already exists', { uri: table.uri });
@@ -97,7 +151,7 @@ export class TransactionView {
       if (tree.get(key, this.readTs) !== undefined) throw new SchemaError(ErrorCode.AlreadyExists, 'key already exists', { uri: table.uri });
     }
     const changeCount = tree?.changeCount;
-    const written = this.writeUnder(id, table, key, value, 'insert');
+    const written = this.writeUnder(table, key, value, 'insert', pending);
     // Only a first write of the key, checked against the newest data (no read timestamp).
     if (written !== undefined && !pending && tree !== undefined && this.readTs === undefined) {
       written.checkedIn = tree;
@@ -106,26 +160,26 @@ export class TransactionView {
   }
 
   write(table: TableHandle, key: Buffer, value: Buffer | null, kind: WriteKind): void {
-    this.writeUnder(undefined, table, key, value, kind);
+    this.writeUnder(table, key, value, kind, this.writes?.get(table)?.get(key));
   }
 
-  /** `write`, with the key's map id when the caller has it; returns the pending write (none outside a transaction). */
-  private writeUnder(knownId: string | undefined, table: TableHandle, key: Buffer, value: Buffer | null, kind: WriteKind): PendingWrite | undefined {
+  /** `write`, given the key's pending write if any; returns the new pending write (none outside a transaction). */
+  private writeUnder(table: TableHandle, key: Buffer, value: Buffer | null, kind: WriteKind, previous: PendingWrite | undefined): PendingWrite | undefined {
     this.source.assertWritable(table);
     if (!this.writes) {
       this.source.apply([{ table, key, value }], 0n);
       return undefined;
     }
-    let m = this.writes.get(table);
-    if (!m) this.writes.set(table, (m = new Map()));
-    const id = knownId ?? key.toString('latin1');
-    const previous = m.get(id);
+    let pending = this.writes.get(table);
+    if (!pending) this.writes.set(table, (pending = new TableWrites()));
     // Only a key the transaction first inserted is re-checked at commit: an insert after its
     // own remove of a stored key replaces that key, and a put after an insert still needs the
     // key absent.
     const mustBeAbsent = previous ? previous.mustBeAbsent : kind === 'insert';
-    const written: PendingWrite = { key, value, kind: value === null ? 'remove' : mustBeAbsent ? 'insert' : 'put', mustBeAbsent };
-    m.set(id, written);
+    const written: PendingWrite = {
+      table, key, value, kind: value === null ? 'remove' : mustBeAbsent ? 'insert' : 'put', checkedIn: undefined, checkedAtChange: 0, mustBeAbsent,
+    };
+    pending.set(written);
     return written;
   }
 

@@ -72,7 +72,7 @@ export function prepareReceivedInsert(received: Buffer, keyField: string): Encod
   checkEncodedSize(encoded);
   let key: Buffer | undefined;
   if (encoded[4] === objectIdType) {
-    if (keyField === '_id') key = encodeObjectIdKey(encoded.subarray(9, 21));
+    if (keyField === '_id') key = encodeObjectIdKey(encoded, 9);
   } else {
     // Not an ObjectId, so not generated: the element moved first is the one received.
     const idValue = decodeDocument(leadingElementDocument(encoded, 4 + (id!.end - id!.start)))._id;

@@ -16,12 +16,16 @@ export function bigIntToTimestamp(value: bigint): Timestamp {
  */
 export class LogicalClock {
   private last: bigint;
+  /** `last`'s seconds and increment as numbers, so a tick within a second needs one BigInt, not four. */
+  private lastSeconds = 0;
+  private lastIncrement = 0;
 
   constructor(
     initial: bigint,
     private readonly now: () => number = Date.now,
   ) {
     this.last = initial;
+    this.splitLast();
   }
 
   /** The latest timestamp handed out (or the initial one). */
@@ -29,16 +33,42 @@ export class LogicalClock {
     return this.last;
   }
 
+  /** The seconds of `current`. */
+  get currentSeconds(): number {
+    return this.lastSeconds;
+  }
+
+  /** The increment of `current`. */
+  get currentIncrement(): number {
+    return this.lastIncrement;
+  }
+
   /** The next timestamp. */
   tick(): bigint {
-    const seconds = BigInt(Math.floor(this.now() / 1000));
-    const lastSeconds = this.last >> 32n;
-    this.last = seconds > lastSeconds ? (seconds << 32n) | 1n : this.last + 1n;
+    const seconds = Math.floor(this.now() / 1000);
+    if (seconds > this.lastSeconds) {
+      this.last = (BigInt(seconds) << 32n) | 1n;
+      this.lastSeconds = seconds;
+      this.lastIncrement = 1;
+    } else {
+      this.last += 1n;
+      this.lastIncrement += 1;
+      // An increment past 32 bits carries into the seconds, as the sum does.
+      if (this.lastIncrement > 0xffffffff) this.splitLast();
+    }
     return this.last;
   }
 
   /** Moves the clock forward to at least `value` (never back). */
   advanceTo(value: bigint): void {
-    if (value > this.last) this.last = value;
+    if (value > this.last) {
+      this.last = value;
+      this.splitLast();
+    }
+  }
+
+  private splitLast(): void {
+    this.lastSeconds = Number(this.last >> 32n);
+    this.lastIncrement = Number(this.last & 0xffffffffn);
   }
 }

@@ -11,7 +11,7 @@ import { decodeDocument, encodeDocument, newUuid, encodeKey, encodeTimestampKey,
 import { bigIntToTimestamp, LogicalClock, timestampToBigInt } from './clock.js';
 import { engineErrorToCommandError, isEngineError } from './engine_errors.js';
 import { checkNamespace, namespaceString, parseNamespace, tableUriFor, type Namespace } from './namespace.js';
-import { encodeInsertOplogEntry } from './oplog_entry.js';
+import { InsertOplogEntries } from './oplog_entry.js';
 
 /** A collection as the catalog records it. */
 /** A document to insert: its BSON bytes (`_id` first), encoded once for storage and the oplog, and its key in its collection. */
@@ -594,14 +594,15 @@ export class Storage {
       const collection = session.openCursor(entry.uri);
       const oplog = oplogUri === undefined ? undefined : session.openCursor(oplogUri);
       try {
-        const wall = new Date();
+        const oplogEntries = oplog === undefined ? undefined : new InsertOplogEntries(entry.ns, entry.uuid, this.term, new Date());
         for (const { encoded, key } of documents) {
           timestamp = this.clock.tick();
           collection.insert(key, encoded);
           if (oplog !== undefined) {
             const o2 = leadingElementEnd(encoded, entry.keyField) ?? encodeDocument({ [entry.keyField]: decodeDocument(encoded)[entry.keyField] });
-            const oplogEntry = encodeInsertOplogEntry({ ns: entry.ns, ui: entry.uuid, document: encoded, o2, ts: timestamp, term: this.term, wall });
-            oplog.insert(encodeTimestampKey(timestamp), oplogEntry);
+            const seconds = this.clock.currentSeconds;
+            const increment = this.clock.currentIncrement;
+            oplog.insert(encodeTimestampKey(seconds, increment), oplogEntries!.encode(encoded, o2, seconds, increment));
           }
         }
       } finally {

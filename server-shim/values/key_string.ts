@@ -103,18 +103,22 @@ export function encodeKey(value: unknown): Buffer {
  * The key of a BSON Timestamp given as an engine timestamp (seconds in the high 32 bits): the
  * bytes `encodeKey` writes for that Timestamp, without building one (the oplog's key per insert).
  */
-export function encodeTimestampKey(value: bigint): Buffer {
+export function encodeTimestampKey(seconds: number, increment: number): Buffer {
   const key = Buffer.allocUnsafe(9);
   key[0] = typeByte(TypeOrder.Timestamp);
-  key.writeBigUInt64BE(value, 1);
+  key.writeUInt32BE(seconds, 1);
+  key.writeUInt32BE(increment, 5);
   return key;
 }
 
-/** The key of an ObjectId given as its 12 bytes: the bytes `encodeKey` writes for it, without building one. */
-export function encodeObjectIdKey(id: Uint8Array): Buffer {
+/**
+ * The key of an ObjectId given as its 12 bytes at `offset` of `bytes`: the bytes `encodeKey`
+ * writes for it, without building one.
+ */
+export function encodeObjectIdKey(bytes: Uint8Array, offset = 0): Buffer {
   const key = Buffer.allocUnsafe(13);
   key[0] = typeByte(TypeOrder.ObjectId);
-  key.set(id.subarray(0, 12), 1);
+  for (let i = 0; i < 12; i++) key[1 + i] = bytes[offset + i]!;
   return key;
 }
 
