@@ -69,6 +69,71 @@ for (const storage of STORAGE_MODES) {
       });
     }
 
+    it('packs the leaves appends leave behind once no reader needs their older versions, and reads, evicts, checkpoints and reopens them unchanged', async () => {
+      const value = (i: number): string => `v${i}`.padEnd(100, '.');
+      const count = 20_000;
+      const dataBytes = count * (keyOf(0).length + 1 + 101);
+      // Each commit moves the oldest timestamp to itself, as a server moves it behind its writes.
+      const load = (c: Connection, from: number, to: number, moveOldest: boolean): void => {
+        const session = c.openSession();
+        const cursor = session.openCursor('table:t');
+        for (let i = from; i < to; i++) {
+          session.beginTransaction();
+          cursor.insert(keyOf(i), value(i));
+          session.commitTransaction({ commitTimestamp: BigInt(i + 1) });
+          c.setTimestamps(moveOldest ? { stable: BigInt(i + 1), oldest: BigInt(i + 1) } : { stable: BigInt(i + 1) });
+        }
+      };
+      const expectAll = (c: Connection, upTo: number, label: string): void => {
+        const cursor = c.openSession().openCursor('table:t');
+        expectSameEntries(scan(cursor), Array.from({ length: upTo }, (_, i) => [keyOf(i), value(i)] as [Item, Item]), label);
+        for (let i = 0; i < upTo; i += 997) expect(cursor.get(keyOf(i)), `${label}: get ${i}`).to.equal(value(i));
+      };
+
+      // A cache large enough for everything: packed, the records take about their own bytes.
+      const roomy = await homes.open(home, { storage: storage as StorageMode, cacheSize: 256 * 1024 * 1024 });
+      roomy.createTable('table:t', 'key_format=S,value_format=S');
+      load(roomy, 0, count, true);
+      const packedBytes = roomy.cacheStats().bytes;
+      expect(packedBytes, 'bytes in the cache').to.be.below(dataBytes * 1.25);
+      expectAll(roomy, count, 'packed');
+      await roomy.close();
+
+      // A reader holds the oldest timestamp back: later records keep their versions, unpacked.
+      home = await homes.directory();
+      const held = await homes.open(home, { storage: storage as StorageMode, cacheSize: 256 * 1024 * 1024 });
+      held.createTable('table:t', 'key_format=S,value_format=S');
+      load(held, 0, 1_000, true);
+      load(held, 1_000, count, false);
+      expect(held.cacheStats().bytes, 'bytes with versions kept').to.be.above(dataBytes * 2);
+      const reader = held.openSession();
+      reader.beginTransaction({ readTimestamp: 1_000n });
+      expectSameEntries(scan(reader.openCursor('table:t')), Array.from({ length: 1_000 }, (_, i) => [keyOf(i), value(i)] as [Item, Item]), 'as of 1000');
+      reader.rollbackTransaction();
+      const heldBytes = held.cacheStats().bytes;
+      held.setTimestamps({ oldest: BigInt(count) });
+      load(held, count, count + 1_000, true);
+      // The last leaves split while the reader held on are packed now; a checkpoint packs the rest.
+      expect(held.cacheStats().bytes, 'bytes once the oldest timestamp moved').to.be.below(heldBytes);
+      expectAll(held, count + 1_000, 'once the oldest timestamp moved');
+      await held.checkpoint();
+      expect(held.cacheStats().bytes, 'bytes after a checkpoint').to.be.below((count + 1_000) * (keyOf(0).length + 1 + 101) * 1.25);
+      expectAll(held, count + 1_000, 'after a checkpoint');
+      await held.close();
+
+      // A cache a quarter of the data: packed leaves still unwritten are written by eviction.
+      home = await homes.directory();
+      const small = await homes.open(home, { storage: storage as StorageMode, cacheSize: 1024 * 1024 });
+      small.createTable('table:t', 'key_format=S,value_format=S');
+      load(small, 0, count, true);
+      expect(small.cacheStats().dirtyEvictions, 'leaves written by eviction').to.be.greaterThan(0);
+      expectAll(small, count, 'after eviction');
+      await small.checkpoint();
+      expectAll(small, count, 'after a checkpoint');
+      connection = small;
+      expectAll(await reopen(), count, 'after a reopen');
+    });
+
     it('fills leaves when records arrive in key order (append splits), and half-fills them in random order', async () => {
       const c = await open();
       c.createTable('table:seq', 'key_format=S,value_format=S');

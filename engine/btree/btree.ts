@@ -4,7 +4,7 @@ import {
   buildInternalImage, buildLeafImage, buildOverflowImage, type ChildAddress, type LeafItemLimits, type OverflowStore,
 } from './reconcile.js';
 import {
-  cellBytes, compareBytes, ENTRY_OVERHEAD, InternalPage, LeafPage, loadPage, ownBytes, packedMemoryBytes, packLeafImage, Ref, UpdateChain,
+  cellBytes, compareBytes, ENTRY_OVERHEAD, InternalPage, LeafPage, loadPage, ownBytes, packedMemoryBytes, packLeafImage, packRecords, Ref, UpdateChain,
   type OverflowBlock, type Page, type StoredValue,
 } from './page.js';
 import { BLOCK_PAYLOAD_OFFSET } from '../format/index.js';
@@ -56,6 +56,8 @@ function unchangedSince(leaf: LeafPage): () => boolean {
 }
 
 const EMPTY = Buffer.alloc(0);
+/** Leaves left behind by append splits that wait to be packed, at most (see `packSplitLeaves`). */
+const MAX_SPLIT_LEAVES_WAITING = 8;
 
 /**
  * Bytes an overflow reference takes in a leaf, for split decisions: the cell's descriptor and
@@ -104,6 +106,13 @@ export class Btree {
   /** Bumped by every `put`: a key found absent stays absent while this is unchanged. */
   changeCount = 0;
   private rootPage: InternalPage;
+  /**
+   * Leaves an append split left behind: appends go to the leaf after them, so their records
+   * stop changing and are packed (`packRecords`) once their versions collapse. Tried again only
+   * when the oldest timestamp has moved since `packTriedAtOldest`.
+   */
+  private splitLeaves: LeafPage[] = [];
+  private packTriedAtOldest = -1n;
 
   constructor(options: BtreeOptions) {
     this.block = options.block;
@@ -199,6 +208,7 @@ export class Btree {
    */
   put(key: Buffer, value: Buffer | null, ts: bigint): boolean {
     this.changeCount++;
+    if (this.splitLeaves.length > 0 && this.packTriedAtOldest !== this.timestamps.oldest) this.packSplitLeaves();
     const leaf = this.findLeaf(key, value !== null)!;
     if (!leaf) return false;
     this.unpackForChange(leaf);
@@ -337,6 +347,36 @@ export class Btree {
     this.cache.splitAccount(leaf, right, this);
     const separator = shortestSeparator(leaf.keys[leaf.keys.length - 1]!, right.keys[0]!);
     this.insertChild(leaf.parent!, leaf, separator, new Ref(undefined, right, true));
+    if (appended) {
+      // A few at most wait (a reader can hold the oldest timestamp back): the rest stay arrays.
+      if (this.splitLeaves.length >= MAX_SPLIT_LEAVES_WAITING) this.splitLeaves.shift();
+      this.splitLeaves.push(leaf);
+      this.packTriedAtOldest = -1n;
+    }
+  }
+
+  /**
+   * Packs the leaves append splits left behind whose versions have all collapsed (no reader at
+   * or after the oldest timestamp needs an older one); the others wait for the oldest timestamp
+   * to move. A leaf evicted, packed or holding overflow items meanwhile is dropped from the list
+   * (overflow pages are reused by the identity of their items, which packing would lose).
+   */
+  private packSplitLeaves(): void {
+    this.packTriedAtOldest = this.timestamps.oldest;
+    const waiting: LeafPage[] = [];
+    for (const leaf of this.splitLeaves) {
+      if (leaf.isPacked || !this.cache.holds(leaf) || leaf.overflowBlocks.length > 0) continue;
+      this.collapseChains(leaf);
+      if (leaf.chains > 0) {
+        waiting.push(leaf);
+        continue;
+      }
+      if (leaf.count === 0) continue;
+      const records = packRecords(leaf.keys, leaf.values as Buffer[]);
+      this.account(leaf, packedMemoryBytes(records) - leaf.memoryBytes);
+      leaf.repack(records);
+    }
+    this.splitLeaves = waiting;
   }
 
   private insertChild(parent: InternalPage, after: Page, separator: Buffer, ref: Ref): void {

@@ -269,6 +269,34 @@ export class LeafPage {
   }
 }
 
+/**
+ * Records in array form with plain values (no update chains) packed into one buffer, keys and
+ * values one after another: the form a leaf takes once its records stop changing, one
+ * allocation instead of two Buffer objects and two array slots per record, which the garbage
+ * collector would otherwise copy and keep.
+ */
+export function packRecords(keys: readonly Buffer[], values: readonly Buffer[]): PackedRecords {
+  const count = keys.length;
+  let size = 0;
+  for (let i = 0; i < count; i++) size += keys[i]!.length + values[i]!.length;
+  const image = Buffer.allocUnsafeSlow(size);
+  const offsets = size <= 0xffff ? new Uint16Array(4 * count) : new Int32Array(4 * count);
+  let at = 0;
+  for (let i = 0; i < count; i++) {
+    const key = keys[i]!;
+    const value = values[i]!;
+    offsets[4 * i] = at;
+    image.set(key, at);
+    at += key.length;
+    offsets[4 * i + 1] = at;
+    offsets[4 * i + 2] = at;
+    image.set(value, at);
+    at += value.length;
+    offsets[4 * i + 3] = at;
+  }
+  return { image, offsets, count };
+}
+
 /** Bytes a packed leaf holds in memory: its image and its offsets. */
 export function packedMemoryBytes(records: PackedRecords): number {
   return records.image.length + records.offsets.byteLength + LEAF_OVERHEAD;
