@@ -4,8 +4,10 @@
  * weak-lru-cache, its prebuild finder...) in one file, which the server's launcher
  * (`main.cts`) runs through a code cache instead of resolving, reading and compiling some
  * fifteen files of `node_modules`: that was most of what opening a page log cost a server's
- * start-up. `msgpackr-extract`, an optional native addon with a finder of its own, stays a
- * package.
+ * start-up. `msgpackr-extract`, msgpackr's optional native unpacker, is left out: the page log
+ * stores binary values only, never msgpack, so it would only be found and loaded (an addon
+ * with a finder of its own) at every start for nothing; msgpackr runs without it as it does
+ * where it is not installed.
  *
  * The bundle's first line names what it was built from: `// bundled lmdb VERSION ENTRY SIZE`
  * (the package's version, its CommonJS entry within the package, that file's size). The
@@ -13,7 +15,7 @@
  * that entry, so that lmdb finds its native addon in its package as it does when loaded
  * from there; otherwise the server loads the package itself.
  */
-import { buildSync } from 'esbuild';
+import { build } from 'esbuild';
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
@@ -28,12 +30,18 @@ const entry = require.resolve('lmdb');
 const packageDirectory = realpathSync(require.resolve.paths('lmdb')!.map((directory) => join(directory, 'lmdb')).find((directory) => existsSync(join(directory, 'package.json')))!);
 const { version } = JSON.parse(readFileSync(join(packageDirectory, 'package.json'), 'utf8')) as { version: string };
 
-buildSync({
+await build({
   entryPoints: [entry],
   bundle: true,
   platform: 'node',
   format: 'cjs',
-  external: ['msgpackr-extract'],
+  plugins: [{
+    name: 'without-msgpackr-extract',
+    setup(plugin) {
+      plugin.onResolve({ filter: /^msgpackr-extract$/ }, () => ({ path: 'msgpackr-extract', namespace: 'left-out' }));
+      plugin.onLoad({ filter: /.*/, namespace: 'left-out' }, () => ({ contents: 'module.exports = undefined;', loader: 'js' }));
+    },
+  }],
   // Node's CommonJS wrapper, written around the bundle as around the server's (see main.cts).
   banner: { js: `// bundled lmdb ${version} ${relative(packageDirectory, entry).replaceAll('\\', '/')} ${statSync(entry).size}\n(function (exports, require, module, __filename, __dirname) {` },
   footer: { js: '});' },

@@ -111,6 +111,7 @@ export const serverSection: BenchSection = {
       const serverRates: number[] = [];
       for (let round = 0; round < rounds; round += 1) {
         responderRates.push(await insertManyRate(responderUri, `docs${round}`, documents));
+        // The first measured round fills `docs`, which `count {}` reads below.
         serverRates.push(await insertManyRate(shim.uri, round === 0 ? 'docs' : `docs${round}`, documents));
       }
       const responderRate = median(responderRates);

@@ -134,6 +134,56 @@ for (const storage of STORAGE_MODES) {
       expectAll(await reopen(), count, 'after a reopen');
     });
 
+    it('packs appended leaves once an oldest timestamp lagging behind the writes passes them, with empty values and removes, and every read agrees', async () => {
+      const c = await homes.open(home, { storage: storage as StorageMode, cacheSize: 256 * 1024 * 1024 });
+      connection = c;
+      c.createTable('table:t', 'key_format=S,value_format=u');
+      const session = c.openSession();
+      const cursor = session.openCursor('table:t');
+      const model = new Map<string, Buffer>();
+      const count = 12_000;
+      const lag = 600;
+      let ts = 0n;
+      let oldest = 0n;
+      const commit = (write: () => void): void => {
+        session.beginTransaction();
+        write();
+        ts += 1n;
+        session.commitTransaction({ commitTimestamp: ts });
+        if (ts - BigInt(lag) > oldest) oldest = ts - BigInt(lag);
+        c.setTimestamps({ stable: ts, oldest });
+      };
+      for (let i = 0; i < count; i++) {
+        const value = i % 7 === 0 ? Buffer.alloc(0) : Buffer.from(`v${i}`.padEnd(100, '.'));
+        commit(() => cursor.insert(keyOf(i), value));
+        model.set(keyOf(i), value);
+        // Removes and rewrites of keys in leaves packed or waiting to be.
+        if (i % 13 === 0 && i >= 1_000) {
+          const old = keyOf(i - 900);
+          commit(() => (model.has(old) ? cursor.remove(old) : cursor.insert(old, Buffer.from('back'))));
+          if (model.has(old)) model.delete(old);
+          else model.set(old, Buffer.from('back'));
+        }
+      }
+      const expected = (): Array<[Item, Item]> => [...model].sort(([a], [b]) => compareKeys(a, b));
+      const expectModel = (label: string, on = c): void => {
+        const reader = on.openSession().openCursor('table:t');
+        expectSameEntries(scan(reader), expected(), label);
+        for (const [key, value] of [...model].filter((_, i) => i % 101 === 0)) expect((reader.get(key) as Buffer).equals(value), `${label}: ${key}`).to.equal(true);
+      };
+      expectModel('oldest lagging');
+      const lagging = c.cacheStats().bytes;
+      oldest = ts;
+      c.setTimestamps({ oldest });
+      commit(() => cursor.insert(keyOf(count), Buffer.from('last')));
+      model.set(keyOf(count), Buffer.from('last'));
+      expect(c.cacheStats().bytes, 'once the oldest timestamp passed the waiting leaves').to.be.below(lagging);
+      expectModel('oldest caught up');
+      await c.checkpoint();
+      expectModel('after a checkpoint');
+      expectModel('after a reopen', await reopen());
+    });
+
     it('fills leaves when records arrive in key order (append splits), and half-fills them in random order', async () => {
       const c = await open();
       c.createTable('table:seq', 'key_format=S,value_format=S');

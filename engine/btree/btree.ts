@@ -107,11 +107,12 @@ export class Btree {
   changeCount = 0;
   private rootPage: InternalPage;
   /**
-   * Leaves an append split left behind: appends go to the leaf after them, so their records
-   * stop changing and are packed (`packRecords`) once their versions collapse. Tried again only
-   * when the oldest timestamp has moved since `packTriedAtOldest`.
+   * Leaves an append split left behind, oldest first, each with the newest commit timestamp its
+   * records held then: appends go to the leaf after them, so their records stop changing and
+   * are packed (`packRecords`) once the oldest timestamp passes that. Tried again only when the
+   * oldest timestamp has moved since `packTriedAtOldest`.
    */
-  private splitLeaves: LeafPage[] = [];
+  private splitLeaves: Array<{ leaf: LeafPage; newestTs: bigint }> = [];
   private packTriedAtOldest = -1n;
 
   constructor(options: BtreeOptions) {
@@ -347,10 +348,10 @@ export class Btree {
     this.cache.splitAccount(leaf, right, this);
     const separator = shortestSeparator(leaf.keys[leaf.keys.length - 1]!, right.keys[0]!);
     this.insertChild(leaf.parent!, leaf, separator, new Ref(undefined, right, true));
-    if (appended) {
-      // A few at most wait (a reader can hold the oldest timestamp back): the rest stay arrays.
-      if (this.splitLeaves.length >= MAX_SPLIT_LEAVES_WAITING) this.splitLeaves.shift();
-      this.splitLeaves.push(leaf);
+    // A few at most wait (the oldest timestamp can lag far behind): the rest stay arrays until
+    // a checkpoint writes them.
+    if (appended && this.splitLeaves.length < MAX_SPLIT_LEAVES_WAITING) {
+      this.splitLeaves.push({ leaf, newestTs: newestVersion(leaf) });
       this.packTriedAtOldest = -1n;
     }
   }
@@ -358,25 +359,47 @@ export class Btree {
   /**
    * Packs the leaves append splits left behind whose versions have all collapsed (no reader at
    * or after the oldest timestamp needs an older one); the others wait for the oldest timestamp
-   * to move. A leaf evicted, packed or holding overflow items meanwhile is dropped from the list
-   * (overflow pages are reused by the identity of their items, which packing would lose).
+   * to pass their newest version, the first of them stopping the walk (those after it are
+   * newer). A leaf evicted, packed, emptied or holding an item too large for a leaf cell (an
+   * overflow item, whose page is reused by the identity of its Buffer) leaves the list.
    */
   private packSplitLeaves(): void {
-    this.packTriedAtOldest = this.timestamps.oldest;
-    const waiting: LeafPage[] = [];
-    for (const leaf of this.splitLeaves) {
-      if (leaf.isPacked || !this.cache.holds(leaf) || leaf.overflowBlocks.length > 0) continue;
+    const oldest = this.timestamps.oldest;
+    this.packTriedAtOldest = oldest;
+    let next = 0;
+    for (; next < this.splitLeaves.length; next++) {
+      const waiting = this.splitLeaves[next]!;
+      const leaf = waiting.leaf;
+      if (leaf.isPacked || !this.cache.holds(leaf) || leaf.count === 0) continue;
+      if (waiting.newestTs > oldest) break;
       this.collapseChains(leaf);
       if (leaf.chains > 0) {
-        waiting.push(leaf);
-        continue;
+        // Written since the split: it waits for its newest version now.
+        waiting.newestTs = newestVersion(leaf);
+        break;
       }
-      if (leaf.count === 0) continue;
+      if (this.holdsOverflowItem(leaf)) continue;
       const records = packRecords(leaf.keys, leaf.values as Buffer[]);
       this.account(leaf, packedMemoryBytes(records) - leaf.memoryBytes);
       leaf.repack(records);
     }
-    this.splitLeaves = waiting;
+    this.splitLeaves = this.splitLeaves.slice(next);
+  }
+
+  private holdsOverflowItem(leaf: LeafPage): boolean {
+    if (leaf.overflowBlocks.length > 0) return true;
+    const keys = leaf.keys;
+    const values = leaf.values;
+    for (let i = 0; i < keys.length; i++) {
+      if (keys[i]!.length > this.limits.keyMax || (values[i] as Buffer).length > this.limits.valueMax) return true;
+    }
+    return false;
+  }
+
+  /** A leaf leaving the tree or the cache leaves the list of leaves waiting to be packed. */
+  private forgetSplitLeaf(leaf: LeafPage): void {
+    const index = this.splitLeaves.findIndex((waiting) => waiting.leaf === leaf);
+    if (index >= 0) this.splitLeaves.splice(index, 1);
   }
 
   private insertChild(parent: InternalPage, after: Page, separator: Buffer, ref: Ref): void {
@@ -673,6 +696,7 @@ export class Btree {
       for (const block of ref.page.overflowBlocks) this.block.free(block.address);
       ref.page.overflowBlocks = [];
       this.cache.remove(ref.page);
+      this.forgetSplitLeaf(ref.page);
       ref.page.modCount++; // batches read from it must not outlive it
     }
     page.children.splice(index, 1);
@@ -698,11 +722,13 @@ export class Btree {
     }
     if (leaf.dirty) {
       if (leaf.count === 0 || this.block.canWrite?.() === false || this.cache.writesFrozen) return false;
-      this.writeLeaf(ref, leaf, leaf.keys, leaf.values as Buffer[]);
+      const { keys, values } = recordsOf(leaf);
+      this.writeLeaf(ref, leaf, keys, values);
       leaf.dirty = false;
       this.markDirty(parent);
     }
     ref.page = undefined;
+    this.forgetSplitLeaf(leaf);
     // Later changes go to a new copy of the page: batches read from this one are stale then.
     leaf.modCount++;
     this.structureGen++;
@@ -725,7 +751,32 @@ export class Btree {
   /** Drops every resident page from the cache. */
   release(): void {
     for (const leaf of this.residentLeaves()) this.cache.remove(leaf);
+    this.splitLeaves = [];
   }
+}
+
+/**
+ * A leaf without update chains as arrays of keys and values: a packed leaf's records as views
+ * of its buffer, without unpacking it (which would hold two Buffers a record the cache does not
+ * count, for a leaf about to leave memory).
+ */
+function recordsOf(leaf: LeafPage): { keys: Buffer[]; values: Buffer[] } {
+  if (!leaf.isPacked) return { keys: leaf.keys, values: leaf.values as Buffer[] };
+  const keys = new Array<Buffer>(leaf.count);
+  const values = new Array<Buffer>(leaf.count);
+  for (let i = 0; i < leaf.count; i++) {
+    keys[i] = leaf.keyAt(i);
+    values[i] = leaf.valueAt(i) as Buffer;
+  }
+  return { keys, values };
+}
+
+/** The newest commit timestamp of a leaf's update chains (0 when it has none). */
+function newestVersion(leaf: LeafPage): bigint {
+  let newest = 0n;
+  if (leaf.chains === 0) return newest;
+  for (const value of leaf.values) if (value instanceof UpdateChain && value.newestTs > newest) newest = value.newestTs;
+  return newest;
 }
 
 function visibleValue(stored: StoredValue, readTs: bigint | undefined): Buffer | null {

@@ -29,6 +29,9 @@ interface PendingWrite extends TransactionWrite {
 class TableWrites {
   private ascending: PendingWrite[] | undefined = [];
   private byId: Map<string, PendingWrite> | undefined;
+  /** The key `get` looked up last and its map id: a write follows the read of its key. */
+  private lastKey: Buffer | undefined;
+  private lastId = '';
 
   get size(): number {
     return this.ascending?.length ?? this.byId!.size;
@@ -36,7 +39,7 @@ class TableWrites {
 
   get(key: Buffer): PendingWrite | undefined {
     const list = this.ascending;
-    if (list === undefined) return this.byId!.get(key.toString('latin1'));
+    if (list === undefined) return this.byId!.get(this.idOf(key));
     const index = this.ascendingIndex(list, key);
     return index >= 0 ? list[index] : undefined;
   }
@@ -57,7 +60,15 @@ class TableWrites {
       this.byId = new Map(list.map((w) => [w.key.toString('latin1'), w]));
       this.ascending = undefined;
     }
-    this.byId!.set(written.key.toString('latin1'), written);
+    this.byId!.set(this.idOf(written.key), written);
+  }
+
+  private idOf(key: Buffer): string {
+    if (key !== this.lastKey) {
+      this.lastKey = key;
+      this.lastId = key.toString('latin1');
+    }
+    return this.lastId;
   }
 
   values(): Iterable<PendingWrite> {
