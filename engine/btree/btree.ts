@@ -113,6 +113,12 @@ export class Btree {
    * oldest timestamp has moved since `packTriedAtOldest`.
    */
   private splitLeaves: Array<{ leaf: LeafPage; newestTs: bigint }> = [];
+  /**
+   * A key at or above every key the tree holds, when known (a tree created empty knows it from
+   * the start, one read from disk does not): a key above it is absent without a search, as the
+   * key of every append is.
+   */
+  private keysAtMost: Buffer | undefined;
   private packTriedAtOldest = -1n;
 
   constructor(options: BtreeOptions) {
@@ -125,6 +131,7 @@ export class Btree {
     this.internalSplitBytes = options.internalSplitBytes;
     this.limits = options.leafItemLimits;
     this.root = new Ref(options.rootAddress, undefined, false);
+    this.keysAtMost = options.rootAddress ? undefined : EMPTY;
     if (options.rootAddress) {
       const page = loadPage(this.root, this.decodeContext(), undefined);
       // WiredTiger always writes an internal root; wrap a leaf root so the shape holds.
@@ -193,6 +200,7 @@ export class Btree {
 
   /** The value of `key` visible at `readTs` (undefined: newest), or undefined. */
   get(key: Buffer, readTs?: bigint): Buffer | undefined {
+    if (this.keysAtMost !== undefined && compareBytes(key, this.keysAtMost) > 0) return undefined;
     const leaf = this.findLeaf(key, false);
     let result: Buffer | undefined;
     if (leaf) {
@@ -230,6 +238,7 @@ export class Btree {
     } else if (value !== null) {
       const stored: StoredValue = keepHistory ? new UpdateChain(ts, value) : value;
       if (stored instanceof UpdateChain) leaf.chains++;
+      if (this.keysAtMost !== undefined && compareBytes(key, this.keysAtMost) > 0) this.keysAtMost = key;
       if (i === leaf.keys.length) {
         // An append: `splice` would also make an array of the nothing it removes.
         leaf.keys.push(key);
