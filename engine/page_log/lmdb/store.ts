@@ -96,8 +96,8 @@ export async function openLmdbStore(path: string, options: StoreOpenOptions & { 
   const existed = existsSync(dataFile) && !(options.create && isEmptyFile(dataFile));
   checkLmdbLockFile(path);
   if (existed) {
-    // lmdb-js turns on overlapping sync for a writer that syncs, on every system but Windows.
-    checkLmdbDataFileSettled(path, { overlappingSync: !options.readOnly && !options.noSync && process.platform !== 'win32' });
+    // LMDB is opened without overlapping sync (below): the meta it opens is the newest one.
+    checkLmdbDataFileSettled(path, { overlappingSync: false });
   } else {
     if (!options.create) {
       throw new PageLogError(`no page log at ${path} (${options.why ?? 'create is false'})`, { file: path }, ErrorCode.MissingFile);
@@ -121,6 +121,10 @@ export async function openLmdbStore(path: string, options: StoreOpenOptions & { 
       encoding: 'binary',
       readOnly: options.readOnly,
       noSync: options.noSync,
+      // Not lmdb-js's overlapping sync, its default here: with it, a leader's prune failed now
+      // and then with MDB_BAD_TXN ("mdb_page_touch no parent") while followers in other
+      // processes wrote their leases. Each commit is synced as it commits instead.
+      overlappingSync: false,
       cache: false,
       compression: false,
     });
