@@ -6,7 +6,7 @@
  * This file only starts the server bundle (`server.cjs`, built from `server_main.ts` by
  * `npm run build`) through V8's code cache, because compiling the server is most of what its
  * start-up costs beyond Node's own. The cache (`server.cjs.cache`) is written by the first
- * server that runs for a while without a usable one; V8 refuses a cache made by another Node
+ * server without a usable one, once it reports it is ready; V8 refuses a cache made by another Node
  * version or other flags, and the header below refuses one made for another build of the
  * bundle (V8 itself only compares the source's length). The build's bundle of `lmdb`
  * (`lmdb.cjs`, see `bundle_packages.ts`) runs the same way when the server opens a page log.
@@ -25,15 +25,28 @@ import { Script } from 'node:vm';
 
 /** A cache's header: its script's size and modification time, as two float64s. */
 const HEADER_BYTES = 16;
-/** How long the server runs before a cache is written: long enough to have compiled its start-up. */
-const CACHE_AFTER_MS = 1500;
 /**
- * The symbols under which the bundle finds this module's `import()` and its loader of bundled
- * packages: `IMPORT_MODULE_HOOK` and `BUNDLED_PACKAGE_HOOK` of `engine/module_files.ts`, an
- * ES module, which this CommonJS module cannot load.
+ * How long a process that never reports it is ready (a mode that runs and exits) runs before
+ * its caches are written.
+ */
+const CACHE_AFTER_MS = 5000;
+/**
+ * The symbols under which the bundle finds this module's `import()`, its loader of bundled
+ * packages and its report that the server is ready: `IMPORT_MODULE_HOOK`,
+ * `BUNDLED_PACKAGE_HOOK` and `STARTED_HOOK` of `engine/module_files.ts`, an ES module, which
+ * this CommonJS module cannot load.
  */
 const IMPORT_MODULE_HOOK = Symbol.for('disagg-lab.importModule');
 const BUNDLED_PACKAGE_HOOK = Symbol.for('disagg-lab.bundledPackage');
+const STARTED_HOOK = Symbol.for('disagg-lab.started');
+
+/** Caches to write (for scripts that had none V8 accepted), once the server is ready. */
+const pendingCaches: Array<() => void> = [];
+let started = false;
+
+function writePendingCaches(): void {
+  for (const write of pendingCaches.splice(0)) write();
+}
 
 /** Reads `length` bytes of open file `fd` into the start of `buffer`; false when the file ends first. */
 function readFully(fd: number, buffer: Buffer, length: number): boolean {
@@ -122,12 +135,16 @@ function wrapped(source: string): string {
 
 /**
  * Runs the script read from `file` through its code cache as the module `module` named
- * `filename`; the cache is written once the server has run a while when there was none V8
- * accepted.
+ * `filename`; when there was none V8 accepted, one is written once the server is ready.
  */
 function runCached(file: string, { source, identity, cachedData }: ScriptFile, module: { exports: unknown }, filename: string, require: NodeJS.Require): void {
   const script = new Script(wrapped(source), { filename: file, cachedData });
-  if (cachedData === undefined || script.cachedDataRejected === true) setTimeout(() => writeCache(`${file}.cache`, script, identity), CACHE_AFTER_MS).unref();
+  if (cachedData === undefined || script.cachedDataRejected === true) {
+    const write = (): void => writeCache(`${file}.cache`, script, identity);
+    // A script first run after the start (a page log opened later) gets its cache a while after.
+    if (started) setTimeout(write, CACHE_AFTER_MS).unref();
+    else pendingCaches.push(write);
+  }
   (script.runInThisContext() as (...args: unknown[]) => void).call(module.exports, module.exports, require, module, filename, dirname(filename));
 }
 
@@ -185,5 +202,11 @@ function loadBundledPackage(name: string): unknown {
 // file named at run time (a key provider, a page-log store) through this module's own.
 (globalThis as Record<symbol, unknown>)[IMPORT_MODULE_HOOK] = (specifier: string) => import(specifier);
 (globalThis as Record<symbol, unknown>)[BUNDLED_PACKAGE_HOOK] = loadBundledPackage;
+// Once the ready line is out, so that writing them does not delay it.
+(globalThis as Record<symbol, unknown>)[STARTED_HOOK] = () => {
+  started = true;
+  setImmediate(writePendingCaches).unref();
+};
+setTimeout(writePendingCaches, CACHE_AFTER_MS).unref();
 const bundle = join(__dirname, 'server.cjs');
 runCached(bundle, readScript(bundle), { exports: {} }, bundle, Module.createRequire(bundle));

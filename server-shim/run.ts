@@ -9,6 +9,7 @@ import { parseCommandLine, serverVersion, type ServerOptions, type ServerParamet
 import { initiateReplicaSet, recoverFromOplog } from './replication/index.js';
 import { Server } from './server/index.js';
 import { displayLocation, errorClassOf } from '../engine/index.js';
+import { reportStarted } from '../engine/module_files.js';
 import { isEngineError, openStorage, type Storage } from './storage/index.js';
 import { restoreTurtleFromBackup, type EngineError, type TurtleRestore } from '../engine/index.js';
 
@@ -112,6 +113,7 @@ async function runWithLogger(options: ServerOptions, parameters: ServerParameter
     }
     server.announceReady();
     notifyParentReady();
+    reportStarted();
 
     const reason = await shutdown.requested;
     shutdown.dispose();

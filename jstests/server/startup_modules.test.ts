@@ -202,6 +202,21 @@ describe('mongod-shim: the code cache of its bundle', () => {
     }
   });
 
+  it('is written for each bundle the server ran as soon as it is ready, from the start-up alone', async () => {
+    // Written after a busy while instead, a cache misses the start-up code whose bytecode V8
+    // has dropped meanwhile, and every later start compiles it again.
+    await withCopyOfServer(async (shimDirectory) => {
+      const server = await startServer('disagg', join(shimDirectory, 'main.js'), false);
+      try {
+        const bundles = ['server.cjs', 'lmdb.cjs'].map((file) => join(shimDirectory, file));
+        // Well before the launcher's fallback, 5 s after the start, for a process never ready.
+        expect(await eventually(() => bundles.every((bundle) => codeCacheAccepted(bundle, `${bundle}.cache`)), 2_000)).to.equal(true);
+      } finally {
+        await server.stop();
+      }
+    });
+  });
+
   it('loads a key provider from an ES module file when the bundle runs from the cache', async () => {
     // Code compiled from a cache cannot call import() on Node 20; the launcher lends its own.
     const warm = await startServer('local', builtPaths.mongodShim, false);
