@@ -701,8 +701,9 @@ for (const store of storesUnderTest()) describe(`page log contract on ${store.na
       running = false;
       await writing;
       for (const result of results) {
-        const report = JSON.parse(result.stdout) as { error?: string; checkpoints?: number; pages?: number };
-        expect(report.error, result.stderr).to.equal(undefined);
+        const report = JSON.parse(result.stdout) as { error?: string; code?: string; checkpoints?: number; pages?: number };
+        // The whole error in the message: chai cuts long actual values short.
+        expect(report.error, `a reader failed: ${report.error} (code ${report.code}) ${result.stderr}`).to.equal(undefined);
         expect(report.checkpoints, 'each reader read several checkpoints').to.be.greaterThan(1);
         expect(report.pages).to.be.greaterThan(20);
       }
