@@ -27,16 +27,3 @@ export function loadBundledPackage(name: string): unknown {
   const hook = (globalThis as Record<symbol, unknown>)[BUNDLED_PACKAGE_HOOK] as ((name: string) => unknown) | undefined;
   return hook?.(name);
 }
-
-/**
- * The server's report that it is ready (its ready line logged): the launcher then writes the
- * code caches it has none for, holding exactly the start-up's compiled functions. Written
- * later, after a busy while, a cache misses the start-up functions whose bytecode V8 has
- * dropped meanwhile, and every later start compiles them again.
- */
-export const STARTED_HOOK = Symbol.for('disagg-lab.started');
-
-export function reportStarted(): void {
-  const hook = (globalThis as Record<symbol, unknown>)[STARTED_HOOK] as (() => void) | undefined;
-  hook?.();
-}

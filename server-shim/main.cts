@@ -31,10 +31,10 @@ const HEADER_BYTES = 16;
  */
 const CACHE_AFTER_MS = 5000;
 /**
- * The symbols under which the bundle finds this module's `import()`, its loader of bundled
- * packages and its report that the server is ready: `IMPORT_MODULE_HOOK`,
- * `BUNDLED_PACKAGE_HOOK` and `STARTED_HOOK` of `engine/module_files.ts`, an ES module, which
- * this CommonJS module cannot load.
+ * The symbols under which the bundle finds this module's `import()` and its loader of bundled
+ * packages (`IMPORT_MODULE_HOOK` and `BUNDLED_PACKAGE_HOOK` of `engine/module_files.ts`), and
+ * under which it reports that the server is ready (`STARTED_HOOK` of
+ * `lifecycle/background.ts`): ES modules, which this CommonJS module cannot load.
  */
 const IMPORT_MODULE_HOOK = Symbol.for('disagg-lab.importModule');
 const BUNDLED_PACKAGE_HOOK = Symbol.for('disagg-lab.bundledPackage');

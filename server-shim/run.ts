@@ -2,14 +2,13 @@ import { existsSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { builtinCommands, CommandRegistry } from './commands/index.js';
-import { acquireDbpathLock, ExitCode, FatalError, notifyParentReady, ShutdownController, shutDownServerAt, startInBackground, type DbpathLock } from './lifecycle/index.js';
+import { acquireDbpathLock, ExitCode, FatalError, notifyLauncherReady, notifyParentReady, ShutdownController, shutDownServerAt, startInBackground, type DbpathLock } from './lifecycle/index.js';
 import { describeError, fileSink, Logger, LogComponent, LogId, memorySink, setProcessLogger, standardOutputSink } from './log/index.js';
 import { loadStartupMode, readRestoreInput, runRepairDryRun, type RestoreInput } from './modes/index.js';
 import { parseCommandLine, serverVersion, type ServerOptions, type ServerParameters } from './options/index.js';
 import { initiateReplicaSet, recoverFromOplog } from './replication/index.js';
 import { Server } from './server/index.js';
 import { displayLocation, errorClassOf } from '../engine/index.js';
-import { reportStarted } from '../engine/module_files.js';
 import { isEngineError, openStorage, type Storage } from './storage/index.js';
 import { restoreTurtleFromBackup, type EngineError, type TurtleRestore } from '../engine/index.js';
 
@@ -113,7 +112,7 @@ async function runWithLogger(options: ServerOptions, parameters: ServerParameter
     }
     server.announceReady();
     notifyParentReady();
-    reportStarted();
+    notifyLauncherReady();
 
     const reason = await shutdown.requested;
     shutdown.dispose();

@@ -113,13 +113,13 @@ export class Btree {
    * oldest timestamp has moved since `packTriedAtOldest`.
    */
   private splitLeaves: Array<{ leaf: LeafPage; newestTs: bigint }> = [];
+  private packTriedAtOldest = -1n;
   /**
    * A key at or above every key the tree holds, when known (a tree created empty knows it from
    * the start, one read from disk does not): a key above it is absent without a search, as the
    * key of every append is.
    */
   private keysAtMost: Buffer | undefined;
-  private packTriedAtOldest = -1n;
 
   constructor(options: BtreeOptions) {
     this.block = options.block;
@@ -369,8 +369,9 @@ export class Btree {
    * Packs the leaves append splits left behind whose versions have all collapsed (no reader at
    * or after the oldest timestamp needs an older one); the others wait for the oldest timestamp
    * to pass their newest version, the first of them stopping the walk (those after it are
-   * newer). A leaf evicted, packed, emptied or holding an item too large for a leaf cell (an
-   * overflow item, whose page is reused by the identity of its Buffer) leaves the list.
+   * newer). A leaf packed, emptied or holding an item too large for a leaf cell (an overflow
+   * item, whose page is reused by the identity of its Buffer) leaves the list; one that leaves
+   * memory left it then (`forgetSplitLeaf`).
    */
   private packSplitLeaves(): void {
     const oldest = this.timestamps.oldest;
@@ -379,7 +380,7 @@ export class Btree {
     for (; next < this.splitLeaves.length; next++) {
       const waiting = this.splitLeaves[next]!;
       const leaf = waiting.leaf;
-      if (leaf.isPacked || !this.cache.holds(leaf) || leaf.count === 0) continue;
+      if (leaf.isPacked || leaf.count === 0) continue;
       if (waiting.newestTs > oldest) break;
       this.collapseChains(leaf);
       if (leaf.chains > 0) {
@@ -722,7 +723,10 @@ export class Btree {
     const parent = leaf.parent;
     if (!parent) return false;
     const ref = parent.children.find((c) => c.page === leaf);
-    if (!ref) return true; // already detached
+    if (!ref) {
+      this.forgetSplitLeaf(leaf);
+      return true; // already detached
+    }
     // Versions a reader at or after the oldest timestamp may still need live only in memory
     // (there is no history store): a leaf holding them stays, clean or dirty.
     if (leaf.chains > 0) {
@@ -731,8 +735,9 @@ export class Btree {
     }
     if (leaf.dirty) {
       if (leaf.count === 0 || this.block.canWrite?.() === false || this.cache.writesFrozen) return false;
-      const { keys, values } = recordsOf(leaf);
-      this.writeLeaf(ref, leaf, keys, values);
+      // No chains left (collapsed above): every value is bytes.
+      const { keys, values } = leaf.records();
+      this.writeLeaf(ref, leaf, keys, values as Buffer[]);
       leaf.dirty = false;
       this.markDirty(parent);
     }
@@ -762,22 +767,6 @@ export class Btree {
     for (const leaf of this.residentLeaves()) this.cache.remove(leaf);
     this.splitLeaves = [];
   }
-}
-
-/**
- * A leaf without update chains as arrays of keys and values: a packed leaf's records as views
- * of its buffer, without unpacking it (which would hold two Buffers a record the cache does not
- * count, for a leaf about to leave memory).
- */
-function recordsOf(leaf: LeafPage): { keys: Buffer[]; values: Buffer[] } {
-  if (!leaf.isPacked) return { keys: leaf.keys, values: leaf.values as Buffer[] };
-  const keys = new Array<Buffer>(leaf.count);
-  const values = new Array<Buffer>(leaf.count);
-  for (let i = 0; i < leaf.count; i++) {
-    keys[i] = leaf.keyAt(i);
-    values[i] = leaf.valueAt(i) as Buffer;
-  }
-  return { keys, values };
 }
 
 /** The newest commit timestamp of a leaf's update chains (0 when it has none). */

@@ -249,16 +249,28 @@ export class LeafPage {
   unpack(): number {
     const p = this.packed;
     if (!p) return 0;
-    const keys = new Array<Buffer>(p.count);
-    const values = new Array<StoredValue>(p.count);
-    for (let i = 0; i < p.count; i++) {
-      keys[i] = this.keyAt(i);
-      values[i] = this.valueAt(i);
-    }
+    const { keys, values } = this.records();
     this.packed = undefined;
     this.keyList = keys;
     this.valueList = values;
     return p.count;
+  }
+
+  /**
+   * The records as arrays of keys and values, without changing the leaf's form: a packed
+   * leaf's as views of its image (for writing a leaf about to leave memory, which unpacking
+   * would burden with two Buffers a record the cache does not count).
+   */
+  records(): { keys: Buffer[]; values: StoredValue[] } {
+    if (!this.packed) return { keys: this.keyList, values: this.valueList };
+    const count = this.packed.count;
+    const keys = new Array<Buffer>(count);
+    const values = new Array<StoredValue>(count);
+    for (let i = 0; i < count; i++) {
+      keys[i] = this.keyAt(i);
+      values[i] = this.valueAt(i);
+    }
+    return { keys, values };
   }
 
   /** Replaces the records by the same records in packed form (after they were written). */

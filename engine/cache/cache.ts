@@ -120,11 +120,6 @@ export class Cache {
     this.lru.set(leaf, tree);
   }
 
-  /** Whether `leaf` is in the cache (resident, not evicted). */
-  holds(leaf: LeafPage): boolean {
-    return this.lru.has(leaf);
-  }
-
   adjust(leaf: LeafPage, delta: number): void {
     if (this.lru.has(leaf)) this.bytesInUse += delta;
   }

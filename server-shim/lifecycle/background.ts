@@ -59,6 +59,20 @@ export async function startInBackground(scriptPath: string, argv: string[]): Pro
   return { exitCode: 0, stdout };
 }
 
+/**
+ * The symbol under which the launcher (`main.cts`) takes the server's report that it is ready:
+ * it then writes the code caches it has none for, holding exactly the start-up's compiled
+ * code. Written later, after a busy while, a cache misses the start-up code whose bytecode V8
+ * has dropped meanwhile, and every later start compiles it again.
+ */
+export const STARTED_HOOK = Symbol.for('disagg-lab.started');
+
+/** Tells the launcher, when there is one, that the server is ready (see `STARTED_HOOK`). */
+export function notifyLauncherReady(): void {
+  const hook = (globalThis as Record<symbol, unknown>)[STARTED_HOOK] as (() => void) | undefined;
+  hook?.();
+}
+
 /** In a child started by `startInBackground`: tells the parent the server accepts connections. */
 export function notifyParentReady(): void {
   // The parent may be gone already (killed, or ^C in its terminal): the server runs on.

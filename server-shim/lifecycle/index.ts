@@ -1,5 +1,5 @@
 /** Process lifecycle: exit codes, fatal errors, the dbpath lock file, and running in the background. */
-export { notifyParentReady, shutDownServerAt, startInBackground } from './background.js';
+export { notifyLauncherReady, notifyParentReady, shutDownServerAt, startInBackground } from './background.js';
 export type { BackgroundOutcome } from './background.js';
 export { ExitCode, FatalError } from './exit_codes.js';
 export type { ExitCodeValue } from './exit_codes.js';

@@ -1,21 +1,30 @@
 import { expect } from 'chai';
 import { Binary, Decimal128, Double, Int32, Long, MaxKey, MinKey, ObjectId, Timestamp, UUID } from 'bson';
 import { decodeDocument, encodeDocument, leadingElementEnd } from '../values/index.js';
-import { encodeInsertOplogEntry } from './oplog_entry.js';
+import { InsertOplogEntries } from './oplog_entry.js';
+
+/** The seconds and increment of an engine timestamp. */
+function parts(ts: bigint): [number, number] {
+  return [Number(ts >> 32n), Number(ts & 0xffffffffn)];
+}
 
 describe('storage: insert oplog entry', () => {
   it('writes the same bytes as the bson library for the same entry', () => {
-    for (const document of [{ _id: new ObjectId(), a: 1, s: 'x'.repeat(300) }, { _id: 'é-clé', nested: { deep: [1, 2, { three: 3 }] } }, { _id: 42 }]) {
-      const ui = new UUID();
-      const ts = (1_700_000_000n << 32n) | 7n;
-      const wall = new Date(1_700_000_000_123);
+    // One group's entries from one instance, as the server writes them: what they share is
+    // built once and must come out the same in each.
+    const ui = new UUID();
+    const wall = new Date(1_700_000_000_123);
+    const group = new InsertOplogEntries('db.ünïcode', ui, 3, wall);
+    const documents = [{ _id: new ObjectId(), a: 1, s: 'x'.repeat(300) }, { _id: 'é-clé', nested: { deep: [1, 2, { three: 3 }] } }, { _id: 42 }];
+    documents.forEach((document, index) => {
+      const ts = (1_700_000_000n << 32n) | BigInt(7 + index);
       const expected = encodeDocument({
         op: 'i', ns: 'db.ünïcode', ui, o: document, o2: { _id: document._id },
         ts: new Timestamp(ts), t: Long.fromNumber(3), v: Long.fromNumber(2), wall,
       });
-      const actual = encodeInsertOplogEntry({ ns: 'db.ünïcode', ui, document: encodeDocument(document), o2: encodeDocument({ _id: document._id }), ts, term: 3, wall });
+      const actual = group.encode(encodeDocument(document), encodeDocument({ _id: document._id }), ...parts(ts));
       expect(actual.equals(expected), `${decodeDocument(actual)} vs ${decodeDocument(expected)}`).to.equal(true);
-    }
+    });
   });
 
   it('writes the right shared fields when inserts alternate between collections, and any term and wall time', () => {
@@ -28,7 +37,7 @@ describe('storage: insert oplog entry', () => {
       const expected = encodeDocument({
         op: 'i', ns, ui, o: document, o2: { _id: 1 }, ts: new Timestamp(ts), t: Long.fromNumber(term), v: Long.fromNumber(2), wall,
       });
-      const actual = encodeInsertOplogEntry({ ns, ui, document: encodeDocument(document), o2: encodeDocument({ _id: 1 }), ts, term, wall });
+      const actual = new InsertOplogEntries(ns, ui, term, wall).encode(encodeDocument(document), encodeDocument({ _id: 1 }), ...parts(ts));
       expect(decodeDocument(actual)).to.deep.equal(decodeDocument(expected));
       expect(actual.equals(expected), `entry ${index}`).to.equal(true);
     }
@@ -44,8 +53,9 @@ describe('storage: insert oplog entry', () => {
       const encoded = encodeDocument(document);
       const keyEnd = leadingElementEnd(encoded, '_id');
       expect(keyEnd, String(id)).to.not.equal(undefined);
-      const fromKeyElement = encodeInsertOplogEntry({ ns: 'db.c', ui, document: encoded, o2: keyEnd!, ts: 9n, term: 1, wall });
-      const fromO2 = encodeInsertOplogEntry({ ns: 'db.c', ui, document: encoded, o2: encodeDocument({ _id: id }), ts: 9n, term: 1, wall });
+      const group = new InsertOplogEntries('db.c', ui, 1, wall);
+      const fromKeyElement = group.encode(encoded, keyEnd!, 0, 9);
+      const fromO2 = group.encode(encoded, encodeDocument({ _id: id }), 0, 9);
       expect(fromKeyElement.equals(fromO2), String(id)).to.equal(true);
       expect(decodeDocument(fromKeyElement).o2).to.deep.equal(decodeDocument(encodeDocument({ _id: id })));
     }

@@ -1,22 +1,6 @@
 import type { UUID } from 'bson';
 import { copyBytes } from '../values/index.js';
 
-/** What an insert's oplog entry holds besides its fixed fields. */
-export interface InsertOplogFields {
-  ns: string;
-  ui: UUID;
-  /** The inserted document, encoded. */
-  document: Uint8Array;
-  /**
-   * `{<key field>: <key value>}`, encoded; or, as a number, where the document's first element,
-   * its key field, ends (`leadingElementEnd`), which `o2` then repeats.
-   */
-  o2: Uint8Array | number;
-  ts: bigint;
-  term: number;
-  wall: Date;
-}
-
 const BsonType = { Document: 0x03, String: 0x02, Binary: 0x05, Date: 0x09, Timestamp: 0x11, Int64: 0x12 } as const;
 const uuidSubtype = 4;
 
@@ -112,10 +96,4 @@ export class InsertOplogEntries {
     if (at !== length) throw new Error(`insert oplog entry: wrote ${at} bytes of ${length}`);
     return out;
   }
-}
-
-/** The oplog entry of one insert (see `InsertOplogEntries`). */
-export function encodeInsertOplogEntry(fields: InsertOplogFields): Buffer {
-  return new InsertOplogEntries(fields.ns, fields.ui, fields.term, fields.wall)
-    .encode(fields.document, fields.o2, Number(fields.ts >> 32n), Number(fields.ts & 0xffffffffn));
 }
