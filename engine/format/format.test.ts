@@ -184,9 +184,36 @@ describe('format: configuration strings, checkpoints, turtle and items', () => {
     expect(getConfigValue(text, 'h')).to.equal('true');
     expect(setConfigRaw(text, 'a', '7')).to.equal('a=7,b=(c=2,d="x,y"),e=[f,g],h=true,source="file:x.wt"');
   });
+  it('parses groups nested in each other, brackets inside quotes, colon separators and spacing', () => {
+    const text = '(a=(b=[1,(2)],c="(,]"),"q k"=[x,"y]"] ,\n d:4,e=,f=(g=(h=(i))))';
+    expect(parseConfig(text)).to.deep.equal([
+      { key: 'a', raw: '(b=[1,(2)],c="(,]")' },
+      { key: 'q k', raw: '[x,"y]"] ' },
+      { key: 'd', raw: '4' },
+      { key: 'e', raw: '' },
+      { key: 'f', raw: '(g=(h=(i)))' },
+    ]);
+    expect(getConfigValue(text, 'a.c')).to.equal('(,]');
+    expect(getConfigValue(text, 'f.g')).to.equal('(h=(i))');
+  });
   it('rejects unbalanced configuration strings with the offset', () => {
-    expectCode(() => parseConfig('a=(b=1'), 'CONFIG_INVALID');
-    expectCode(() => parseConfig('a="open'), 'CONFIG_INVALID');
+    const offsetOf = (text: string): unknown => {
+      try {
+        parseConfig(text);
+      } catch (error) {
+        expect((error as EngineError).code).to.equal('CONFIG_INVALID');
+        return (error as EngineError).location.offset;
+      }
+      return expect.fail(`${text} parsed`);
+    };
+    expect(offsetOf('a=(b=1')).to.equal(2);
+    expect(offsetOf('a=[b,[c]')).to.equal(2);
+    expect(offsetOf('a="open')).to.equal(2);
+    expect(offsetOf('a=1,b=(c="x)')).to.equal(6);
+    expect(offsetOf('a=1)')).to.equal(3);
+    expect(offsetOf('a(b=1')).to.equal(1);
+    expect(offsetOf('x,"key=1')).to.equal(2);
+    expect(offsetOf('a=1, =2')).to.equal(5);
   });
   it('rejects a turtle file without its version or metadata entry', () => {
     expectCode(() => parseTurtle('file:WiredTiger.wt\nx\n'), 'FORMAT_INVALID');
