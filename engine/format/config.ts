@@ -23,10 +23,13 @@ const VALUE_STOPS = /[,()[\]"]/g;
 const KEY_STOPS = /[=,:()[\]]/g;
 const SEPARATORS = /[, \n]*/y;
 
-/** The index of the next match of global `stops` at or after `start`, or -1. */
+/**
+ * The index of the next match of global `stops` (one character) at or after `start`, or -1;
+ * through `test`, which makes no match object.
+ */
 function nextStop(stops: RegExp, text: string, start: number): number {
   stops.lastIndex = start;
-  return stops.exec(text)?.index ?? -1;
+  return stops.test(text) ? stops.lastIndex - 1 : -1;
 }
 
 /** The index of the closing `)` or `]` of the group opened at `start`. */

@@ -193,6 +193,16 @@ describe('mongod-shim: the code cache of its bundle', () => {
     }
   });
 
+  it('runs its bundles in strict mode, as the modules they are built from', () => {
+    // A directive counts only as the first statement of the wrapper function the bundles open with.
+    const wrapperStart = '(function (exports, require, module, __filename, __dirname) {';
+    for (const file of [serverBundle, lmdbBundle]) {
+      const source = readFileSync(file, 'latin1');
+      const body = source.slice(source.indexOf(wrapperStart) + wrapperStart.length);
+      expect(body.trimStart(), file).to.match(/^(['"])use strict\1;/);
+    }
+  });
+
   it('is written by a server that has run a while, for the bundle as built, and V8 accepts it', async () => {
     const server = await startServer('local', builtPaths.mongodShim, false);
     try {
