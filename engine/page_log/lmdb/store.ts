@@ -43,6 +43,7 @@ type Store = Database<Buffer, Buffer>;
 
 /** The named databases of a page log; LMDB lists them as keys of its main database. */
 const NAMED_DATABASES = ['pages', 'log', 'checkpoints', 'meta'] as const;
+type NamedDatabase = (typeof NAMED_DATABASES)[number];
 
 /** lmdb-js may hand back a plain Uint8Array; callers are promised Buffers. */
 function asBuffer(bytes: Uint8Array): Buffer {
@@ -134,7 +135,7 @@ export async function openLmdbStore(path: string, options: StoreOpenOptions & { 
   try {
     // Checked before the named databases are opened, which would create them in a foreign store.
     checkNoForeignData(path, root);
-    return new LmdbStore(path, root);
+    return new LmdbStore(path, root, options.readOnly === true);
   } catch (error) {
     await root.close();
     throw error;
@@ -177,12 +178,21 @@ class LmdbStore implements PageLogStore {
   constructor(
     readonly location: string,
     private readonly root: RootDatabase<Buffer, Buffer>,
+    readOnly: boolean,
   ) {
     const options = { keyEncoding: 'binary', encoding: 'binary' } as const;
-    this.pages = root.openDB<Buffer, Buffer>({ name: 'pages', ...options });
-    this.log = root.openDB<Buffer, Buffer>({ name: 'log', ...options });
-    this.checkpoints = root.openDB<Buffer, Buffer>({ name: 'checkpoints', ...options });
-    this.meta = root.openDB<Buffer, Buffer>({ name: 'meta', ...options });
+    const openAll = (): Record<NamedDatabase, Store> => {
+      const opened = {} as Record<NamedDatabase, Store>;
+      for (const name of NAMED_DATABASES) opened[name] = root.openDB<Buffer, Buffer>({ name, ...options });
+      return opened;
+    };
+    // A writer opens (and, in a new store, creates) them in one write transaction: on its own,
+    // each is a transaction and a synced commit.
+    const opened = readOnly ? openAll() : root.transactionSync(openAll);
+    this.pages = opened.pages;
+    this.log = opened.log;
+    this.checkpoints = opened.checkpoints;
+    this.meta = opened.meta;
   }
 
   storageSize(): PageLogStorageSize {
