@@ -98,3 +98,5 @@ export async function collectReport(run: AsyncGenerator<Finding, VerifySummary>)
 }
 /** Page-log locations as users write them: resolved for the engine, shown with a URL's password masked. */
 export { displayLocation, resolveLocation } from './page_log/location.js';
+/** The random source of the engine's identifiers, for the server's too (see random.ts). */
+export { randomBytes, randomUUID } from './random.js';

@@ -12,7 +12,7 @@
  *     16   32 key            the key bytes
  * ```
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes } from '../random.js';
 import { inspect } from 'node:util';
 import { ErrorCode } from '../errors.js';
 import { readIntegerConfig, rejectUnknownConfigKeys } from './config.js';

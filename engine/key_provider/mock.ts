@@ -17,7 +17,7 @@
  *
  * Nothing is random, so a test can rebuild the blob of any version with `mockKeyBlob`.
  */
-import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { inspect } from 'node:util';
 import { ErrorCode } from '../errors.js';
 import { readCallNumberConfig, readIntegerConfig, rejectUnknownConfigKeys } from './config.js';
@@ -39,6 +39,9 @@ const moduleName = 'mock';
 const configKeys = ['rotate_every', 'fail_get_key', 'fail_on_key_update'] as const;
 
 function generatedMockKey(version: number): Buffer {
+  // Loaded here: every server's start-up loads this module with the others, and node:crypto is a
+  // module of some milliseconds that only this provider, used by tests, needs.
+  const { createHash } = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
   return createHash('sha256').update(`mock key-provider key version ${version}`).digest();
 }
 

@@ -8,7 +8,7 @@
  * and that the newest page it vouches for is stored): a completion record is never stored
  * without its pages. Terms, leases and fencing follow `nodes.ts`. See README.md.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes } from '../random.js';
 import { ErrorCode, PageLogError, type ErrorLocation } from '../errors.js';
 import { checksum } from '../format/index.js';
 import {

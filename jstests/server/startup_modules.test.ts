@@ -146,6 +146,27 @@ describe('mongod-shim: start-up loads only what the mode needs', () => {
     expect(ranAmong(ran, notNeededToServe)).to.deep.equal([]);
   });
 
+  it('draws its random identifiers from the Web Crypto bson loads, without loading node:crypto as well', async () => {
+    // Node's own modules are not in the coverage: a module preloaded into the server lists them as it exits.
+    const probe = await dir({ prefix: 'jstest-builtins-', unsafeCleanup: true });
+    try {
+      const listFile = join(probe.path, 'builtins.txt');
+      const preload = join(probe.path, 'list_builtins.cjs');
+      writeFileSync(preload, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(listFile)}, process.moduleLoadList.join('\\n')));`);
+      const server = await startServer('disagg', builtPaths.mongodShim, false, [], { NODE_OPTIONS: `--require ${preload}` });
+      // A collection (a UUID), a document without _id (an ObjectId) and a cursor (a cursor id).
+      const items = server.client.db('trace').collection<{ n: number }>('items');
+      await items.insertMany(Array.from({ length: 3 }, (_, n) => ({ n })));
+      expect(await items.find({}, { batchSize: 1 }).toArray()).to.have.length(3);
+      await server.stop();
+      const builtins = readFileSync(listFile, 'utf8').split('\n');
+      expect(builtins).to.include('NativeModule internal/crypto/webcrypto');
+      expect(builtins).to.not.include('NativeModule crypto');
+    } finally {
+      await probe.cleanup();
+    }
+  });
+
   it('loads the query engine, with re2js, for the first query that needs it, and still no lmdb in local mode', async () => {
     const server = await startServer('local');
     const items = server.client.db('trace').collection<{ _id: number; name: string }>('items');

@@ -1,5 +1,5 @@
 import { Long } from 'bson';
-import { randomBytes } from 'node:crypto';
+import { randomBytes } from '../../engine/index.js';
 import { CommandError, ErrorCodes } from '../errors/index.js';
 import { documentSize, type Document } from '../values/index.js';
 

@@ -1,10 +1,9 @@
-import { randomUUID } from 'node:crypto';
+import { randomUUID } from '../../engine/index.js';
 import { UUID } from 'bson';
 
 /**
- * A new random (version 4) UUID. Made with `node:crypto` rather than bson's `new UUID()`,
- * which draws its random bytes through Web Crypto: loading Web Crypto costs the server's
- * start-up a few milliseconds for nothing else it needs.
+ * A new random (version 4) UUID, drawn where the engine draws its identifiers (see
+ * `engine/random.ts`).
  */
 export function newUuid(): UUID {
   return new UUID(randomUUID());
