@@ -17,7 +17,7 @@ export function importModuleFile(url: string): Promise<Record<string, unknown>> 
 
 /**
  * Loading a package the build also bundles beside the server (`lmdb`, see
- * `server-shim/bundle_packages.ts`): the server's launcher runs that bundle through a code cache
+ * `server-shim/bundle.ts`): the server's launcher runs that bundle through a code cache
  * when it was built from the package installed, and lends its loader under this symbol.
  */
 export const BUNDLED_PACKAGE_HOOK = Symbol.for('disagg-lab.bundledPackage');

@@ -146,22 +146,29 @@ describe('mongod-shim: start-up loads only what the mode needs', () => {
     expect(ranAmong(ran, notNeededToServe)).to.deep.equal([]);
   });
 
-  it('draws its random identifiers from the Web Crypto bson loads, without loading node:crypto as well', async () => {
+  it('draws its identifiers without loading Node\'s crypto modules, which bson loads for its first generated _id', async () => {
     // Node's own modules are not in the coverage: a module preloaded into the server lists them as it exits.
     const probe = await dir({ prefix: 'jstest-builtins-', unsafeCleanup: true });
     try {
-      const listFile = join(probe.path, 'builtins.txt');
-      const preload = join(probe.path, 'list_builtins.cjs');
-      writeFileSync(preload, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(listFile)}, process.moduleLoadList.join('\\n')));`);
-      const server = await startServer('disagg', builtPaths.mongodShim, false, [], { NODE_OPTIONS: `--require ${preload}` });
-      // A collection (a UUID), a document without _id (an ObjectId) and a cursor (a cursor id).
-      const items = server.client.db('trace').collection<{ n: number }>('items');
-      await items.insertMany(Array.from({ length: 3 }, (_, n) => ({ n })));
-      expect(await items.find({}, { batchSize: 1 }).toArray()).to.have.length(3);
-      await server.stop();
-      const builtins = readFileSync(listFile, 'utf8').split('\n');
-      expect(builtins).to.include('NativeModule internal/crypto/webcrypto');
-      expect(builtins).to.not.include('NativeModule crypto');
+      const builtinsAtExit = async (insertWithoutId: boolean): Promise<string[]> => {
+        const listFile = join(probe.path, `builtins-${insertWithoutId}.txt`);
+        const preload = join(probe.path, 'list_builtins.cjs');
+        writeFileSync(preload, `process.on('exit', () => require('node:fs').writeFileSync(process.env.BUILTINS_LIST_FILE, process.moduleLoadList.join('\\n')));`);
+        const server = await startServer('disagg', builtPaths.mongodShim, false, [], { NODE_OPTIONS: `--require ${preload}`, BUILTINS_LIST_FILE: listFile });
+        // A collection (a UUID), a cursor (a cursor id) and, when asked, a document without _id (an ObjectId).
+        const items = server.client.db('trace').collection<{ _id?: number; n: number }>('items');
+        await items.insertMany(Array.from({ length: 3 }, (_, n) => ({ _id: n, n })));
+        // As a command: the driver's insertOne would make the _id itself.
+        if (insertWithoutId) await server.client.db('trace').command({ insert: 'items', documents: [{ n: 3 }] });
+        expect(await items.find({}, { batchSize: 1 }).toArray()).to.have.length(insertWithoutId ? 4 : 3);
+        await server.stop();
+        return readFileSync(listFile, 'utf8').split('\n');
+      };
+      const cryptoModules = (builtins: string[]): string[] => builtins.filter((name) => /^NativeModule (crypto|internal\/crypto\/|v8$)/.test(name));
+      expect(cryptoModules(await builtinsAtExit(false))).to.deep.equal([]);
+      const afterGeneratedId = await builtinsAtExit(true);
+      expect(afterGeneratedId).to.include('NativeModule internal/crypto/webcrypto');
+      expect(afterGeneratedId).to.not.include('NativeModule crypto');
     } finally {
       await probe.cleanup();
     }

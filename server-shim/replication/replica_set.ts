@@ -2,7 +2,7 @@ import { Long, ObjectId, Timestamp } from 'bson';
 import type { ServerState } from '../commands/context.js';
 import { LogComponent, LogId, type Logger } from '../log/index.js';
 import { bigIntToTimestamp, parseNamespace, type Storage } from '../storage/index.js';
-import type { Document } from '../values/index.js';
+import { newObjectId, type Document } from '../values/index.js';
 
 /** Where a replica set member keeps its configuration. */
 export const replicaSetConfigNamespace = 'local.system.replset';
@@ -30,7 +30,7 @@ export function defaultReplicaSetConfig(setName: string, host: string): Document
       catchUpTakeoverDelayMillis: 30000,
       getLastErrorModes: {},
       getLastErrorDefaults: { w: 1, wtimeout: 0 },
-      replicaSetId: new ObjectId(),
+      replicaSetId: newObjectId(),
     },
   };
 }

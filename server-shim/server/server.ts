@@ -1,4 +1,3 @@
-import { ObjectId } from 'bson';
 import { createServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { hostname } from 'node:os';
 import { OperationRegistry, type CommandRegistry, type ConnectionStatistics, type ServerState } from '../commands/index.js';
@@ -7,6 +6,7 @@ import { ExitCode, FatalError } from '../lifecycle/index.js';
 import { describeError, LogComponent, LogId, type Logger } from '../log/index.js';
 import type { ServerOptions, ServerParameters } from '../options/index.js';
 import type { Storage } from '../storage/index.js';
+import { newObjectId } from '../values/index.js';
 import { ClientConnection, type ConnectionOwner } from './client_connection.js';
 
 /**
@@ -16,7 +16,7 @@ import { ClientConnection, type ConnectionOwner } from './client_connection.js';
  */
 export class Server implements ServerState, ConnectionOwner {
   readonly startedAt = new Date();
-  readonly processId = new ObjectId();
+  readonly processId = newObjectId();
   readonly cursors = new CursorManager();
   readonly operations = new OperationRegistry();
   readonly startupWarnings: string[] = [];

@@ -9,6 +9,6 @@ export type { NumericKind } from './numbers.js';
 export { compareStrings, compareValues, valuesEqual } from './compare.js';
 export { copyDocument, decodeDocument, documentSize, encodeDocument, maximumDocumentSize } from './codec.js';
 export { encodeKey, encodeObjectIdKey, encodeTimestampKey, typeBracketEnd, typeBracketStart, typeByte } from './key_string.js';
-export { newUuid } from './uuid.js';
+export { newObjectId, newUuid } from './identifiers.js';
 export { copyBytes, elementValueSize, leadingElementDocument, leadingElementEnd, moveIdFirst, prependObjectId, topLevelElements } from './bson_bytes.js';
 export type { ElementSpan, TopLevelElements } from './bson_bytes.js';

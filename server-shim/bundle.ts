@@ -1,0 +1,148 @@
+/**
+ * `npm run bundle` (after `tsc`): writes the two bundles the server's launcher (`main.cts`) runs
+ * through a code cache, both minified for whitespace only (names stay, for stack traces): a
+ * smaller source to read and hold at start-up.
+ *
+ * `dist/server-shim/server.cjs`: the server, `server_main.ts` and the project's modules and
+ * bson in one file; the native packages, `pg` and `re2js` are left to `require`.
+ *
+ * bson probes its surroundings as it loads: whether `globalThis.crypto` has `getRandomValues`
+ * (once for its Node random source, once for its Web one), and whether a start-up snapshot is
+ * being built (through `v8`). Reading `globalThis.crypto` loads Node's Web Crypto, and `v8` is
+ * another module: together some milliseconds of every start. On the Node versions bson
+ * supports (20.19 and later) the answers are fixed: Web Crypto is there, and the server never
+ * builds a snapshot. So the bundle's bson takes them as given, and draws from Web Crypto when
+ * it first needs random bytes. A bson whose code differs fails the build, saying what it did not
+ * find.
+ *
+ * `dist/server-shim/lmdb.cjs`: the installed `lmdb`'s CommonJS build with the JavaScript
+ * packages it loads (msgpackr, ordered-binary, weak-lru-cache, its prebuild finder...) in one
+ * file, instead of resolving, reading and compiling some fifteen files of `node_modules`: that
+ * was most of what opening a page log cost a server's start-up. `msgpackr-extract`, msgpackr's
+ * optional native unpacker, is left out: the page log stores binary values only, never
+ * msgpack, so it would only be found and loaded (an addon with a finder of its own) at every
+ * start for nothing; msgpackr runs without it as it does where it is not installed.
+ *
+ * lmdb finds its native addon through `node-gyp-build-optional-packages`, which works out the C
+ * library, looks for a local build and for prebuilds, then resolves the platform package and
+ * picks the best-tagged file in it. In the bundle, on Linux without a local build or a setting
+ * the finder honours, lmdb first loads the file the finder picks there on glibc: the platform
+ * package's addon for this Node ABI. Anything else (another system, no such file, one that does
+ * not load, as on musl) goes through the finder.
+ *
+ * The lmdb bundle's first line names what it was built from: `// bundled lmdb VERSION ENTRY
+ * SIZE` (the package's version, its CommonJS entry within the package, that file's size). The
+ * launcher runs the bundle only when the installed package matches, with `__filename` set to
+ * that entry, so that lmdb finds its native addon in its package as it does when loaded
+ * from there; otherwise the server loads the package itself.
+ *
+ * Both are written as a function expression of Node's CommonJS wrapper (see `main.cts`).
+ */
+import { build, type Plugin } from 'esbuild';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const outputDirectory = dirname(fileURLToPath(import.meta.url));
+const projectRoot = join(outputDirectory, '..', '..');
+
+const require = createRequire(join(projectRoot, 'package.json'));
+const entry = require.resolve('lmdb');
+// Where the launcher looks for the package too: the first `node_modules/lmdb` up from here.
+const packageDirectory = realpathSync(require.resolve.paths('lmdb')!.map((directory) => join(directory, 'lmdb')).find((directory) => existsSync(join(directory, 'package.json')))!);
+const { version } = JSON.parse(readFileSync(join(packageDirectory, 'package.json'), 'utf8')) as { version: string };
+
+/** Node's CommonJS wrapper, opened; `'use strict'` must be its first statement to count. */
+const WRAPPER_START = "(function (exports, require, module, __filename, __dirname) { 'use strict';";
+const minify = { minifyWhitespace: true, minifySyntax: true } as const;
+
+/** bson's start-up probes and what the bundle puts in their place (see above). */
+const BSON_PROBES: Array<{ probe: RegExp; given: string }> = [
+  { probe: /const nodejsRandomBytes = \(\(\) => \{\n[\s\S]*?\n\}\)\(\);/, given: 'const nodejsRandomBytes = nodejsSecureRandomBytes;' },
+  { probe: /const webRandomBytes = \(\(\) => \{\n[\s\S]*?\n\}\)\(\);/, given: 'const webRandomBytes = (byteLength) => crypto.getRandomValues(webByteUtils.allocate(byteLength));' },
+  { probe: /globalThis\?\.process\?\.getBuiltinModule\?\.\('v8'\) \?\? \{\}/, given: '{}' },
+];
+
+const bsonWithoutStartUpProbes: Plugin = {
+  name: 'bson-without-start-up-probes',
+  setup(plugin) {
+    plugin.onLoad({ filter: /[\\/]node_modules[\\/]bson[\\/]lib[\\/]bson\.node\.mjs$/ }, ({ path }) => {
+      let contents = readFileSync(path, 'utf8');
+      for (const { probe, given } of BSON_PROBES) {
+        const found = contents.match(new RegExp(probe.source, 'g'))?.length ?? 0;
+        if (found !== 1) throw new Error(`${path}: found ${found} matches of ${probe} instead of one; see server-shim/bundle.ts`);
+        contents = contents.replace(probe, given);
+      }
+      return { contents, loader: 'js' };
+    });
+  },
+};
+
+await build({
+  entryPoints: [join(projectRoot, 'server-shim', 'server_main.ts')],
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  external: ['lmdb', '@node-rs/crc32', 'pg', 're2js'],
+  // Code compiled from a cache cannot call import() on Node 20: the bundle's own modules are
+  // initialised in place, and a file named at run time goes through the launcher's.
+  supported: { 'dynamic-import': false },
+  define: { 'import.meta.url': 'importMetaUrl' },
+  plugins: [bsonWithoutStartUpProbes],
+  banner: { js: `${WRAPPER_START} var importMetaUrl = require('node:url').pathToFileURL(__filename).href;` },
+  footer: { js: '});' },
+  ...minify,
+  sourcemap: true,
+  outfile: join(outputDirectory, 'server.cjs'),
+  logLevel: 'warning',
+});
+
+/** The module lmdb gets for `node-gyp-build-optional-packages` (see above). */
+const NATIVE_ADDON_FIRST = `
+const { existsSync } = require('node:fs');
+const { createRequire } = require('node:module');
+const { dirname, join } = require('node:path');
+const settings = ['PREBUILDS_ONLY', 'LMDB_PREBUILD', 'LIBC', 'npm_config_arch', 'npm_config_platform'];
+module.exports = function load(dir) {
+  // What the finder would take before the platform package: a local build, prebuilds of the package or beside Node.
+  const before = [join(dir, 'build'), join(dir, 'prebuilds'), join(dirname(process.execPath), 'prebuilds')];
+  if (process.platform === 'linux' && settings.every((name) => process.env[name] === undefined) && !before.some((path) => existsSync(path))) {
+    try {
+      const platformPackage = createRequire(join(dir, 'package.json')).resolve('@lmdb/lmdb-linux-' + process.arch + '/package.json');
+      return require(join(platformPackage, '..', 'node.abi' + process.versions.modules + '.glibc.node'));
+    } catch {
+      // Not installed, or not for this system: the finder decides.
+    }
+  }
+  // Required only here: the finder works out the C library as it loads.
+  return require('node-gyp-build-optional-packages/index.js')(dir);
+};
+`;
+
+await build({
+  entryPoints: [entry],
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  plugins: [{
+    name: 'without-msgpackr-extract',
+    setup(plugin) {
+      plugin.onResolve({ filter: /^msgpackr-extract$/ }, () => ({ path: 'msgpackr-extract', namespace: 'left-out' }));
+      plugin.onLoad({ filter: /.*/, namespace: 'left-out' }, () => ({ contents: 'module.exports = undefined;', loader: 'js' }));
+    },
+  }, {
+    name: 'native-addon-first',
+    setup(plugin) {
+      // The finder itself is still bundled, by the path of its file (which this filter lets through).
+      plugin.onResolve({ filter: /^node-gyp-build-optional-packages$/ }, () => ({ path: 'native-addon-first', namespace: 'native-addon-first' }));
+      plugin.onLoad({ filter: /.*/, namespace: 'native-addon-first' }, () => ({ contents: NATIVE_ADDON_FIRST, loader: 'js', resolveDir: packageDirectory }));
+    },
+  }],
+  banner: { js: `// bundled lmdb ${version} ${relative(packageDirectory, entry).replaceAll('\\', '/')} ${statSync(entry).size}\n${WRAPPER_START}` },
+  footer: { js: '});' },
+  ...minify,
+  sourcemap: true,
+  outfile: join(outputDirectory, 'lmdb.cjs'),
+  logLevel: 'warning',
+});
