@@ -108,11 +108,29 @@ export function unquote(raw: string): string {
   return raw.length >= 2 && raw.startsWith('"') && raw.endsWith('"') ? raw.slice(1, -1) : raw;
 }
 
+/**
+ * The top-level values of recently read configuration strings by key (the last occurrence of a
+ * key wins, as in WiredTiger). A table's metadata entry (some 1.3 KB) is read for one key after
+ * another, and a start-up reads the same few entries some fifty times.
+ */
+const recentIndexes = new Map<string, ReadonlyMap<string, string>>();
+const RECENT_INDEXES = 64;
+
+function configIndex(text: string): ReadonlyMap<string, string> {
+  let index = recentIndexes.get(text);
+  if (index === undefined) {
+    const values = new Map<string, string>();
+    for (const entry of parseConfig(text)) values.set(entry.key, entry.raw);
+    if (recentIndexes.size >= RECENT_INDEXES) recentIndexes.clear();
+    recentIndexes.set(text, values);
+    index = values;
+  }
+  return index;
+}
+
 /** The raw text of `key` (the last occurrence wins, as in WiredTiger), or undefined. */
 export function getConfigRaw(text: string, key: string): string | undefined {
-  let found: string | undefined;
-  for (const entry of parseConfig(text)) if (entry.key === key) found = entry.raw;
-  return found;
+  return configIndex(text).get(key);
 }
 
 /** The value of `key` with quotes removed, or undefined. A dotted key looks into nested groups. */

@@ -5,7 +5,7 @@ import { EngineError } from '../errors.js';
 import {
   BLOCK_PAYLOAD_OFFSET, buildDescriptor, buildExtentListImage, checkBlock, checkDescriptor, CellType,
   decodeFileAddress, decodeFileCheckpointCookie, decodeTimeWindow, encodeFileAddress, encodeFileCheckpointCookie,
-  escapeForDump, formatCheckpointList, getConfigValue, ItemFormat, latestCheckpoint, packUint, parseConfig,
+  escapeForDump, formatCheckpointList, getConfigRaw, getConfigValue, ItemFormat, latestCheckpoint, packUint, parseConfig,
   parseTurtle, readExtentList, readPackedIntBig, readPackedUintBig, sealBlock, setConfigRaw, unpackCell,
   writePackedInt, checksum, readPackedUint, writeKeyCell, writeValueCell,
 } from './index.js';
@@ -195,6 +195,20 @@ describe('format: configuration strings, checkpoints, turtle and items', () => {
     ]);
     expect(getConfigValue(text, 'a.c')).to.equal('(,]');
     expect(getConfigValue(text, 'f.g')).to.equal('(h=(i))');
+  });
+  it('reads the last occurrence of a key, again and again, from a string of the same text', () => {
+    const text = 'a=1,b=(c=2),a=3,d=4';
+    for (let i = 0; i < 3; i++) {
+      expect(getConfigRaw(text, 'a')).to.equal('3');
+      expect(getConfigValue(`${text}`, 'b.c')).to.equal('2');
+      expect(getConfigRaw(text, 'e')).to.equal(undefined);
+    }
+    // Many strings read in turn (more than are kept) read the same.
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < 200; i++) expect(getConfigValue(`k=${i},v=(n=${i * 2})`, 'v.n')).to.equal(String(i * 2));
+    }
+    expectCode(() => getConfigRaw('a=(b', 'a'), 'CONFIG_INVALID');
+    expectCode(() => getConfigRaw('a=(b', 'a'), 'CONFIG_INVALID');
   });
   it('rejects unbalanced configuration strings with the offset', () => {
     const offsetOf = (text: string): unknown => {
