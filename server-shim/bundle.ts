@@ -1,7 +1,7 @@
 /**
  * `npm run bundle` (after `tsc`): writes the two bundles the server's launcher (`main.cts`) runs
- * through a code cache, both minified for whitespace only (names stay, for stack traces): a
- * smaller source to read and hold at start-up.
+ * through a code cache, both minified for whitespace and syntax but not names (stack traces
+ * still name functions): a smaller source to read and hold at start-up.
  *
  * `dist/server-shim/server.cjs`: the server, `server_main.ts` and the project's modules and
  * bson in one file; the native packages, `pg` and `re2js` are left to `require`.
@@ -57,23 +57,41 @@ const { version } = JSON.parse(readFileSync(join(packageDirectory, 'package.json
 const WRAPPER_START = "(function (exports, require, module, __filename, __dirname) { 'use strict';";
 const minify = { minifyWhitespace: true, minifySyntax: true } as const;
 
-/** bson's start-up probes and what the bundle puts in their place (see above). */
-const BSON_PROBES: Array<{ probe: RegExp; given: string }> = [
-  { probe: /const nodejsRandomBytes = \(\(\) => \{\n[\s\S]*?\n\}\)\(\);/, given: 'const nodejsRandomBytes = nodejsSecureRandomBytes;' },
-  { probe: /const webRandomBytes = \(\(\) => \{\n[\s\S]*?\n\}\)\(\);/, given: 'const webRandomBytes = (byteLength) => crypto.getRandomValues(webByteUtils.allocate(byteLength));' },
-  { probe: /globalThis\?\.process\?\.getBuiltinModule\?\.\('v8'\) \?\? \{\}/, given: '{}' },
+/**
+ * bson's start-up probes and what the bundle puts in their place (see above). An IIFE's body is
+ * matched up to its own end: lines indented under it, none a new top-level statement.
+ */
+const BSON_PROBES: Array<{ probe: RegExp; given: string; needs: string }> = [
+  {
+    probe: /const nodejsRandomBytes = \(\(\) => \{\n(?:[ \t]+.*\n|\n)*?\}\)\(\);/,
+    given: 'const nodejsRandomBytes = nodejsSecureRandomBytes;',
+    needs: 'function nodejsSecureRandomBytes(',
+  },
+  {
+    probe: /const webRandomBytes = \(\(\) => \{\n(?:[ \t]+.*\n|\n)*?\}\)\(\);/,
+    given: 'const webRandomBytes = (byteLength) => crypto.getRandomValues(webByteUtils.allocate(byteLength));',
+    needs: 'const webByteUtils = ',
+  },
+  { probe: /globalThis\?\.process\?\.getBuiltinModule\?\.\('v8'\) \?\? \{\}/, given: '{}', needs: '' },
 ];
+const BSON_MODULE = /[\\/]node_modules[\\/]bson[\\/]lib[\\/]bson\.node\.mjs$/;
 
+/** Set when bson's module was loaded through the plugin below. */
+let bsonProbesReplaced = false;
+
+/** bson's module with its probes replaced; the build fails when bson's code is not as expected. */
 const bsonWithoutStartUpProbes: Plugin = {
   name: 'bson-without-start-up-probes',
   setup(plugin) {
-    plugin.onLoad({ filter: /[\\/]node_modules[\\/]bson[\\/]lib[\\/]bson\.node\.mjs$/ }, ({ path }) => {
+    plugin.onLoad({ filter: BSON_MODULE }, ({ path }) => {
       let contents = readFileSync(path, 'utf8');
-      for (const { probe, given } of BSON_PROBES) {
+      for (const { probe, given, needs } of BSON_PROBES) {
         const found = contents.match(new RegExp(probe.source, 'g'))?.length ?? 0;
         if (found !== 1) throw new Error(`${path}: found ${found} matches of ${probe} instead of one; see server-shim/bundle.ts`);
+        if (!contents.includes(needs)) throw new Error(`${path}: no "${needs}" for the replacement of ${probe}; see server-shim/bundle.ts`);
         contents = contents.replace(probe, given);
       }
+      bsonProbesReplaced = true;
       return { contents, loader: 'js' };
     });
   },
@@ -97,6 +115,7 @@ await build({
   outfile: join(outputDirectory, 'server.cjs'),
   logLevel: 'warning',
 });
+if (!bsonProbesReplaced) throw new Error(`the server bundle's bson is not ${BSON_MODULE}; see server-shim/bundle.ts`);
 
 /** The module lmdb gets for `node-gyp-build-optional-packages` (see above). */
 const NATIVE_ADDON_FIRST = `
@@ -104,10 +123,13 @@ const { existsSync } = require('node:fs');
 const { createRequire } = require('node:module');
 const { dirname, join } = require('node:path');
 const settings = ['PREBUILDS_ONLY', 'LMDB_PREBUILD', 'LIBC', 'npm_config_arch', 'npm_config_platform'];
+// A system with musl's loader is left to the finder (a glibc addon may load there through a compatibility layer).
+const muslLoader = { x64: 'x86_64', arm64: 'aarch64' }[process.arch];
 module.exports = function load(dir) {
   // What the finder would take before the platform package: a local build, prebuilds of the package or beside Node.
   const before = [join(dir, 'build'), join(dir, 'prebuilds'), join(dirname(process.execPath), 'prebuilds')];
-  if (process.platform === 'linux' && settings.every((name) => process.env[name] === undefined) && !before.some((path) => existsSync(path))) {
+  if (muslLoader !== undefined) before.push('/lib/ld-musl-' + muslLoader + '.so.1');
+  if (process.platform === 'linux' && muslLoader !== undefined && settings.every((name) => process.env[name] === undefined) && !before.some((path) => existsSync(path))) {
     try {
       const platformPackage = createRequire(join(dir, 'package.json')).resolve('@lmdb/lmdb-linux-' + process.arch + '/package.json');
       return require(join(platformPackage, '..', 'node.abi' + process.versions.modules + '.glibc.node'));

@@ -9,7 +9,7 @@
  * server without a usable one, once it reports it is ready; V8 refuses a cache made by another Node
  * version or other flags, and the header below refuses one made for another build of the
  * bundle (V8 itself only compares the source's length). The build's bundle of `lmdb`
- * (`lmdb.cjs`, see `bundle_packages.ts`) runs the same way when the server opens a page log.
+ * (`lmdb.cjs`, see `bundle.ts`) runs the same way when the server opens a page log.
  * Nothing here may fail the start: a cache that cannot be read or written is only a slower
  * start, and a bundle of a package that is not the one installed is not run.
  *
@@ -148,7 +148,7 @@ function runCached(file: string, { source, identity, cachedData }: ScriptFile, m
   (script.runInThisContext() as (...args: unknown[]) => void).call(module.exports, module.exports, require, module, filename, dirname(filename));
 }
 
-/** The first line of a package bundle: `// bundled NAME VERSION ENTRY SIZE` (see `bundle_packages.ts`). */
+/** The first line of a package bundle: `// bundled NAME VERSION ENTRY SIZE` (see `bundle.ts`). */
 const BUNDLE_BANNER = /^\/\/ bundled (\S+) (\S+) (\S+) (\d+)\n/;
 
 /**

@@ -121,7 +121,8 @@ function configIndex(text: string): ReadonlyMap<string, string> {
   if (index === undefined) {
     const values = new Map<string, string>();
     for (const entry of parseConfig(text)) values.set(entry.key, entry.raw);
-    if (recentIndexes.size >= RECENT_INDEXES) recentIndexes.clear();
+    // The oldest goes (a Map keeps insertion order).
+    if (recentIndexes.size >= RECENT_INDEXES) recentIndexes.delete(recentIndexes.keys().next().value!);
     recentIndexes.set(text, values);
     index = values;
   }

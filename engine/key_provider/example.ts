@@ -12,12 +12,22 @@
  *     16   32 key            the key bytes
  * ```
  */
-import { randomBytes } from '../random.js';
+import { createRequire } from 'node:module';
 import { inspect } from 'node:util';
 import { ErrorCode } from '../errors.js';
 import { readIntegerConfig, rejectUnknownConfigKeys } from './config.js';
 import type { KeyProvider, KeyProviderStatus, KeyUpdate, KeyUpdateOutcome, PersistedKey } from './provider.js';
 import { RotationState, type HeldKey } from './rotation.js';
+
+/**
+ * Key bytes from `node:crypto`, which gives them a memory of their own (the provider zeroes a
+ * key it drops, so no copy may stay elsewhere), not from the engine's pool of identifier bytes
+ * (`engine/random.ts`). Loaded when a key is made: a server that never makes one never loads it.
+ */
+function newKeyBytes(size: number): Buffer {
+  const { randomBytes } = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
+  return randomBytes(size);
+}
 
 /** Layout of the example module's blob. */
 export const ExampleKeyBlobLayout = {
@@ -132,7 +142,7 @@ class ExampleProvider implements ExampleKeyProvider {
     if (due !== undefined) {
       held = { version: this.#state.nextVersion, key: Buffer.from(due.key), createdAtMs: now, origin: 'pushed' };
     } else if (this.#needsNewKey(now)) {
-      held = { version: this.#state.nextVersion, key: randomBytes(ExampleKeyBlobLayout.keySize), createdAtMs: now, origin: 'generated' };
+      held = { version: this.#state.nextVersion, key: newKeyBytes(ExampleKeyBlobLayout.keySize), createdAtMs: now, origin: 'generated' };
     } else {
       return { changed: false, blob: Buffer.alloc(0) };
     }

@@ -73,8 +73,12 @@ function whatRan(coverageDirectory: string): string[] {
       if (script.url.endsWith('/server.cjs')) {
         for (const fn of script.functions) if (/\.ts$/.test(fn.functionName) && (fn.ranges[0]?.count ?? 0) > 0) ran.push(fn.functionName);
       } else if (script.url.endsWith('/lmdb.cjs')) {
-        // The bundle of lmdb keeps each package file in a function named after its path too.
-        for (const fn of script.functions) if (fn.functionName.startsWith('node_modules/') && (fn.ranges[0]?.count ?? 0) > 0) ran.push(`lmdb.cjs:${fn.functionName}`);
+        // The bundle of lmdb keeps each package file in a function named after its path too
+        // (relative to where it was built, so whatever leads to node_modules/ is left out).
+        for (const fn of script.functions) {
+          const packageFile = /(?:^|\/)(node_modules\/.*)$/.exec(fn.functionName)?.[1];
+          if (packageFile !== undefined && (fn.ranges[0]?.count ?? 0) > 0) ran.push(`lmdb.cjs:${packageFile}`);
+        }
       }
     }
   }
