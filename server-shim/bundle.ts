@@ -123,13 +123,14 @@ const { existsSync } = require('node:fs');
 const { createRequire } = require('node:module');
 const { dirname, join } = require('node:path');
 const settings = ['PREBUILDS_ONLY', 'LMDB_PREBUILD', 'LIBC', 'npm_config_arch', 'npm_config_platform'];
-// A system with musl's loader is left to the finder (a glibc addon may load there through a compatibility layer).
-const muslLoader = { x64: 'x86_64', arm64: 'aarch64' }[process.arch];
+// musl's name for the architecture, for the architectures the platform packages cover.
+const muslArch = { x64: 'x86_64', arm64: 'aarch64' }[process.arch];
 module.exports = function load(dir) {
-  // What the finder would take before the platform package: a local build, prebuilds of the package or beside Node.
-  const before = [join(dir, 'build'), join(dir, 'prebuilds'), join(dirname(process.execPath), 'prebuilds')];
-  if (muslLoader !== undefined) before.push('/lib/ld-musl-' + muslLoader + '.so.1');
-  if (process.platform === 'linux' && muslLoader !== undefined && settings.every((name) => process.env[name] === undefined) && !before.some((path) => existsSync(path))) {
+  // Left to the finder: what it would take before the platform package (a local build,
+  // prebuilds of the package or beside Node), and a system with musl's loader (a glibc addon
+  // may load there through a compatibility layer).
+  const finderFirst = [join(dir, 'build'), join(dir, 'prebuilds'), join(dirname(process.execPath), 'prebuilds'), '/lib/ld-musl-' + muslArch + '.so.1'];
+  if (process.platform === 'linux' && muslArch !== undefined && settings.every((name) => process.env[name] === undefined) && !finderFirst.some((path) => existsSync(path))) {
     try {
       const platformPackage = createRequire(join(dir, 'package.json')).resolve('@lmdb/lmdb-linux-' + process.arch + '/package.json');
       return require(join(platformPackage, '..', 'node.abi' + process.versions.modules + '.glibc.node'));

@@ -124,7 +124,8 @@ export async function openLmdbStore(path: string, options: StoreOpenOptions & { 
       noSync: options.noSync,
       // Not lmdb-js's overlapping sync, its default here: with it, a leader's prune failed now
       // and then with MDB_BAD_TXN ("mdb_page_touch no parent") while followers in other
-      // processes wrote their leases. Each commit is synced as it commits instead.
+      // processes wrote their leases. Each commit is synced as it commits instead. (The same
+      // failure also comes from an open that overlaps a commit: README.md, "Known problem".)
       overlappingSync: false,
       cache: false,
       compression: false,
