@@ -24,11 +24,10 @@
  * start for nothing; msgpackr runs without it as it does where it is not installed.
  *
  * lmdb finds its native addon through `node-gyp-build-optional-packages`, which works out the C
- * library, looks for a local build and for prebuilds, then resolves the platform package and
- * picks the best-tagged file in it. In the bundle, on Linux without a local build or a setting
- * the finder honours, lmdb first loads the file the finder picks there on glibc: the platform
- * package's addon for this Node ABI. Anything else (another system, no such file, one that does
- * not load, as on musl) goes through the finder.
+ * library, looks for a local build and for prebuilds, then resolves the platform package. The
+ * page log needs the build with its fixes (`engine/page_log/lmdb/addon/`), installed where that
+ * finder looks first, so the bundle loads that file and nothing else: no finder runs, and a
+ * missing build is an error, never the platform package's addon.
  *
  * The lmdb bundle's first line names what it was built from: `// bundled lmdb VERSION ENTRY
  * SIZE` (the package's version, its CommonJS entry within the package, that file's size). The
@@ -39,10 +38,11 @@
  * Both are written as a function expression of Node's CommonJS wrapper (see `main.cts`).
  */
 import { build, type Plugin } from 'esbuild';
-import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ADDON_FILE, lmdbPackageDirectory } from '../engine/page_log/lmdb/addon/installed_addon.js';
 
 const outputDirectory = dirname(fileURLToPath(import.meta.url));
 const projectRoot = join(outputDirectory, '..', '..');
@@ -50,7 +50,7 @@ const projectRoot = join(outputDirectory, '..', '..');
 const require = createRequire(join(projectRoot, 'package.json'));
 const entry = require.resolve('lmdb');
 // Where the launcher looks for the package too: the first `node_modules/lmdb` up from here.
-const packageDirectory = realpathSync(require.resolve.paths('lmdb')!.map((directory) => join(directory, 'lmdb')).find((directory) => existsSync(join(directory, 'package.json')))!);
+const packageDirectory = lmdbPackageDirectory(projectRoot);
 const { version } = JSON.parse(readFileSync(join(packageDirectory, 'package.json'), 'utf8')) as { version: string };
 
 /** Node's CommonJS wrapper, opened; `'use strict'` must be its first statement to count. */
@@ -117,29 +117,17 @@ await build({
 });
 if (!bsonProbesReplaced) throw new Error(`the server bundle's bson is not ${BSON_MODULE}; see server-shim/bundle.ts`);
 
-/** The module lmdb gets for `node-gyp-build-optional-packages` (see above). */
-const NATIVE_ADDON_FIRST = `
+/**
+ * The module lmdb gets for `node-gyp-build-optional-packages` (see above): the page log's build
+ * of the addon, or an error saying how to make it.
+ */
+const FIXED_ADDON = `
 const { existsSync } = require('node:fs');
-const { createRequire } = require('node:module');
-const { dirname, join } = require('node:path');
-const settings = ['PREBUILDS_ONLY', 'LMDB_PREBUILD', 'LIBC', 'npm_config_arch', 'npm_config_platform'];
-// musl's name for the architecture, for the architectures the platform packages cover.
-const muslArch = { x64: 'x86_64', arm64: 'aarch64' }[process.arch];
+const { join } = require('node:path');
 module.exports = function load(dir) {
-  // Left to the finder: what it would take before the platform package (a local build,
-  // prebuilds of the package or beside Node), and a system with musl's loader (a glibc addon
-  // may load there through a compatibility layer).
-  const finderFirst = [join(dir, 'build'), join(dir, 'prebuilds'), join(dirname(process.execPath), 'prebuilds'), '/lib/ld-musl-' + muslArch + '.so.1'];
-  if (process.platform === 'linux' && muslArch !== undefined && settings.every((name) => process.env[name] === undefined) && !finderFirst.some((path) => existsSync(path))) {
-    try {
-      const platformPackage = createRequire(join(dir, 'package.json')).resolve('@lmdb/lmdb-linux-' + process.arch + '/package.json');
-      return require(join(platformPackage, '..', 'node.abi' + process.versions.modules + '.glibc.node'));
-    } catch {
-      // Not installed, or not for this system: the finder decides.
-    }
-  }
-  // Required only here: the finder works out the C library as it loads.
-  return require('node-gyp-build-optional-packages/index.js')(dir);
+  const addon = join(dir, ${JSON.stringify(ADDON_FILE)});
+  if (!existsSync(addon)) throw new Error('no build of lmdb\\'s addon with the page log\\'s fixes at ' + addon + '; run npm run build (engine/page_log/lmdb/addon/README.md)');
+  return require(addon);
 };
 `;
 
@@ -155,11 +143,10 @@ await build({
       plugin.onLoad({ filter: /.*/, namespace: 'left-out' }, () => ({ contents: 'module.exports = undefined;', loader: 'js' }));
     },
   }, {
-    name: 'native-addon-first',
+    name: 'fixed-addon',
     setup(plugin) {
-      // The finder itself is still bundled, by the path of its file (which this filter lets through).
-      plugin.onResolve({ filter: /^node-gyp-build-optional-packages$/ }, () => ({ path: 'native-addon-first', namespace: 'native-addon-first' }));
-      plugin.onLoad({ filter: /.*/, namespace: 'native-addon-first' }, () => ({ contents: NATIVE_ADDON_FIRST, loader: 'js', resolveDir: packageDirectory }));
+      plugin.onResolve({ filter: /^node-gyp-build-optional-packages$/ }, () => ({ path: 'fixed-addon', namespace: 'fixed-addon' }));
+      plugin.onLoad({ filter: /.*/, namespace: 'fixed-addon' }, () => ({ contents: FIXED_ADDON, loader: 'js', resolveDir: packageDirectory }));
     },
   }],
   banner: { js: `// bundled lmdb ${version} ${relative(packageDirectory, entry).replaceAll('\\', '/')} ${statSync(entry).size}\n${WRAPPER_START}` },

@@ -7,6 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { Script } from 'node:vm';
 import { MongoClient } from 'mongodb';
 import { dir } from 'tmp-promise';
+import { ADDON_FILE, lmdbPackageDirectory } from '../../engine/page_log/lmdb/addon/installed_addon.js';
 import { builtPaths } from '../libs/index.js';
 
 const serverBundle = join(dirname(builtPaths.mongodShim), 'server.cjs');
@@ -16,6 +17,7 @@ const projectRoot = resolve(dirname(builtPaths.mongodShim), '..', '..');
 /** A running server whose V8 coverage is written when it exits. */
 interface CoveredServer {
   client: MongoClient;
+  pid: number;
   /** Stops the server (SIGTERM) and lists what it had run (see `whatRan`) when it ran covered. */
   stop(): Promise<string[]>;
 }
@@ -42,6 +44,7 @@ async function startServer(storage: 'local' | 'disagg', entry = builtPaths.mongo
   await client.connect();
   return {
     client,
+    pid: child.pid!,
     stop: async () => {
       await client.close();
       const exited = new Promise((resolve) => child.on('exit', resolve));
@@ -84,6 +87,12 @@ function whatRan(coverageDirectory: string): string[] {
   }
   expect(ran.some((entry) => entry.endsWith('/server.cjs')), 'the coverage names the server bundle').to.equal(true);
   return ran;
+}
+
+/** The native addons process `pid` has mapped (Linux's `/proc/PID/maps`). */
+function nativeAddonsMapped(pid: number): string[] {
+  const files = readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n').map((line) => line.split(/\s+/).slice(5).join(' '));
+  return [...new Set(files.filter((file) => file.endsWith('.node')))];
 }
 
 /** The entries of `ran` that contain any of `parts`. */
@@ -206,16 +215,15 @@ describe('mongod-shim: start-up loads only what the mode needs', () => {
   it('disaggregated mode loads lmdb for its page log, from the build\'s bundle of it, and still none of the rest', async () => {
     const server = await startServer('disagg');
     await server.client.db('trace').collection<{ _id: number }>('items').insertOne({ _id: 1 });
+    const addonsMapped = nativeAddonsMapped(server.pid).filter((file) => file.includes('lmdb'));
     const ran = await server.stop();
     expect(ranAmong(ran, ['/server-shim/lmdb.cjs'])).to.have.length(1);
     expect(ranAmong(ran, ['/node_modules/lmdb/', '/node_modules/msgpackr/'])).to.deep.equal([]);
     // msgpackr's native unpacker: the page log stores no msgpack, so its addon is not looked for.
     expect(ranAmong(ran, ['/node_modules/msgpackr-extract/'])).to.deep.equal([]);
-    // lmdb's own addon is loaded from its platform package without the finder, where it can be.
-    const glibc = (process.report.getReport() as { header?: { glibcVersionRuntime?: string } }).header?.glibcVersionRuntime !== undefined;
-    if (glibc && existsSync(join(projectRoot, 'node_modules', '@lmdb', `lmdb-linux-${process.arch}`, `node.abi${process.versions.modules}.glibc.node`))) {
-      expect(ranAmong(ran, ['lmdb.cjs:node_modules/node-gyp-build-optional-packages/node-gyp-build.js', 'lmdb.cjs:node_modules/detect-libc/'])).to.deep.equal([]);
-    }
+    // lmdb's addon is the page log's build of it, loaded without lmdb's finder.
+    expect(addonsMapped).to.deep.equal([join(lmdbPackageDirectory(projectRoot), ADDON_FILE)]);
+    expect(ranAmong(ran, ['node-gyp-build', 'detect-libc'])).to.deep.equal([]);
     expect(ranAmong(ran, ['lmdb.cjs:node_modules/msgpackr/'])).to.have.length.above(0);
     expect(ranAmong(ran, notNeededToServe)).to.deep.equal([]);
   });

@@ -7,7 +7,8 @@
  * of the next term's record (`ifNoExists`, checked inside the transaction): the fence.
  */
 import { existsSync, mkdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Database, RootDatabase } from 'lmdb';
 import { ErrorCode, PageLogError } from '../../errors.js';
 import { loadBundledPackage } from '../../module_files.js';
@@ -37,9 +38,13 @@ import {
 } from '../record_format.js';
 import type { FencedOutcome, PageLogStore, PageRecordKey, StoredPageRecord, StoredRecordKey, StoreOpenOptions, StorePresence, StoreRecord } from '../store.js';
 import type { PageLogStorageSize } from '../interface.js';
+import { checkFixedAddon, lmdbPackageDirectory } from './addon/installed_addon.js';
 import { checkLmdbDataFileSettled, checkLmdbLockFile, LMDB_DATA_FILE } from './lmdb_files.js';
 
 type Store = Database<Buffer, Buffer>;
+
+/** Where the lmdb package is looked for from (in the server's bundle, the bundle's directory). */
+const MODULE_DIRECTORY = dirname(fileURLToPath(import.meta.url));
 
 /** The named databases of a page log; LMDB lists them as keys of its main database. */
 const NAMED_DATABASES = ['pages', 'log', 'checkpoints', 'meta'] as const;
@@ -109,6 +114,9 @@ export async function openLmdbStore(path: string, options: StoreOpenOptions & { 
       throw new PageLogError(`cannot create the page log directory ${path}`, { file: path, cause: error }, ErrorCode.Io);
     }
   }
+  // Before lmdb loads its addon: without the page log's build of it, processes sharing the
+  // store can lose commits (addon/README.md).
+  checkFixedAddon(lmdbPackageDirectory(MODULE_DIRECTORY));
   // Imported here, not at the top: a home in local mode never opens a page log, and loading
   // lmdb (its native addon and encoders) is a large part of a process's start-up. The server
   // runs it from the build's bundle of it when that matches the package installed.
@@ -122,10 +130,9 @@ export async function openLmdbStore(path: string, options: StoreOpenOptions & { 
       encoding: 'binary',
       readOnly: options.readOnly,
       noSync: options.noSync,
-      // Not lmdb-js's overlapping sync, its default here: with it, a leader's prune failed now
-      // and then with MDB_BAD_TXN ("mdb_page_touch no parent") while followers in other
-      // processes wrote their leases. Each commit is synced as it commits instead. (The same
-      // failure also comes from an open that overlaps a commit: README.md, "Known problem".)
+      // Not lmdb-js's overlapping sync, its default here: each commit is synced as it commits
+      // (../README.md, "Key parameters"), and no open uses a previous snapshot, the one case in
+      // which LMDB still sets the shared transaction id at open (addon/source_fixes.ts).
       overlappingSync: false,
       cache: false,
       compression: false,
