@@ -7,7 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { Script } from 'node:vm';
 import { MongoClient } from 'mongodb';
 import { dir } from 'tmp-promise';
-import { ADDON_FILE, lmdbPackageDirectory } from '../../engine/page_log/lmdb/addon/installed_addon.js';
+import { ADDON_FILE, lmdbPackageDirectory, nativeAddonsMapped } from '../../engine/page_log/lmdb/addon/installed_addon.js';
 import { builtPaths } from '../libs/index.js';
 
 const serverBundle = join(dirname(builtPaths.mongodShim), 'server.cjs');
@@ -87,12 +87,6 @@ function whatRan(coverageDirectory: string): string[] {
   }
   expect(ran.some((entry) => entry.endsWith('/server.cjs')), 'the coverage names the server bundle').to.equal(true);
   return ran;
-}
-
-/** The native addons process `pid` has mapped (Linux's `/proc/PID/maps`). */
-function nativeAddonsMapped(pid: number): string[] {
-  const files = readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n').map((line) => line.split(/\s+/).slice(5).join(' '));
-  return [...new Set(files.filter((file) => file.endsWith('.node')))];
 }
 
 /** The entries of `ran` that contain any of `parts`. */
@@ -215,7 +209,7 @@ describe('mongod-shim: start-up loads only what the mode needs', () => {
   it('disaggregated mode loads lmdb for its page log, from the build\'s bundle of it, and still none of the rest', async () => {
     const server = await startServer('disagg');
     await server.client.db('trace').collection<{ _id: number }>('items').insertOne({ _id: 1 });
-    const addonsMapped = nativeAddonsMapped(server.pid).filter((file) => file.includes('lmdb'));
+    const addonsMapped = nativeAddonsMapped(server.pid)?.filter((file) => file.includes('lmdb'));
     const ran = await server.stop();
     expect(ranAmong(ran, ['/server-shim/lmdb.cjs'])).to.have.length(1);
     expect(ranAmong(ran, ['/node_modules/lmdb/', '/node_modules/msgpackr/'])).to.deep.equal([]);

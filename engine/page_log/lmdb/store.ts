@@ -38,7 +38,7 @@ import {
 } from '../record_format.js';
 import type { FencedOutcome, PageLogStore, PageRecordKey, StoredPageRecord, StoredRecordKey, StoreOpenOptions, StorePresence, StoreRecord } from '../store.js';
 import type { PageLogStorageSize } from '../interface.js';
-import { checkFixedAddon, lmdbPackageDirectory } from './addon/installed_addon.js';
+import { checkFixedAddon, checkLoadedAddon, lmdbPackageDirectory } from './addon/installed_addon.js';
 import { checkLmdbDataFileSettled, checkLmdbLockFile, LMDB_DATA_FILE } from './lmdb_files.js';
 
 type Store = Database<Buffer, Buffer>;
@@ -116,11 +116,16 @@ export async function openLmdbStore(path: string, options: StoreOpenOptions & { 
   }
   // Before lmdb loads its addon: without the page log's build of it, processes sharing the
   // store can lose commits (addon/README.md).
-  checkFixedAddon(lmdbPackageDirectory(MODULE_DIRECTORY));
+  const packageDirectory = lmdbPackageDirectory(MODULE_DIRECTORY);
+  checkFixedAddon(packageDirectory);
   // Imported here, not at the top: a home in local mode never opens a page log, and loading
   // lmdb (its native addon and encoders) is a large part of a process's start-up. The server
   // runs it from the build's bundle of it when that matches the package installed.
-  const { open } = (loadBundledPackage('lmdb') as typeof import('lmdb') | undefined) ?? await import('lmdb');
+  const bundled = loadBundledPackage('lmdb') as typeof import('lmdb') | undefined;
+  const { open } = bundled ?? await import('lmdb');
+  // The server's bundle of lmdb loads the build by its path; lmdb's own finder can be told to
+  // pass over it.
+  if (bundled === undefined) checkLoadedAddon(packageDirectory);
   let root: RootDatabase<Buffer, Buffer>;
   try {
     root = open<Buffer, Buffer>({

@@ -1,16 +1,18 @@
 import { expect } from 'chai';
 import { execa } from 'execa';
-import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { open } from 'lmdb';
 import { withDir } from 'tmp-promise';
 import { EngineError, ErrorCode } from '../../../errors.js';
-import { ADDON_FILE, ADDON_STAMP_FILE, checkFixedAddon, expectedAddonStamp, lmdbPackageDirectory } from './installed_addon.js';
+import { openPageLog } from '../../index.js';
+import { ADDON_FILE, ADDON_STAMP_FILE, checkFixedAddon, expectedAddonStamp, lmdbPackageDirectory, nativeAddonsMapped } from './installed_addon.js';
 import { applySourceFixes, LMDB_SOURCE_FIXES } from './source_fixes.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const sharedStoreProcess = join(here, 'shared_store_process.js');
+const openProbe = join(here, '..', 'open_probe.js');
 const installedPackage = lmdbPackageDirectory(here);
 const fixedAddon = join(installedPackage, ADDON_FILE);
 
@@ -21,11 +23,13 @@ describe('page log: the build of LMDB\'s addon with the page log\'s fixes', () =
       const store = join(path, 'store');
       const created = open({ path: store, overlappingSync: false });
       await created.close();
-      const run = (role: string) => execa(process.execPath, [sharedStoreProcess, role, store, '2500'], { reject: false, all: true });
-      // The writer starts first: the openers then never open the store alone.
-      const writer = run('writer');
+      const run = (role: string, milliseconds: number) => execa(process.execPath, [sharedStoreProcess, role, store, String(milliseconds)], { reject: false, all: true });
+      // While the writer runs, the openers open the store as it commits (the shared transaction
+      // id). After it has closed they go on for a while, each opening while the other closes
+      // (the shared mutexes): a closer alone with the store destroyed them.
+      const writer = run('writer', 2000);
       await new Promise((resolve) => setTimeout(resolve, 200));
-      const [written, ...opened] = await Promise.all([writer, run('opener'), run('opener')]);
+      const [written, ...opened] = await Promise.all([writer, run('opener', 2600), run('opener', 2600)]);
       for (const child of [written, ...opened]) expect(child.exitCode, child.all).to.equal(0);
       const writes = JSON.parse(written.stdout) as { transactions: number; lost: number; addons: string[] };
       // With the addon as lmdb ships it, the writer failed with MDB_BAD_TXN or lost commits,
@@ -61,7 +65,7 @@ describe('page log: the build of LMDB\'s addon with the page log\'s fixes', () =
     }, { unsafeCleanup: true });
   });
 
-  it('is required before a page log opens: a package without the build\'s stamp, or with another, is refused', async () => {
+  it('refuses a package without the build\'s stamp, or with another', async () => {
     await withDir(async ({ path }) => {
       const packageDirectory = join(path, 'lmdb');
       mkdirSync(join(packageDirectory, 'build'), { recursive: true });
@@ -86,8 +90,46 @@ describe('page log: the build of LMDB\'s addon with the page log\'s fixes', () =
       expect(refused().message).to.include('close-keeps-shared-mutexes');
       writeFileSync(join(packageDirectory, ADDON_STAMP_FILE), JSON.stringify({ ...stamp, abi: '1' }));
       expect(refused().code).to.equal(ErrorCode.PageLog);
+      // The same fixes by name, another text.
+      writeFileSync(join(packageDirectory, ADDON_STAMP_FILE), JSON.stringify({ ...stamp, fixesDigest: '00000000' }));
+      expect(refused().message).to.include('"fixesDigest":"00000000"');
       writeFileSync(join(packageDirectory, ADDON_STAMP_FILE), JSON.stringify(stamp));
       checkFixedAddon(packageDirectory);
+    }, { unsafeCleanup: true });
+  });
+
+  it('is checked before a page log opens: with the build but without its stamp, the store is refused', async function () {
+    this.timeout(60_000);
+    await withDir(async ({ path }) => {
+      // A copy of the built engine beside node_modules whose lmdb has the addon and no stamp.
+      const projectRoot = join(here, '..', '..', '..', '..', '..');
+      cpSync(join(projectRoot, 'package.json'), join(path, 'package.json'));
+      cpSync(join(projectRoot, 'dist', 'engine'), join(path, 'dist', 'engine'), { recursive: true });
+      mkdirSync(join(path, 'node_modules'));
+      for (const entry of readdirSync(join(projectRoot, 'node_modules'))) {
+        if (entry !== 'lmdb') symlinkSync(join(projectRoot, 'node_modules', entry), join(path, 'node_modules', entry));
+      }
+      cpSync(installedPackage, join(path, 'node_modules', 'lmdb'), { recursive: true, filter: (source) => source !== join(installedPackage, ADDON_STAMP_FILE) });
+      const store = join(path, 'pagelog');
+      await (await openPageLog(store)).close();
+      const copiedProbe = join(path, 'dist', 'engine', 'page_log', 'lmdb', 'open_probe.js');
+      const refused = JSON.parse((await execa(process.execPath, [copiedProbe, store, 'ro'])).stdout) as { ok: boolean; code: string; message: string };
+      expect(refused).to.include({ ok: false, code: ErrorCode.PageLog });
+      expect(refused.message).to.include('is not the page log\'s build for this Node');
+    }, { unsafeCleanup: true });
+  });
+
+  it('is what a page log runs on: one opened where lmdb\'s finder is told to pass over the build is refused', async function () {
+    this.timeout(60_000);
+    if (nativeAddonsMapped() === undefined) this.skip();
+    await withDir(async ({ path }) => {
+      const store = join(path, 'pagelog');
+      await (await openPageLog(store)).close();
+      const probe = (env: Record<string, string>) => execa(process.execPath, [openProbe, store, 'ro'], { env, all: true });
+      expect(JSON.parse((await probe({})).stdout)).to.include({ ok: true });
+      const refused = JSON.parse((await probe({ PREBUILDS_ONLY: '1' })).stdout) as { ok: boolean; code: string; message: string };
+      expect(refused).to.include({ ok: false, code: ErrorCode.PageLog });
+      expect(refused.message).to.include(`instead of the page log's build ${fixedAddon}`);
     }, { unsafeCleanup: true });
   });
 

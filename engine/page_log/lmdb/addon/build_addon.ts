@@ -51,8 +51,15 @@ if (!(existsSync(target) && sameStamp(installedAddonStamp(packageDirectory), exp
       cwd: work,
       all: true,
       reject: false,
-      // binding.gyp finds node-addon-api's headers by requiring it from the build directory.
-      env: { NODE_PATH: projectModules },
+      env: {
+        // binding.gyp finds node-addon-api's headers by requiring it from the build directory.
+        NODE_PATH: projectModules,
+        // The settings binding.gyp reads, as lmdb's own Linux prebuilds have them; with
+        // LMDB_DATA_V1 it would build another, unfixed, LMDB.
+        LMDB_DATA_V1: 'false',
+        ENABLE_V8_FUNCTIONS: 'true',
+        ENABLE_FAST_API_CALLS: 'false',
+      },
     });
     if (built.exitCode !== 0) {
       process.stderr.write(`${built.all ?? ''}\n`);
@@ -62,7 +69,9 @@ if (!(existsSync(target) && sameStamp(installedAddonStamp(packageDirectory), exp
     // Renamed into place: a process loading the addon meanwhile gets the old file or the new.
     copyFileSync(join(work, 'build', 'Release', 'lmdb.node'), `${target}.${process.pid}`);
     renameSync(`${target}.${process.pid}`, target);
-    writeFileSync(join(packageDirectory, ADDON_STAMP_FILE), `${JSON.stringify(expected)}\n`);
+    const stamp = join(packageDirectory, ADDON_STAMP_FILE);
+    writeFileSync(`${stamp}.${process.pid}`, `${JSON.stringify(expected)}\n`);
+    renameSync(`${stamp}.${process.pid}`, stamp);
     process.stdout.write(`built lmdb ${expected.lmdb}'s addon with the page log's fixes (${expected.fixes.join(', ')}) in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
   } finally {
     rmSync(work, { recursive: true, force: true });

@@ -8,16 +8,15 @@
  *
  * Prints one JSON line: what it did, and the lmdb addon it had mapped.
  */
-import { readFileSync } from 'node:fs';
 import { open } from 'lmdb';
+import { nativeAddonsMapped } from './installed_addon.js';
 
 const [role, path, milliseconds] = process.argv.slice(2);
 const COUNTER = Buffer.from('counter');
 const options = { path: path!, overlappingSync: false, cache: false, compression: false, keyEncoding: 'binary', encoding: 'binary' } as const;
 
-function lmdbAddonsMapped(): string[] {
-  const files = readFileSync('/proc/self/maps', 'utf8').split('\n').map((line) => line.split(/\s+/).slice(5).join(' '));
-  return [...new Set(files.filter((file) => file.endsWith('.node') && file.includes('lmdb')))];
+function lmdbAddonsMapped(): string[] | undefined {
+  return nativeAddonsMapped()?.filter((file) => file.includes('lmdb'));
 }
 
 const end = Date.now() + Number(milliseconds);
@@ -43,7 +42,7 @@ if (role === 'writer') {
   process.stdout.write(`${JSON.stringify({ transactions, lost, addons: lmdbAddonsMapped() })}\n`);
 } else {
   let opens = 0;
-  let addons: string[] = [];
+  let addons: string[] | undefined;
   while (Date.now() < end) {
     const root = open<Buffer, Buffer>({ ...options, readOnly: true });
     root.getBinary(COUNTER);
