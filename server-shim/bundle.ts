@@ -16,12 +16,14 @@
  * find.
  *
  * `dist/server-shim/lmdb.cjs`: the installed `lmdb`'s CommonJS build with the JavaScript
- * packages it loads (msgpackr, ordered-binary, weak-lru-cache, its prebuild finder...) in one
- * file, instead of resolving, reading and compiling some fifteen files of `node_modules`: that
- * was most of what opening a page log cost a server's start-up. `msgpackr-extract`, msgpackr's
- * optional native unpacker, is left out: the page log stores binary values only, never
- * msgpack, so it would only be found and loaded (an addon with a finder of its own) at every
- * start for nothing; msgpackr runs without it as it does where it is not installed.
+ * packages it loads (ordered-binary, weak-lru-cache...) in one file, instead of resolving,
+ * reading and compiling some fifteen files of `node_modules`: that was most of what opening a
+ * page log cost a server's start-up. The page log's stores encode keys and values as binary,
+ * never msgpack, so msgpackr (lmdb's default value encoder, with its native unpacker) is left
+ * out: an encoder that says so stands in its place, and a store opened with another encoding
+ * fails at once. ordered-binary compiles its reader of string keys (with `eval`) when one is
+ * first read instead of as it loads. The build fails if ordered-binary's code is not as
+ * expected.
  *
  * lmdb finds its native addon through `node-gyp-build-optional-packages`, which works out the C
  * library, looks for a local build and for prebuilds, then resolves the platform package. The
@@ -131,16 +133,49 @@ module.exports = function load(dir) {
 };
 `;
 
+/**
+ * msgpackr, in the lmdb bundle's place of it: lmdb loads it for stores that encode values as
+ * msgpack, its default, and the page log's stores are binary.
+ */
+const WITHOUT_MSGPACKR = `
+exports.Encoder = class {
+  constructor() {
+    throw new Error('the server\\'s bundle of lmdb has no msgpack encoder; the page log opens its stores with binary encoding (server-shim/bundle.ts)');
+  }
+};
+`;
+
+/**
+ * ordered-binary compiles its reader of string keys with `eval` as it loads; the page log's
+ * keys are binary, so the bundle compiles it when a string key is first read. A direct eval in
+ * the same module scope, as before.
+ */
+const ORDERED_BINARY_MODULE = /[\\/]node_modules[\\/]ordered-binary[\\/]dist[\\/]index\.cjs$/;
+const ORDERED_BINARY_STRING_READER = 'eval(makeStringBuilder());';
+const ORDERED_BINARY_STRING_READER_ON_FIRST_USE = '(source) => (builtStringReader ??= eval(makeStringBuilder()))(source);\nlet builtStringReader;';
+let orderedBinaryPatched = false;
+
 await build({
   entryPoints: [entry],
   bundle: true,
   platform: 'node',
   format: 'cjs',
   plugins: [{
-    name: 'without-msgpackr-extract',
+    name: 'without-msgpackr',
     setup(plugin) {
-      plugin.onResolve({ filter: /^msgpackr-extract$/ }, () => ({ path: 'msgpackr-extract', namespace: 'left-out' }));
-      plugin.onLoad({ filter: /.*/, namespace: 'left-out' }, () => ({ contents: 'module.exports = undefined;', loader: 'js' }));
+      plugin.onResolve({ filter: /^msgpackr$/ }, () => ({ path: 'msgpackr', namespace: 'left-out' }));
+      plugin.onLoad({ filter: /.*/, namespace: 'left-out' }, () => ({ contents: WITHOUT_MSGPACKR, loader: 'js' }));
+    },
+  }, {
+    name: 'ordered-binary-string-reader-on-first-use',
+    setup(plugin) {
+      plugin.onLoad({ filter: ORDERED_BINARY_MODULE }, ({ path }) => {
+        const contents = readFileSync(path, 'utf8');
+        const found = contents.split(ORDERED_BINARY_STRING_READER).length - 1;
+        if (found !== 1) throw new Error(`${path}: found ${found} matches of ${ORDERED_BINARY_STRING_READER} instead of one; see server-shim/bundle.ts`);
+        orderedBinaryPatched = true;
+        return { contents: contents.replace(ORDERED_BINARY_STRING_READER, () => ORDERED_BINARY_STRING_READER_ON_FIRST_USE), loader: 'js' };
+      });
     },
   }, {
     name: 'fixed-addon',
@@ -156,3 +191,4 @@ await build({
   outfile: join(outputDirectory, 'lmdb.cjs'),
   logLevel: 'warning',
 });
+if (!orderedBinaryPatched) throw new Error(`the lmdb bundle's ordered-binary is not ${ORDERED_BINARY_MODULE}; see server-shim/bundle.ts`);

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { execa } from 'execa';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -6,7 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Script } from 'node:vm';
 import { MongoClient } from 'mongodb';
-import { dir } from 'tmp-promise';
+import { dir, withDir } from 'tmp-promise';
 import { ADDON_FILE, lmdbPackageDirectory, nativeAddonsMapped } from '../../engine/page_log/lmdb/addon/installed_addon.js';
 import { builtPaths } from '../libs/index.js';
 
@@ -213,12 +214,12 @@ describe('mongod-shim: start-up loads only what the mode needs', () => {
     const ran = await server.stop();
     expect(ranAmong(ran, ['/server-shim/lmdb.cjs'])).to.have.length(1);
     expect(ranAmong(ran, ['/node_modules/lmdb/', '/node_modules/msgpackr/'])).to.deep.equal([]);
-    // msgpackr's native unpacker: the page log stores no msgpack, so its addon is not looked for.
-    expect(ranAmong(ran, ['/node_modules/msgpackr-extract/'])).to.deep.equal([]);
+    // msgpackr, and its native unpacker: the page log stores no msgpack (see the bundle's test).
+    expect(ranAmong(ran, ['msgpackr'])).to.deep.equal([]);
     // lmdb's addon is the page log's build of it, loaded without lmdb's finder.
     expect(addonsMapped).to.deep.equal([join(lmdbPackageDirectory(projectRoot), ADDON_FILE)]);
     expect(ranAmong(ran, ['node-gyp-build', 'detect-libc'])).to.deep.equal([]);
-    expect(ranAmong(ran, ['lmdb.cjs:node_modules/msgpackr/'])).to.have.length.above(0);
+    expect(ranAmong(ran, ['lmdb.cjs:node_modules/ordered-binary/'])).to.have.length.above(0);
     expect(ranAmong(ran, notNeededToServe)).to.deep.equal([]);
   });
 });
@@ -337,6 +338,32 @@ describe('mongod-shim: the code cache of its bundle', () => {
         }
       }
     });
+  });
+
+  it('runs a bundle of lmdb that reads string keys, compiling their reader on first use, and has no msgpack encoder', async () => {
+    // Run as the launcher runs it: as the package's entry file.
+    const entry = join(lmdbPackageDirectory(projectRoot), 'dist', 'index.cjs');
+    const run = `
+      const { readFileSync } = require('node:fs');
+      const { createRequire } = require('node:module');
+      const { dirname } = require('node:path');
+      const { Script } = require('node:vm');
+      const [bundle, entry, store] = process.argv.slice(1);
+      const wrapper = new Script(readFileSync(bundle, 'latin1'), { filename: bundle }).runInThisContext();
+      const module = { exports: {} };
+      wrapper(module.exports, createRequire(entry), module, entry, dirname(entry));
+      const lmdb = module.exports;
+      const key = lmdb.keyValueToBuffer('a key with text, ü and 🙂');
+      let refused = '';
+      try { lmdb.open({ path: store }); } catch (error) { refused = error.message; }
+      process.stdout.write(JSON.stringify({ read: lmdb.bufferToKeyValue(key), refused }));
+    `;
+    await withDir(async ({ path }) => {
+      const { stdout } = await execa(process.execPath, ['-e', run, lmdbBundle, entry, join(path, 'store')]);
+      const result = JSON.parse(stdout) as { read: string; refused: string };
+      expect(result.read).to.equal('a key with text, ü and 🙂');
+      expect(result.refused).to.include('no msgpack encoder');
+    }, { unsafeCleanup: true });
   });
 
   it('loads lmdb from its package when the bundle was built from another lmdb, and serves', async () => {
