@@ -12,8 +12,11 @@
  * another module: together some milliseconds of every start. On the Node versions bson
  * supports (20.19 and later) the answers are fixed: Web Crypto is there, and the server never
  * builds a snapshot. So the bundle's bson takes them as given, and draws from Web Crypto when
- * it first needs random bytes. A bson whose code differs fails the build, saying what it did not
- * find.
+ * it first needs random bytes. bson's `Long` also compiles a small WebAssembly module for its
+ * multiplication, division and remainder as it loads (about a millisecond and a half); the
+ * bundle's compiles it when one of those is first called, and falls back to `Long`'s own
+ * arithmetic where WebAssembly is not available, as bson does. A bson whose code differs fails
+ * the build, saying what it did not find.
  *
  * `dist/server-shim/lmdb.cjs`: the installed `lmdb`'s CommonJS build with the JavaScript
  * packages it loads (ordered-binary, weak-lru-cache...) in one file, instead of resolving,
@@ -60,10 +63,11 @@ const WRAPPER_START = "(function (exports, require, module, __filename, __dirnam
 const minify = { minifyWhitespace: true, minifySyntax: true } as const;
 
 /**
- * bson's start-up probes and what the bundle puts in their place (see above). An IIFE's body is
- * matched up to its own end: lines indented under it, none a new top-level statement.
+ * bson's start-up probes and what the bundle puts in their place (see above), each found
+ * `count` times (once if not said). An IIFE's body is matched up to its own end: lines indented
+ * under it, none a new top-level statement.
  */
-const BSON_PROBES: Array<{ probe: RegExp; given: string; needs: string }> = [
+const BSON_PROBES: Array<{ probe: RegExp; given: string; needs: string; count?: number }> = [
   {
     probe: /const nodejsRandomBytes = \(\(\) => \{\n(?:[ \t]+.*\n|\n)*?\}\)\(\);/,
     given: 'const nodejsRandomBytes = nodejsSecureRandomBytes;',
@@ -75,6 +79,25 @@ const BSON_PROBES: Array<{ probe: RegExp; given: string; needs: string }> = [
     needs: 'const webByteUtils = ',
   },
   { probe: /globalThis\?\.process\?\.getBuiltinModule\?\.\('v8'\) \?\? \{\}/, given: '{}', needs: '' },
+  {
+    probe: /let wasm = undefined;\ntry \{\n {4}wasm = new WebAssembly\.Instance\((new WebAssembly\.Module\(new Uint8Array\(\[[\d, ]+\]\)\)), \{\}\)\.exports;\n\}\ncatch \{\n\}/,
+    given: [
+      'let longWasmExports;',
+      'function longWasm() {',
+      '    if (longWasmExports === undefined) {',
+      '        try {',
+      '            longWasmExports = new WebAssembly.Instance($1, {}).exports;',
+      '        }',
+      '        catch {',
+      '            longWasmExports = null;',
+      '        }',
+      '    }',
+      '    return longWasmExports ?? undefined;',
+      '}',
+    ].join('\n'),
+    needs: 'wasm.get_high()',
+  },
+  { probe: /\n(\s+)if \(wasm\) \{/, given: '\n$1const wasm = longWasm();\n$1if (wasm) {', needs: '', count: 3 },
 ];
 const BSON_MODULE = /[\\/]node_modules[\\/]bson[\\/]lib[\\/]bson\.node\.mjs$/;
 
@@ -87,11 +110,12 @@ const bsonWithoutStartUpProbes: Plugin = {
   setup(plugin) {
     plugin.onLoad({ filter: BSON_MODULE }, ({ path }) => {
       let contents = readFileSync(path, 'utf8');
-      for (const { probe, given, needs } of BSON_PROBES) {
-        const found = contents.match(new RegExp(probe.source, 'g'))?.length ?? 0;
-        if (found !== 1) throw new Error(`${path}: found ${found} matches of ${probe} instead of one; see server-shim/bundle.ts`);
+      for (const { probe, given, needs, count = 1 } of BSON_PROBES) {
+        const everywhere = new RegExp(probe.source, 'g');
+        const found = contents.match(everywhere)?.length ?? 0;
+        if (found !== count) throw new Error(`${path}: found ${found} matches of ${probe} instead of ${count}; see server-shim/bundle.ts`);
         if (!contents.includes(needs)) throw new Error(`${path}: no "${needs}" for the replacement of ${probe}; see server-shim/bundle.ts`);
-        contents = contents.replace(probe, given);
+        contents = contents.replace(everywhere, given);
       }
       bsonProbesReplaced = true;
       return { contents, loader: 'js' };

@@ -3,7 +3,7 @@
  * `main.cts` runs. `mongod-shim --dbpath DIR [--port N] [--replSet NAME] ...`; see `--help`.
  */
 import { ExitCode } from './lifecycle/index.js';
-import { LogComponent, LogId, processLogger } from './log/index.js';
+import { LogComponent, LogId, logTimestamp, processLogger } from './log/index.js';
 import { runServer } from './run.js';
 
 /** A fatal line for a failure nothing caught, in the server's log (`--logpath` included), then exit. */
@@ -13,7 +13,7 @@ function fatalExit(msg: string, error: Error): never {
   if (logger !== undefined) {
     logger.withContext('main').fatal(LogComponent.Control, LogId.UncaughtException, msg, attr);
   } else {
-    process.stdout.write(JSON.stringify({ t: { $date: new Date().toISOString() }, s: 'F', c: 'CONTROL', id: LogId.UncaughtException, ctx: 'main', msg, attr }) + '\n');
+    process.stdout.write(JSON.stringify({ t: { $date: logTimestamp(new Date()) }, s: 'F', c: 'CONTROL', id: LogId.UncaughtException, ctx: 'main', msg, attr }) + '\n');
   }
   process.exit(ExitCode.Uncaught);
 }

@@ -4,4 +4,4 @@ export { LeafPage, InternalPage, Ref, UpdateChain, pageCells, decodeLeaf, decode
 export {
   buildLeafImage, buildInternalImage, buildOverflowImage, leafItemLimits, splitPageSize, treeLimits, type LeafItemLimits, type PageSizes,
 } from './reconcile.js';
-export { copyTree, treeAddresses, yieldEvery, type CopySlicing } from './tree_copy.js';
+export { copyTree, treeAddresses, type CopySlicing } from './tree_copy.js';

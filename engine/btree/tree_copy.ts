@@ -3,20 +3,7 @@ import { CorruptionError } from '../errors.js';
 import { BLOCK_PAYLOAD_OFFSET, CellType, packedUintSize, PAGE_HEADER_SIZE, PageType, readPageHeader, writePackedUint, type Cell } from '../format/index.js';
 import { decodeInternal, isOverflowCell, pageCells, Ref } from './page.js';
 import { buildInternalImage, type ChildAddress } from './reconcile.js';
-
-/**
- * Returns a function to await between steps of long synchronous work: it yields to other work
- * (other clients' requests) once `sliceMillis` have passed since the last yield, and resolves
- * at once otherwise.
- */
-export function yieldEvery(sliceMillis = 10): () => Promise<void> {
-  let sliceStart = performance.now();
-  return async () => {
-    if (performance.now() - sliceStart < sliceMillis) return;
-    await new Promise((resolve) => setImmediate(resolve));
-    sliceStart = performance.now();
-  };
-}
+import { yieldEvery } from '../time_slices.js';
 
 /** How a copy shares the thread: it yields to other work once a slice has run this long. */
 export interface CopySlicing {

@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from '../random.js';
+import { yieldEvery } from '../time_slices.js';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type {
@@ -7,7 +8,7 @@ import type {
   StorageMode, TableInfo,
 } from '../api.js';
 import { FileBlockManager, type BlockManager } from '../block/index.js';
-import { Btree, copyTree, treeAddresses, treeLimits, yieldEvery, type CopySlicing, type TimestampState } from '../btree/index.js';
+import { Btree, copyTree, treeAddresses, treeLimits, type CopySlicing, type TimestampState } from '../btree/index.js';
 import { Cache } from '../cache/index.js';
 import { ConfigError, ErrorCode, IoError, SchemaError, StateError } from '../errors.js';
 import {

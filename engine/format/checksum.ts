@@ -1,4 +1,7 @@
+import { statSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 type Crc32c = typeof import('@node-rs/crc32').crc32c;
 
@@ -7,21 +10,36 @@ type Crc32c = typeof import('@node-rs/crc32').crc32c;
  * Node scan its 28 KB loader for export names first, a measurable part of every tool's start-up.
  * On Linux the native package npm installs for a glibc system is loaded directly: the package's
  * loader first works out whether the C library is musl (reading `/usr/bin/ldd`), then tries a
- * file of its own before that package, some milliseconds of every start-up. Anything else (no
- * such package, one that does not load, another system, `NAPI_RS_*` settings the loader
- * honours) goes through the loader.
+ * file of its own before that package, some milliseconds of every start-up. Its addon is found
+ * in the `node_modules` folders `require` would look in and opened with `process.dlopen`, since
+ * `require` of a package also reads its `package.json` and resolves the real path of every
+ * folder on the way, another millisecond or two. Anything else (no such package, one that does
+ * not load, another system, `NAPI_RS_*` settings the loader honours) goes through the loader.
  */
 function loadCrc32c(): Crc32c {
-  const require = createRequire(import.meta.url);
   if (process.platform === 'linux' && process.env.NAPI_RS_NATIVE_LIBRARY_PATH === undefined && process.env.NAPI_RS_ENFORCE_VERSION_CHECK === undefined) {
+    const platformPackage = `@node-rs/crc32-linux-${process.arch}-gnu`;
     try {
-      const { crc32c } = require(`@node-rs/crc32-linux-${process.arch}-gnu`) as { crc32c?: Crc32c };
-      if (typeof crc32c === 'function') return crc32c;
+      const addon = nearestPackageFile(platformPackage, `crc32.linux-${process.arch}-gnu.node`);
+      if (addon !== undefined) {
+        const module = { exports: {} as { crc32c?: Crc32c } };
+        process.dlopen(module, addon);
+        if (typeof module.exports.crc32c === 'function') return module.exports.crc32c;
+      }
     } catch {
-      // Not installed, or not for this C library: the loader decides.
+      // Not for this C library, or not loadable: the loader decides.
     }
   }
-  return (require('@node-rs/crc32') as typeof import('@node-rs/crc32')).crc32c;
+  return (createRequire(import.meta.url)('@node-rs/crc32') as typeof import('@node-rs/crc32')).crc32c;
+}
+
+/** `file` of package `name` in the nearest `node_modules` up from this module, if it is there. */
+function nearestPackageFile(name: string, file: string): string | undefined {
+  for (let directory = dirname(fileURLToPath(import.meta.url)); ; directory = dirname(directory)) {
+    const candidate = join(directory, 'node_modules', name, file);
+    if (statSync(candidate, { throwIfNoEntry: false })?.isFile() === true) return candidate;
+    if (dirname(directory) === directory) return undefined;
+  }
 }
 
 const crc32c = loadCrc32c();

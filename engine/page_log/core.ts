@@ -9,6 +9,7 @@
  * without its pages. Terms, leases and fencing follow `nodes.ts`. See README.md.
  */
 import { randomBytes } from '../random.js';
+import { yieldEvery } from '../time_slices.js';
 import { ErrorCode, PageLogError, type ErrorLocation } from '../errors.js';
 import { checksum } from '../format/index.js';
 import {
@@ -677,12 +678,10 @@ class PageLogCore implements PageLog {
       // every other client. Records put meanwhile are newer than every kept checkpoint and
       // not in the list: they stay.
       const entries = [...this.store.pageEntries()];
-      let sliceStart = performance.now();
+      const pause = yieldEvery(PRUNE_SLICE_MILLIS);
       for (const entry of entries) {
-        if (performance.now() - sliceStart >= PRUNE_SLICE_MILLIS) {
-          await new Promise((resolve) => setImmediate(resolve));
-          sliceStart = performance.now();
-        }
+        const pausing = pause();
+        if (pausing !== undefined) await pausing;
         const { tableId, pageId, lsn } = entry;
         if (chainPage === undefined || chainPage.tableId !== tableId || chainPage.pageId !== pageId) {
           collect();

@@ -64,7 +64,8 @@ async function startServer(storage: 'local' | 'disagg', entry = builtPaths.mongo
  * What a process ran, from the V8 coverage Node writes at exit (`NODE_V8_COVERAGE`): the URL of
  * every script it loaded (dependencies are scripts of their own), and each module of the server
  * bundle whose body ran. The bundle keeps every module that is imported lazily in a function
- * named after its source (`"server-shim/query/matcher.ts"() {...}`), run on first import.
+ * named after its source (`"server-shim/query/matcher.ts"() {...}`), run on first import; the
+ * bundle's other named functions that ran are listed as `server.cjs#NAME`.
  */
 function whatRan(coverageDirectory: string): string[] {
   const ran: string[] = [];
@@ -75,7 +76,10 @@ function whatRan(coverageDirectory: string): string[] {
     for (const script of result) {
       ran.push(script.url);
       if (script.url.endsWith('/server.cjs')) {
-        for (const fn of script.functions) if (/\.ts$/.test(fn.functionName) && (fn.ranges[0]?.count ?? 0) > 0) ran.push(fn.functionName);
+        for (const fn of script.functions) {
+          if ((fn.ranges[0]?.count ?? 0) === 0 || fn.functionName === '') continue;
+          ran.push(/\.ts$/.test(fn.functionName) ? fn.functionName : `server.cjs#${fn.functionName}`);
+        }
       } else if (script.url.endsWith('/lmdb.cjs')) {
         // The bundle of lmdb keeps each package file in a function named after its path too
         // (relative to where it was built, so whatever leads to node_modules/ is left out).
@@ -180,6 +184,17 @@ describe('mongod-shim: start-up loads only what the mode needs', () => {
     } finally {
       await probe.cleanup();
     }
+  });
+
+  it('compiles the WebAssembly of bson\'s Long when a cursor id is first written as text, not as it starts', async () => {
+    const idle = await startServer('disagg');
+    expect(await idle.stop()).to.not.include('server.cjs#longWasm');
+    const server = await startServer('local');
+    const items = server.client.db('trace').collection<{ _id: number }>('items');
+    await items.insertMany(Array.from({ length: 7 }, (_, n) => ({ _id: n })));
+    // Batches of two: the server keeps the cursor under its id as text, which Long's division makes.
+    expect((await items.find({}, { batchSize: 2 }).sort({ _id: 1 }).toArray()).map(({ _id }) => _id)).to.deep.equal([0, 1, 2, 3, 4, 5, 6]);
+    expect(await server.stop()).to.include('server.cjs#longWasm');
   });
 
   it('loads the query engine, with re2js, for the first query that needs it, and still no lmdb in local mode', async () => {

@@ -1,6 +1,6 @@
 import { Timestamp } from 'bson';
 import { expect } from 'chai';
-import { Logger, memorySink } from './index.js';
+import { Logger, logTimestamp, memorySink } from './index.js';
 
 describe('log: structured JSON lines', () => {
   it('writes mongod-shaped objects, one per line', () => {
@@ -11,6 +11,17 @@ describe('log: structured JSON lines', () => {
     expect(Object.keys(line)).to.deep.equal(['t', 's', 'c', 'id', 'ctx', 'msg', 'attr']);
     expect(line).to.deep.include({ s: 'I', c: 'NETWORK', id: 23016, ctx: 'listener', msg: 'Waiting for connections', attr: { port: 27017, ssl: 'off' } });
     expect((line.t as { $date: string }).$date).to.match(/^\d{4}-\d\d-\d\dT/);
+  });
+
+  it('writes each line\'s time as toISOString does, to the millisecond', () => {
+    const samples = [0, Date.UTC(2026, 11, 7, 9, 5, 3, 7), Date.UTC(1999, 0, 1, 0, 0, 0, 90), Date.UTC(9999, 11, 31, 23, 59, 59, 999), Date.now()];
+    for (let i = 0; i < 2000; i += 1) samples.push(Math.floor(Math.random() * Date.UTC(9999, 11, 31)));
+    for (const millis of samples) expect(logTimestamp(new Date(millis)), String(millis)).to.equal(new Date(millis).toISOString());
+    const sink = memorySink();
+    const before = Date.now();
+    Logger.create({ sink }).info('CONTROL', 1, 'now');
+    const written = Date.parse((JSON.parse(sink.lines[0]!) as { t: { $date: string } }).t.$date);
+    expect(written).to.be.within(before, Date.now());
   });
 
   it('drops debug lines above the verbosity and keeps recent lines for getLog', () => {
