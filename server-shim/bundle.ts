@@ -145,7 +145,8 @@ if (!bsonProbesReplaced) throw new Error(`the server bundle's bson is not ${BSON
 
 /**
  * The module lmdb gets for `node-gyp-build-optional-packages` (see above): the page log's build
- * of the addon, or an error saying how to make it.
+ * of the addon, or an error saying how to make it. Opened with `process.dlopen`, as `require`
+ * would after it resolved the real path of every folder on the way, a millisecond of the start.
  */
 const FIXED_ADDON = `
 const { existsSync } = require('node:fs');
@@ -153,7 +154,9 @@ const { join } = require('node:path');
 module.exports = function load(dir) {
   const addon = join(dir, ${JSON.stringify(ADDON_FILE)});
   if (!existsSync(addon)) throw new Error('no build of lmdb\\'s addon with the page log\\'s fixes at ' + addon + '; run npm run build (engine/page_log/lmdb/addon/README.md)');
-  return require(addon);
+  const addonModule = { exports: {} };
+  process.dlopen(addonModule, addon);
+  return addonModule.exports;
 };
 `;
 
