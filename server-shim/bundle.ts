@@ -1,10 +1,13 @@
 /**
  * `npm run bundle` (after `tsc`): writes the two bundles the server's launcher (`main.cts`) runs
- * through a code cache, both minified for whitespace and syntax but not names (stack traces
- * still name functions): a smaller source to read and hold at start-up.
+ * through a code cache, both minified for whitespace and syntax but not for the names of
+ * functions and classes (stack traces still name them): a smaller source to read and hold at
+ * start-up.
  *
  * `dist/server-shim/server.cjs`: the server, `server_main.ts` and the project's modules and
- * bson in one file; the native packages, `pg` and `re2js` are left to `require`.
+ * bson in one file; the native packages, `pg` and `re2js` are left to `require`. Its variables
+ * and parameters get short names (terser, after esbuild), 0.88 MB of source becoming 0.66 MB;
+ * its source map leads back to the TypeScript.
  *
  * bson probes its surroundings as it loads: whether `globalThis.crypto` has `getRandomValues`
  * (once for its Node random source, once for its Web one), and whether a start-up snapshot is
@@ -43,9 +46,10 @@
  * Both are written as a function expression of Node's CommonJS wrapper (see `main.cts`).
  */
 import { build, type Plugin } from 'esbuild';
-import { readFileSync, statSync } from 'node:fs';
+import { minify as minifyNames } from 'terser';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ADDON_FILE, lmdbPackageDirectory } from '../engine/page_log/lmdb/addon/installed_addon.js';
 
@@ -61,6 +65,25 @@ const { version } = JSON.parse(readFileSync(join(packageDirectory, 'package.json
 /** Node's CommonJS wrapper, opened; `'use strict'` must be its first statement to count. */
 const WRAPPER_START = "(function (exports, require, module, __filename, __dirname) { 'use strict';";
 const minify = { minifyWhitespace: true, minifySyntax: true } as const;
+
+/**
+ * `code` (esbuild's output, with its source map `map`) with the names of its variables and
+ * parameters shortened, the names of its functions and classes kept (stack traces, `name`),
+ * after `preamble`: about a quarter less source to read and hold at every start. esbuild
+ * shortens every name or none.
+ */
+async function minifyLocalNames(code: string, { preamble, map, mapFile }: { preamble: string; map: string; mapFile: string }): Promise<{ code: string; map: string }> {
+  const minified = await minifyNames(code, {
+    compress: false,
+    toplevel: true,
+    keep_fnames: true,
+    keep_classnames: true,
+    mangle: { keep_fnames: true, keep_classnames: true },
+    format: { preamble, ascii_only: true, comments: false },
+    sourceMap: { content: map, url: mapFile, includeSources: true },
+  });
+  return { code: minified.code!, map: minified.map as string };
+}
 
 /**
  * bson's start-up probes and what the bundle puts in their place (see above), each found
@@ -123,7 +146,8 @@ const bsonWithoutStartUpProbes: Plugin = {
   },
 };
 
-await build({
+const serverBundle = join(outputDirectory, 'server.cjs');
+const { outputFiles } = await build({
   entryPoints: [join(projectRoot, 'server-shim', 'server_main.ts')],
   bundle: true,
   platform: 'node',
@@ -134,14 +158,22 @@ await build({
   supported: { 'dynamic-import': false },
   define: { 'import.meta.url': 'importMetaUrl' },
   plugins: [bsonWithoutStartUpProbes],
-  banner: { js: `${WRAPPER_START} var importMetaUrl = require('node:url').pathToFileURL(__filename).href;` },
-  footer: { js: '});' },
   ...minify,
-  sourcemap: true,
-  outfile: join(outputDirectory, 'server.cjs'),
+  sourcemap: 'external',
+  outfile: serverBundle,
+  write: false,
   logLevel: 'warning',
 });
 if (!bsonProbesReplaced) throw new Error(`the server bundle's bson is not ${BSON_MODULE}; see server-shim/bundle.ts`);
+const outputText = (suffix: string): string => outputFiles.find(({ path }) => path.endsWith(suffix))!.text;
+// The wrapper's parameters and importMetaUrl stay free names of the body, so they keep theirs.
+const { code, map } = await minifyLocalNames(outputText('.cjs'), {
+  preamble: `${WRAPPER_START} var importMetaUrl = require('node:url').pathToFileURL(__filename).href;`,
+  map: outputText('.cjs.map'),
+  mapFile: basename(serverBundle) + '.map',
+});
+writeFileSync(serverBundle, `${code}\n});\n`);
+writeFileSync(`${serverBundle}.map`, map);
 
 /**
  * The module lmdb gets for `node-gyp-build-optional-packages` (see above): the page log's build
