@@ -10,13 +10,14 @@ function busy(millis: number): void {
 
 describe('engine: time slices', () => {
   it('asks for no pause within a slice, and for one that lets other work run once the slice has passed', async () => {
-    const pause = yieldEvery(20);
+    // A slice long enough that no stall of a loaded machine ends it between two statements.
+    const pause = yieldEvery(200);
     expect(pause()).to.equal(undefined);
     let otherWorkRan = false;
     setImmediate(() => {
       otherWorkRan = true;
     });
-    busy(25);
+    busy(210);
     const pausing = pause();
     expect(pausing).to.be.an.instanceOf(Promise);
     expect(otherWorkRan).to.equal(false);

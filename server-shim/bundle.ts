@@ -1,13 +1,13 @@
 /**
  * `npm run bundle` (after `tsc`): writes the two bundles the server's launcher (`main.cts`) runs
  * through a code cache, both minified for whitespace and syntax but not for the names of
- * functions and classes (stack traces still name them): a smaller source to read and hold at
- * start-up.
+ * functions, classes and modules' declarations (stack traces and errors' `name` show them): a
+ * smaller source to read and hold at start-up.
  *
  * `dist/server-shim/server.cjs`: the server, `server_main.ts` and the project's modules and
- * bson in one file; the native packages, `pg` and `re2js` are left to `require`. Its variables
- * and parameters get short names (terser, after esbuild), 0.88 MB of source becoming 0.66 MB;
- * its source map leads back to the TypeScript.
+ * bson in one file; the native packages, `pg` and `re2js` are left to `require`. The variables
+ * and parameters of its functions get short names (terser, after esbuild), 0.88 MB of source
+ * becoming 0.73 MB; its source map leads back to the TypeScript.
  *
  * bson probes its surroundings as it loads: whether `globalThis.crypto` has `getRandomValues`
  * (once for its Node random source, once for its Web one), and whether a start-up snapshot is
@@ -17,7 +17,7 @@
  * builds a snapshot. So the bundle's bson takes them as given, and draws from Web Crypto when
  * it first needs random bytes. bson's `Long` also compiles a small WebAssembly module for its
  * multiplication, division and remainder as it loads (about a millisecond and a half); the
- * bundle's compiles it when one of those is first called, and falls back to `Long`'s own
+ * bundle's bson compiles it when one of those is first called, and falls back to `Long`'s own
  * arithmetic where WebAssembly is not available, as bson does. A bson whose code differs fails
  * the build, saying what it did not find.
  *
@@ -67,28 +67,34 @@ const WRAPPER_START = "(function (exports, require, module, __filename, __dirnam
 const minify = { minifyWhitespace: true, minifySyntax: true } as const;
 
 /**
- * `code` (esbuild's output, with its source map `map`) with the names of its variables and
- * parameters shortened, the names of its functions and classes kept (stack traces, `name`),
- * after `preamble`: about a quarter less source to read and hold at every start. esbuild
- * shortens every name or none.
+ * `code` (esbuild's output, with its source map `map`) after `preamble`, with the names of the
+ * variables and parameters inside its functions shortened: a sixth less source to read and
+ * hold at every start. esbuild shortens every name or none. The bundle's top level, where
+ * esbuild puts every module's declarations, keeps its names: a class there is an assignment
+ * (`FormatError = class extends EngineError`), whose name V8 takes from the variable, and an
+ * engine error's `name` is its class's. The build fails if a class assigned there lost its name.
  */
 async function minifyLocalNames(code: string, { preamble, map, mapFile }: { preamble: string; map: string; mapFile: string }): Promise<{ code: string; map: string }> {
   const minified = await minifyNames(code, {
     compress: false,
-    toplevel: true,
+    toplevel: false,
     keep_fnames: true,
     keep_classnames: true,
     mangle: { keep_fnames: true, keep_classnames: true },
     format: { preamble, ascii_only: true, comments: false },
     sourceMap: { content: map, url: mapFile, includeSources: true },
   });
+  const assignedClasses = (text: string): Set<string> => new Set(text.match(/(?<![\w$.])[A-Za-z_$][\w$]*(?==class\b)/g));
+  const renamed = [...assignedClasses(code)].filter((name) => !assignedClasses(minified.code!).has(name));
+  if (renamed.length > 0) throw new Error(`shortening the server bundle's names renamed the classes ${renamed.join(', ')}; see server-shim/bundle.ts`);
   return { code: minified.code!, map: minified.map as string };
 }
 
 /**
  * bson's start-up probes and what the bundle puts in their place (see above), each found
  * `count` times (once if not said). An IIFE's body is matched up to its own end: lines indented
- * under it, none a new top-level statement.
+ * under it, none a new top-level statement. A replacement takes no more lines than what it
+ * replaces and is padded to as many, so that bson's own source map still places what follows.
  */
 const BSON_PROBES: Array<{ probe: RegExp; given: string; needs: string; count?: number }> = [
   {
@@ -107,21 +113,22 @@ const BSON_PROBES: Array<{ probe: RegExp; given: string; needs: string; count?: 
     given: [
       'let longWasmExports;',
       'function longWasm() {',
-      '    if (longWasmExports === undefined) {',
-      '        try {',
-      '            longWasmExports = new WebAssembly.Instance($1, {}).exports;',
-      '        }',
-      '        catch {',
-      '            longWasmExports = null;',
-      '        }',
-      '    }',
+      '    if (longWasmExports === undefined) try { longWasmExports = new WebAssembly.Instance($1, {}).exports; }',
+      '    catch { longWasmExports = null; }',
       '    return longWasmExports ?? undefined;',
       '}',
     ].join('\n'),
     needs: 'wasm.get_high()',
   },
-  { probe: /\n(\s+)if \(wasm\) \{/, given: '\n$1const wasm = longWasm();\n$1if (wasm) {', needs: '', count: 3 },
+  { probe: /\bif \(wasm\) \{/, given: 'const wasm = longWasm(); if (wasm) {', needs: '', count: 3 },
 ];
+/**
+ * How often bson's `Long` names its WebAssembly exports (`wasm`): the declaration and its
+ * assignment, then 4, 4 and 3 times in `divide`, `modulo` and `multiply`, each use inside the
+ * `if (wasm)` block the probe above now opens with `const wasm = longWasm()`. Any other use
+ * would be left naming a variable that is no longer there, so the build counts them first.
+ */
+const LONG_WASM_REFERENCES = 13;
 const BSON_MODULE = /[\\/]node_modules[\\/]bson[\\/]lib[\\/]bson\.node\.mjs$/;
 
 /** Set when bson's module was loaded through the plugin below. */
@@ -133,12 +140,19 @@ const bsonWithoutStartUpProbes: Plugin = {
   setup(plugin) {
     plugin.onLoad({ filter: BSON_MODULE }, ({ path }) => {
       let contents = readFileSync(path, 'utf8');
+      const wasmReferences = contents.match(/\bwasm\b/g)?.length ?? 0;
+      if (wasmReferences !== LONG_WASM_REFERENCES) throw new Error(`${path}: found ${wasmReferences} references to Long's wasm instead of ${LONG_WASM_REFERENCES}; see server-shim/bundle.ts`);
       for (const { probe, given, needs, count = 1 } of BSON_PROBES) {
         const everywhere = new RegExp(probe.source, 'g');
         const found = contents.match(everywhere)?.length ?? 0;
         if (found !== count) throw new Error(`${path}: found ${found} matches of ${probe} instead of ${count}; see server-shim/bundle.ts`);
         if (!contents.includes(needs)) throw new Error(`${path}: no "${needs}" for the replacement of ${probe}; see server-shim/bundle.ts`);
-        contents = contents.replace(everywhere, given);
+        contents = contents.replace(everywhere, (match: string, ...groups: unknown[]) => {
+          const replacement = given.replace(/\$(\d)/g, (_, group: string) => String(groups[Number(group) - 1]));
+          const missingLines = match.split('\n').length - replacement.split('\n').length;
+          if (missingLines < 0) throw new Error(`the replacement of ${probe} in ${path} is longer than what it replaces; see server-shim/bundle.ts`);
+          return replacement + '\n'.repeat(missingLines);
+        });
       }
       bsonProbesReplaced = true;
       return { contents, loader: 'js' };
@@ -179,6 +193,8 @@ writeFileSync(`${serverBundle}.map`, map);
  * The module lmdb gets for `node-gyp-build-optional-packages` (see above): the page log's build
  * of the addon, or an error saying how to make it. Opened with `process.dlopen`, as `require`
  * would after it resolved the real path of every folder on the way, a millisecond of the start.
+ * It is then not in `require`'s cache; the server loads lmdb either from this bundle or from its
+ * package (see `main.cts`), never both, so nothing opens the file twice.
  */
 const FIXED_ADDON = `
 const { existsSync } = require('node:fs');

@@ -66,7 +66,7 @@ interface ScriptFile {
 }
 
 /**
- * Reads the script `file` (ASCII, as esbuild writes it, so latin1 reads it exactly, and faster)
+ * Reads the script `file` (ASCII, as the build writes it, so latin1 reads it exactly, and faster)
  * and its cache `file.cache` into one buffer, the cache after the source has been copied out:
  * memory a process touches for the first time is a large part of its start-up on a small
  * machine (a page fault per 4 KB), and the server's bundle and cache come to nearly 2 MB.

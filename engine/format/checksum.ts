@@ -11,10 +11,13 @@ type Crc32c = typeof import('@node-rs/crc32').crc32c;
  * On Linux the native package npm installs for a glibc system is loaded directly: the package's
  * loader first works out whether the C library is musl (reading `/usr/bin/ldd`), then tries a
  * file of its own before that package, some milliseconds of every start-up. Its addon is found
- * in the `node_modules` folders `require` would look in and opened with `process.dlopen`, since
- * `require` of a package also reads its `package.json` and resolves the real path of every
- * folder on the way, another millisecond or two. Anything else (no such package, one that does
- * not load, another system, `NAPI_RS_*` settings the loader honours) goes through the loader.
+ * in the first `node_modules` up from this module that holds that package (as `require` looks,
+ * without `NODE_PATH` and the global folders) and opened with `process.dlopen`, since `require`
+ * of a package also reads its `package.json` and resolves the real path of every folder on the
+ * way, another millisecond or two. Opened so, it is not in `require`'s cache: nothing else in a
+ * process loads that file (the package's loader runs only when this falls back to it). Anything
+ * else (no such package, one that does not load, another system, `NAPI_RS_*` settings the
+ * loader honours) goes through the loader.
  */
 function loadCrc32c(): Crc32c {
   if (process.platform === 'linux' && process.env.NAPI_RS_NATIVE_LIBRARY_PATH === undefined && process.env.NAPI_RS_ENFORCE_VERSION_CHECK === undefined) {
@@ -33,7 +36,7 @@ function loadCrc32c(): Crc32c {
   return (createRequire(import.meta.url)('@node-rs/crc32') as typeof import('@node-rs/crc32')).crc32c;
 }
 
-/** `file` of package `name` in the nearest `node_modules` up from this module, if it is there. */
+/** `file` of package `name` in the first `node_modules` up from this module that has it. */
 function nearestPackageFile(name: string, file: string): string | undefined {
   for (let directory = dirname(fileURLToPath(import.meta.url)); ; directory = dirname(directory)) {
     const candidate = join(directory, 'node_modules', name, file);

@@ -87,7 +87,7 @@ describe('turtle file: an existing home never opens as a new one; tool and serve
       expect(await files(dbpath), 'no file was created beside the old ones').to.deep.equal(before);
     });
 
-    it(`refuses a turtle with 64 zeroed bytes in every wt-readpath command (TURTLE_FILE_INVALID, exit 2) and in the server (exit 6) (${storage})`, async () => {
+    it(`refuses a turtle with 64 zeroed bytes in every wt-readpath command (TURTLE_FILE_INVALID, exit 2) and in the server (exit 6, a FormatError) (${storage})`, async () => {
       const dbpath = await copyOf(storage);
       const bytes = await readFile(join(dbpath, TURTLE));
       bytes.fill(0, 300, 364);
@@ -101,6 +101,8 @@ describe('turtle file: an existing home never opens as a new one; tool and serve
       const server = await start(storage, dbpath);
       expect(server.exitCode).to.equal(6);
       expect(server.fatal?.msg).to.contain('turtle file holds a NUL byte').and.to.contain('WiredTiger.turtle');
+      // The engine's error by its class's name, as the server's bundle keeps it.
+      expect((server.fatal?.attr?.error as { name?: unknown } | undefined)?.name).to.equal('FormatError');
     });
 
     it(`refuses a turtle that fails its checksum beside an intact backup, saying --repair restores it; --repair restores it, logged, and the home serves its data again (${storage})`, async () => {

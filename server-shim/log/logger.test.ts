@@ -15,8 +15,10 @@ describe('log: structured JSON lines', () => {
 
   it('writes each line\'s time as toISOString does, to the millisecond', () => {
     const samples = [0, Date.UTC(2026, 11, 7, 9, 5, 3, 7), Date.UTC(1999, 0, 1, 0, 0, 0, 90), Date.UTC(9999, 11, 31, 23, 59, 59, 999), Date.now()];
-    for (let i = 0; i < 2000; i += 1) samples.push(Math.floor(Math.random() * Date.UTC(9999, 11, 31)));
+    samples.push(Date.UTC(999, 11, 31, 23, 59, 59, 999), Date.UTC(10000, 0, 1), Date.UTC(-1, 0, 1), -8.64e15, 8.64e15);
+    for (let i = 0; i < 2000; i += 1) samples.push(Math.floor((Math.random() * 2 - 1) * 4e14));
     for (const millis of samples) expect(logTimestamp(new Date(millis)), String(millis)).to.equal(new Date(millis).toISOString());
+    expect(() => logTimestamp(new Date(NaN))).to.throw(RangeError);
     const sink = memorySink();
     const before = Date.now();
     Logger.create({ sink }).info('CONTROL', 1, 'now');

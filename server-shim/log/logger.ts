@@ -187,13 +187,16 @@ export class Logger {
 }
 
 /**
- * `date` as `Date.prototype.toISOString` writes it (UTC, milliseconds, `Z`) for the years a
- * log line can carry (1000 to 9999). V8's `toISOString` sets up its date cache on first use,
- * about a millisecond of the server's start-up, which the `getUTC` fields do not.
+ * `date` as `Date.prototype.toISOString` writes it (UTC, milliseconds, `Z`). V8's
+ * `toISOString` sets up its date cache on first use, about a millisecond of the server's
+ * start-up, which the `getUTC` fields do not; a year outside 1000 to 9999 (or an invalid date)
+ * goes to `toISOString`, which writes (or refuses) it.
  */
 export function logTimestamp(date: Date): string {
+  const year = date.getUTCFullYear();
+  if (!(year >= 1000 && year <= 9999)) return date.toISOString();
   const milliseconds = date.getUTCMilliseconds();
-  return `${date.getUTCFullYear()}-${twoDigits(date.getUTCMonth() + 1)}-${twoDigits(date.getUTCDate())}T${twoDigits(date.getUTCHours())}:${twoDigits(date.getUTCMinutes())}:${twoDigits(date.getUTCSeconds())}.${milliseconds < 100 ? (milliseconds < 10 ? '00' : '0') : ''}${milliseconds}Z`;
+  return `${year}-${twoDigits(date.getUTCMonth() + 1)}-${twoDigits(date.getUTCDate())}T${twoDigits(date.getUTCHours())}:${twoDigits(date.getUTCMinutes())}:${twoDigits(date.getUTCSeconds())}.${milliseconds < 100 ? (milliseconds < 10 ? '00' : '0') : ''}${milliseconds}Z`;
 }
 
 function twoDigits(value: number): string {
