@@ -53,15 +53,23 @@ describe('page log: the build of LMDB\'s addon with the page log\'s fixes', () =
       applySourceFixes(path);
       const fixed = readFileSync(join(path, file), 'utf8');
       for (const fix of LMDB_SOURCE_FIXES) {
-        expect(fixed.split(fix.replace).length - 1, fix.name).to.equal(1);
-        expect(fixed.includes(fix.find), fix.name).to.equal(false);
+        for (const { find, replace, count = 1 } of fix.pieces) {
+          expect(fixed.split(replace).length - 1, fix.name).to.equal(count);
+          // A piece that adds to its text (a definition, a check before a label) keeps it.
+          if (!replace.includes(find)) expect(fixed.includes(find), fix.name).to.equal(false);
+        }
       }
       // Fixed already: the pieces are gone.
-      expect(() => applySourceFixes(path)).to.throw(/open-keeps-shared-txnid is found 0 times/);
+      expect(() => applySourceFixes(path)).to.throw(/piece 1 of fix open-keeps-shared-txnid is found 0 times instead of once/);
       // A piece found twice: which of the two to change is not known.
       copyFileSync(join(installedPackage, file), join(path, file));
-      writeFileSync(join(path, file), readFileSync(join(path, file), 'utf8') + LMDB_SOURCE_FIXES[1]!.find);
-      expect(() => applySourceFixes(path)).to.throw(/close-keeps-shared-mutexes is found 2 times/);
+      writeFileSync(join(path, file), readFileSync(join(path, file), 'utf8') + LMDB_SOURCE_FIXES[1]!.pieces[0]!.find);
+      expect(() => applySourceFixes(path)).to.throw(/piece 1 of fix close-keeps-shared-mutexes is found 2 times instead of once/);
+      // A piece found fewer times than it says.
+      copyFileSync(join(installedPackage, file), join(path, file));
+      const leafChecks = LMDB_SOURCE_FIXES[2]!.pieces.find(({ count }) => count === 3)!.find;
+      writeFileSync(join(path, file), readFileSync(join(path, file), 'utf8').replace(leafChecks, ''));
+      expect(() => applySourceFixes(path)).to.throw(/of fix damaged-pages-are-errors is found 2 times instead of 3 times/);
     }, { unsafeCleanup: true });
   });
 
