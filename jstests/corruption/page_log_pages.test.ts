@@ -8,9 +8,10 @@ import { buildSampleHome, type SampleHome } from './sample_homes.js';
 /**
  * LMDB keeps no checksums and trusts every page its trees point to; the page log's build of it
  * (`engine/page_log/lmdb/addon/`, fix `damaged-pages-are-errors`) reports a page that is not the
- * one its tree asked for as MDB_CORRUPTED instead of aborting the process. A disaggregated home
- * whose page log lost its tree pages is reported by the read-path tool (`verify` exits 2, the
- * other commands 2 or 1) and refused by the server (exit 6), none dying by a signal.
+ * one its tree asked for as MDB_CORRUPTED instead of aborting the process, and the page log
+ * reports it as corruption. A disaggregated home whose page log lost its tree pages is reported
+ * by every read-path command (exit 2) and refused by the server (exit 6, a corruption), none
+ * dying by a signal.
  */
 
 /** LMDB's page size on the machines the project runs on, and its two meta pages. */
@@ -55,8 +56,7 @@ describe('page log: damaged LMDB pages are reported, never an abort', function (
     for (const command of [['list', '-v'], ['dump', 'table:app.c'], ['stat']]) {
       const result = await runReadPath([command[0]!, dbpath, ...command.slice(1)]);
       expect(result.signal, command.join(' ')).to.equal(undefined);
-      // Damage found (2), or the read stopped with LMDB's error (1): never a clean 0.
-      expect(result.exitCode, `${command.join(' ')}: ${result.stderr}`).to.be.oneOf([1, 2]);
+      expect(result.exitCode, `${command.join(' ')}: ${result.stderr}`).to.equal(2);
       expect(result.stderr, command.join(' ')).to.not.contain('Assertion');
     }
     const shim = new ShimProcess({ ...home.shimOptions, dbpath });
@@ -64,16 +64,18 @@ describe('page log: damaged LMDB pages are reported, never an abort', function (
       await shim.start().then(() => expect.fail('the server served a page log whose trees are damaged'), () => undefined);
       expect(shim.exit?.signal).to.equal(undefined);
       expect(shim.exit?.exitCode).to.equal(6);
+      const fatal = shim.logLines().find((line) => line.s === 'F');
+      expect(fatal?.attr?.errorClass, fatal?.msg).to.equal('corruption');
     } finally {
       await shim.cleanup();
     }
   }
 
-  it('every page after the meta pages zeroed: verify exits 2 and the server 6, no process aborts', async () => {
+  it('every page after the meta pages zeroed: the tool exits 2 and the server 6, no process aborts', async () => {
     await expectReportedAndRefused(await copyWithZeroedBytes('all-zeroed', (fileBytes) => ({ from: META_PAGES * LMDB_PAGE_BYTES, to: fileBytes })));
   });
 
-  it('two tree pages zeroed where a damage campaign found an abort: verify exits 2 and the server 6, no process aborts', async () => {
+  it('two tree pages zeroed where a damage campaign found an abort: the tool exits 2 and the server 6, no process aborts', async () => {
     // Bytes 13567 to 17590 of the campaign's copy: the end of page 3 and most of page 4.
     await expectReportedAndRefused(await copyWithZeroedBytes('pages-3-4', () => ({ from: 13_567, to: 17_591 })));
   });

@@ -147,12 +147,68 @@ export async function openLmdbStore(path: string, options: StoreOpenOptions & { 
   }
   try {
     // Checked before the named databases are opened, which would create them in a foreign store.
-    checkNoForeignData(path, root);
+    checkNoForeignData(path, reportingDamage(root, dataFile));
     return new LmdbStore(path, root, options.readOnly === true);
   } catch (error) {
     await root.close();
     throw error;
   }
+}
+
+/**
+ * `error` as page-log corruption when it is LMDB's report of a damaged file: the page log's
+ * build of LMDB answers a damaged page with MDB_CORRUPTED, or MDB_PAGE_NOTFOUND for a page
+ * past the file's end (see `addon/README.md`), and fails the read transaction, whose later
+ * reads then say MDB_BAD_TXN. The page log neither nests nor reuses a failed transaction, so
+ * that too follows damage.
+ */
+function asDamage(error: unknown, dataFile: string): unknown {
+  const message = error instanceof Error ? error.message : '';
+  if (!/^MDB_(CORRUPTED|PAGE_NOTFOUND|BAD_TXN)\b/.test(message)) return error;
+  return new PageLogError(`the page log's LMDB file is damaged: ${message}`, { file: dataFile, cause: error }, ErrorCode.Corruption);
+}
+
+/**
+ * `database` with its point reads and range reads reporting damage (`asDamage`); changed in
+ * place. `getKeys` goes through `getRange`. A range stays lmdb's own iterable (lmdb's counts
+ * call its `iterate`): only its iterators are wrapped.
+ */
+function reportingDamage<D extends Store | RootDatabase<Buffer, Buffer>>(database: D, dataFile: string): D {
+  const reads = database as unknown as Record<'getBinary' | 'getRange', (...args: unknown[]) => unknown>;
+  const { getBinary, getRange } = reads;
+  reads.getBinary = (...args) => {
+    try {
+      return getBinary.apply(database, args);
+    } catch (error) {
+      throw asDamage(error, dataFile);
+    }
+  };
+  reads.getRange = (...args) => {
+    let range: Iterable<unknown>;
+    try {
+      range = getRange.apply(database, args) as Iterable<unknown>;
+    } catch (error) {
+      throw asDamage(error, dataFile);
+    }
+    const iterate = range[Symbol.iterator].bind(range);
+    range[Symbol.iterator] = () => {
+      const iterator = iterate();
+      const reporting: IterableIterator<unknown> = {
+        next: (...value: [] | [unknown]) => {
+          try {
+            return iterator.next(...value);
+          } catch (error) {
+            throw asDamage(error, dataFile);
+          }
+        },
+        return: (value?: unknown) => iterator.return?.(value) ?? { done: true, value },
+        [Symbol.iterator]: () => reporting,
+      };
+      return reporting;
+    };
+    return range;
+  };
+  return database;
 }
 
 /** Refuses an LMDB environment whose main database holds anything but the page log's databases. */
@@ -201,11 +257,17 @@ class LmdbStore implements PageLogStore {
     };
     // A writer opens (and, in a new store, creates) them in one write transaction: on its own,
     // each is a transaction and a synced commit.
-    const opened = readOnly ? openAll() : root.transactionSync(openAll);
-    this.pages = opened.pages;
-    this.log = opened.log;
-    this.checkpoints = opened.checkpoints;
-    this.meta = opened.meta;
+    const dataFile = join(location, LMDB_DATA_FILE);
+    let opened: Record<NamedDatabase, Store>;
+    try {
+      opened = readOnly ? openAll() : root.transactionSync(openAll);
+    } catch (error) {
+      throw asDamage(error, dataFile);
+    }
+    this.pages = reportingDamage(opened.pages, dataFile);
+    this.log = reportingDamage(opened.log, dataFile);
+    this.checkpoints = reportingDamage(opened.checkpoints, dataFile);
+    this.meta = reportingDamage(opened.meta, dataFile);
   }
 
   storageSize(): PageLogStorageSize {
