@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { cp, mkdtemp, open, rm, stat } from 'node:fs/promises';
+import { cp, mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runReadPath, ShimProcess } from '../libs/index.js';
@@ -76,7 +76,15 @@ describe('page log: damaged LMDB pages are reported, never an abort', function (
   });
 
   it('two tree pages zeroed where a damage campaign found an abort: the tool exits 2 and the server 6, no process aborts', async () => {
-    // Bytes 13567 to 17590 of the campaign's copy: the end of page 3 and most of page 4.
+    // Bytes 13567 to 17590 of the campaign's copy: the end of page 3 and most of page 4. The
+    // sample home is built alike each time; a layout in which page 4 is not a page a tree
+    // reaches would test nothing, so it is checked first (the page header of the LMDB lmdb-js
+    // builds: its number and the transaction that wrote it, 8 bytes each; 2 bytes of padding;
+    // its flags, P_BRANCH 1, P_LEAF 2 or P_OVERFLOW 4 for the first page of a large value).
+    const data = await readFile(join(home.dbpath, 'pagelog', 'data.mdb'));
+    const page = data.subarray(4 * LMDB_PAGE_BYTES);
+    expect(Number(page.readBigUInt64LE(0)), 'page 4 of the sample page log carries its number').to.equal(4);
+    expect(page.readUInt16LE(18) & 0x7, 'page 4 of the sample page log is a tree page').to.not.equal(0);
     await expectReportedAndRefused(await copyWithZeroedBytes('pages-3-4', () => ({ from: 13_567, to: 17_591 })));
   });
 });

@@ -147,8 +147,9 @@ export async function openLmdbStore(path: string, options: StoreOpenOptions & { 
   }
   try {
     // Checked before the named databases are opened, which would create them in a foreign store.
-    checkNoForeignData(path, reportingDamage(root, dataFile));
-    return new LmdbStore(path, root, options.readOnly === true);
+    const damage = new DamageReport(dataFile);
+    checkNoForeignData(path, damage.reportingReads(root));
+    return new LmdbStore(path, root, options.readOnly === true, damage);
   } catch (error) {
     await root.close();
     throw error;
@@ -156,59 +157,57 @@ export async function openLmdbStore(path: string, options: StoreOpenOptions & { 
 }
 
 /**
- * `error` as page-log corruption when it is LMDB's report of a damaged file: the page log's
- * build of LMDB answers a damaged page with MDB_CORRUPTED, or MDB_PAGE_NOTFOUND for a page
- * past the file's end (see `addon/README.md`), and fails the read transaction, whose later
- * reads then say MDB_BAD_TXN. The page log neither nests nor reuses a failed transaction, so
- * that too follows damage.
+ * LMDB's reports of a damaged file, as the reads of one environment meet them. The page log's
+ * build of LMDB answers a damaged page with MDB_CORRUPTED, or MDB_PAGE_NOTFOUND for a page past
+ * the snapshot's last one (see `addon/README.md`), and fails the transaction, whose later reads
+ * then say MDB_BAD_TXN. A read transaction fails for nothing else here, so a read's MDB_BAD_TXN
+ * is damage too; in a write batch it may follow a failed write instead, and is left as it is.
  */
-function asDamage(error: unknown, dataFile: string): unknown {
-  const message = error instanceof Error ? error.message : '';
-  if (!/^MDB_(CORRUPTED|PAGE_NOTFOUND|BAD_TXN)\b/.test(message)) return error;
-  return new PageLogError(`the page log's LMDB file is damaged: ${message}`, { file: dataFile, cause: error }, ErrorCode.Corruption);
-}
+class DamageReport {
+  /** Write batches running now (`LmdbStore.transact`). */
+  writing = 0;
 
-/**
- * `database` with its point reads and range reads reporting damage (`asDamage`); changed in
- * place. `getKeys` goes through `getRange`. A range stays lmdb's own iterable (lmdb's counts
- * call its `iterate`): only its iterators are wrapped.
- */
-function reportingDamage<D extends Store | RootDatabase<Buffer, Buffer>>(database: D, dataFile: string): D {
-  const reads = database as unknown as Record<'getBinary' | 'getRange', (...args: unknown[]) => unknown>;
-  const { getBinary, getRange } = reads;
-  reads.getBinary = (...args) => {
-    try {
-      return getBinary.apply(database, args);
-    } catch (error) {
-      throw asDamage(error, dataFile);
-    }
-  };
-  reads.getRange = (...args) => {
-    let range: Iterable<unknown>;
-    try {
-      range = getRange.apply(database, args) as Iterable<unknown>;
-    } catch (error) {
-      throw asDamage(error, dataFile);
-    }
-    const iterate = range[Symbol.iterator].bind(range);
-    range[Symbol.iterator] = () => {
-      const iterator = iterate();
-      const reporting: IterableIterator<unknown> = {
-        next: (...value: [] | [unknown]) => {
-          try {
-            return iterator.next(...value);
-          } catch (error) {
-            throw asDamage(error, dataFile);
-          }
-        },
-        return: (value?: unknown) => iterator.return?.(value) ?? { done: true, value },
-        [Symbol.iterator]: () => reporting,
-      };
-      return reporting;
+  constructor(private readonly dataFile: string) {}
+
+  /** `error`, or the page-log corruption it reports. */
+  asDamage(error: unknown): unknown {
+    const code = error instanceof Error ? /^MDB_(CORRUPTED|PAGE_NOTFOUND|BAD_TXN)\b/.exec(error.message)?.[1] : undefined;
+    if (code === undefined || (code === 'BAD_TXN' && this.writing > 0)) return error;
+    return new PageLogError(`the page log's LMDB file is damaged: ${(error as Error).message}`, { file: this.dataFile, cause: error }, ErrorCode.Corruption);
+  }
+
+  /**
+   * `database` with its point reads and range reads reporting damage; changed in place.
+   * `getKeys` goes through `getRange`. A range stays lmdb's own iterable (lmdb's counts call its
+   * `iterate`): only its iterators are wrapped, from their cursor's opening on.
+   */
+  reportingReads<D extends Store | RootDatabase<Buffer, Buffer>>(database: D): D {
+    const reads = database as unknown as Record<'getBinary' | 'getRange', (...args: unknown[]) => unknown>;
+    const { getBinary, getRange } = reads;
+    const reporting = <T>(read: () => T): T => {
+      try {
+        return read();
+      } catch (error) {
+        throw this.asDamage(error);
+      }
     };
-    return range;
-  };
-  return database;
+    reads.getBinary = (...args) => reporting(() => getBinary.apply(database, args));
+    reads.getRange = (...args) => {
+      const range = reporting(() => getRange.apply(database, args) as Iterable<unknown>);
+      const iterate = range[Symbol.iterator].bind(range);
+      range[Symbol.iterator] = () => {
+        const iterator = reporting(iterate);
+        const reportingIterator: IterableIterator<unknown> = {
+          next: (...value: [] | [unknown]) => reporting(() => iterator.next(...value)),
+          return: (value?: unknown) => iterator.return?.(value) ?? { done: true, value },
+          [Symbol.iterator]: () => reportingIterator,
+        };
+        return reportingIterator;
+      };
+      return range;
+    };
+    return database;
+  }
 }
 
 /** Refuses an LMDB environment whose main database holds anything but the page log's databases. */
@@ -248,6 +247,7 @@ class LmdbStore implements PageLogStore {
     readonly location: string,
     private readonly root: RootDatabase<Buffer, Buffer>,
     readOnly: boolean,
+    private readonly damage: DamageReport,
   ) {
     const options = { keyEncoding: 'binary', encoding: 'binary' } as const;
     const openAll = (): Record<NamedDatabase, Store> => {
@@ -257,17 +257,16 @@ class LmdbStore implements PageLogStore {
     };
     // A writer opens (and, in a new store, creates) them in one write transaction: on its own,
     // each is a transaction and a synced commit.
-    const dataFile = join(location, LMDB_DATA_FILE);
     let opened: Record<NamedDatabase, Store>;
     try {
       opened = readOnly ? openAll() : root.transactionSync(openAll);
     } catch (error) {
-      throw asDamage(error, dataFile);
+      throw damage.asDamage(error);
     }
-    this.pages = reportingDamage(opened.pages, dataFile);
-    this.log = reportingDamage(opened.log, dataFile);
-    this.checkpoints = reportingDamage(opened.checkpoints, dataFile);
-    this.meta = reportingDamage(opened.meta, dataFile);
+    this.pages = damage.reportingReads(opened.pages);
+    this.log = damage.reportingReads(opened.log);
+    this.checkpoints = damage.reportingReads(opened.checkpoints);
+    this.meta = damage.reportingReads(opened.meta);
   }
 
   storageSize(): PageLogStorageSize {
@@ -508,7 +507,14 @@ class LmdbStore implements PageLogStore {
    * transaction).
    */
   private async transact<T>(work: () => T): Promise<T> {
-    const committed = this.root.transaction(work);
+    const committed = this.root.transaction(() => {
+      this.damage.writing += 1;
+      try {
+        return work();
+      } finally {
+        this.damage.writing -= 1;
+      }
+    });
     this.queueCommitHook();
     try {
       return await committed;
