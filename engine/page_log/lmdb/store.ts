@@ -164,10 +164,20 @@ export async function openLmdbStore(path: string, options: StoreOpenOptions & { 
  * is damage too; in a write batch it may follow a failed write instead, and is left as it is.
  */
 class DamageReport {
-  /** Write batches running now (`LmdbStore.transact`). */
-  writing = 0;
+  /** Write transactions running now (see `whileWriting`). */
+  private writing = 0;
 
   constructor(private readonly dataFile: string) {}
+
+  /** Runs `work`, the body of a write transaction, as one whose MDB_BAD_TXN is not damage. */
+  whileWriting<T>(work: () => T): T {
+    this.writing += 1;
+    try {
+      return work();
+    } finally {
+      this.writing -= 1;
+    }
+  }
 
   /** `error`, or the page-log corruption it reports. */
   asDamage(error: unknown): unknown {
@@ -191,7 +201,14 @@ class DamageReport {
         throw this.asDamage(error);
       }
     };
-    reads.getBinary = (...args) => reporting(() => getBinary.apply(database, args));
+    // A point read is on the page log's hot path: no closure per call.
+    reads.getBinary = (...args) => {
+      try {
+        return getBinary.apply(database, args);
+      } catch (error) {
+        throw this.asDamage(error);
+      }
+    };
     reads.getRange = (...args) => {
       const range = reporting(() => getRange.apply(database, args) as Iterable<unknown>);
       const iterate = range[Symbol.iterator].bind(range);
@@ -259,7 +276,7 @@ class LmdbStore implements PageLogStore {
     // each is a transaction and a synced commit.
     let opened: Record<NamedDatabase, Store>;
     try {
-      opened = readOnly ? openAll() : root.transactionSync(openAll);
+      opened = readOnly ? openAll() : root.transactionSync(() => damage.whileWriting(openAll));
     } catch (error) {
       throw damage.asDamage(error);
     }
@@ -507,14 +524,7 @@ class LmdbStore implements PageLogStore {
    * transaction).
    */
   private async transact<T>(work: () => T): Promise<T> {
-    const committed = this.root.transaction(() => {
-      this.damage.writing += 1;
-      try {
-        return work();
-      } finally {
-        this.damage.writing -= 1;
-      }
-    });
+    const committed = this.root.transaction(() => this.damage.whileWriting(work));
     this.queueCommitHook();
     try {
       return await committed;
